@@ -1,0 +1,124 @@
+import Foundation
+
+/// Where and how to connect to PostgreSQL, the schema swift-batch keeps its tables in, the pool size and the
+/// reconnect policy.
+///
+/// ```swift
+/// var configuration = try PostgresConfiguration(url: "postgres://batch:secret@db:5432/batch?sslmode=require")
+/// configuration.schema = "batch"
+/// configuration.pool.size = 8
+/// ```
+/// The password is handed to libpq as a separate parameter and never appears in ``description``, logs or errors.
+public struct PostgresConfiguration: Sendable, CustomStringConvertible {
+    /// The host name, IP address, or the directory of a Unix socket (starting with `/`).
+    public var host: String
+    /// The TCP port (also the Unix socket's suffix).
+    public var port: Int
+    /// The role to log in as.
+    public var user: String
+    /// The password, if the server asks for one.
+    public var password: String?
+    /// The database name.
+    public var database: String
+    /// Further libpq connection keywords (`sslmode`, `sslrootcert`, `connect_timeout`, `application_name`, ...),
+    /// passed through to libpq unchanged. TLS is configured here: `["sslmode": "verify-full", ...]`.
+    public var options: [String: String]
+    /// The schema holding swift-batch's tables (default `batch`); must match `^[a-z_][a-z0-9_]*$`.
+    public var schema: String
+    /// How many connections the pool keeps, and how long a lease waits.
+    public var pool: Pool
+    /// How a broken connection is re-established.
+    public var reconnect: ReconnectPolicy
+
+    /// The pool's settings.
+    public struct Pool: Sendable, Hashable {
+        /// The most connections open at once (at least 1).
+        public var size: Int
+        /// How long ``PostgresConnectionPool/withConnection(_:)`` waits for a free connection before failing;
+        /// nil waits as long as it takes.
+        public var leaseTimeout: Duration?
+
+        /// Creates pool settings.
+        public init(size: Int = 4, leaseTimeout: Duration? = .seconds(60)) {
+            self.size = size
+            self.leaseTimeout = leaseTimeout
+        }
+    }
+
+    /// Bounded exponential backoff for re-establishing a broken connection.
+    public struct ReconnectPolicy: Sendable, Hashable {
+        /// How many connection attempts to make before giving up (at least 1).
+        public var maxAttempts: Int
+        /// The wait before the second attempt.
+        public var initialDelay: Duration
+        /// The longest wait between two attempts.
+        public var maxDelay: Duration
+
+        /// Creates a policy. The default tries 8 times over about 12 seconds.
+        public init(maxAttempts: Int = 8, initialDelay: Duration = .milliseconds(100), maxDelay: Duration = .seconds(4))
+        {
+            self.maxAttempts = maxAttempts
+            self.initialDelay = initialDelay
+            self.maxDelay = maxDelay
+        }
+
+        /// The wait before attempt `attempt` (1-based; the first attempt does not wait).
+        public func delay(beforeAttempt attempt: Int) -> Duration {
+            guard attempt > 1 else { return .zero }
+            var delay = initialDelay
+            for _ in 2..<attempt {
+                delay = delay * 2
+                if delay >= maxDelay { return maxDelay }
+            }
+            return min(delay, maxDelay)
+        }
+    }
+
+    /// Creates a configuration from its parts.
+    ///
+    /// - Parameters:
+    ///   - host: host name, address or Unix socket directory.
+    ///   - port: the port.
+    ///   - user: the role.
+    ///   - password: the password, if any.
+    ///   - database: the database.
+    ///   - options: further libpq keywords (`sslmode`, `connect_timeout`, ...).
+    ///   - schema: the schema for swift-batch's tables.
+    public init(
+        host: String = "127.0.0.1", port: Int = 5432, user: String, password: String? = nil, database: String,
+        options: [String: String] = [:], schema: String = "batch"
+    ) {
+        self.host = host
+        self.port = port
+        self.user = user
+        self.password = password
+        self.database = database
+        self.options = options
+        self.schema = schema
+        self.pool = Pool()
+        self.reconnect = ReconnectPolicy()
+    }
+
+    /// The configuration as a URL with the password masked, plus the schema and pool size.
+    public var description: String {
+        var text = "postgres://" + Self.percentEncoded(user)
+        if password != nil { text += ":********" }
+        let hostPart = host.contains(":") && !host.hasPrefix("/") ? "[\(host)]" : Self.percentEncoded(host)
+        text += "@\(hostPart):\(port)/" + Self.percentEncoded(database)
+        let query = options.keys.sorted().map { key in
+            let value = Self.isSecret(key) ? "********" : Self.percentEncoded(options[key]!)
+            return Self.percentEncoded(key) + "=" + value
+        }
+        if !query.isEmpty { text += "?" + query.joined(separator: "&") }
+        return text + " (schema \(schema), pool \(pool.size))"
+    }
+
+    /// Whether a libpq keyword holds a secret (`password`, `sslpassword`, ...), so its value is never shown.
+    static func isSecret(_ keyword: String) -> Bool { keyword.lowercased().contains("password") }
+
+    static func percentEncoded(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+}

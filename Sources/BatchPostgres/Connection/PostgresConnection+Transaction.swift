@@ -1,0 +1,82 @@
+extension PostgresConnection {
+    /// Runs `body` in a transaction: `BEGIN`, then `COMMIT` when it returns, `ROLLBACK` when it throws.
+    ///
+    /// Nested calls use savepoints. If the connection breaks inside the block, the server has rolled the
+    /// transaction back: every further statement in the block fails with ``PostgresError/Code/transactionAborted``
+    /// and the block throws; the connection reconnects for the next statement after the block.
+    ///
+    /// ```swift
+    /// try await connection.withTransaction { connection in
+    ///     try await connection.query("INSERT INTO ledger (amount) VALUES ($1)", [.int(100)])
+    ///     try await connection.query("UPDATE totals SET sum = sum + $1", [.int(100)])
+    /// }
+    /// ```
+    /// - Parameter body: the work; it gets this connection.
+    /// - Returns: what `body` returned.
+    /// - Throws: what `body` threw, or ``PostgresError`` when `BEGIN` or `COMMIT` fails (a `COMMIT` that fails with
+    ///   ``PostgresError/Code/connectionLost`` may or may not have committed).
+    public nonisolated func withTransaction<Result>(
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        let depth = try await begin()
+        let result: Result
+        do {
+            result = try await body(self)
+        } catch {
+            await rollback(depth: depth)
+            throw error
+        }
+        try await commit(depth: depth)
+        return result
+    }
+
+    /// Whether a transaction block is open on this connection.
+    public var isInTransaction: Bool { transactionDepth > 0 }
+
+    /// Opens a transaction block (`BEGIN`, or a savepoint when one is open) and returns its depth for
+    /// ``commit(depth:)`` or ``rollback(depth:)``. For transactions that span calls, such as a chunk's.
+    func begin() async throws -> Int {
+        let depth = transactionDepth
+        if depth == 0 {
+            // The outermost block may reconnect before BEGIN; nothing of it has run yet.
+            try await query("BEGIN")
+        } else {
+            try await query("SAVEPOINT swift_batch_\(depth)")
+        }
+        transactionDepth += 1
+        return depth
+    }
+
+    /// Commits the block opened at `depth`.
+    func commit(depth: Int) async throws {
+        defer { end(depth: depth) }
+        if depth == 0 {
+            let rows = try await query("COMMIT")
+            // A transaction in which a statement failed answers COMMIT with ROLLBACK, without an error.
+            if rows.commandTag == "ROLLBACK" {
+                throw PostgresError(
+                    .transactionAborted,
+                    "the transaction was rolled back instead of committed because a statement in it failed",
+                    statement: "COMMIT")
+            }
+        } else {
+            try await query("RELEASE SAVEPOINT swift_batch_\(depth)")
+        }
+    }
+
+    /// Rolls back the block opened at `depth`; never throws (a broken connection has rolled back already).
+    func rollback(depth: Int) async {
+        defer { end(depth: depth) }
+        guard !transactionAborted else { return }
+        if depth == 0 {
+            _ = try? await query("ROLLBACK")
+        } else {
+            _ = try? await query("ROLLBACK TO SAVEPOINT swift_batch_\(depth)")
+        }
+    }
+
+    private func end(depth: Int) {
+        transactionDepth = depth
+        if depth == 0 { transactionAborted = false }
+    }
+}

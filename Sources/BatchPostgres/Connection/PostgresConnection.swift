@@ -1,0 +1,204 @@
+import CLibPQ
+import Foundation
+import Logging
+
+/// One PostgreSQL connection: it owns a libpq `PGconn` and runs every libpq call on a thread of its own.
+///
+/// The actor's executor is a dedicated thread, so blocking libpq calls never occupy Swift's cooperative pool.
+/// Statements go through `PQexecParams`, values separately from the SQL text.
+///
+/// **Broken connections.** Before each statement the connection checks whether the server has already closed it
+/// (after a restart, say); if so it reconnects with the configuration's bounded backoff and then sends the statement.
+/// If the connection breaks while a statement is in flight, the statement may or may not have been applied: it is
+/// never repeated, and the call throws ``PostgresError/Code/connectionLost``. Inside a transaction a broken connection
+/// aborts the transaction: every further statement of it fails with ``PostgresError/Code/transactionAborted``.
+///
+/// A connection serves one task at a time (the pool hands each to one user); statements from tasks sharing one
+/// connection would interleave inside each other's transactions.
+public actor PostgresConnection {
+    /// The configuration the connection was made with.
+    public nonisolated let configuration: PostgresConfiguration
+    let logger: Logger
+    private let executor: PostgresThreadExecutor
+    /// The libpq connection; nil before the first connect, after a break, and after ``close()``.
+    var connection: LibPQHandle?
+    /// Whether ``close()`` was called.
+    var isClosed = false
+    /// How many `withTransaction` blocks are open.
+    var transactionDepth = 0
+    /// Set when the connection broke inside a transaction; cleared when the outermost transaction block ends.
+    var transactionAborted = false
+    /// How many times a connection was established (1 after the first connect).
+    public internal(set) var connectCount = 0
+
+    /// The actor runs on its own thread.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    /// Opens a connection.
+    ///
+    /// - Parameters:
+    ///   - configuration: where to connect; its reconnect policy also governs this first connect.
+    ///   - logger: for connection events (reconnects at info, the rest at debug).
+    /// - Throws: ``PostgresError`` with code ``PostgresError/Code/connectionFailed`` when every attempt failed.
+    public static func connect(configuration: PostgresConfiguration, logger: Logger) async throws -> PostgresConnection
+    {
+        let connection = PostgresConnection(configuration: configuration, logger: logger)
+        try await connection.ensureConnected()
+        return connection
+    }
+
+    /// Creates a connection object that connects on its first statement.
+    ///
+    /// - Parameters:
+    ///   - configuration: where to connect.
+    ///   - logger: for connection events.
+    public init(configuration: PostgresConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.executor = PostgresThreadExecutor(name: "libpq \(configuration.host):\(configuration.port)")
+    }
+
+    deinit {
+        executor.shutdown()
+    }
+
+    /// Closes the connection; further statements fail with ``PostgresError/Code/closed``.
+    public func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        connection = nil
+        executor.shutdown()
+    }
+
+    /// The server process id of the current session (for `pg_terminate_backend` in tests and diagnostics), or nil
+    /// when not connected.
+    public var backendProcessID: Int32? {
+        guard let handle = connection?.pointer, PQstatus(handle) == CONNECTION_OK else { return nil }
+        return PQbackendPID(handle)
+    }
+
+    /// Runs one statement with parameters and returns its rows.
+    ///
+    /// ```swift
+    /// let rows = try await connection.query("SELECT id, status FROM batch.job_executions WHERE id = $1", [.int(42)])
+    /// ```
+    /// - Parameters:
+    ///   - sql: one SQL statement with `$1`, `$2`, ... placeholders.
+    ///   - parameters: the values, in placeholder order; nil is `NULL`.
+    /// - Throws: ``PostgresError``: ``PostgresError/Code/server`` with the SQLSTATE for a refused statement,
+    ///   ``PostgresError/Code/connectionLost`` when the connection broke with the statement in flight (not
+    ///   repeated), ``PostgresError/Code/invalidParameter`` for a value PostgreSQL cannot hold.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [PostgresValue?] = []) async throws -> PostgresRows {
+        let encoded = try parameters.enumerated().map { position, value in
+            try value.map { (type: $0.typeOID, text: try $0.textEncoding(position: position + 1)) }
+        }
+        if transactionAborted {
+            throw PostgresError(
+                .transactionAborted,
+                "the connection broke inside this transaction, so the server rolled it back; "
+                    + "end the transaction block and start again",
+                statement: sql)
+        }
+        let handle = try await liveHandle(for: sql)
+        return try execute(sql, encoded, on: handle)
+    }
+
+    /// Sends a statement on a live handle: one `PQexecParams`, the result copied out and cleared.
+    private func execute(
+        _ sql: String, _ parameters: [(type: UInt32, text: String)?], on handle: OpaquePointer
+    ) throws -> PostgresRows {
+        let types = parameters.map { $0?.type ?? 0 }
+        let values: [UnsafeMutablePointer<CChar>?] = parameters.map { $0.map { strdup($0.text) } }
+        defer { values.forEach { free($0) } }
+        let result: OpaquePointer? = values.map { UnsafePointer($0) }.withUnsafeBufferPointer { valuePointers in
+            types.withUnsafeBufferPointer { typePointers in
+                PQexecParams(
+                    handle, sql, Int32(parameters.count), typePointers.baseAddress, valuePointers.baseAddress, nil, nil,
+                    0)
+            }
+        }
+        defer { PQclear(result) }
+        let status = result.map { PQresultStatus($0) } ?? PGRES_FATAL_ERROR
+        switch status {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            return Self.rows(from: result!)
+        case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
+            // Leave COPY mode so the connection stays usable; COPY has its own API.
+            _ = PQputCopyEnd(handle, "COPY is not supported through query(_:_:)")
+            while let pending = PQgetResult(handle) { PQclear(pending) }
+            throw PostgresError(.unexpectedResult, "COPY statements cannot be run through query(_:_:)", statement: sql)
+        default:
+            throw failure(of: sql, result: result, handle: handle)
+        }
+    }
+
+    /// The error for a failed statement: a server error, or a lost connection when the handle went bad.
+    private func failure(of sql: String, result: OpaquePointer?, handle: OpaquePointer) -> PostgresError {
+        var error = Self.serverError(result: result, handle: handle).scrubbing(configuration.password)
+        error.statement = sql
+        if PQstatus(handle) == CONNECTION_BAD {
+            error.code = .connectionLost
+            error.message =
+                "the connection to PostgreSQL was lost while the statement was in flight; it may or may not have "
+                + "been applied and was not repeated (\(error.message))"
+            if transactionDepth > 0 { transactionAborted = true }
+            logger.info(
+                "PostgreSQL connection lost during a statement",
+                metadata: ["postgres.error": "\(error.message)"])
+        } else {
+            logger.debug(
+                "PostgreSQL statement failed",
+                metadata: ["postgres.sqlstate": "\(error.sqlState ?? "")", "postgres.error": "\(error.message)"])
+        }
+        return error
+    }
+
+    static func serverError(result: OpaquePointer?, handle: OpaquePointer?) -> PostgresError {
+        func field(_ code: Character) -> String? {
+            guard let result, let value = PQresultErrorField(result, Int32(code.asciiValue!)) else { return nil }
+            return String(cString: value)
+        }
+        if let primary = field("M") {
+            return PostgresError(
+                .server, primary, sqlState: field("C"), severity: field("V") ?? field("S"), detail: field("D"),
+                hint: field("H"), constraintName: field("n"), tableName: field("t"), schemaName: field("s"))
+        }
+        let message =
+            result.flatMap { PQresultErrorMessage($0) }.map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
+            ?? handle.flatMap { PQerrorMessage($0) }.map { String(cString: $0) } ?? "unknown libpq error"
+        return PostgresError(.server, message.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    static func rows(from result: OpaquePointer) -> PostgresRows {
+        let rowCount = Int(PQntuples(result))
+        let columnCount = Int(PQnfields(result))
+        let columns = (0..<columnCount).map { column in
+            PostgresColumn(
+                name: String(cString: PQfname(result, Int32(column))), typeOID: PQftype(result, Int32(column)))
+        }
+        var cells: [[String?]] = []
+        cells.reserveCapacity(rowCount)
+        for row in 0..<Int32(rowCount) {
+            var values: [String?] = []
+            values.reserveCapacity(columnCount)
+            for column in 0..<Int32(columnCount) {
+                if PQgetisnull(result, row, column) == 1 {
+                    values.append(nil)
+                } else {
+                    values.append(String(cString: PQgetvalue(result, row, column)))
+                }
+            }
+            cells.append(values)
+        }
+        let tuples = String(cString: PQcmdTuples(result))
+        return PostgresRows(
+            columns: columns, cells: cells, affectedRows: Int(tuples) ?? rowCount,
+            commandTag: String(cString: PQcmdStatus(result)))
+    }
+}
+
+extension PostgresConnection {
+    /// Whether ``close()`` was called (the pool then discards the connection).
+    var isClosedForPool: Bool { isClosed }
+}

@@ -1,0 +1,163 @@
+import Logging
+
+/// A fixed-size pool of ``PostgresConnection``s: connections are opened on demand up to the configured size, handed
+/// to one user at a time, and waited for when all are in use.
+///
+/// ```swift
+/// let pool = PostgresConnectionPool(configuration: configuration, logger: logger)
+/// let count = try await pool.withConnection { connection in
+///     try await connection.query("SELECT count(*) AS n FROM batch.job_executions").single().decode("n", as: Int.self)
+/// }
+/// await pool.shutdown()
+/// ```
+public actor PostgresConnectionPool {
+    /// The configuration every connection is made with; `pool.size` is the pool's size.
+    public nonisolated let configuration: PostgresConfiguration
+    private let logger: Logger
+    private var idle: [PostgresConnection] = []
+    private var openCount = 0
+    private var waiters: [(id: Int, continuation: CheckedContinuation<PostgresConnection?, any Error>)] = []
+    private var nextWaiterId = 0
+    private var isShutDown = false
+
+    /// The most connections the pool opens.
+    public nonisolated var size: Int { max(1, configuration.pool.size) }
+
+    /// Creates a pool; it opens no connection until one is needed.
+    ///
+    /// - Parameters:
+    ///   - configuration: connection settings and `pool.size` / `pool.leaseTimeout`.
+    ///   - logger: handed to the connections.
+    public init(configuration: PostgresConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// How many connections are open (idle and leased).
+    public var openConnections: Int { openCount }
+
+    /// How many connections are leased right now.
+    public var leasedConnections: Int { openCount - idle.count }
+
+    /// Leases a connection, runs `body` with it, and gives it back (even when `body` throws).
+    ///
+    /// - Parameter body: the work; the connection is the caller's alone until `body` returns.
+    /// - Returns: what `body` returned.
+    /// - Throws: what `body` threw; ``PostgresError`` with ``PostgresError/Code/poolShutDown``, or
+    ///   ``PostgresError/Code/connectionFailed`` when no connection could be had in time.
+    public nonisolated func withConnection<Result>(
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        let connection = try await lease()
+        do {
+            let result = try await body(connection)
+            await release(connection)
+            return result
+        } catch {
+            await release(connection)
+            throw error
+        }
+    }
+
+    /// Leases a connection; give it back with ``release(_:)``. Prefer ``withConnection(_:)``.
+    ///
+    /// - Throws: ``PostgresError`` as ``withConnection(_:)`` does.
+    public func lease() async throws -> PostgresConnection {
+        guard !isShutDown else { throw Self.shutDownError() }
+        if let connection = idle.popLast() {
+            return connection
+        }
+        if openCount < size {
+            openCount += 1
+            do {
+                return try await PostgresConnection.connect(configuration: configuration, logger: logger)
+            } catch {
+                openCount -= 1
+                wakeOneWaiterToOpen()
+                throw error
+            }
+        }
+        return try await waitForConnection()
+    }
+
+    /// Gives a leased connection back. A connection left inside a transaction block, or that was closed, is
+    /// discarded rather than handed to the next user.
+    public func release(_ connection: PostgresConnection) async {
+        let inTransaction = await connection.isInTransaction
+        let closed = await connection.isClosedForPool
+        let reusable = !inTransaction && !closed
+        guard reusable, !isShutDown else {
+            await connection.close()
+            openCount -= 1
+            wakeOneWaiterToOpen()
+            return
+        }
+        if !waiters.isEmpty {
+            let waiter = waiters.removeFirst()
+            waiter.continuation.resume(returning: connection)
+        } else {
+            idle.append(connection)
+        }
+    }
+
+    /// Closes every connection and fails waiting and future leases; leased connections close when released.
+    public func shutdown() async {
+        guard !isShutDown else { return }
+        isShutDown = true
+        let waiting = waiters
+        waiters.removeAll()
+        for waiter in waiting { waiter.continuation.resume(throwing: Self.shutDownError()) }
+        let closing = idle
+        idle.removeAll()
+        openCount -= closing.count
+        for connection in closing { await connection.close() }
+    }
+
+    /// Waits for a released connection (or for a free slot, signalled with nil), up to the lease timeout.
+    private func waitForConnection() async throws -> PostgresConnection {
+        let id = nextWaiterId
+        nextWaiterId += 1
+        let timeout = configuration.pool.leaseTimeout
+        let timer = timeout.map { timeout in
+            Task { [weak self] in
+                try await Task.sleep(for: timeout)
+                await self?.expireWaiter(id, after: timeout)
+            }
+        }
+        defer { timer?.cancel() }
+        let connection = try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                waiters.append((id, continuation))
+            }
+        } onCancel: {
+            Task { await self.cancelWaiter(id) }
+        }
+        if let connection { return connection }
+        // A slot became free (a connection was discarded): open a new one ourselves.
+        return try await lease()
+    }
+
+    private func expireWaiter(_ id: Int, after timeout: Duration) {
+        guard let index = waiters.firstIndex(where: { $0.id == id }) else { return }
+        let waiter = waiters.remove(at: index)
+        waiter.continuation.resume(
+            throwing: PostgresError(
+                .connectionFailed,
+                "no PostgreSQL connection became free within \(timeout) (pool size \(size)); "
+                    + "raise the pool size or shorten the work done while holding a connection"))
+    }
+
+    private func cancelWaiter(_ id: Int) {
+        guard let index = waiters.firstIndex(where: { $0.id == id }) else { return }
+        waiters.remove(at: index).continuation.resume(throwing: CancellationError())
+    }
+
+    private func wakeOneWaiterToOpen() {
+        guard !waiters.isEmpty, openCount < size else { return }
+        waiters.removeFirst().continuation.resume(returning: nil)
+    }
+
+    private static func shutDownError() -> PostgresError {
+        PostgresError(.poolShutDown, "the PostgreSQL connection pool was shut down")
+    }
+}
