@@ -1,0 +1,65 @@
+import Batch
+
+/// The names of DESIGN §4's wire protocol under one prefix (default `batch`), and their declarations.
+///
+/// | entity | kind |
+/// | --- | --- |
+/// | `batch.commands` | durable queue, dead-lettering to `batch.dlx` with key `batch.commands.dead` |
+/// | `batch.dlx` | durable direct exchange |
+/// | `batch.commands.dead` | durable queue bound to `batch.dlx` |
+/// | `batch.control` | durable fanout exchange; each worker binds `batch.control.<worker>` (exclusive, auto-delete) |
+/// | `batch.events` | durable topic exchange, routing key `job.<name>.<status>` |
+public struct BatchTopology: Sendable, Hashable {
+    /// The prefix of every name. Default `batch`.
+    public var prefix: String
+
+    /// Creates the topology under `prefix`.
+    public init(prefix: String = "batch") {
+        self.prefix = prefix
+    }
+
+    /// The queue workers take commands from: `<prefix>.commands`.
+    public var commandsQueue: String { "\(prefix).commands" }
+    /// The dead-letter exchange of the commands queue: `<prefix>.dlx`.
+    public var deadLetterExchange: String { "\(prefix).dlx" }
+    /// Where commands that can never succeed end up: `<prefix>.commands.dead`.
+    public var deadLetterQueue: String { "\(prefix).commands.dead" }
+    /// The fanout exchange that reaches every worker: `<prefix>.control`.
+    public var controlExchange: String { "\(prefix).control" }
+    /// The topic exchange of job execution events: `<prefix>.events`.
+    public var eventsExchange: String { "\(prefix).events" }
+
+    /// A worker's own control queue: `<prefix>.control.<workerID>`.
+    public func controlQueue(workerID: String) -> String { "\(prefix).control.\(workerID)" }
+
+    /// The routing key of an event: `job.<jobName>.<STATUS>`, for example `job.daily-accounting.COMPLETED`.
+    public static func eventRoutingKey(jobName: String, status: BatchStatus) -> String {
+        "job.\(jobName).\(status.rawValue)"
+    }
+
+    /// The durable entities every worker and client shares, in declaration order.
+    public var declarations: [AMQPDeclaration] {
+        [
+            .exchange(deadLetterExchange, type: .direct),
+            .queue(deadLetterQueue),
+            .bind(deadLetterQueue, to: deadLetterExchange, routingKey: deadLetterQueue),
+            .queue(
+                commandsQueue,
+                arguments: [
+                    "x-dead-letter-exchange": .string(deadLetterExchange),
+                    "x-dead-letter-routing-key": .string(deadLetterQueue),
+                ]),
+            .exchange(controlExchange, type: .fanout),
+            .exchange(eventsExchange, type: .topic),
+        ]
+    }
+
+    /// A worker's exclusive, auto-delete control queue bound to the control exchange.
+    public func controlDeclarations(workerID: String) -> [AMQPDeclaration] {
+        let queue = controlQueue(workerID: workerID)
+        return [
+            .queue(queue, durable: false, exclusive: true, autoDelete: true),
+            .bind(queue, to: controlExchange),
+        ]
+    }
+}
