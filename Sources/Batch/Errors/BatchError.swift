@@ -1,0 +1,99 @@
+/// The one error type of swift-batch: a code to match on, a message that says what happened and what to do,
+/// the error underneath (if any) and where it was thrown.
+///
+/// Match on ``code``, never on the message:
+/// ```swift
+/// do { try await jobOperator.restart("daily-accounting") }
+/// catch let error as BatchError where error.code == .alreadyComplete { ... }
+/// ```
+public struct BatchError: Error, Sendable, CustomStringConvertible {
+    /// What kind of failure this is. New codes may be added; switch with a `default`.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Base: String, Hashable, Sendable {
+            case jobNotFound, duplicateJob, alreadyRunning, alreadyComplete, abandoned, endedAbnormally
+            case notRestartable, notRunning, invalidParameters, invalidJSON, executionNotFound, optimisticLock
+            case stopped, stepFailed, listenerFailed, invalidDefinition, repositoryFailure, invalidState
+            case cannotAbandon
+        }
+
+        private let base: Base
+        private init(_ base: Base) { self.base = base }
+
+        /// No job of that name is registered.
+        public static let jobNotFound = Code(.jobNotFound)
+        /// A job of that name is already registered.
+        public static let duplicateJob = Code(.duplicateJob)
+        /// The job instance has an execution that is starting, running or stopping.
+        public static let alreadyRunning = Code(.alreadyRunning)
+        /// The job instance completed; a new run needs new identifying parameters.
+        public static let alreadyComplete = Code(.alreadyComplete)
+        /// The job instance was abandoned and is never run again.
+        public static let abandoned = Code(.abandoned)
+        /// The last execution ended in UNKNOWN; an operator must abandon it first.
+        public static let endedAbnormally = Code(.endedAbnormally)
+        /// The execution is not STOPPED or FAILED, so it cannot be restarted.
+        public static let notRestartable = Code(.notRestartable)
+        /// There is no running execution to stop.
+        public static let notRunning = Code(.notRunning)
+        /// The job parameters are malformed, of the wrong type, or refused by the job's validator.
+        public static let invalidParameters = Code(.invalidParameters)
+        /// Text that should be JSON is not.
+        public static let invalidJSON = Code(.invalidJSON)
+        /// No execution has that id.
+        public static let executionNotFound = Code(.executionNotFound)
+        /// A record changed since it was read (its version moved on); the update was not applied.
+        public static let optimisticLock = Code(.optimisticLock)
+        /// A stop was requested; thrown by ``StepContext/throwIfStopRequested()`` to end a step STOPPED.
+        public static let stopped = Code(.stopped)
+        /// A step failed; the message names it and the cause.
+        public static let stepFailed = Code(.stepFailed)
+        /// A listener threw, failing what it wraps.
+        public static let listenerFailed = Code(.listenerFailed)
+        /// A job or step definition is not valid (for example an empty name or a chunk size below 1).
+        public static let invalidDefinition = Code(.invalidDefinition)
+        /// The job repository could not read or write.
+        public static let repositoryFailure = Code(.repositoryFailure)
+        /// A record is in a state the operation does not allow.
+        public static let invalidState = Code(.invalidState)
+        /// Only a STOPPED, FAILED or UNKNOWN execution can be abandoned.
+        public static let cannotAbandon = Code(.cannotAbandon)
+
+        /// The code's name, for logs.
+        public var description: String { base.rawValue }
+    }
+
+    /// What kind of failure this is.
+    public var code: Code
+    /// What happened and what to do, for people.
+    public var message: String
+    /// The error that caused this one, if any.
+    public var underlying: (any Error)?
+    /// Where the error was thrown.
+    public var location: String
+
+    /// Creates an error.
+    ///
+    /// - Parameters:
+    ///   - code: what kind of failure.
+    ///   - message: what happened and what to do.
+    ///   - underlying: the cause, if any.
+    public init(
+        _ code: Code, _ message: String, underlying: (any Error)? = nil, file: String = #fileID, line: Int = #line
+    ) {
+        self.code = code
+        self.message = message
+        self.underlying = underlying
+        self.location = "\(file):\(line)"
+    }
+
+    /// The message, with the code.
+    public var description: String { "\(message) [\(code)]" }
+}
+
+extension Error {
+    /// A one-line description for exit messages and logs: a ``BatchError``'s message, otherwise the error itself.
+    public var batchDescription: String {
+        if let error = self as? BatchError { return error.message }
+        return String(describing: self)
+    }
+}

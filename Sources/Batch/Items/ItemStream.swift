@@ -1,0 +1,37 @@
+/// A reader or writer that keeps its position in the step's execution context, as Spring Batch's `ItemStream`:
+/// `open` restores it (on restart the context of the last committed chunk), `update` saves it just before every
+/// chunk commit, `close` ends the stream with the step's outcome.
+public protocol ItemStream {
+    /// Opens the stream, resuming from `context` when it holds a saved position.
+    mutating func open(_ context: ExecutionContext) async throws
+    /// Writes the current position into `context`; called before every chunk commit.
+    func update(_ context: inout ExecutionContext)
+    /// Closes the stream. `status` is the step's outcome: COMPLETED, STOPPED or FAILED.
+    mutating func close(_ status: BatchStatus) async throws
+}
+
+extension ItemStream {
+    /// Does nothing.
+    public mutating func open(_ context: ExecutionContext) async throws {}
+    /// Does nothing.
+    public func update(_ context: inout ExecutionContext) {}
+    /// Does nothing.
+    public mutating func close(_ status: BatchStatus) async throws {}
+}
+
+/// Reads the items of a chunk step one at a time.
+public protocol ItemReader<Item>: ItemStream {
+    /// The type of item read.
+    associatedtype Item
+    /// The next item, or nil at the end of the input.
+    mutating func read() async throws -> Item?
+}
+
+/// Writes the items of a chunk step, one chunk at a time, inside the chunk's transaction.
+public protocol ItemWriter<Item>: ItemStream {
+    /// The type of item written.
+    associatedtype Item
+    /// Writes one chunk's items. A writer for a transactional store writes through `transaction` (cast to the
+    /// store's transaction type) so its writes commit with the chunk.
+    mutating func write(_ items: [Item], in transaction: any ChunkTransaction) async throws
+}

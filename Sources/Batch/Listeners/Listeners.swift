@@ -1,0 +1,116 @@
+/// Called around a job execution. `beforeJob` runs before the first step; `afterJob` runs after the last, whatever
+/// the outcome, with the execution's final status (not yet stored). An error from either fails the job.
+///
+/// Several listeners run `before` in the order they were added and `after` in the reverse order.
+public protocol JobListener: Sendable {
+    /// Called before a job execution runs its steps.
+    func beforeJob(_ execution: JobExecution) async throws
+    /// Called after a job execution, regardless of success or failure.
+    func afterJob(_ execution: JobExecution) async throws
+}
+
+/// Called around each step execution (and each partition's step execution). An error fails the step.
+public protocol StepListener: Sendable {
+    /// Called before the step does any work.
+    func beforeStep(_ execution: StepExecution) async throws
+    /// Called after the step's work, with its outcome (not yet stored).
+    func afterStep(_ execution: StepExecution) async throws
+}
+
+/// Called around each chunk of a chunk step. An error rolls the chunk back and fails the step.
+public protocol ChunkListener: Sendable {
+    /// Called before the chunk's first item is read.
+    func beforeChunk(_ context: StepContext) async throws
+    /// Called after the chunk committed.
+    func afterChunk(_ context: StepContext) async throws
+    /// Called after the chunk failed and was rolled back, with the error.
+    func onChunkError(_ error: any Error, context: StepContext) async
+}
+
+/// Called around each partition of a partitioned step. An error fails the partition.
+public protocol PartitionListener: Sendable {
+    /// Called before the partition runs, with its step execution.
+    func beforePartition(_ execution: StepExecution) async throws
+    /// Called after the partition ran, with its outcome.
+    func afterPartition(_ execution: StepExecution) async throws
+    /// Called when the partition failed, with the error.
+    func onPartitionError(_ error: any Error, execution: StepExecution) async
+}
+
+extension JobListener {
+    /// Does nothing.
+    public func beforeJob(_ execution: JobExecution) async throws {}
+    /// Does nothing.
+    public func afterJob(_ execution: JobExecution) async throws {}
+}
+
+extension StepListener {
+    /// Does nothing.
+    public func beforeStep(_ execution: StepExecution) async throws {}
+    /// Does nothing.
+    public func afterStep(_ execution: StepExecution) async throws {}
+}
+
+extension ChunkListener {
+    /// Does nothing.
+    public func beforeChunk(_ context: StepContext) async throws {}
+    /// Does nothing.
+    public func afterChunk(_ context: StepContext) async throws {}
+    /// Does nothing.
+    public func onChunkError(_ error: any Error, context: StepContext) async {}
+}
+
+extension PartitionListener {
+    /// Does nothing.
+    public func beforePartition(_ execution: StepExecution) async throws {}
+    /// Does nothing.
+    public func afterPartition(_ execution: StepExecution) async throws {}
+    /// Does nothing.
+    public func onPartitionError(_ error: any Error, execution: StepExecution) async {}
+}
+
+/// The listeners attached to a job or a step, sorted by kind. A value conforming to several listener protocols is
+/// in several lists.
+public struct Listeners: Sendable {
+    var job: [any JobListener] = []
+    var step: [any StepListener] = []
+    var chunk: [any ChunkListener] = []
+    var partition: [any PartitionListener] = []
+
+    /// No listeners.
+    public init() {}
+
+    /// Adds `listener` to every list whose protocol it conforms to.
+    /// - Returns: false when it conforms to none.
+    @discardableResult
+    mutating func add(_ listener: any Sendable) -> Bool {
+        var used = false
+        if let listener = listener as? any JobListener { job.append(listener); used = true }
+        if let listener = listener as? any StepListener { step.append(listener); used = true }
+        if let listener = listener as? any ChunkListener { chunk.append(listener); used = true }
+        if let listener = listener as? any PartitionListener { partition.append(listener); used = true }
+        return used
+    }
+
+    /// These listeners followed by `other`'s.
+    func merged(with other: Listeners) -> Listeners {
+        var result = self
+        result.job += other.job
+        result.step += other.step
+        result.chunk += other.chunk
+        result.partition += other.partition
+        return result
+    }
+}
+
+/// Runs a listener callback, turning its error into a ``BatchError/Code/listenerFailed`` that names the listener.
+func callListener<L>(_ listener: L, _ what: String, _ body: (L) async throws -> Void) async throws {
+    do {
+        try await body(listener)
+    } catch let error as BatchError where error.code == .listenerFailed || error.code == .stopped {
+        throw error
+    } catch {
+        throw BatchError(
+            .listenerFailed, "\(type(of: listener)).\(what) failed: \(error.batchDescription)", underlying: error)
+    }
+}

@@ -1,0 +1,289 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Starts, stops, restarts and abandons job executions, and answers questions about them: the seed's operations,
+/// with exactly the rules of DESIGN §3.
+///
+/// ```swift
+/// let jobOperator = JobOperator(registry: try JobRegistry([dailyAccounting]), repository: InMemoryJobRepository())
+/// let execution = try await jobOperator.start("daily-accounting", params: #"{"date":"2026-11-25"}"#)
+/// let id = try await jobOperator.startAsync("daily-accounting", params: #"{"date":"2026-11-26"}"#)
+/// try await jobOperator.stop(.executionId(id))
+/// try await jobOperator.restart("daily-accounting")
+/// ```
+/// Jobs started here run in this process, as tasks; ``wait(for:)`` awaits one.
+public final class JobOperator: Sendable {
+    /// The jobs this operator may run.
+    public let registry: JobRegistry
+    /// Where executions are stored.
+    public let repository: any JobRepository
+    /// The worker recorded on the executions this operator runs, if any.
+    public let workerId: String?
+    private let logger: Logger
+    private let running = Mutex<[Int64: RunningExecution]>([:])
+
+    private struct RunningExecution {
+        let task: Task<JobExecution, Never>
+        let stopSignal: StopSignal
+    }
+
+    /// Creates an operator.
+    /// - Parameters:
+    ///   - registry: the jobs it may run.
+    ///   - repository: where executions are stored.
+    ///   - workerId: the worker to record on executions it runs.
+    ///   - logger: the logger for the engine's messages.
+    public init(
+        registry: JobRegistry, repository: any JobRepository, workerId: String? = nil,
+        logger: Logger = Logger(label: "swift-batch")
+    ) {
+        self.registry = registry
+        self.repository = repository
+        self.workerId = workerId
+        var logger = logger
+        if let workerId { logger[metadataKey: "worker.id"] = "\(workerId)" }
+        self.logger = logger
+    }
+
+    // MARK: Start
+
+    /// Starts a job and waits for the execution to end.
+    /// - Returns: the ended execution (COMPLETED, FAILED, STOPPED, ...).
+    /// - Throws: what ``startAsync(_:parameters:)`` throws.
+    public func start(_ jobName: String, parameters: JobParameters = JobParameters()) async throws -> JobExecution {
+        try await wait(for: startAsync(jobName, parameters: parameters))
+    }
+
+    /// Starts a job with parameters given as JSON text (GoBatch's form) and waits for the end.
+    public func start(_ jobName: String, params: String) async throws -> JobExecution {
+        try await start(jobName, parameters: JobParameters(json: params))
+    }
+
+    /// Starts a job and returns as soon as its execution is stored; the job runs on in this process.
+    /// - Returns: the new execution's id.
+    /// - Throws: ``BatchError`` — ``BatchError/Code/jobNotFound``, ``BatchError/Code/invalidParameters``,
+    ///   ``BatchError/Code/alreadyRunning``, ``BatchError/Code/alreadyComplete``, ``BatchError/Code/abandoned``,
+    ///   ``BatchError/Code/endedAbnormally``. Nothing is stored when the job or its parameters are refused.
+    public func startAsync(_ jobName: String, parameters: JobParameters = JobParameters()) async throws -> Int64 {
+        let job = try registry.job(named: jobName)
+        try job.validate(parameters)
+        let execution = try await repository.createJobExecution(
+            jobName: job.name, jobKey: job.identifyingParameters(parameters).instanceKey, parameters: parameters,
+            workerId: workerId)
+        launch(job, execution)
+        return execution.id
+    }
+
+    /// Starts a job with parameters given as JSON text and returns its execution id at once.
+    public func startAsync(_ jobName: String, params: String) async throws -> Int64 {
+        try await startAsync(jobName, parameters: JobParameters(json: params))
+    }
+
+    // MARK: Restart
+
+    /// Restarts a STOPPED or FAILED execution and waits for the new one to end.
+    /// - Parameter target: a job name (the last execution of its most recent instance) or an execution id (that
+    ///   execution's instance and its last execution).
+    public func restart(_ target: JobReference) async throws -> JobExecution {
+        try await wait(for: restartAsync(target))
+    }
+
+    /// Restarts a STOPPED or FAILED execution with the same parameters, as a new execution that skips completed
+    /// steps and resumes the others from their saved contexts; returns the new execution's id at once.
+    /// - Throws: ``BatchError/Code/notRestartable`` unless the last execution is STOPPED or FAILED;
+    ///   ``BatchError/Code/executionNotFound``; ``BatchError/Code/jobNotFound``.
+    public func restartAsync(_ target: JobReference) async throws -> Int64 {
+        let last = try await lastExecution(of: target)
+        guard last.status.isRestartable else {
+            throw BatchError(
+                .notRestartable,
+                "execution \(last.id) of job '\(last.jobName)' is \(last.status.rawValue); only a STOPPED or FAILED "
+                    + "execution can be restarted\(Self.advice(for: last.status))")
+        }
+        let job = try registry.job(named: last.jobName)
+        guard let instance = try await repository.jobInstance(id: last.instanceId) else {
+            throw BatchError(.executionNotFound, "the instance of execution \(last.id) no longer exists")
+        }
+        let execution = try await repository.createJobExecution(
+            jobName: job.name, jobKey: instance.jobKey, parameters: last.parameters, workerId: workerId)
+        logger.info(
+            "restarting", metadata: ["job.name": "\(job.name)", "previous.execution.id": "\(last.id)"])
+        launch(job, execution)
+        return execution.id
+    }
+
+    private static func advice(for status: BatchStatus) -> String {
+        switch status {
+        case .starting, .started, .stopping: " (it is still running; stop it first)"
+        case .completed: " (it completed; a new run needs new identifying parameters)"
+        case .unknown: " (it ended abnormally; abandon it)"
+        case .abandoned: " (it was abandoned and is never run again)"
+        case .stopped, .failed: ""
+        }
+    }
+
+    // MARK: Stop
+
+    /// Asks an execution to stop: writes STOPPING; the running step sees it at its next chunk boundary (a tasklet
+    /// when it checks), ends STOPPED, and the job ends STOPPED (restartable).
+    ///
+    /// - Parameter target: a job name — its most recent instance's last execution, which must be STARTING or
+    ///   STARTED (or already STOPPING) — or an execution id, in any status: one that has already ended is
+    ///   returned unchanged, without error.
+    /// - Returns: the execution as stored after the request.
+    /// - Throws: ``BatchError/Code/notRunning`` when a job name has nothing running;
+    ///   ``BatchError/Code/executionNotFound``.
+    @discardableResult
+    public func stop(_ target: JobReference) async throws -> JobExecution {
+        var execution: JobExecution
+        switch target {
+        case .name(let name):
+            execution = try await lastExecution(of: target)
+            guard execution.status.isRunning else {
+                throw BatchError(
+                    .notRunning,
+                    "job '\(name)' is not running: its last execution \(execution.id) is \(execution.status.rawValue)")
+            }
+        case .executionId(let id):
+            guard let found = try await repository.jobExecution(id: id) else {
+                throw BatchError(.executionNotFound, "no job execution \(id)")
+            }
+            execution = found
+        }
+        for _ in 0..<5 {
+            guard execution.status == .starting || execution.status == .started else { break }
+            var stopping = execution
+            stopping.status = .stopping
+            do {
+                execution = try await repository.updateJobExecution(stopping)
+                logger.info("stop requested", metadata: ["job.execution.id": "\(execution.id)"])
+            } catch let error as BatchError where error.code == .optimisticLock {
+                guard let reloaded = try await repository.jobExecution(id: execution.id) else { throw error }
+                execution = reloaded
+            }
+        }
+        requestLocalStop(executionId: execution.id)
+        return execution
+    }
+
+    /// Tells the execution, if it runs in this process, that a stop was requested — without touching the
+    /// repository. A worker calls this when a stop reaches it over the control exchange.
+    /// - Returns: whether the execution runs here.
+    @discardableResult
+    public func requestLocalStop(executionId: Int64) -> Bool {
+        guard let signal = running.withLock({ $0[executionId]?.stopSignal }) else { return false }
+        signal.request()
+        return true
+    }
+
+    // MARK: Abandon
+
+    /// Marks a STOPPED, FAILED or UNKNOWN execution ABANDONED: its instance is never run again.
+    /// - Returns: the abandoned execution (unchanged if it already was).
+    /// - Throws: ``BatchError/Code/cannotAbandon`` for any other status; ``BatchError/Code/executionNotFound``.
+    @discardableResult
+    public func abandon(executionId: Int64) async throws -> JobExecution {
+        guard var execution = try await repository.jobExecution(id: executionId) else {
+            throw BatchError(.executionNotFound, "no job execution \(executionId)")
+        }
+        switch execution.status {
+        case .abandoned:
+            return execution
+        case .stopped, .failed, .unknown:
+            execution.status = .abandoned
+            execution.exitCode = BatchStatus.abandoned.rawValue
+            execution.endTime = execution.endTime ?? Date()
+            let stored = try await repository.updateJobExecution(execution)
+            logger.info("execution abandoned", metadata: ["job.execution.id": "\(executionId)"])
+            return stored
+        default:
+            throw BatchError(
+                .cannotAbandon,
+                "execution \(executionId) is \(execution.status.rawValue); only a STOPPED, FAILED or UNKNOWN "
+                    + "execution can be abandoned\(Self.advice(for: execution.status))")
+        }
+    }
+
+    // MARK: Queries
+
+    /// Executions newest first, of one job or of all.
+    public func executions(jobName: String? = nil, limit: Int = 50) async throws -> [JobExecution] {
+        try await repository.jobExecutions(jobName: jobName, limit: limit)
+    }
+
+    /// One execution with its instance and steps.
+    /// - Throws: ``BatchError/Code/executionNotFound``.
+    public func execution(_ id: Int64) async throws -> JobExecutionDetail {
+        guard let execution = try await repository.jobExecution(id: id) else {
+            throw BatchError(.executionNotFound, "no job execution \(id)")
+        }
+        guard let instance = try await repository.jobInstance(id: execution.instanceId) else {
+            throw BatchError(.executionNotFound, "the instance of execution \(id) no longer exists")
+        }
+        return JobExecutionDetail(
+            execution: execution, instance: instance, steps: try await repository.stepExecutions(jobExecutionId: id))
+    }
+
+    /// Waits for an execution to end: at once for one running in this process, by polling the repository
+    /// otherwise.
+    /// - Parameter pollInterval: how often to look at an execution running elsewhere.
+    /// - Returns: the ended execution.
+    public func wait(for executionId: Int64, pollInterval: Duration = .milliseconds(200)) async throws -> JobExecution {
+        if let task = running.withLock({ $0[executionId]?.task }) {
+            return await task.value
+        }
+        while true {
+            guard let execution = try await repository.jobExecution(id: executionId) else {
+                throw BatchError(.executionNotFound, "no job execution \(executionId)")
+            }
+            if execution.status.isFinished { return execution }
+            if let task = running.withLock({ $0[executionId]?.task }) { return await task.value }
+            try await Task.sleep(for: pollInterval)
+        }
+    }
+
+    /// The ids of the executions running in this process.
+    public var runningExecutionIds: [Int64] { running.withLock { $0.keys.sorted() } }
+
+    /// Waits until no execution runs in this process.
+    public func waitForRunningExecutions() async {
+        for task in running.withLock({ $0.values.map(\.task) }) { _ = await task.value }
+    }
+
+    // MARK: Internals
+
+    private func lastExecution(of target: JobReference) async throws -> JobExecution {
+        switch target {
+        case .name(let name):
+            guard let instance = try await repository.lastJobInstance(jobName: name),
+                let last = try await repository.lastJobExecution(instanceId: instance.id)
+            else {
+                throw BatchError(.executionNotFound, "job '\(name)' has no executions")
+            }
+            return last
+        case .executionId(let id):
+            guard let execution = try await repository.jobExecution(id: id) else {
+                throw BatchError(.executionNotFound, "no job execution \(id)")
+            }
+            return try await repository.lastJobExecution(instanceId: execution.instanceId) ?? execution
+        }
+    }
+
+    private func launch(_ job: Job, _ execution: JobExecution) {
+        var logger = self.logger
+        logger[metadataKey: "job.name"] = "\(job.name)"
+        logger[metadataKey: "job.execution.id"] = "\(execution.id)"
+        logger[metadataKey: "job.instance.id"] = "\(execution.instanceId)"
+        let run = JobRun(
+            execution: execution, job: job, repository: repository, stopSignal: StopSignal(), logger: logger)
+        running.withLock { running in
+            let task = Task {
+                let result = await JobRunner.run(run)
+                _ = self.running.withLock { $0.removeValue(forKey: execution.id) }
+                return result
+            }
+            running[execution.id] = RunningExecution(task: task, stopSignal: run.stopSignal)
+        }
+    }
+}

@@ -1,0 +1,34 @@
+/// The rules of DESIGN §3 that decide whether an instance may get a new execution, given its last one.
+public enum StartRules {
+    /// Throws the error that refuses a new execution after `last`, or returns when one may be created
+    /// (`last` is STOPPED or FAILED).
+    ///
+    /// - Throws: ``BatchError`` with ``BatchError/Code/alreadyRunning``, ``BatchError/Code/endedAbnormally``,
+    ///   ``BatchError/Code/alreadyComplete`` or ``BatchError/Code/abandoned``.
+    public static func check(_ last: JobExecution) throws {
+        switch last.status {
+        case .starting, .started, .stopping:
+            throw BatchError(
+                .alreadyRunning,
+                "job '\(last.jobName)' is already running this instance (execution \(last.id) is \(last.status.rawValue)); "
+                    + "wait for it or stop it first")
+        case .unknown:
+            throw BatchError(
+                .endedAbnormally,
+                "execution \(last.id) of job '\(last.jobName)' ended abnormally (UNKNOWN); "
+                    + "check what it did, then abandon it before running the instance again")
+        case .completed:
+            throw BatchError(
+                .alreadyComplete,
+                "job '\(last.jobName)' already completed this instance (execution \(last.id)); "
+                    + "a new run needs new identifying parameters")
+        case .abandoned:
+            throw BatchError(
+                .abandoned,
+                "job '\(last.jobName)' instance was abandoned (execution \(last.id)); it is never run again — "
+                    + "use new identifying parameters")
+        case .stopped, .failed:
+            return
+        }
+    }
+}

@@ -1,0 +1,102 @@
+/// Where job instances, job executions and step executions live: the in-memory ``InMemoryJobRepository`` for
+/// tests and `run` without a database, PostgreSQL (`BatchPostgres`) for real deployments.
+///
+/// Every implementation gives the same guarantees, checked by the shared repository behaviour tests:
+/// - **Optimistic versions.** Every update carries the version it read; the stored version must still be that
+///   one, and moves on by one. Otherwise the update is refused with ``BatchError/Code/optimisticLock`` and
+///   nothing is written. The returned record carries the new version.
+/// - **One running execution per instance.** ``createJobExecution(jobName:jobKey:parameters:workerId:)`` decides
+///   atomically: two callers racing to start the same instance cannot both win.
+/// - **Constant cost per launch.** Creating an execution does the same work however much history an instance has.
+public protocol JobRepository: Sendable {
+    /// Finds or creates the instance `(jobName, jobKey)` and creates a new STARTING execution of it, atomically
+    /// applying the start rules:
+    /// - the last execution is STARTING, STARTED or STOPPING → ``BatchError/Code/alreadyRunning``;
+    /// - it is UNKNOWN → ``BatchError/Code/endedAbnormally``;
+    /// - it is COMPLETED → ``BatchError/Code/alreadyComplete``; ABANDONED → ``BatchError/Code/abandoned``;
+    /// - otherwise (no execution, STOPPED or FAILED) a new execution is created. It carries over the job
+    ///   execution context of the last execution, so a restart sees what the failed run saved.
+    ///
+    /// - Parameters:
+    ///   - jobName: the job's name.
+    ///   - jobKey: the instance key of the identifying parameters (``JobParameters/instanceKey``).
+    ///   - parameters: all parameters of the run; stored with a new instance and with the execution.
+    ///   - workerId: the worker that will run the execution, if any.
+    /// - Returns: the new execution, its version 0.
+    func createJobExecution(
+        jobName: String, jobKey: String, parameters: JobParameters, workerId: String?
+    ) async throws -> JobExecution
+
+    /// Stores changes to an execution (status, times, exit code and message, context, worker).
+    /// - Returns: the stored execution with its new version and `lastUpdated`.
+    /// - Throws: ``BatchError/Code/optimisticLock`` when its version is stale,
+    ///   ``BatchError/Code/executionNotFound`` when it does not exist.
+    func updateJobExecution(_ execution: JobExecution) async throws -> JobExecution
+
+    /// The execution with that id, or nil.
+    func jobExecution(id: Int64) async throws -> JobExecution?
+
+    /// The status and version of an execution, read as cheaply as the store allows (the stop check at every
+    /// chunk boundary), or nil when it does not exist.
+    func jobExecutionStatus(id: Int64) async throws -> ExecutionStatusSnapshot?
+
+    /// The instance with that id, or nil.
+    func jobInstance(id: Int64) async throws -> JobInstance?
+
+    /// The most recently created instance of a job, or nil.
+    func lastJobInstance(jobName: String) async throws -> JobInstance?
+
+    /// The most recent execution of an instance, or nil.
+    func lastJobExecution(instanceId: Int64) async throws -> JobExecution?
+
+    /// Executions newest first, of one job or of all jobs.
+    /// - Parameters:
+    ///   - jobName: only this job's executions, or nil for all.
+    ///   - limit: at most this many.
+    func jobExecutions(jobName: String?, limit: Int) async throws -> [JobExecution]
+
+    /// Stores a new step execution; the returned record has its id and version 0.
+    func createStepExecution(_ stepExecution: StepExecution) async throws -> StepExecution
+
+    /// Stores changes to a step execution, with the same optimistic-version rule as job executions.
+    func updateStepExecution(_ stepExecution: StepExecution) async throws -> StepExecution
+
+    /// The step executions of a job execution, in the order they were created.
+    func stepExecutions(jobExecutionId: Int64) async throws -> [StepExecution]
+
+    /// The most recent execution of the step named `stepName` in any execution of an instance, or nil.
+    func lastStepExecution(instanceId: Int64, stepName: String) async throws -> StepExecution?
+
+    /// Begins the transaction of one chunk. The chunk's writer writes inside it; then
+    /// ``ChunkTransaction/commit(_:)`` stores the step execution (counters, context) in the same transaction.
+    func beginChunk() async throws -> any ChunkTransaction
+}
+
+/// The transaction of one chunk: the writer's writes, the step execution's counters and its execution context
+/// commit together or not at all.
+///
+/// A store-specific writer finds its store's handle by casting (the PostgreSQL writer casts to the PostgreSQL
+/// transaction to write on its connection). Exactly one of ``commit(_:)`` and ``rollback()`` is called.
+public protocol ChunkTransaction: AnyObject, Sendable {
+    /// Stores the step execution (optimistic version checked) and commits everything written in the transaction.
+    /// - Returns: the stored step execution with its new version.
+    /// - Throws: when anything fails; the transaction is then rolled back.
+    func commit(_ stepExecution: StepExecution) async throws -> StepExecution
+
+    /// Discards everything written in the transaction.
+    func rollback() async
+}
+
+/// The status and version of a job execution at one moment.
+public struct ExecutionStatusSnapshot: Sendable, Hashable {
+    /// The status.
+    public var status: BatchStatus
+    /// The version.
+    public var version: Int
+
+    /// Creates a snapshot.
+    public init(status: BatchStatus, version: Int) {
+        self.status = status
+        self.version = version
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+
+/// Splits a partitioned step's work into named partitions, each with its own execution context.
+public protocol Partitioner: Sendable {
+    /// The partitions: a name (unique, no `:`) and the initial context of each.
+    /// - Parameters:
+    ///   - gridSize: the number of partitions the step asks for (a hint).
+    ///   - context: the partitioned step's context (parameters and all).
+    func partition(gridSize: Int, context: StepContext) async throws -> [String: ExecutionContext]
+}
+
+/// Combines the partitions' step executions into the partitioned step's own.
+public protocol StepAggregator: Sendable {
+    /// Updates `step` from its partitions. The engine sets the step's status to the worst of the partitions after.
+    func aggregate(_ step: inout StepExecution, partitions: [StepExecution]) async throws
+}
+
+/// The default aggregation: the partitions' counters added up.
+public struct SumStepAggregator: StepAggregator {
+    /// Creates the aggregator.
+    public init() {}
+
+    /// Sets the step's counters to the sum of its partitions'.
+    public func aggregate(_ step: inout StepExecution, partitions: [StepExecution]) async throws {
+        step.counters = partitions.reduce(StepCounters()) { $0 + $1.counters }
+    }
+}
+
+/// A partitioned step: a ``Partitioner`` splits the work into named partitions, each run as its own step execution
+/// (named `"<step>:<partition>"`, with its own context) of the inner step, concurrently up to `maxConcurrency`. An
+/// aggregator combines them; the step's status is the worst of its partitions. On restart only the partitions
+/// that did not complete run again, from their saved contexts.
+///
+/// ```swift
+/// PartitionStep("settle", partitions: 8, partitioner: AccountRanges(),
+///               step: ChunkStep("settle-range", chunkSize: 100, reader: ..., writer: ...))
+/// ```
+public struct PartitionStep: JobStep {
+    /// The step's name.
+    public let name: String
+    /// The number of partitions asked of the partitioner.
+    public let gridSize: Int
+    /// The most partitions that run at once.
+    public let maxConcurrency: Int
+    /// The step's own listeners (step, chunk and partition listeners reach the partitions too).
+    public var listeners = Listeners()
+    let partitioner: any Partitioner
+    let aggregator: any StepAggregator
+    let step: any JobStep
+
+    /// The key of the partitioned step's context that holds the partitions and their initial contexts.
+    static let partitionsKey = "batch.partitions"
+
+    /// Creates a partitioned step.
+    /// - Parameters:
+    ///   - name: the step's name.
+    ///   - partitions: the number of partitions to ask the partitioner for.
+    ///   - maxConcurrency: the most partitions run at once; defaults to `partitions`.
+    ///   - partitioner: splits the work.
+    ///   - aggregator: combines the partitions; defaults to adding up their counters.
+    ///   - step: the step each partition runs.
+    public init(
+        _ name: String, partitions: Int, maxConcurrency: Int? = nil, partitioner: any Partitioner,
+        aggregator: any StepAggregator = SumStepAggregator(), step: any JobStep
+    ) {
+        self.name = name
+        self.gridSize = partitions
+        self.maxConcurrency = maxConcurrency ?? partitions
+        self.partitioner = partitioner
+        self.aggregator = aggregator
+        self.step = step
+    }
+
+    /// Creates a partitioned step whose partitioner is a function.
+    public init(
+        _ name: String, partitions: Int, maxConcurrency: Int? = nil,
+        partitioner: @escaping @Sendable (Int, StepContext) async throws -> [String: ExecutionContext],
+        aggregator: any StepAggregator = SumStepAggregator(), step: any JobStep
+    ) {
+        self.init(
+            name, partitions: partitions, maxConcurrency: maxConcurrency,
+            partitioner: ClosurePartitioner(body: partitioner), aggregator: aggregator, step: step)
+    }
+
+    /// Checks the names and sizes, and the inner step.
+    public func validate() throws {
+        try Self.validateName(name, of: "step")
+        guard gridSize >= 1, maxConcurrency >= 1 else {
+            throw BatchError(
+                .invalidDefinition, "partition step '\(name)': partitions and maxConcurrency must be at least 1")
+        }
+        try step.validate()
+    }
+
+    /// Runs the partitions and aggregates them.
+    public func execute(_ scope: StepScope) async throws -> BatchStatus {
+        let partitions = try await partitionsToRun(scope)
+        let listeners = scope.listeners.merged(with: step.listeners)
+        let run = scope.run
+        let results = try await withThrowingTaskGroup(of: StepExecution.self) { group in
+            var results: [StepExecution] = []
+            var iterator = partitions.sorted { $0.key < $1.key }.makeIterator()
+            func addNext() -> Bool {
+                guard let (partition, context) = iterator.next() else { return false }
+                group.addTask {
+                    try await runPartition(partition, context: context, run: run, listeners: listeners)
+                }
+                return true
+            }
+            for _ in 0..<maxConcurrency where !addNext() { break }
+            while let result = try await group.next() {
+                results.append(result)
+                _ = addNext()
+            }
+            return results.sorted { $0.stepName < $1.stepName }
+        }
+        var execution = scope.execution
+        try await aggregator.aggregate(&execution, partitions: results)
+        scope.execution = execution
+        let status = results.map(\.status).combined()
+        if status == .failed || status == .unknown || status == .abandoned {
+            let failed = results.filter { $0.status == status }.map(\.stepName).joined(separator: ", ")
+            throw BatchError(.stepFailed, "partitions \(status.rawValue): \(failed)")
+        }
+        return status
+    }
+
+    /// The partitions with their initial contexts: from the partitioner on a first run, from the saved context
+    /// on a restart (so a restart runs the same partitions even if the partitioner would now answer otherwise).
+    private func partitionsToRun(_ scope: StepScope) async throws -> [String: ExecutionContext] {
+        if let saved = scope.execution.context[Self.partitionsKey]?.objectValue {
+            return saved.mapValues { ExecutionContext($0.objectValue ?? [:]) }
+        }
+        let partitions = try await partitioner.partition(gridSize: gridSize, context: scope.context)
+        for partition in partitions.keys { try Self.validateName(partition, of: "partition") }
+        var execution = scope.execution
+        execution.context[Self.partitionsKey] = .object(partitions.mapValues(\.jsonValue))
+        scope.execution = try await scope.repository.updateStepExecution(execution)
+        scope.context.stepContext = scope.execution.context
+        return partitions
+    }
+
+    private func runPartition(
+        _ partition: String, context: ExecutionContext, run: JobRun, listeners: Listeners
+    ) async throws -> StepExecution {
+        let stepName = "\(name):\(partition)"
+        let previous = try await run.repository.lastStepExecution(
+            instanceId: run.execution.instanceId, stepName: stepName)
+        if let previous, previous.status == .completed {
+            run.logger.debug("partition already completed, not run again", metadata: ["step.name": "\(stepName)"])
+            return previous
+        }
+        return try await StepRunner.run(
+            step, as: stepName, partition: partition, startContext: previous?.context ?? context, in: run,
+            listeners: listeners)
+    }
+}
+
+private struct ClosurePartitioner: Partitioner {
+    let body: @Sendable (Int, StepContext) async throws -> [String: ExecutionContext]
+    func partition(gridSize: Int, context: StepContext) async throws -> [String: ExecutionContext] {
+        try await body(gridSize, context)
+    }
+}

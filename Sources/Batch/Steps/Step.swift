@@ -1,0 +1,43 @@
+/// A unit of work a ``Step`` runs: an async function given the ``StepContext``.
+public protocol Tasklet: Sendable {
+    /// Does the work. Throwing fails the step; throwing ``BatchError/Code/stopped`` (see
+    /// ``StepContext/throwIfStopRequested()``) ends it STOPPED.
+    func execute(_ context: StepContext) async throws
+}
+
+/// A tasklet step: one piece of work, run once per step execution.
+///
+/// ```swift
+/// Step("load-rates") { context in
+///     let date = try context.parameters.date("date")
+///     ...
+/// }
+/// ```
+/// Changes the tasklet makes to ``StepContext/stepContext`` are stored when the step ends, whatever the outcome,
+/// so a long tasklet can record its progress and pick it up on restart.
+public struct Step: JobStep {
+    /// The step's name.
+    public let name: String
+    /// The step's own listeners.
+    public var listeners = Listeners()
+    private let tasklet: @Sendable (StepContext) async throws -> Void
+
+    /// Creates a tasklet step from a closure.
+    public init(_ name: String, _ tasklet: @escaping @Sendable (StepContext) async throws -> Void) {
+        self.name = name
+        self.tasklet = tasklet
+    }
+
+    /// Creates a tasklet step from a ``Tasklet`` value.
+    public init(_ name: String, tasklet: some Tasklet) {
+        self.init(name) { context in try await tasklet.execute(context) }
+    }
+
+    /// Runs the tasklet.
+    public func execute(_ scope: StepScope) async throws -> BatchStatus {
+        defer { scope.execution.context = scope.context.stepContext }
+        try await tasklet(scope.context)
+        scope.execution.counters.commit += 1
+        return .completed
+    }
+}

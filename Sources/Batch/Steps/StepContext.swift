@@ -1,0 +1,87 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// What a running step sees: the job parameters, the job's and the step's execution contexts, whether a stop was
+/// requested, and a logger carrying the execution ids.
+///
+/// Given to tasklets, to reader and writer factories, and to chunk listeners. Changes to ``stepContext`` are saved
+/// with the next chunk commit (and when a tasklet step ends); changes to ``jobContext`` when the step ends.
+public final class StepContext: Sendable {
+    /// The job parameters, shared by all steps.
+    public let parameters: JobParameters
+    /// The job's name.
+    public let jobName: String
+    /// The id of the running job execution.
+    public let jobExecutionId: Int64
+    /// The id of the job instance.
+    public let jobInstanceId: Int64
+    /// The step's name (`"<step>:<partition>"` in a partition).
+    public let stepName: String
+    /// The id of this step execution.
+    public let stepExecutionId: Int64
+    /// The partition's name when the step runs as a partition, otherwise nil.
+    public let partitionName: String?
+    /// A logger with `job.name`, `job.execution.id` and `step.name` in its metadata.
+    public let logger: Logger
+
+    let repository: any JobRepository
+    let stopSignal: StopSignal
+    private let contexts: Mutex<(step: ExecutionContext, job: JobContextBox)>
+
+    init(
+        job: JobExecution, stepExecution: StepExecution, partitionName: String?, jobContext: JobContextBox,
+        repository: any JobRepository, stopSignal: StopSignal, logger: Logger
+    ) {
+        self.parameters = job.parameters
+        self.jobName = job.jobName
+        self.jobExecutionId = job.id
+        self.jobInstanceId = job.instanceId
+        self.stepName = stepExecution.stepName
+        self.stepExecutionId = stepExecution.id
+        self.partitionName = partitionName
+        self.repository = repository
+        self.stopSignal = stopSignal
+        var logger = logger
+        logger[metadataKey: "step.name"] = "\(stepExecution.stepName)"
+        logger[metadataKey: "step.execution.id"] = "\(stepExecution.id)"
+        self.logger = logger
+        self.contexts = Mutex((stepExecution.context, jobContext))
+    }
+
+    /// The step's execution context: restored on restart, saved at every chunk commit.
+    public var stepContext: ExecutionContext {
+        get { contexts.withLock { $0.step } }
+        set { contexts.withLock { $0.step = newValue } }
+    }
+
+    /// The job's execution context, shared by the steps of this execution and carried over to a restart.
+    public var jobContext: ExecutionContext {
+        get { contexts.withLock { $0.job }.value }
+        set { contexts.withLock { $0.job }.value = newValue }
+    }
+
+    /// Whether a stop was requested for this job execution. Checks the repository when no stop reached this
+    /// process directly; a long tasklet should look at it between units of work and return (or call
+    /// ``throwIfStopRequested()``).
+    public var isStopRequested: Bool {
+        get async throws { try await stopSignal.check(executionId: jobExecutionId, repository: repository) }
+    }
+
+    /// Throws ``BatchError/Code/stopped`` when a stop was requested, which ends the step STOPPED (restartable).
+    public func throwIfStopRequested() async throws {
+        if try await isStopRequested {
+            throw BatchError(.stopped, "step '\(stepName)' stopped on request")
+        }
+    }
+}
+
+/// The job execution context shared by the steps of one execution.
+final class JobContextBox: Sendable {
+    private let storage: Mutex<ExecutionContext>
+    init(_ context: ExecutionContext) { storage = Mutex(context) }
+    var value: ExecutionContext {
+        get { storage.withLock { $0 } }
+        set { storage.withLock { $0 = newValue } }
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+
+/// Runs one step execution: creates and stores it, calls the listeners around the step's work, and stores the
+/// outcome. Every state change is stored before the next piece of work begins.
+enum StepRunner {
+    /// Runs `step` as the step execution `stepName`, starting from `startContext`.
+    /// - Returns: the stored final step execution.
+    /// - Throws: only when the repository cannot store the step execution (the truth could not be recorded).
+    static func run(
+        _ step: any JobStep, as stepName: String, partition: String? = nil, startContext: ExecutionContext,
+        in run: JobRun, listeners: Listeners
+    ) async throws -> StepExecution {
+        let now = Date()
+        let created = try await run.repository.createStepExecution(
+            StepExecution(
+                jobExecutionId: run.execution.id, stepName: stepName, startTime: now, lastUpdated: now,
+                context: startContext))
+        let context = StepContext(
+            job: run.execution, stepExecution: created, partitionName: partition, jobContext: run.jobContext,
+            repository: run.repository, stopSignal: run.stopSignal, logger: run.logger)
+        let scope = StepScope(run: run, execution: created, context: context, listeners: listeners)
+        let logger = context.logger
+        logger.debug("step starting")
+
+        var status = BatchStatus.failed
+        var failure: (any Error)?
+        do {
+            for listener in listeners.step {
+                try await callListener(listener, "beforeStep") { try await $0.beforeStep(scope.execution) }
+            }
+            if partition != nil {
+                for listener in listeners.partition {
+                    try await callListener(listener, "beforePartition") {
+                        try await $0.beforePartition(scope.execution)
+                    }
+                }
+            }
+            scope.execution.status = .started
+            scope.execution = try await run.repository.updateStepExecution(scope.execution)
+            status = try await step.execute(scope)
+        } catch let error as BatchError where error.code == .stopped {
+            status = .stopped
+            failure = error
+        } catch {
+            status = .failed
+            failure = error
+        }
+
+        scope.execution.status = status
+        scope.execution.endTime = Date()
+        scope.execution.exitCode = status.rawValue
+        scope.execution.exitMessage = failure.map { $0.batchDescription } ?? ""
+        if partition != nil {
+            if let failure, status == .failed {
+                for listener in listeners.partition.reversed() {
+                    await listener.onPartitionError(failure, execution: scope.execution)
+                }
+            }
+            await callAfter(listeners.partition.reversed(), "afterPartition", scope) { try await $0.afterPartition($1) }
+        }
+        await callAfter(listeners.step.reversed(), "afterStep", scope) { try await $0.afterStep($1) }
+
+        let final = try await run.repository.updateStepExecution(scope.execution)
+        if final.status == .failed {
+            logger.error("step failed", metadata: ["error": "\(final.exitMessage)"])
+        } else {
+            logger.info(
+                "step \(final.status.rawValue.lowercased())",
+                metadata: ["read": "\(final.counters.read)", "write": "\(final.counters.write)"])
+        }
+        return final
+    }
+
+    /// Calls after-listeners; the first error fails the step.
+    private static func callAfter<L>(
+        _ listeners: ReversedCollection<[L]>, _ what: String, _ scope: StepScope,
+        _ body: (L, StepExecution) async throws -> Void
+    ) async {
+        for listener in listeners {
+            do {
+                try await callListener(listener, what) { try await body($0, scope.execution) }
+            } catch {
+                if scope.execution.status != .failed {
+                    scope.execution.status = .failed
+                    scope.execution.exitCode = BatchStatus.failed.rawValue
+                    scope.execution.exitMessage = error.batchDescription
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,28 @@
+import Logging
+
+/// What a running step works with: its ``StepContext``, its step execution as last stored, and the engine's
+/// machinery (repository, listeners, stop signal). Created by the engine for each step execution.
+public final class StepScope {
+    /// What the step's user code sees.
+    public let context: StepContext
+    /// The step execution as last stored (its version is the one the next update must carry).
+    public internal(set) var execution: StepExecution
+
+    let run: JobRun
+    let listeners: Listeners
+
+    init(run: JobRun, execution: StepExecution, context: StepContext, listeners: Listeners) {
+        self.run = run
+        self.execution = execution
+        self.context = context
+        self.listeners = listeners
+    }
+
+    var repository: any JobRepository { run.repository }
+    var logger: Logger { context.logger }
+
+    /// Whether the job should stop at this boundary (asks the repository if no stop arrived locally).
+    func stopRequested() async throws -> Bool {
+        try await run.stopSignal.check(executionId: run.execution.id, repository: run.repository)
+    }
+}

@@ -1,0 +1,124 @@
+import Batch
+import Foundation
+import Testing
+
+@Suite("Job parameters")
+struct ParametersTests {
+    @Test("built from a JSON object or a JSON string holding one")
+    func objectOrString() throws {
+        let fromObject = try JobParameters(json: #"{"date":"2026-11-25","n":3}"#)
+        let fromString = try JobParameters(json: #""{\"n\":3,\"date\":\"2026-11-25\"}""#)
+        #expect(fromObject == fromString)
+        #expect(try fromObject.string("date") == "2026-11-25")
+        #expect(try JobParameters(json: "  ") == JobParameters())
+    }
+
+    @Test(
+        "malformed parameters are refused with a clear error",
+        arguments: [
+            (#"{"date":"#, "not JSON"), ("[1,2]", "must be a JSON object, got array"),
+            (#""[1]""#, "string holding array"), (#""{oops""#, "string is not JSON"), ("42", "got integer"),
+        ])
+    func malformed(text: String, expected: String) throws {
+        let error = #expect(throws: BatchError.self) { try JobParameters(json: text) }
+        #expect(error?.code == .invalidParameters)
+        #expect(error?.message.contains(expected) == true, "\(error?.message ?? "")")
+    }
+
+    @Test("typed getters read each type")
+    func typedGetters() throws {
+        let parameters = try JobParameters(
+            json: #"{"s":"x","i":42,"d":2.5,"whole":3.0,"b":true,"date":"2024-02-29","o":{"k":[1,2]}}"#)
+        #expect(try parameters.string("s") == "x")
+        #expect(try parameters.int("i") == 42)
+        #expect(try parameters.int("whole") == 3)
+        #expect(try parameters.double("d") == 2.5)
+        #expect(try parameters.double("i") == 42)
+        #expect(try parameters.bool("b"))
+        #expect(try parameters.object("o").value("k") == [1, 2])
+        #expect(try parameters.decode("o", as: [String: [Int]].self) == ["k": [1, 2]])
+        #expect(try parameters.int("absent", default: 7) == 7)
+        let date = try parameters.date("date")
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let components = calendar.dateComponents([.year, .month, .day, .hour], from: date)
+        #expect(components == DateComponents(year: 2024, month: 2, day: 29, hour: 0))
+    }
+
+    @Test(
+        "a wrong type or a missing key names the key and the expected type",
+        arguments: [
+            ("s", "int", "job parameter 's' must be an integer, got string"),
+            ("d", "int", "job parameter 'd' must be an integer, got number"),
+            ("i", "string", "job parameter 'i' must be a string, got integer"),
+            ("s", "bool", "job parameter 's' must be a boolean, got string"),
+            ("bad", "date", "job parameter 'bad' must be a date yyyy-MM-dd"),
+            ("feb", "date", "job parameter 'feb' must be a date yyyy-MM-dd"),
+            ("missing", "string", "missing job parameter 'missing' (expected a string)"),
+            ("s", "object", "job parameter 's' must be an object"),
+        ])
+    func getterErrors(key: String, getter: String, expected: String) throws {
+        let parameters = try JobParameters(
+            json: #"{"s":"x","i":42,"d":2.5,"bad":"25/11/2026","feb":"2026-02-30"}"#)
+        let error = #expect(throws: BatchError.self) {
+            switch getter {
+            case "int": _ = try parameters.int(key)
+            case "string": _ = try parameters.string(key)
+            case "bool": _ = try parameters.bool(key)
+            case "date": _ = try parameters.date(key)
+            default: _ = try parameters.object(key)
+            }
+        }
+        #expect(error?.code == .invalidParameters)
+        #expect(error?.message.hasPrefix(expected) == true, "\(error?.message ?? "")")
+    }
+
+    @Test("canonical JSON sorts keys, so key order does not change the instance key")
+    func canonicalKey() throws {
+        let a = try JobParameters(json: #"{"b":1,"a":{"y":true,"x":[1,"2"]},"c":"\"q\"\n"}"#)
+        let b = try JobParameters(json: #"{"a":{"x":[1,"2"],"y":true},"c":"\"q\"\n","b":1}"#)
+        #expect(a.canonicalJSON == #"{"a":{"x":[1,"2"],"y":true},"b":1,"c":"\"q\"\n"}"#)
+        #expect(a.instanceKey == b.instanceKey)
+        #expect(a.instanceKey.count == 64)
+        let c = try JobParameters(json: #"{"b":2,"a":{"x":[1,"2"],"y":true},"c":"\"q\"\n"}"#)
+        #expect(c.instanceKey != a.instanceKey)
+        #expect(JobParameters(["n": 1]).instanceKey != JobParameters(["n": "1"]).instanceKey)
+    }
+
+    @Test("non-identifying parameters do not make a new instance")
+    func nonIdentifying() async throws {
+        let job = Job("nonid") { Step("s") { _ in } }.nonIdentifying("chunkSize")
+        let jobOperator = try makeOperator(job)
+        let first = try await jobOperator.start("nonid", params: #"{"date":"2026-11-25","chunkSize":10}"#)
+        let error = await #expect(throws: BatchError.self) {
+            try await jobOperator.start("nonid", params: #"{"date":"2026-11-25","chunkSize":99}"#)
+        }
+        #expect(first.status == .completed)
+        #expect(error?.code == .alreadyComplete)
+    }
+}
+
+@Suite("Batch statuses")
+struct StatusTests {
+    @Test("worst wins: COMPLETED < STARTING < STARTED < STOPPING < STOPPED < FAILED < ABANDONED < UNKNOWN")
+    func combination() {
+        let order: [BatchStatus] = [
+            .completed, .starting, .started, .stopping, .stopped, .failed, .abandoned, .unknown,
+        ]
+        for (i, a) in order.enumerated() {
+            for (j, b) in order.enumerated() {
+                #expect(a.combined(with: b) == order[max(i, j)], "\(a) + \(b)")
+            }
+        }
+        #expect([BatchStatus]().combined() == .completed)
+        #expect([BatchStatus.completed, .stopped, .started].combined() == .stopped)
+        #expect(BatchStatus.allCases.count == 8)
+        #expect(BatchStatus(rawValue: "STOPPING") == .stopping)
+    }
+
+    @Test("running and restartable statuses")
+    func classes() {
+        #expect(BatchStatus.allCases.filter(\.isRunning) == [.starting, .started, .stopping])
+        #expect(BatchStatus.allCases.filter(\.isRestartable) == [.stopped, .failed])
+    }
+}
