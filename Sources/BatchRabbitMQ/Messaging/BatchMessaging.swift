@@ -1,0 +1,189 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// DESIGN §4's wire protocol over one ``AMQPConnection``: commands in (with dead-lettering of bad ones), replies,
+/// events, the control broadcast and the RPC trigger.
+///
+/// ```swift
+/// let messaging = BatchMessaging(connection: connection, logger: logger)
+/// try await messaging.declareTopology()
+/// let reply = try await messaging.request(.start("daily-accounting", parameters: ["date": "2026-11-25"]))
+/// ```
+public final class BatchMessaging: Sendable {
+    /// The connection everything goes through.
+    public let connection: AMQPConnection
+    /// The names in use.
+    public let topology: BatchTopology
+    /// Limits for decoding.
+    public let limits: MessageLimits
+    let logger: Logger
+    private let rpcClient = Mutex<Task<RPCClient, any Error>?>(nil)
+
+    /// Creates the protocol layer over a connection.
+    ///
+    /// - Parameters:
+    ///   - connection: the connection.
+    ///   - topology: the names (prefix `batch` by default).
+    ///   - limits: the size limit of bodies (64 KiB by default).
+    ///   - logger: where bad commands and other notable events are logged.
+    public init(
+        connection: AMQPConnection, topology: BatchTopology = BatchTopology(), limits: MessageLimits = MessageLimits(),
+        logger: Logger
+    ) {
+        self.connection = connection
+        self.topology = topology
+        self.limits = limits
+        self.logger = logger
+    }
+
+    /// Declares the shared topology (commands queue with its dead-lettering, control and events exchanges), again
+    /// after every reconnect.
+    ///
+    /// - Throws: ``AMQPError`` with code ``AMQPError/Code/preconditionFailed`` when an entity exists with other
+    ///   settings.
+    public func declareTopology() async throws {
+        try await connection.declare(topology.declarations)
+    }
+
+    static func jsonProperties(correlationID: String? = nil, replyTo: String? = nil, persistent: Bool = true)
+        -> AMQPProperties
+    {
+        AMQPProperties(
+            contentType: "application/json", persistent: persistent, correlationID: correlationID, replyTo: replyTo,
+            timestamp: UInt64(Date().timeIntervalSince1970))
+    }
+
+    // MARK: - Commands
+
+    /// Sends a command to the workers and returns once the broker has it (confirmed, persistent).
+    ///
+    /// - Throws: ``AMQPError``; ``AMQPError/Code/publishReturned`` when the commands queue does not exist.
+    public func send(_ command: Command) async throws {
+        try await send(command, correlationID: nil, replyTo: nil)
+    }
+
+    func send(_ command: Command, correlationID: String?, replyTo: String?) async throws {
+        try await connection.publish(
+            AMQPMessage(body: command.body, properties: Self.jsonProperties(correlationID: correlationID, replyTo: replyTo)),
+            exchange: "", routingKey: topology.commandsQueue, mandatory: true)
+    }
+
+    /// Sends a command and waits for the worker's reply (the RPC trigger): the command carries `reply_to` (this
+    /// process's own reply queue) and a fresh `correlation_id`.
+    ///
+    /// - Parameters:
+    ///   - command: the command.
+    ///   - timeout: how long to wait for the reply. Default 30 s.
+    /// - Returns: the worker's reply.
+    /// - Throws: ``AMQPError`` with code ``AMQPError/Code/timeout`` when no reply came in time.
+    public func request(_ command: Command, timeout: Duration = .seconds(30)) async throws -> Reply {
+        try await rpc().call(command, timeout: timeout)
+    }
+
+    private func rpc() async throws -> RPCClient {
+        let task = rpcClient.withLock { client in
+            if let client { return client }
+            let task = Task { try await RPCClient.start(messaging: self) }
+            client = task
+            return task
+        }
+        do {
+            return try await task.value
+        } catch {
+            rpcClient.withLock { client in if client == task { client = nil } }
+            throw error
+        }
+    }
+
+    /// Starts consuming the commands queue. Bodies that are not valid commands are dead-lettered with their reason
+    /// (see ``deadLetter(_:reason:)``), answered if they asked for a reply, logged, and skipped.
+    ///
+    /// - Parameter prefetch: how many commands the broker may send ahead (the worker's free capacity).
+    public func commands(prefetch: UInt16) async throws -> CommandStream {
+        CommandStream(
+            consumer: try await connection.consume(queue: topology.commandsQueue, prefetch: prefetch), messaging: self)
+    }
+
+    /// Answers a command that asked for a reply (has `reply_to`); does nothing otherwise.
+    ///
+    /// - Throws: ``AMQPError`` when the publish fails.
+    public func reply(_ reply: Reply, to delivery: AMQPDelivery) async throws {
+        guard let replyTo = delivery.properties.replyTo, !replyTo.isEmpty else { return }
+        try await connection.publish(
+            AMQPMessage(
+                body: reply.body,
+                properties: Self.jsonProperties(correlationID: delivery.properties.correlationID, persistent: false)),
+            exchange: "", routingKey: replyTo)
+    }
+
+    /// Moves a delivery to the dead-letter queue with `reason` in its `x-batch-reason` header.
+    ///
+    /// A plain `basic.reject` (no requeue) dead-letters through the queue's `x-dead-letter-exchange`, but the broker
+    /// only records `x-death` (reason "rejected"), and a reject cannot add headers. So the message is republished,
+    /// body and properties unchanged plus `x-batch-reason` and `x-batch-original-queue`, to the dead-letter exchange
+    /// with the dead-letter queue's routing key, and the original is acked only once the broker has confirmed the copy:
+    /// the reason is always there. Should this process die between the confirm and the ack, the command is delivered
+    /// again, fails again, and the dead queue holds it twice, which is harmless. Should the republish fail, the
+    /// original is rejected without requeue instead, so it still dead-letters (with `x-death`, and the reason in the
+    /// log).
+    ///
+    /// - Throws: ``AMQPError`` when both the republish and the reject failed.
+    public func deadLetter(_ delivery: AMQPDelivery, reason: String) async throws {
+        var properties = delivery.properties
+        properties.headers["x-batch-reason"] = .string(String(reason.prefix(4096)))
+        properties.headers["x-batch-original-queue"] = .string(delivery.queue)
+        properties.persistent = true
+        do {
+            try await connection.publish(
+                AMQPMessage(body: delivery.body, properties: properties), exchange: topology.deadLetterExchange,
+                routingKey: topology.deadLetterQueue, mandatory: true)
+            try delivery.ack()
+        } catch {
+            logger.error(
+                "could not republish a message to the dead-letter queue; rejecting it instead",
+                metadata: ["error": "\(error)", "amqp.reason": "\(reason)"])
+            if !delivery.isSettled { try delivery.reject(requeue: false) }
+        }
+    }
+
+    // MARK: - Control
+
+    /// Sends a command to every worker at once over the control exchange (a stop, so that the worker running the
+    /// execution learns of it immediately).
+    public func broadcast(_ command: Command) async throws {
+        try await connection.publish(
+            AMQPMessage(body: command.body, properties: Self.jsonProperties(persistent: false)),
+            exchange: topology.controlExchange, routingKey: "")
+    }
+
+    /// Declares this worker's exclusive control queue, bound to the control exchange, and consumes it.
+    ///
+    /// - Parameter workerID: the worker's id; the queue is `<prefix>.control.<workerID>`.
+    public func controlCommands(workerID: String) async throws -> CommandStream {
+        try await connection.declare(topology.controlDeclarations(workerID: workerID))
+        let consumer = try await connection.consume(queue: topology.controlQueue(workerID: workerID), prefetch: 16)
+        return CommandStream(consumer: consumer, messaging: self)
+    }
+
+    // MARK: - Events
+
+    /// Publishes an event to the events exchange with routing key `job.<name>.<STATUS>`; returns once confirmed.
+    public func publish(_ event: Event) async throws {
+        try await connection.publish(
+            AMQPMessage(body: event.body, properties: Self.jsonProperties()), exchange: topology.eventsExchange,
+            routingKey: event.routingKey)
+    }
+
+    /// Subscribes to events through a queue of this process's own (exclusive, auto-delete) bound with `bindingKey`.
+    ///
+    /// - Parameter bindingKey: a topic pattern: `job.#` for all, `job.daily-accounting.*`, `job.*.FAILED`.
+    public func events(matching bindingKey: String = "job.#") async throws -> EventStream {
+        let queue = "\(topology.prefix).events.\(UUID().uuidString.lowercased())"
+        try await connection.declare([
+            .queue(queue, durable: false, exclusive: true, autoDelete: true),
+            .bind(queue, to: topology.eventsExchange, routingKey: bindingKey),
+        ])
+        return EventStream(consumer: try await connection.consume(queue: queue, prefetch: 64), messaging: self)
+    }
+}

@@ -1,0 +1,160 @@
+import Batch
+import Foundation
+
+/// A command to the workers, as DESIGN §4 defines it: a JSON object with content type `application/json`.
+///
+/// ```json
+/// {"command": "start",   "job": "daily-accounting", "params": {"date": "2026-11-25"}}
+/// {"command": "stop",    "job": "daily-accounting"}
+/// {"command": "stop",    "executionId": 42}
+/// {"command": "restart", "executionId": 42}
+/// {"command": "abandon", "executionId": 42}
+/// ```
+///
+/// Decoding is strict, because a typo must not start a job with the wrong parameters: an unknown command, an unknown
+/// field (`"parms"`), a missing or empty job name, an execution id that is not a positive integer, both a job and an
+/// execution id, `params` on anything but `start`, `params` that is neither an object nor a string holding one, or a
+/// body over the size limit, each give an ``AMQPError`` (code ``AMQPError/Code/invalidMessage``) that says which.
+public struct Command: Sendable, Hashable {
+    /// What to do.
+    public enum Action: String, Sendable, Hashable, CaseIterable {
+        /// Start a new execution of a job (a new instance, or a failed or stopped one again).
+        case start
+        /// Stop a running execution.
+        case stop
+        /// Run a stopped or failed execution's instance again.
+        case restart
+        /// Mark a stopped, failed or unknown execution abandoned.
+        case abandon
+    }
+
+    /// What the command is about.
+    public enum Target: Sendable, Hashable {
+        /// A job by name: for `stop`, `restart` and `abandon`, its most recent instance's last execution.
+        case job(String)
+        /// One job execution.
+        case execution(Int64)
+    }
+
+    /// What to do.
+    public var action: Action
+    /// What to do it to. `start` always names a job.
+    public var target: Target
+    /// The job parameters of a `start`; empty otherwise.
+    public var parameters: [String: JSONValue]
+
+    /// Creates a command; prefer ``start(_:parameters:)``, ``stop(job:)`` and the like.
+    public init(action: Action, target: Target, parameters: [String: JSONValue] = [:]) {
+        self.action = action
+        self.target = target
+        self.parameters = parameters
+    }
+
+    /// Starts `job` with `parameters`.
+    public static func start(_ job: String, parameters: [String: JSONValue] = [:]) -> Command {
+        Command(action: .start, target: .job(job), parameters: parameters)
+    }
+
+    /// Stops the running execution of `job`'s most recent instance.
+    public static func stop(job: String) -> Command { Command(action: .stop, target: .job(job)) }
+    /// Stops execution `executionId`.
+    public static func stop(executionId: Int64) -> Command { Command(action: .stop, target: .execution(executionId)) }
+    /// Restarts the last execution of `job`'s most recent instance.
+    public static func restart(job: String) -> Command { Command(action: .restart, target: .job(job)) }
+    /// Restarts the instance of execution `executionId`.
+    public static func restart(executionId: Int64) -> Command {
+        Command(action: .restart, target: .execution(executionId))
+    }
+    /// Abandons the last execution of `job`'s most recent instance.
+    public static func abandon(job: String) -> Command { Command(action: .abandon, target: .job(job)) }
+    /// Abandons execution `executionId`.
+    public static func abandon(executionId: Int64) -> Command {
+        Command(action: .abandon, target: .execution(executionId))
+    }
+
+    /// Decodes a message body.
+    ///
+    /// - Parameters:
+    ///   - body: the UTF-8 JSON bytes.
+    ///   - limits: the size limit.
+    /// - Throws: ``AMQPError`` with code ``AMQPError/Code/invalidMessage`` saying exactly what is wrong.
+    public init(decoding body: some Collection<UInt8>, limits: MessageLimits = MessageLimits()) throws {
+        try self.init(StrictObject(body: body, kind: "command", limits: limits))
+    }
+
+    /// Decodes a parsed JSON value.
+    ///
+    /// - Throws: ``AMQPError`` with code ``AMQPError/Code/invalidMessage`` saying exactly what is wrong.
+    public init(json: JSONValue) throws {
+        try self.init(StrictObject(value: json, kind: "command"))
+    }
+
+    private init(_ object: StrictObject) throws {
+        try object.rejectUnknownFields(allowed: ["command", "job", "executionId", "params"])
+        let name = try object.string("command")
+        guard let action = Action(rawValue: name) else {
+            throw object.error(
+                "unknown command '\(name)'; expected one of \(Action.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let target: Target
+        switch (object.has("job"), object.has("executionId")) {
+        case (true, true):
+            throw object.error("give either 'job' or 'executionId', not both")
+        case (true, false):
+            target = .job(try object.nonEmptyString("job"))
+        case (false, true):
+            guard action != .start else {
+                throw object.error("'start' takes a job name ('job'), not an 'executionId'")
+            }
+            let id = try object.int("executionId")
+            guard id > 0 else { throw object.error("field 'executionId' must be a positive integer, found \(id)") }
+            target = .execution(id)
+        case (false, false):
+            throw object.error(action == .start ? "missing field 'job'" : "missing field 'job' or 'executionId'")
+        }
+        var parameters: [String: JSONValue] = [:]
+        if let params = object.members["params"] {
+            guard action == .start else { throw object.error("field 'params' is only allowed with 'start'") }
+            switch params {
+            case .object(let members):
+                parameters = members
+            case .string(let text):
+                guard let parsed = try? JSONValue(parsing: text), case .object(let members) = parsed else {
+                    throw object.error("field 'params' is a string that does not hold a JSON object")
+                }
+                parameters = members
+            default:
+                throw object.error(
+                    "field 'params' must be an object or a string holding one, found \(params.typeName)")
+            }
+        }
+        self.init(action: action, target: target, parameters: parameters)
+    }
+
+    /// The command as JSON.
+    public var json: JSONValue {
+        var members: [String: JSONValue] = ["command": .string(action.rawValue)]
+        switch target {
+        case .job(let name): members["job"] = .string(name)
+        case .execution(let id): members["executionId"] = .int(id)
+        }
+        if action == .start && !parameters.isEmpty { members["params"] = .object(parameters) }
+        return .object(members)
+    }
+
+    /// The message body: canonical JSON, UTF-8.
+    public var body: [UInt8] { Array(json.canonicalJSON.utf8) }
+}
+
+extension Command: Codable {
+    /// Decodes strictly, as ``init(json:)``.
+    public init(from decoder: any Decoder) throws {
+        let value = try JSONValue(from: decoder)
+        do { try self.init(json: value) } catch let error as AMQPError { throw DecodingError.invalid(error, in: decoder) }
+    }
+
+    /// Encodes as ``json``.
+    public func encode(to encoder: any Encoder) throws {
+        try json.encode(to: encoder)
+    }
+}

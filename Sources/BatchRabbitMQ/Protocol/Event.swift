@@ -1,0 +1,106 @@
+import Batch
+import Foundation
+
+/// A job execution's change of state, published to the events exchange with routing key `job.<name>.<STATUS>`:
+///
+/// ```json
+/// {"executionId": 42, "jobName": "daily-accounting", "instanceId": 7, "status": "COMPLETED",
+///  "exitMessage": null, "time": "2026-11-25T10:00:00.000Z"}
+/// ```
+///
+/// Every field is required (`exitMessage` may be null); `status` is one of ``BatchStatus``'s names and `time` an
+/// ISO 8601 instant. Other fields are ignored, so that publishers can add some without breaking subscribers.
+public struct Event: Sendable, Hashable {
+    /// The execution that changed.
+    public var executionId: Int64
+    /// Its job.
+    public var jobName: String
+    /// Its job instance.
+    public var instanceId: Int64
+    /// Its new status.
+    public var status: BatchStatus
+    /// Its exit message, if any (an error, or why it stopped).
+    public var exitMessage: String?
+    /// When it changed, to the millisecond.
+    public var time: Date
+
+    /// Creates an event; `time` is kept to the millisecond, as it travels.
+    public init(
+        executionId: Int64, jobName: String, instanceId: Int64, status: BatchStatus, exitMessage: String? = nil,
+        time: Date = Date()
+    ) {
+        self.executionId = executionId
+        self.jobName = jobName
+        self.instanceId = instanceId
+        self.status = status
+        self.exitMessage = exitMessage
+        self.time = Date(timeIntervalSince1970: (time.timeIntervalSince1970 * 1000).rounded() / 1000)
+    }
+
+    /// The routing key: `job.<jobName>.<STATUS>`.
+    public var routingKey: String { BatchTopology.eventRoutingKey(jobName: jobName, status: status) }
+
+    /// Decodes a message body.
+    ///
+    /// - Throws: ``AMQPError`` with code ``AMQPError/Code/invalidMessage`` saying exactly what is wrong.
+    public init(decoding body: some Collection<UInt8>, limits: MessageLimits = MessageLimits()) throws {
+        try self.init(StrictObject(body: body, kind: "event", limits: limits))
+    }
+
+    /// Decodes a parsed JSON value.
+    ///
+    /// - Throws: ``AMQPError`` with code ``AMQPError/Code/invalidMessage`` saying exactly what is wrong.
+    public init(json: JSONValue) throws {
+        try self.init(StrictObject(value: json, kind: "event"))
+    }
+
+    private init(_ object: StrictObject) throws {
+        let statusName = try object.string("status")
+        guard let status = BatchStatus(rawValue: statusName) else {
+            throw object.error(
+                "unknown status '\(statusName)'; expected one of "
+                    + BatchStatus.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        guard object.has("exitMessage") else { throw object.error("missing field 'exitMessage' (it may be null)") }
+        let timeText = try object.string("time")
+        guard let time = Self.parseTime(timeText) else {
+            throw object.error("field 'time' must be an ISO 8601 instant, found '\(timeText)'")
+        }
+        self.init(
+            executionId: try object.int("executionId"), jobName: try object.nonEmptyString("jobName"),
+            instanceId: try object.int("instanceId"), status: status, exitMessage: try object.optionalString("exitMessage"),
+            time: time)
+    }
+
+    private static func parseTime(_ text: String) -> Date? {
+        if let date = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) {
+            return date
+        }
+        return try? Date(text, strategy: Date.ISO8601FormatStyle())
+    }
+
+    /// The event as JSON.
+    public var json: JSONValue {
+        [
+            "executionId": .int(executionId), "jobName": .string(jobName), "instanceId": .int(instanceId),
+            "status": .string(status.rawValue), "exitMessage": exitMessage.map(JSONValue.string) ?? .null,
+            "time": .string(time.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))),
+        ]
+    }
+
+    /// The message body: canonical JSON, UTF-8.
+    public var body: [UInt8] { Array(json.canonicalJSON.utf8) }
+}
+
+extension Event: Codable {
+    /// Decodes as ``init(json:)``.
+    public init(from decoder: any Decoder) throws {
+        let value = try JSONValue(from: decoder)
+        do { try self.init(json: value) } catch let error as AMQPError { throw DecodingError.invalid(error, in: decoder) }
+    }
+
+    /// Encodes as ``json``.
+    public func encode(to encoder: any Encoder) throws {
+        try json.encode(to: encoder)
+    }
+}
