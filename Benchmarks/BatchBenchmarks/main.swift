@@ -7,6 +7,7 @@
 // their ratio. The target (issue 2) is a ratio of at least 0.5.
 import Batch
 import Foundation
+import Logging
 
 let arguments = CommandLine.arguments.dropFirst().compactMap { Int($0) }
 let itemCount = arguments.first ?? 1_000_000
@@ -57,7 +58,9 @@ func chunkStep(_ trial: Int) async throws -> (Duration, Int) {
             "chunks", chunkSize: chunkSize, reader: { _ in ArrayItemReader(items) }, processor: processor,
             writer: { _ in writer })
     }
-    let jobOperator = JobOperator(registry: try JobRegistry([job]), repository: InMemoryJobRepository())
+    let jobOperator = JobOperator(
+        registry: try JobRegistry([job]), repository: InMemoryJobRepository(),
+        logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
     let start = ContinuousClock.now
     let execution = try await jobOperator.start("bench", parameters: JobParameters(["trial": .int(Int64(trial))]))
     let elapsed = ContinuousClock.now - start

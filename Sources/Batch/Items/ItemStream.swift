@@ -1,7 +1,7 @@
 /// A reader or writer that keeps its position in the step's execution context, as Spring Batch's `ItemStream`:
 /// `open` restores it (on restart the context of the last committed chunk), `update` saves it just before every
 /// chunk commit, `close` ends the stream with the step's outcome.
-public protocol ItemStream {
+public protocol ItemStream: SendableMetatype {
     /// Opens the stream, resuming from `context` when it holds a saved position.
     mutating func open(_ context: ExecutionContext) async throws
     /// Writes the current position into `context`; called before every chunk commit.

@@ -74,7 +74,7 @@ extension PartitionListener {
 public struct Listeners: Sendable {
     var job: [any JobListener] = []
     var step: [any StepListener] = []
-    var chunk: [any ChunkListener] = []
+    @usableFromInline var chunk: [any ChunkListener] = []
     var partition: [any PartitionListener] = []
 
     /// No listeners.
@@ -104,6 +104,7 @@ public struct Listeners: Sendable {
 }
 
 /// Runs a listener callback, turning its error into a ``BatchError/Code/listenerFailed`` that names the listener.
+@usableFromInline
 func callListener<L>(_ listener: L, _ what: String, _ body: (L) async throws -> Void) async throws {
     do {
         try await body(listener)

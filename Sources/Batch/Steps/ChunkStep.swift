@@ -18,9 +18,13 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
     public let chunkSize: Int
     /// The step's own listeners.
     public var listeners = Listeners()
-    private let makeReader: @Sendable (StepContext) throws -> Reader
-    private let makeWriter: @Sendable (StepContext) throws -> Writer
-    private let processor: (@Sendable (Reader.Item) async throws -> Writer.Item?)?
+    @usableFromInline let makeReader: @Sendable (StepContext) throws -> Reader
+    @usableFromInline let makeWriter: @Sendable (StepContext) throws -> Writer
+    @usableFromInline let processor: (@Sendable (Reader.Item) async throws -> Writer.Item?)?
+    /// The chunk loop, specialised for the concrete reader and writer where the step is created (the
+    /// initialisers are inlinable): the engine reaches the step through `any JobStep`, which would otherwise run
+    /// the per-item loop as unspecialised generic code.
+    @usableFromInline let body: @Sendable (Self, StepScope) async throws -> BatchStatus
 
     /// Creates a chunk step with a processor.
     /// - Parameters:
@@ -29,6 +33,7 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
     ///   - reader: makes the reader for a step execution.
     ///   - processor: turns a read item into one to write, or nil to filter it out.
     ///   - writer: makes the writer for a step execution.
+    @inlinable
     public init(
         _ name: String, chunkSize: Int, reader: @escaping @Sendable (StepContext) throws -> Reader,
         processor: @escaping @Sendable (Reader.Item) async throws -> Writer.Item?,
@@ -39,9 +44,11 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
         self.makeReader = reader
         self.processor = processor
         self.makeWriter = writer
+        self.body = { step, scope in try await step.run(scope) }
     }
 
     /// Creates a chunk step that writes what it reads.
+    @inlinable
     public init(
         _ name: String, chunkSize: Int, reader: @escaping @Sendable (StepContext) throws -> Reader,
         writer: @escaping @Sendable (StepContext) throws -> Writer
@@ -51,6 +58,7 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
         self.makeReader = reader
         self.processor = nil
         self.makeWriter = writer
+        self.body = { step, scope in try await step.run(scope) }
     }
 
     /// Checks the name and that the chunk size is at least 1.
@@ -63,6 +71,11 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
 
     /// Runs chunks until the reader is exhausted or a stop is requested.
     public func execute(_ scope: StepScope) async throws -> BatchStatus {
+        try await body(self, scope)
+    }
+
+    @inlinable
+    func run(_ scope: StepScope) async throws -> BatchStatus {
         let context = scope.context
         var reader = try makeReader(context)
         var writer = try makeWriter(context)
@@ -86,42 +99,41 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
         return status
     }
 
-    private func runChunks(
+    @inlinable
+    func runChunks(
         _ scope: StepScope, _ reader: inout Reader, _ writer: inout Writer
     ) async throws
         -> BatchStatus
     {
         let chunkListeners = scope.listeners.chunk
-        var items: [Reader.Item] = []
         var outputs: [Writer.Item] = []
-        items.reserveCapacity(chunkSize)
         outputs.reserveCapacity(chunkSize)
         while true {
             if try await scope.stopRequested() { return .stopped }
-            items.removeAll(keepingCapacity: true)
             outputs.removeAll(keepingCapacity: true)
+            var read = 0
             var exhausted = false
             do {
                 for listener in chunkListeners {
                     try await callListener(listener, "beforeChunk") { try await $0.beforeChunk(scope.context) }
                 }
-                while items.count < chunkSize {
+                // Each item is processed as soon as it is read: the same calls in the same order per item as
+                // reading the whole chunk first, without holding the chunk's input twice.
+                while read < chunkSize {
                     guard let item = try await reader.read() else {
                         exhausted = true
                         break
                     }
-                    items.append(item)
-                }
-                if let processor {
-                    for item in items {
+                    read += 1
+                    if let processor {
                         if let output = try await processor(item) { outputs.append(output) }
+                    } else {
+                        // Without a processor the initialiser required Reader.Item == Writer.Item.
+                        outputs.append(unsafeBitCast(item, to: Writer.Item.self))
                     }
-                } else if !items.isEmpty {
-                    // Without a processor the initialiser required Reader.Item == Writer.Item.
-                    outputs = unsafeBitCast(items, to: [Writer.Item].self)
                 }
-                if !items.isEmpty {
-                    try await commitChunk(scope, read: items.count, outputs: outputs, reader, &writer)
+                if read > 0 {
+                    try await commitChunk(scope, read: read, outputs: outputs, reader, &writer)
                 }
                 for listener in chunkListeners.reversed() {
                     try await callListener(listener, "afterChunk") { try await $0.afterChunk(scope.context) }
@@ -137,7 +149,8 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
         }
     }
 
-    private func commitChunk(
+    @inlinable
+    func commitChunk(
         _ scope: StepScope, read: Int, outputs: [Writer.Item], _ reader: Reader, _ writer: inout Writer
     ) async throws {
         let transaction = try await scope.repository.beginChunk()

@@ -5,11 +5,12 @@ import Logging
 public final class StepScope {
     /// What the step's user code sees.
     public let context: StepContext
-    /// The step execution as last stored (its version is the one the next update must carry).
-    public internal(set) var execution: StepExecution
+    /// The step execution as last stored (its version is the one the next update must carry). A step keeps it
+    /// current: the engine stores it when the step ends.
+    public var execution: StepExecution
 
     let run: JobRun
-    let listeners: Listeners
+    @usableFromInline let listeners: Listeners
 
     init(run: JobRun, execution: StepExecution, context: StepContext, listeners: Listeners) {
         self.run = run
@@ -18,11 +19,11 @@ public final class StepScope {
         self.listeners = listeners
     }
 
-    var repository: any JobRepository { run.repository }
+    @usableFromInline var repository: any JobRepository { run.repository }
     var logger: Logger { context.logger }
 
     /// Whether the job should stop at this boundary (asks the repository if no stop arrived locally).
-    func stopRequested() async throws -> Bool {
+    @usableFromInline func stopRequested() async throws -> Bool {
         try await run.stopSignal.check(executionId: run.execution.id, repository: run.repository)
     }
 }
