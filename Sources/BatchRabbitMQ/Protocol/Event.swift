@@ -79,12 +79,23 @@ public struct Event: Sendable, Hashable {
         return try? Date(text, strategy: Date.ISO8601FormatStyle())
     }
 
+    /// `2026-11-25T10:00:00.123Z`: whole seconds from the formatter, milliseconds rounded here (formatting the
+    /// fraction would truncate 0.123 stored as 0.12299999 to .122).
+    private static func format(_ time: Date) -> String {
+        let milliseconds = Int64((time.timeIntervalSince1970 * 1000).rounded())
+        let (seconds, fraction) = milliseconds.quotientAndRemainder(dividingBy: 1000)
+        let adjusted = fraction < 0 ? (seconds - 1, fraction + 1000) : (seconds, fraction)
+        let whole = Date(timeIntervalSince1970: TimeInterval(adjusted.0)).formatted(Date.ISO8601FormatStyle())
+        let digits = String(adjusted.1)
+        return whole.dropLast() + "." + String(repeating: "0", count: 3 - digits.count) + digits + "Z"
+    }
+
     /// The event as JSON.
     public var json: JSONValue {
         [
             "executionId": .int(executionId), "jobName": .string(jobName), "instanceId": .int(instanceId),
             "status": .string(status.rawValue), "exitMessage": exitMessage.map(JSONValue.string) ?? .null,
-            "time": .string(time.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))),
+            "time": .string(Self.format(time)),
         ]
     }
 

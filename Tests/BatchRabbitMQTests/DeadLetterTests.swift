@@ -1,0 +1,77 @@
+import BatchRabbitMQ
+import Foundation
+import Testing
+
+@Suite(.tags(.broker)) struct DeadLetterTests {
+    @Test func malformedCommandsLandInTheDeadQueueWithTheirReason() async throws {
+        try await TestBroker.withMessaging { messaging in
+            var generator = SystemRandomNumberGenerator()
+            let randomBytes = (0..<512).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let malformed: [(name: String, body: [UInt8], reason: String)] = [
+                ("random", randomBytes, "not JSON"),
+                ("truncated", Array(#"{"command":"start","job":"da"#.utf8), "not JSON"),
+                ("wrong type", Array(#"{"command":"stop","executionId":"42"}"#.utf8), "must be an integer, found string"),
+                ("unknown", Array(#"{"command":"explode","job":"a"}"#.utf8), "unknown command 'explode'"),
+                ("huge", Array(String(repeating: "x", count: 1 << 20).utf8), "over the limit of 65536 bytes"),
+            ]
+            let queue = messaging.topology.commandsQueue
+            for (index, item) in malformed.enumerated() {
+                try await messaging.connection.publish(
+                    AMQPMessage(body: item.body, properties: AMQPProperties(messageID: "bad-\(index)")), exchange: "",
+                    routingKey: queue)
+            }
+            try await messaging.send(.stop(job: "good"))
+
+            // The valid command comes out; the malformed ones do not.
+            let commands = try await messaging.commands(prefetch: 10)
+            var iterator = commands.makeAsyncIterator()
+            let good = try #require(try await iterator.next())
+            #expect(good.command == .stop(job: "good"))
+            try good.delivery.ack()
+
+            let dead = try await messaging.connection.consume(queue: messaging.topology.deadLetterQueue, prefetch: 10)
+            var deadIterator = dead.makeAsyncIterator()
+            for (index, item) in malformed.enumerated() {
+                let delivery = try #require(try await deadIterator.next())
+                #expect(delivery.properties.messageID == "bad-\(index)", "\(item.name)")
+                #expect(delivery.body == item.body, "\(item.name): the body is kept")
+                let reason = try #require(delivery.properties.headers["x-batch-reason"]?.stringValue, "\(item.name)")
+                #expect(reason.contains(item.reason), "\(item.name): \(reason)")
+                #expect(delivery.properties.headers["x-batch-original-queue"]?.stringValue == queue)
+                try delivery.ack()
+            }
+            #expect(try await messaging.connection.queueStatus(queue).messages == 0)
+        }
+    }
+
+    @Test func aPlainRejectDeadLettersThroughTheQueueArguments() async throws {
+        try await TestBroker.withMessaging { messaging in
+            try await messaging.send(.start("unknown-job"))
+            let commands = try await messaging.commands(prefetch: 1)
+            var iterator = commands.makeAsyncIterator()
+            let incoming = try #require(try await iterator.next())
+            try incoming.delivery.reject(requeue: false)
+            let dead = try await messaging.connection.consume(queue: messaging.topology.deadLetterQueue)
+            var deadIterator = dead.makeAsyncIterator()
+            let delivery = try #require(try await deadIterator.next())
+            #expect(try Command(decoding: delivery.body) == .start("unknown-job"))
+            #expect(delivery.properties.headers["x-death"] != nil)
+            try delivery.ack()
+        }
+    }
+
+    @Test func anInvalidRequestIsAnsweredWithTheReason() async throws {
+        try await TestBroker.withMessaging { messaging in
+            let commands = try await messaging.commands(prefetch: 1)
+            let pump = Task { for try await incoming in commands { try incoming.delivery.ack() } }
+            defer { pump.cancel() }
+            // A command the client library would never build: send the raw body with reply_to through a request.
+            let reply = try await messaging.request(Command(action: .start, target: .job("")), timeout: .seconds(10))
+            guard case .refused(let reason) = reply else {
+                Issue.record("expected a refusal, got \(reply)")
+                return
+            }
+            #expect(reason.contains("must not be empty"))
+        }
+    }
+}

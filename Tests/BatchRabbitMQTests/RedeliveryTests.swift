@@ -1,0 +1,56 @@
+import BatchRabbitMQ
+import Foundation
+import Testing
+
+@Suite(.tags(.broker)) struct RedeliveryTests {
+    @Test func unackedDeliveriesOfAClosedConsumerComeBackRedelivered() async throws {
+        try await TestBroker.withMessaging { messaging in
+            let queue = messaging.topology.commandsQueue
+            for index in 0..<5 {
+                try await messaging.connection.publish(AMQPMessage(text: "m\(index)"), exchange: "", routingKey: queue)
+            }
+            // A second connection plays the worker that dies holding its deliveries.
+            let doomed = try await TestBroker.connect()
+            let consumer = try await doomed.consume(queue: queue, prefetch: 10)
+            var iterator = consumer.makeAsyncIterator()
+            var held: [String] = []
+            for _ in 0..<5 {
+                let delivery = try #require(try await iterator.next())
+                #expect(!delivery.isRedelivered)
+                held.append(String(decoding: delivery.body, as: UTF8.self))
+            }
+            await doomed.close()
+
+            let survivor = try await messaging.connection.consume(queue: queue, prefetch: 10)
+            var again: [String] = []
+            var survivorIterator = survivor.makeAsyncIterator()
+            for _ in 0..<5 {
+                let delivery = try #require(try await survivorIterator.next())
+                #expect(delivery.isRedelivered)
+                again.append(String(decoding: delivery.body, as: UTF8.self))
+                try delivery.ack()
+            }
+            #expect(again.sorted() == held.sorted())
+        }
+    }
+
+    @Test func closingOnlyTheConsumerRequeuesToo() async throws {
+        try await TestBroker.withMessaging { messaging in
+            let queue = messaging.topology.commandsQueue
+            try await messaging.connection.publish(AMQPMessage(text: "only"), exchange: "", routingKey: queue)
+            let consumer = try await messaging.connection.consume(queue: queue, prefetch: 1)
+            var iterator = consumer.makeAsyncIterator()
+            let first = try #require(try await iterator.next())
+            try await consumer.close()
+            #expect(try await iterator.next() == nil)
+            // The ack of a delivery from the closed channel is dropped, not sent to a reopened one.
+            try first.ack()
+            let next = try await messaging.connection.consume(queue: queue, prefetch: 1)
+            var nextIterator = next.makeAsyncIterator()
+            let again = try #require(try await nextIterator.next())
+            #expect(again.isRedelivered)
+            #expect(throws: AMQPError.self) { try first.ack() }
+            try again.ack()
+        }
+    }
+}
