@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 
 /// Everything the steps of one running job execution share.
 final class JobRun: Sendable {
@@ -7,14 +8,32 @@ final class JobRun: Sendable {
     let repository: any JobRepository
     let stopSignal: StopSignal
     let jobContext: JobContextBox
+    let observer: (any JobExecutionObserver)?
     let logger: Logger
+    /// The status last reported to the observer.
+    private let reported: Mutex<BatchStatus>
 
-    init(execution: JobExecution, job: Job, repository: any JobRepository, stopSignal: StopSignal, logger: Logger) {
+    init(
+        execution: JobExecution, job: Job, repository: any JobRepository, stopSignal: StopSignal,
+        observer: (any JobExecutionObserver)?, logger: Logger
+    ) {
         self.execution = execution
+        self.observer = observer
+        self.reported = Mutex(execution.status)
         self.job = job
         self.repository = repository
         self.stopSignal = stopSignal
         self.jobContext = JobContextBox(execution.context)
         self.logger = logger
+    }
+
+    /// Tells the observer about `execution` if its status changed since the last report.
+    func report(_ execution: JobExecution) async {
+        guard let observer else { return }
+        let changed = reported.withLock { reported in
+            defer { reported = execution.status }
+            return reported != execution.status
+        }
+        if changed { await observer.jobExecutionChanged(execution) }
     }
 }

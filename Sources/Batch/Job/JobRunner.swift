@@ -129,10 +129,13 @@ enum JobRunner {
         var attempt = desired
         for _ in 0..<5 {
             do {
-                return try await run.repository.updateJobExecution(attempt)
+                let stored = try await run.repository.updateJobExecution(attempt)
+                await run.report(stored)
+                return stored
             } catch let error as BatchError where error.code == .optimisticLock {
                 guard let stored = try await run.repository.jobExecution(id: attempt.id) else { throw error }
                 if !stored.status.isRunning {
+                    await run.report(stored)
                     run.logger.warning(
                         "execution was ended by someone else; leaving it as it is",
                         metadata: ["status": "\(stored.status.rawValue)"])
@@ -140,6 +143,7 @@ enum JobRunner {
                     return stored
                 }
                 if stored.status == .stopping {
+                    await run.report(stored)
                     run.stopSignal.request()
                     if attempt.status == .started { attempt.status = .stopping }
                 }

@@ -20,12 +20,14 @@ public final class JobOperator: Sendable {
     public let repository: any JobRepository
     /// The worker recorded on the executions this operator runs, if any.
     public let workerId: String?
+    /// Told of every job execution status change this operator makes.
+    public let observer: (any JobExecutionObserver)?
     private let logger: Logger
     private let running = Mutex<[Int64: RunningExecution]>([:])
 
     private struct RunningExecution {
         let task: Task<JobExecution, Never>
-        let stopSignal: StopSignal
+        let run: JobRun
     }
 
     /// Creates an operator.
@@ -33,14 +35,16 @@ public final class JobOperator: Sendable {
     ///   - registry: the jobs it may run.
     ///   - repository: where executions are stored.
     ///   - workerId: the worker to record on executions it runs.
+    ///   - observer: told of every job execution status change this operator makes (stored first).
     ///   - logger: the logger for the engine's messages.
     public init(
         registry: JobRegistry, repository: any JobRepository, workerId: String? = nil,
-        logger: Logger = Logger(label: "swift-batch")
+        observer: (any JobExecutionObserver)? = nil, logger: Logger = Logger(label: "swift-batch")
     ) {
         self.registry = registry
         self.repository = repository
         self.workerId = workerId
+        self.observer = observer
         var logger = logger
         if let workerId { logger[metadataKey: "worker.id"] = "\(workerId)" }
         self.logger = logger
@@ -158,6 +162,11 @@ public final class JobOperator: Sendable {
             do {
                 execution = try await repository.updateJobExecution(stopping)
                 logger.info("stop requested", metadata: ["job.execution.id": "\(execution.id)"])
+                if let run = running.withLock({ $0[stopping.id]?.run }) {
+                    await run.report(execution)  // the run reports each status once
+                } else {
+                    await observer?.jobExecutionChanged(execution)
+                }
             } catch let error as BatchError where error.code == .optimisticLock {
                 guard let reloaded = try await repository.jobExecution(id: execution.id) else { throw error }
                 execution = reloaded
@@ -172,7 +181,7 @@ public final class JobOperator: Sendable {
     /// - Returns: whether the execution runs here.
     @discardableResult
     public func requestLocalStop(executionId: Int64) -> Bool {
-        guard let signal = running.withLock({ $0[executionId]?.stopSignal }) else { return false }
+        guard let signal = running.withLock({ $0[executionId]?.run.stopSignal }) else { return false }
         signal.request()
         return true
     }
@@ -196,6 +205,7 @@ public final class JobOperator: Sendable {
             execution.endTime = execution.endTime ?? Date()
             let stored = try await repository.updateJobExecution(execution)
             logger.info("execution abandoned", metadata: ["job.execution.id": "\(executionId)"])
+            await observer?.jobExecutionChanged(stored)
             return stored
         default:
             throw BatchError(
@@ -276,14 +286,16 @@ public final class JobOperator: Sendable {
         logger[metadataKey: "job.execution.id"] = "\(execution.id)"
         logger[metadataKey: "job.instance.id"] = "\(execution.instanceId)"
         let run = JobRun(
-            execution: execution, job: job, repository: repository, stopSignal: StopSignal(), logger: logger)
+            execution: execution, job: job, repository: repository, stopSignal: StopSignal(), observer: observer,
+            logger: logger)
         running.withLock { running in
             let task = Task {
+                await run.observer?.jobExecutionChanged(execution)
                 let result = await JobRunner.run(run)
                 _ = self.running.withLock { $0.removeValue(forKey: execution.id) }
                 return result
             }
-            running[execution.id] = RunningExecution(task: task, stopSignal: run.stopSignal)
+            running[execution.id] = RunningExecution(task: task, run: run)
         }
     }
 }
