@@ -13,7 +13,8 @@ import Testing
             let topology = BatchTopology(prefix: TestBroker.randomPrefix())
             let publisherConnection = try await TestBroker.connect()
             let consumerConnection = try await TestBroker.connect()
-            let publisher = BatchMessaging(connection: publisherConnection, topology: topology, logger: TestBroker.logger)
+            let publisher = BatchMessaging(
+                connection: publisherConnection, topology: topology, logger: TestBroker.logger)
             try await publisher.declareTopology()
             try await consumerConnection.declare(topology.declarations)
             let queue = topology.commandsQueue

@@ -1,10 +1,12 @@
-@testable import BatchRabbitMQ
 import Foundation
 import Testing
 
+@testable import BatchRabbitMQ
+
 @Suite struct ConfigurationTests {
     @Test func parsesAFullURLWithPercentDecoding() throws {
-        let configuration = try AMQPConfiguration(url: "amqp://us%40er:p%3Ass%2Fw@broker.local:5673/my%2Fvhost?heartbeat=10")
+        let configuration = try AMQPConfiguration(
+            url: "amqp://us%40er:p%3Ass%2Fw@broker.local:5673/my%2Fvhost?heartbeat=10")
         #expect(configuration.host == "broker.local")
         #expect(configuration.port == 5673)
         #expect(configuration.username == "us@er")
@@ -66,7 +68,8 @@ import Testing
     }
 
     @Test func backoffGrowsToItsCapWithJitter() {
-        let policy = AMQPConfiguration.Reconnect(initialDelay: .milliseconds(100), maximumDelay: .seconds(2), jitter: 0.2)
+        let policy = AMQPConfiguration.Reconnect(
+            initialDelay: .milliseconds(100), maximumDelay: .seconds(2), jitter: 0.2)
         let first = policy.delay(attempt: 0)
         #expect(first >= .milliseconds(80) && first <= .milliseconds(120))
         let late = policy.delay(attempt: 30)

@@ -10,7 +10,10 @@ import Testing
             let malformed: [(name: String, body: [UInt8], reason: String)] = [
                 ("random", randomBytes, "not JSON"),
                 ("truncated", Array(#"{"command":"start","job":"da"#.utf8), "not JSON"),
-                ("wrong type", Array(#"{"command":"stop","executionId":"42"}"#.utf8), "must be an integer, found string"),
+                (
+                    "wrong type", Array(#"{"command":"stop","executionId":"42"}"#.utf8),
+                    "must be an integer, found string"
+                ),
                 ("unknown", Array(#"{"command":"explode","job":"a"}"#.utf8), "unknown command 'explode'"),
                 ("huge", Array(String(repeating: "x", count: 1 << 20).utf8), "over the limit of 65536 bytes"),
             ]

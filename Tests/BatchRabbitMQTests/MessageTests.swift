@@ -24,7 +24,9 @@ import Testing
         #expect(
             try decode(#"{"command":"start","job":"daily","params":{"date":"2026-11-25"}}"#)
                 == .start("daily", parameters: ["date": "2026-11-25"]))
-        #expect(try decode(#"{"command":"start","job":"daily","params":"{\"n\":1}"}"#) == .start("daily", parameters: ["n": 1]))
+        #expect(
+            try decode(#"{"command":"start","job":"daily","params":"{\"n\":1}"}"#)
+                == .start("daily", parameters: ["n": 1]))
         #expect(try decode(#"{"command":"start","job":"daily"}"#) == .start("daily"))
         #expect(try decode(#"{"command":"stop","job":"daily"}"#) == .stop(job: "daily"))
         #expect(try decode(#"{"command":"stop","executionId":42}"#) == .stop(executionId: 42))
@@ -51,7 +53,9 @@ import Testing
         #expect(failure(#"{"job":"a"}"#).contains("missing field 'command'"))
         #expect(failure(#"{"command":"start"}"#).contains("missing field 'job'"))
         #expect(failure(#"{"command":"stop"}"#).contains("missing field 'job' or 'executionId'"))
-        #expect(failure(#"{"command":"stop","executionId":"42"}"#).contains("field 'executionId' must be an integer, found string"))
+        #expect(
+            failure(#"{"command":"stop","executionId":"42"}"#).contains(
+                "field 'executionId' must be an integer, found string"))
         #expect(failure(#"{"command":"stop","executionId":0}"#).contains("positive"))
         #expect(failure(#"{"command":7,"job":"a"}"#).contains("field 'command' must be a string, found integer"))
         #expect(failure(#"{"command":"start","job":""}"#).contains("must not be empty"))
@@ -68,7 +72,9 @@ import Testing
     @Test func enforcesTheSizeLimit() {
         let big = #"{"command":"start","job":"a","params":{"pad":""# + String(repeating: "x", count: 70_000) + #""}}"#
         #expect(failure(big).contains("over the limit of 65536 bytes"))
-        #expect(failure(#"{"command":"stop","job":"abc"}"#, limits: MessageLimits(maximumBodySize: 10)).contains("limit of 10"))
+        #expect(
+            failure(#"{"command":"stop","job":"abc"}"#, limits: MessageLimits(maximumBodySize: 10)).contains(
+                "limit of 10"))
     }
 
     @Test func rejectsRandomBytes() {
@@ -83,7 +89,8 @@ import Testing
         for reply in [Reply.accepted(executionId: 42), .accepted(executionId: nil), .refused("no such job 'x'")] {
             #expect(try Reply(decoding: reply.body) == reply)
         }
-        #expect(String(decoding: Reply.accepted(executionId: 42).body, as: UTF8.self) == #"{"executionId":42,"ok":true}"#)
+        #expect(
+            String(decoding: Reply.accepted(executionId: 42).body, as: UTF8.self) == #"{"executionId":42,"ok":true}"#)
         #expect(try Reply(decoding: Array(#"{"ok":false,"error":"e","extra":1}"#.utf8)) == .refused("e"))
         #expect(throws: AMQPError.self) { try Reply(decoding: Array(#"{"ok":"yes"}"#.utf8)) }
         #expect(throws: AMQPError.self) { try Reply(decoding: Array(#"{"ok":false}"#.utf8)) }
@@ -111,7 +118,12 @@ import Testing
         let base = #""executionId":1,"jobName":"j","instanceId":2,"exitMessage":null,"time":"2026-01-01T00:00:00Z""#
         #expect(try Event(decoding: Array(("{" + base + #","status":"COMPLETED"}"#).utf8)).status == .completed)
         #expect(message("{" + base + #","status":"DONE"}"#).contains("unknown status 'DONE'"))
-        #expect(message(#"{"executionId":1,"jobName":"j","instanceId":2,"status":"FAILED","time":"2026-01-01T00:00:00Z"}"#).contains("exitMessage"))
-        #expect(message(#"{"executionId":1,"jobName":"j","instanceId":2,"status":"FAILED","exitMessage":null,"time":"yesterday"}"#).contains("ISO 8601"))
+        #expect(
+            message(#"{"executionId":1,"jobName":"j","instanceId":2,"status":"FAILED","time":"2026-01-01T00:00:00Z"}"#)
+                .contains("exitMessage"))
+        #expect(
+            message(
+                #"{"executionId":1,"jobName":"j","instanceId":2,"status":"FAILED","exitMessage":null,"time":"yesterday"}"#
+            ).contains("ISO 8601"))
     }
 }

@@ -41,7 +41,8 @@ import Testing
             }
             defer { responder.cancel() }
             #expect(try await messaging.request(.start("daily"), timeout: .seconds(10)) == .accepted(executionId: 42))
-            #expect(try await messaging.request(.stop(executionId: 7), timeout: .seconds(10)) == .accepted(executionId: 7))
+            #expect(
+                try await messaging.request(.stop(executionId: 7), timeout: .seconds(10)) == .accepted(executionId: 7))
             #expect(
                 try await messaging.request(.start("missing"), timeout: .seconds(10))
                     == .refused("no job named 'missing'"))

@@ -12,7 +12,8 @@ extension Tag {
 
 /// The broker the integration tests use, and helpers that leave nothing behind.
 enum TestBroker {
-    static let url = ProcessInfo.processInfo.environment["BATCH_TEST_AMQP_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    static let url =
+        ProcessInfo.processInfo.environment["BATCH_TEST_AMQP_URL"].flatMap { $0.isEmpty ? nil : $0 }
         ?? "amqp://guest:guest@127.0.0.1:5672/%2f"
 
     static let skipSlow = ProcessInfo.processInfo.environment["BATCH_TEST_SKIP_SLOW"] == "1"

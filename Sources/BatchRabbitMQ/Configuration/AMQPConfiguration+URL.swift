@@ -58,7 +58,9 @@ extension AMQPConfiguration {
             guard let close = rest.firstIndex(of: "]") else { throw invalid("an IPv6 address lacks its closing ']'") }
             host = rest[rest.index(after: rest.startIndex)..<close]
             let after = rest[rest.index(after: close)...]
-            if after.hasPrefix(":") { portText = after.dropFirst() } else if !after.isEmpty {
+            if after.hasPrefix(":") {
+                portText = after.dropFirst()
+            } else if !after.isEmpty {
                 throw invalid("unexpected '\(after)' after the host")
             }
         } else if let colon = rest.lastIndex(of: ":") {

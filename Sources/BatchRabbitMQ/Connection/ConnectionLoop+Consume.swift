@@ -4,7 +4,9 @@ import CRabbitMQ
 // All on the I/O thread.
 extension ConnectionLoop {
     /// Opens a channel for a new consumer and starts consuming.
-    func addConsumer(queue: String, tag: String, prefetch: UInt16, exclusive: Bool, buffer: DeliveryBuffer) throws
+    func addConsumer(
+        queue: String, tag: String, prefetch: UInt16, exclusive: Bool, buffer: DeliveryBuffer
+    ) throws
         -> UInt16
     {
         guard let channel = freeChannels.popLast() ?? allocateChannel() else {
@@ -119,7 +121,8 @@ extension ConnectionLoop {
     /// requeued the message already, and the settlement is dropped).
     func settle(channel: UInt16, epoch: UInt64, deliveryTag: UInt64, settlement: Settlement) {
         guard let state = connection, let record = consumers[channel], record.channelOpen, record.epoch == epoch else {
-            logger.debug("dropping the settlement of a delivery from a closed channel", metadata: ["amqp.tag": "\(deliveryTag)"])
+            logger.debug(
+                "dropping the settlement of a delivery from a closed channel", metadata: ["amqp.tag": "\(deliveryTag)"])
             return
         }
         let status: Int32
@@ -128,7 +131,9 @@ extension ConnectionLoop {
         case .nack(let requeue): status = amqp_basic_nack(state, channel, deliveryTag, 0, requeue ? 1 : 0)
         case .reject(let requeue): status = amqp_basic_reject(state, channel, deliveryTag, requeue ? 1 : 0)
         }
-        if status != AMQP_STATUS_OK.rawValue { connectionLost("settling a delivery failed: \(Self.describe(status: status))") }
+        if status != AMQP_STATUS_OK.rawValue {
+            connectionLost("settling a delivery failed: \(Self.describe(status: status))")
+        }
     }
 
     /// Stops consuming (basic.cancel) and requeues every delivery the application has not taken yet.

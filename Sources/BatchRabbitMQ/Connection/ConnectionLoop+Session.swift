@@ -3,7 +3,7 @@ import CRabbitMQShim
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // Connecting, reconnecting, checking replies and handling closes. All on the I/O thread.
@@ -71,7 +71,8 @@ extension ConnectionLoop {
         case AMQP_RESPONSE_SERVER_EXCEPTION where reply.reply.id == AMQP_CONNECTION_CLOSE_METHOD:
             let close = reply.reply.decoded.assumingMemoryBound(to: amqp_connection_close_t.self).pointee
             let text = String(amqpBytes: close.reply_text)
-            let code: AMQPError.Code = close.reply_code == 403 || close.reply_code == 530 ? .authenticationFailed : .connectionFailed
+            let code: AMQPError.Code =
+                close.reply_code == 403 || close.reply_code == 530 ? .authenticationFailed : .connectionFailed
             throw AMQPError(
                 code,
                 "the broker at \(target) refused user '\(configuration.username)' on virtual host"
@@ -291,10 +292,14 @@ extension ConnectionLoop {
         try ensureControlChannel()
         guard let state = connection else { throw AMQPError(.connectionLost, "the connection is being re-established") }
         CArena.with { arena in
-            if let queue { amqp_queue_delete(state, controlChannel, arena.bytes(queue), 0, 0) }
-            else if let exchange { amqp_exchange_delete(state, controlChannel, arena.bytes(exchange), 0) }
+            if let queue {
+                amqp_queue_delete(state, controlChannel, arena.bytes(queue), 0, 0)
+            } else if let exchange {
+                amqp_exchange_delete(state, controlChannel, arena.bytes(exchange), 0)
+            }
         }
-        try checkReply("deleting \(queue.map { "queue '\($0)'" } ?? "exchange '\(exchange ?? "")'")", channel: controlChannel)
+        try checkReply(
+            "deleting \(queue.map { "queue '\($0)'" } ?? "exchange '\(exchange ?? "")'")", channel: controlChannel)
     }
 
     /// Removes every ready message from a queue; returns how many there were.

@@ -4,7 +4,7 @@ import Logging
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The I/O thread of one connection: it owns the `amqp_connection_state_t` and makes every librabbitmq call.
@@ -127,8 +127,11 @@ final class ConnectionLoop: @unchecked Sendable {
     private func handle(_ operation: LoopOperation) {
         switch operation {
         case .publish(let pending):
-            if closing { pending.fail(AMQPError(.closed, "the connection was closed before the message was sent")) }
-            else { send(pending) }
+            if closing {
+                pending.fail(AMQPError(.closed, "the connection was closed before the message was sent"))
+            } else {
+                send(pending)
+            }
         case .settle(let channel, let epoch, let tag, let settlement):
             settle(channel: channel, epoch: epoch, deliveryTag: tag, settlement: settlement)
         case .task(let task):
@@ -159,8 +162,11 @@ final class ConnectionLoop: @unchecked Sendable {
             }
             if descriptors.1.revents != 0 { wakeup.drain() }
             let socketReady = ready > 0 && descriptors.0.revents != 0
-            // Even with nothing to read, call into the library now and then: heartbeats are sent from there.
-            if !socketReady && lastFrameService.duration(to: .now) < .milliseconds(500) { return }
+            // Even with nothing to read, call into the library now and then: heartbeats are sent from there. (With
+            // TLS, OpenSSL may hold decrypted bytes the socket no longer shows, so read whenever awake.)
+            if !socketReady && configuration.tls == nil && lastFrameService.duration(to: .now) < .milliseconds(500) {
+                return
+            }
         }
         lastFrameService = .now
         for _ in 0..<64 {
@@ -179,7 +185,8 @@ final class ConnectionLoop: @unchecked Sendable {
 
     private func waitForWakeup(until deadline: ContinuousClock.Instant) {
         let remaining = max(.zero, ContinuousClock.now.duration(to: deadline))
-        let milliseconds = Int32(min(remaining, .milliseconds(250)).components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds =
+            Int32(min(remaining, .milliseconds(250)).components.attoseconds / 1_000_000_000_000_000)
             + Int32(min(remaining, .milliseconds(250)).components.seconds * 1000)
         var descriptor = pollfd(fd: wakeup.readDescriptor, events: Int16(POLLIN), revents: 0)
         if poll(&descriptor, 1, max(milliseconds, 1)) > 0 { wakeup.drain() }
@@ -238,8 +245,11 @@ final class ConnectionLoop: @unchecked Sendable {
             let text = String(amqpBytes: returned.reply_text)
             var message = amqp_message_t()
             let reply = amqp_read_message(connection, channel, &message, 0)
-            if reply.reply_type == AMQP_RESPONSE_NORMAL { amqp_destroy_message(&message) }
-            else { connectionLost("reading a returned message failed"); return }
+            if reply.reply_type == AMQP_RESPONSE_NORMAL {
+                amqp_destroy_message(&message)
+            } else {
+                connectionLost("reading a returned message failed"); return
+            }
             markReturned(exchange: exchange, routingKey: routingKey, code: Int(returned.reply_code), text: text)
         case AMQP_BASIC_CANCEL_METHOD:
             let cancel = decoded.assumingMemoryBound(to: amqp_basic_cancel_t.self).pointee
@@ -248,7 +258,8 @@ final class ConnectionLoop: @unchecked Sendable {
             let close = decoded.assumingMemoryBound(to: amqp_channel_close_t.self).pointee
             let text = String(amqpBytes: close.reply_text)
             sendChannelCloseOk(channel)
-            channelClosedByBroker(channel, error: .brokerRefused("channel \(channel)", replyCode: Int(close.reply_code), replyText: text))
+            channelClosedByBroker(
+                channel, error: .brokerRefused("channel \(channel)", replyCode: Int(close.reply_code), replyText: text))
         case AMQP_CONNECTION_CLOSE_METHOD:
             let close = decoded.assumingMemoryBound(to: amqp_connection_close_t.self).pointee
             let text = String(amqpBytes: close.reply_text)

@@ -22,7 +22,10 @@ public final class AMQPConsumer: AsyncSequence, Sendable {
     let channel: UInt16
     let buffer: DeliveryBuffer
 
-    init(connection: AMQPConnection, channel: UInt16, queue: String, tag: String, prefetch: UInt16, buffer: DeliveryBuffer) {
+    init(
+        connection: AMQPConnection, channel: UInt16, queue: String, tag: String, prefetch: UInt16,
+        buffer: DeliveryBuffer
+    ) {
         self.connection = connection
         self.channel = channel
         self.queue = queue

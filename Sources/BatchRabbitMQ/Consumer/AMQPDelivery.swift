@@ -84,7 +84,8 @@ final class DeliverySettler: Sendable {
         let queued = loop.enqueue(
             .settle(channel: channel, epoch: epoch, deliveryTag: deliveryTag, settlement: settlement))
         guard queued else {
-            throw AMQPError(.closed, "the connection is closed; the broker puts delivery \(deliveryTag) back in its queue")
+            throw AMQPError(
+                .closed, "the connection is closed; the broker puts delivery \(deliveryTag) back in its queue")
         }
     }
 }

@@ -105,6 +105,7 @@ extension AMQPError {
         case 405: code = .resourceLocked; advice = " Another connection holds it exclusively."
         default: code = .channelClosed; advice = ""
         }
-        return AMQPError(code, "\(context): the broker refused with \(replyCode) \(replyText).\(advice)", replyCode: replyCode)
+        return AMQPError(
+            code, "\(context): the broker refused with \(replyCode) \(replyText).\(advice)", replyCode: replyCode)
     }
 }

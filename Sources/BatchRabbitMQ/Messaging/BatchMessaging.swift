@@ -46,7 +46,9 @@ public final class BatchMessaging: Sendable {
         try await connection.declare(topology.declarations)
     }
 
-    static func jsonProperties(correlationID: String? = nil, replyTo: String? = nil, persistent: Bool = true)
+    static func jsonProperties(
+        correlationID: String? = nil, replyTo: String? = nil, persistent: Bool = true
+    )
         -> AMQPProperties
     {
         AMQPProperties(
@@ -65,7 +67,8 @@ public final class BatchMessaging: Sendable {
 
     func send(_ command: Command, correlationID: String?, replyTo: String?) async throws {
         try await connection.publish(
-            AMQPMessage(body: command.body, properties: Self.jsonProperties(correlationID: correlationID, replyTo: replyTo)),
+            AMQPMessage(
+                body: command.body, properties: Self.jsonProperties(correlationID: correlationID, replyTo: replyTo)),
             exchange: "", routingKey: topology.commandsQueue, mandatory: true)
     }
 

@@ -68,7 +68,8 @@ public struct Event: Sendable, Hashable {
         }
         self.init(
             executionId: try object.int("executionId"), jobName: try object.nonEmptyString("jobName"),
-            instanceId: try object.int("instanceId"), status: status, exitMessage: try object.optionalString("exitMessage"),
+            instanceId: try object.int("instanceId"), status: status,
+            exitMessage: try object.optionalString("exitMessage"),
             time: time)
     }
 
@@ -107,7 +108,9 @@ extension Event: Codable {
     /// Decodes as ``init(json:)``.
     public init(from decoder: any Decoder) throws {
         let value = try JSONValue(from: decoder)
-        do { try self.init(json: value) } catch let error as AMQPError { throw DecodingError.invalid(error, in: decoder) }
+        do { try self.init(json: value) } catch let error as AMQPError {
+            throw DecodingError.invalid(error, in: decoder)
+        }
     }
 
     /// Encodes as ``json``.

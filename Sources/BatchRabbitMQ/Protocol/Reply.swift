@@ -56,7 +56,9 @@ extension Reply: Codable {
     /// Decodes as ``init(json:)``.
     public init(from decoder: any Decoder) throws {
         let value = try JSONValue(from: decoder)
-        do { try self.init(json: value) } catch let error as AMQPError { throw DecodingError.invalid(error, in: decoder) }
+        do { try self.init(json: value) } catch let error as AMQPError {
+            throw DecodingError.invalid(error, in: decoder)
+        }
     }
 
     /// Encodes as ``json``.

@@ -14,7 +14,8 @@ public enum AMQPDeclaration: Sendable, Hashable {
     }
 
     /// An exchange.
-    case exchange(name: String, type: ExchangeType, durable: Bool, autoDelete: Bool, arguments: [String: AMQPFieldValue])
+    case exchange(
+        name: String, type: ExchangeType, durable: Bool, autoDelete: Bool, arguments: [String: AMQPFieldValue])
     /// A queue; an empty name is not allowed (this module names every queue it declares).
     case queue(name: String, durable: Bool, exclusive: Bool, autoDelete: Bool, arguments: [String: AMQPFieldValue])
     /// A binding of a queue to an exchange.
