@@ -14,8 +14,9 @@
 public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
     /// The step's name.
     public let name: String
-    /// The number of items per chunk (per transaction).
+    /// The number of items per chunk (per transaction), unless ``chunkSize(_:)`` reads it from the parameters.
     public let chunkSize: Int
+    @usableFromInline var resolveChunkSize: (@Sendable (StepContext) throws -> Int)?
     /// The step's own listeners.
     public var listeners = Listeners()
     @usableFromInline let makeReader: @Sendable (StepContext) throws -> Reader
@@ -69,6 +70,14 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
         }
     }
 
+    /// Returns this step with its chunk size decided per execution, typically from a job parameter:
+    /// `.chunkSize { try $0.parameters.int("chunkSize", default: 100) }`. A size below 1 fails the step.
+    public func chunkSize(_ resolve: @escaping @Sendable (StepContext) throws -> Int) -> Self {
+        var copy = self
+        copy.resolveChunkSize = resolve
+        return copy
+    }
+
     /// Runs chunks until the reader is exhausted or a stop is requested.
     public func execute(_ scope: StepScope) async throws -> BatchStatus {
         try await body(self, scope)
@@ -77,6 +86,11 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
     @inlinable
     func run(_ scope: StepScope) async throws -> BatchStatus {
         let context = scope.context
+        let chunkSize = try resolveChunkSize?(context) ?? self.chunkSize
+        guard chunkSize >= 1 else {
+            throw BatchError(
+                .invalidParameters, "chunk step '\(name)': chunk size must be at least 1, got \(chunkSize)")
+        }
         var reader = try makeReader(context)
         var writer = try makeWriter(context)
         try await reader.open(scope.execution.context)
@@ -88,7 +102,7 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
         }
         let status: BatchStatus
         do {
-            status = try await runChunks(scope, &reader, &writer)
+            status = try await runChunks(scope, chunkSize, &reader, &writer)
         } catch {
             try? await writer.close(.failed)
             try? await reader.close(.failed)
@@ -101,7 +115,7 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
 
     @inlinable
     func runChunks(
-        _ scope: StepScope, _ reader: inout Reader, _ writer: inout Writer
+        _ scope: StepScope, _ chunkSize: Int, _ reader: inout Reader, _ writer: inout Writer
     ) async throws
         -> BatchStatus
     {

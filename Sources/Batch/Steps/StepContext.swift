@@ -25,7 +25,9 @@ public final class StepContext: Sendable {
     /// A logger with `job.name`, `job.execution.id` and `step.name` in its metadata.
     public let logger: Logger
 
-    let repository: any JobRepository
+    /// The repository the job runs against: a tasklet that needs the store's own handle casts it (a PostgreSQL
+    /// tasklet to `PostgresJobRepository`, for its connection pool).
+    public let repository: any JobRepository
     let stopSignal: StopSignal
     private let contexts: Mutex<(step: ExecutionContext, job: JobContextBox)>
 

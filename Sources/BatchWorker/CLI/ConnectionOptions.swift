@@ -1,0 +1,76 @@
+import ArgumentParser
+import Batch
+import BatchPostgres
+import BatchRabbitMQ
+import Foundation
+import Logging
+
+/// Where the database and the broker are, and how much to log: flags first, then the environment, then the local
+/// services of `scripts/services`.
+struct ConnectionOptions: ParsableArguments {
+    @Option(help: "PostgreSQL URL (env BATCH_DATABASE_URL; default postgres://batch:***@127.0.0.1:5432/batch).")
+    var databaseURL: String?
+
+    @Option(help: "Schema of the batch tables (env BATCH_DATABASE_SCHEMA; default batch).")
+    var schema: String?
+
+    @Option(help: "RabbitMQ URL (env BATCH_AMQP_URL; default amqp://guest:***@127.0.0.1:5672/%2f).")
+    var amqpURL: String?
+
+    @Option(help: "Prefix of the queue and exchange names (env BATCH_PREFIX; default batch).")
+    var prefix: String?
+
+    @Option(
+        help:
+            "Log level: trace, debug, info, notice, warning, error, critical (env BATCH_LOG_LEVEL; default info for worker and run, warning otherwise)."
+    )
+    var logLevel: String?
+
+    static let defaultDatabaseURL = "postgres://batch:batch@127.0.0.1:5432/batch"
+
+    private var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    private func setting(_ flag: String?, _ variable: String) -> String? {
+        if let flag, !flag.isEmpty { return flag }
+        if let value = environment[variable], !value.isEmpty { return value }
+        return nil
+    }
+
+    func logger(label: String = "swiftbatch", defaultLevel: Logger.Level = .warning) throws -> Logger {
+        let text = setting(logLevel, "BATCH_LOG_LEVEL") ?? defaultLevel.rawValue
+        guard let level = Logger.Level(rawValue: text.lowercased()) else {
+            throw ValidationError(
+                "unknown log level '\(text)'; use trace, debug, info, notice, warning, error or critical")
+        }
+        LoggingBootstrap.once()
+        var logger = Logger(label: label)
+        logger.logLevel = level
+        return logger
+    }
+
+    func postgresConfiguration() throws -> PostgresConfiguration {
+        var configuration = try PostgresConfiguration(
+            url: setting(databaseURL, "BATCH_DATABASE_URL") ?? Self.defaultDatabaseURL)
+        if let schema = setting(schema, "BATCH_DATABASE_SCHEMA") { configuration.schema = schema }
+        return configuration
+    }
+
+    func repository(_ logger: Logger) throws -> PostgresJobRepository {
+        try PostgresJobRepository(configuration: postgresConfiguration(), logger: logger)
+    }
+
+    func messaging(_ logger: Logger) async throws -> BatchMessaging {
+        let configuration = try AMQPConfiguration(
+            url: setting(amqpURL, "BATCH_AMQP_URL") ?? AMQPConfiguration.defaultURL)
+        let connection = try await AMQPConnection.connect(configuration: configuration, logger: logger)
+        return BatchMessaging(
+            connection: connection, topology: BatchTopology(prefix: setting(prefix, "BATCH_PREFIX") ?? "batch"),
+            logger: logger)
+    }
+}
+
+/// Logs go to standard error, once per process.
+enum LoggingBootstrap {
+    private static let done: Void = LoggingSystem.bootstrap(StreamLogHandler.standardError)
+    static func once() { _ = done }
+}

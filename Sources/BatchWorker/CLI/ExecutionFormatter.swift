@@ -1,0 +1,81 @@
+import Batch
+import Foundation
+
+/// Renders executions for people (tables) and for scripts (JSON).
+enum ExecutionFormatter {
+    static func time(_ date: Date?) -> String {
+        guard let date else { return "-" }
+        return date.formatted(
+            .iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: false))
+    }
+
+    static func duration(_ start: Date?, _ end: Date?) -> String {
+        guard let start else { return "-" }
+        let seconds = (end ?? Date()).timeIntervalSince(start)
+        return seconds < 60
+            ? String(format: "%.1fs", seconds) : String(format: "%dm%02ds", Int(seconds) / 60, Int(seconds) % 60)
+    }
+
+    static func table(_ rows: [[String]]) -> String {
+        guard let header = rows.first else { return "" }
+        var widths = header.map(\.count)
+        for row in rows {
+            for (index, cell) in row.enumerated() where index < widths.count {
+                widths[index] = max(widths[index], cell.count)
+            }
+        }
+        return rows.map { row in
+            row.enumerated().map { index, cell in
+                index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+
+    static func executions(_ executions: [JobExecution]) -> String {
+        var rows = [["ID", "JOB", "STATUS", "STARTED", "DURATION", "WORKER", "PARAMETERS", "EXIT MESSAGE"]]
+        for execution in executions {
+            rows.append([
+                String(execution.id), execution.jobName, execution.status.rawValue, time(execution.startTime),
+                duration(execution.startTime, execution.endTime), execution.workerId ?? "-",
+                String(execution.parameters.canonicalJSON.prefix(40)), String(execution.exitMessage.prefix(60)),
+            ])
+        }
+        return table(rows)
+    }
+
+    static func detail(_ detail: JobExecutionDetail) -> String {
+        let execution = detail.execution
+        var lines = [
+            "execution \(execution.id)  job \(execution.jobName)  instance \(execution.instanceId)",
+            "status      \(execution.status.rawValue)",
+            "parameters  \(execution.parameters.canonicalJSON)",
+            "created     \(time(execution.createTime))",
+            "started     \(time(execution.startTime))",
+            "ended       \(time(execution.endTime))  (\(duration(execution.startTime, execution.endTime)))",
+            "worker      \(execution.workerId ?? "-")",
+        ]
+        if !execution.exitMessage.isEmpty { lines.append("exit        \(execution.exitMessage)") }
+        lines.append("")
+        var rows = [
+            ["STEP", "STATUS", "READ", "WRITE", "FILTER", "COMMIT", "ROLLBACK", "SKIP", "DURATION", "EXIT MESSAGE"]
+        ]
+        for step in detail.steps {
+            let counters = step.counters
+            rows.append([
+                step.stepName, step.status.rawValue, String(counters.read), String(counters.write),
+                String(counters.filter), String(counters.commit), String(counters.rollback),
+                String(counters.readSkip + counters.processSkip + counters.writeSkip),
+                duration(step.startTime, step.endTime), step.exitMessage,
+            ])
+        }
+        lines.append(table(rows))
+        return lines.joined(separator: "\n")
+    }
+
+    static func json(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}

@@ -1,0 +1,265 @@
+import ArgumentParser
+import Batch
+import BatchPostgres
+import BatchRabbitMQ
+import Foundation
+import Logging
+import Synchronization
+
+struct StartCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "start",
+        abstract: "Ask a worker to start a job (over RabbitMQ).",
+        discussion: """
+            Prints the execution id once a worker has stored the execution. With --wait, follows it: status changes \
+            and read / write counts as they happen; exits 0 when it COMPLETED and 1 otherwise.
+            Example: swiftbatch start daily-accounting --params '{"date":"2026-11-25"}' --wait
+            """)
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Argument(help: "The job's name.")
+    var job: String
+
+    @Option(help: "Job parameters: a JSON object (or a JSON string holding one).")
+    var params: String = "{}"
+
+    @Flag(help: "Wait for the execution to end, showing its progress.")
+    var wait = false
+
+    @Option(help: "Seconds to wait for a worker to accept the command.")
+    var timeout: Double = 30
+
+    func run() async throws {
+        let logger = try connection.logger()
+        let parameters = try JobParameters(json: params)
+        let job = try SwiftBatch.registry.job(named: job)
+        try job.validate(parameters)
+        let remote = try await RemoteSession(connection, logger: logger, follow: wait)
+        let id = try await remote.send(.start(job.name, parameters: parameters.values), timeout: timeout)
+        print("started execution \(id) of job '\(job.name)'")
+        if wait { try await remote.follow(id) }
+        await remote.close()
+    }
+}
+
+struct RestartCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restart",
+        abstract: "Ask a worker to restart a STOPPED or FAILED execution (over RabbitMQ).",
+        discussion: """
+            By job name: the last execution of its most recent instance. By execution id: that execution's instance \
+            and its last execution. The new execution skips completed steps and resumes the others where they \
+            stopped. With --wait, follows it and exits 0 only when it COMPLETED.
+            """)
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Argument(help: "A job name or an execution id.")
+    var target: String
+
+    @Flag(help: "Wait for the execution to end, showing its progress.")
+    var wait = false
+
+    @Option(help: "Seconds to wait for a worker to accept the command.")
+    var timeout: Double = 30
+
+    func run() async throws {
+        let logger = try connection.logger()
+        let remote = try await RemoteSession(connection, logger: logger, follow: wait)
+        let command: Command =
+            switch JobReference(parsing: target) {
+            case .name(let name): .restart(job: name)
+            case .executionId(let id): .restart(executionId: id)
+            }
+        let id = try await remote.send(command, timeout: timeout)
+        print("restarted as execution \(id)")
+        if wait { try await remote.follow(id) }
+        await remote.close()
+    }
+}
+
+struct StopCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stop",
+        abstract: "Stop a running execution: it ends STOPPED at its next chunk boundary, restartable.",
+        discussion: """
+            By job name: the last execution of its most recent instance, if STARTING or STARTED. By execution id: \
+            that execution; no error if it has already ended.
+            """)
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Argument(help: "A job name or an execution id.")
+    var target: String
+
+    @Option(help: "Seconds to wait for a worker to accept the command.")
+    var timeout: Double = 30
+
+    func run() async throws {
+        let logger = try connection.logger()
+        let remote = try await RemoteSession(connection, logger: logger, follow: false)
+        let command: Command =
+            switch JobReference(parsing: target) {
+            case .name(let name): .stop(job: name)
+            case .executionId(let id): .stop(executionId: id)
+            }
+        // Every worker hears it at once (even one too busy to take commands from the queue) ...
+        try await remote.messaging.broadcast(command)
+        // ... and one worker records it and answers.
+        let id = try await remote.send(command, timeout: timeout)
+        print("stop requested for execution \(id)")
+        await remote.close()
+    }
+}
+
+struct AbandonCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "abandon",
+        abstract: "Mark a STOPPED, FAILED or UNKNOWN execution ABANDONED: its instance never runs again.")
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Argument(help: "A job name (its most recent instance's last execution) or an execution id.")
+    var target: String
+
+    @Option(help: "Seconds to wait for a worker to accept the command.")
+    var timeout: Double = 30
+
+    func run() async throws {
+        let logger = try connection.logger()
+        let remote = try await RemoteSession(connection, logger: logger, follow: false)
+        let command: Command =
+            switch JobReference(parsing: target) {
+            case .name(let name): .abandon(job: name)
+            case .executionId(let id): .abandon(executionId: id)
+            }
+        let id = try await remote.send(command, timeout: timeout)
+        print("execution \(id) abandoned")
+        await remote.close()
+    }
+}
+
+/// A CLI's conversation with the workers: commands with replies, and (for --wait) the events and the database.
+struct RemoteSession {
+    let messaging: BatchMessaging
+    let events: EventStream?
+    let connection: ConnectionOptions
+    let logger: Logger
+
+    init(_ connection: ConnectionOptions, logger: Logger, follow: Bool) async throws {
+        self.connection = connection
+        self.logger = logger
+        self.messaging = try await connection.messaging(logger)
+        // Subscribe before sending, so no event of the new execution is missed.
+        self.events = follow ? try await messaging.events(matching: "job.#") : nil
+    }
+
+    /// Sends a command and waits for a worker's answer.
+    /// - Returns: the execution id the worker names.
+    /// - Throws: `ExitCode(1)` after printing a refusal.
+    func send(_ command: Command, timeout: Double) async throws -> Int64 {
+        let reply: Reply
+        do {
+            reply = try await messaging.request(command, timeout: .seconds(timeout))
+        } catch let error as AMQPError where error.code == .timeout {
+            throw CLIError("no worker answered within \(Int(timeout)) s; is `swiftbatch worker` running?")
+        }
+        switch reply {
+        case .accepted(let id?):
+            return id
+        case .accepted(nil):
+            throw CLIError("the worker accepted the command but named no execution")
+        case .refused(let message):
+            throw CLIError("refused: \(message)")
+        }
+    }
+
+    /// Follows an execution to its end: events for status changes, the database for counts (and as the truth
+    /// should an event be missed).
+    func follow(_ executionId: Int64) async throws {
+        let repository = try connection.repository(logger)
+        defer { Task { await repository.shutdown() } }
+        let wakeup = Wakeup()
+        let listener = Task {
+            guard let events else { return }
+            for try await event in events where event.executionId == executionId {
+                wakeup.signal()
+            }
+        }
+        defer { listener.cancel() }
+        var lastLine = ""
+        var lastStatus: BatchStatus?
+        while true {
+            let detail = try await JobOperator(registry: SwiftBatch.registry, repository: repository)
+                .execution(executionId)
+            let execution = detail.execution
+            if execution.status != lastStatus {
+                print("execution \(executionId): \(execution.status.rawValue)")
+                lastStatus = execution.status
+            }
+            let line = detail.steps.filter { !$0.stepName.contains(":") }.map {
+                "\($0.stepName) \($0.status.rawValue.lowercased()) read \($0.counters.read) write \($0.counters.write)"
+            }.joined(separator: " | ")
+            if line != lastLine, !line.isEmpty {
+                print("  \(line)")
+                lastLine = line
+            }
+            if execution.status.isFinished {
+                if !execution.exitMessage.isEmpty { print("  \(execution.exitMessage)") }
+                guard execution.status == .completed else { throw ExitCode(1) }
+                return
+            }
+            // Wake at the next event, or after a second to refresh the counts.
+            await wakeup.wait(atMost: .seconds(1))
+        }
+    }
+
+    func close() async {
+        await messaging.connection.close()
+    }
+}
+
+/// Lets one waiter sleep until signalled or until a timeout, whichever comes first; a signal with nobody waiting
+/// is kept for the next wait.
+final class Wakeup: Sendable {
+    private let state = Mutex<(pending: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+
+    func signal() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard let waiter = state.waiter else {
+                state.pending = true
+                return nil
+            }
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume()
+    }
+
+    func wait(atMost timeout: Duration) async {
+        let timer = Task {
+            try await Task.sleep(for: timeout)
+            self.signal()
+        }
+        await withCheckedContinuation { continuation in
+            let resumeNow = state.withLock { state -> Bool in
+                if state.pending {
+                    state.pending = false
+                    return true
+                }
+                state.waiter = continuation
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+        timer.cancel()
+        state.withLock { $0.pending = false }
+    }
+}
+
+/// A failure the CLI reports in one line, exiting 1.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Batch
+import Logging
+import ServiceLifecycle
+
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Consume start / stop / restart / abandon commands from RabbitMQ and run the jobs.",
+        discussion: """
+            Run as many workers as you like, on any machines that reach the same broker and database: they compete \
+            for commands. SIGTERM or SIGINT stops consuming, asks running jobs to stop, waits up to --grace for them \
+            to reach STOPPED (restartable), then exits 0.
+            """)
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(help: "Jobs run at once (default: the number of cores).")
+    var concurrency: Int?
+
+    @Option(help: "Seconds a worker may miss heartbeats before its executions are marked FAILED.")
+    var lease: Double = 10
+
+    @Option(help: "Seconds to wait for running jobs to stop on shutdown.")
+    var grace: Double = 30
+
+    @Option(help: "Seconds between heartbeats (default: a third of the lease, at most 3).")
+    var heartbeat: Double?
+
+    @Option(help: "This worker's id (default: <host>-<pid>-<random>).")
+    var workerId: String?
+
+    @Flag(help: "Do not create or upgrade the schema at start-up.")
+    var noMigrate = false
+
+    func validate() throws {
+        if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+        if lease <= 0 || grace < 0 || (heartbeat ?? 1) <= 0 {
+            throw ValidationError("--lease and --heartbeat must be positive, --grace not negative")
+        }
+    }
+
+    func run() async throws {
+        let logger = try connection.logger(defaultLevel: .info)
+        let configuration = WorkerConfiguration(
+            workerId: workerId, concurrency: concurrency, lease: .seconds(lease),
+            heartbeatInterval: heartbeat.map { .seconds($0) },
+            grace: .seconds(grace), migrate: !noMigrate)
+        let repository = try connection.repository(logger)
+        let messaging = try await connection.messaging(logger)
+        let worker = Worker(
+            registry: try SwiftBatch.registry, repository: repository, messaging: messaging,
+            configuration: configuration, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(services: [worker], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        await messaging.connection.close()
+        await repository.shutdown()
+    }
+}

@@ -1,0 +1,68 @@
+import Synchronization
+
+/// The jobs a worker runs, against its concurrency: lets the command loop wait for a free slot.
+final class WorkerCapacity: Sendable {
+    private struct State {
+        var running: Set<Int64> = []
+        /// Executions of this worker that ended before ``add(_:)`` counted them (a very short job).
+        var endedEarly: Set<Int64> = []
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    let limit: Int
+    private let state = Mutex(State())
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Counts an execution this worker started.
+    func add(_ executionId: Int64) {
+        state.withLock { state in
+            if state.endedEarly.remove(executionId) == nil { state.running.insert(executionId) }
+        }
+    }
+
+    /// Frees the slot of an execution of this worker that ended.
+    func remove(_ executionId: Int64) {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            guard state.running.remove(executionId) != nil else {
+                state.endedEarly.insert(executionId)
+                return []
+            }
+            guard state.running.count < limit else { return [] }
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Wakes every waiter (at shutdown, so the command loop can end).
+    func wakeAll() {
+        let waiters = state.withLock { state in
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    var isFull: Bool { state.withLock { $0.running.count >= limit } }
+    var runningCount: Int { state.withLock { $0.running.count } }
+
+    /// Returns once fewer than `limit` executions run.
+    func waitForFreeSlot() async {
+        await withCheckedContinuation { continuation in
+            let free = state.withLock { state -> Bool in
+                if state.running.count < limit { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if free { continuation.resume() }
+        }
+    }
+}
+
+/// Set once when a graceful shutdown begins.
+final class ShutdownFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func request() { flag.store(true, ordering: .relaxed) }
+    var isRequested: Bool { flag.load(ordering: .relaxed) }
+}

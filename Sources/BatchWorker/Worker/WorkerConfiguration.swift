@@ -1,0 +1,44 @@
+import Foundation
+
+/// How a ``Worker`` runs: its id, how many jobs at once, its lease, heartbeat and shutdown grace.
+public struct WorkerConfiguration: Sendable {
+    /// The worker's id, recorded on the executions it runs and in its heartbeat row. Unique per process.
+    public var workerId: String
+    /// The most jobs run at once; the worker holds no more start commands than it can run.
+    public var concurrency: Int
+    /// How long a worker may go without a heartbeat before its executions are marked FAILED.
+    public var lease: Duration
+    /// How often the worker records its heartbeat and looks for lost workers.
+    public var heartbeatInterval: Duration
+    /// How long a graceful shutdown waits for running jobs to reach STOPPED.
+    public var grace: Duration
+    /// Whether to create or upgrade the schema at start-up.
+    public var migrate: Bool
+
+    /// Creates a configuration.
+    /// - Parameters:
+    ///   - workerId: defaults to `<host>-<pid>-<random>`.
+    ///   - concurrency: defaults to the number of cores.
+    ///   - lease: defaults to 10 s (DESIGN §3).
+    ///   - heartbeatInterval: defaults to a third of the lease, at most 3 s.
+    ///   - grace: defaults to 30 s.
+    ///   - migrate: defaults to true.
+    public init(
+        workerId: String? = nil, concurrency: Int? = nil, lease: Duration = .seconds(10),
+        heartbeatInterval: Duration? = nil, grace: Duration = .seconds(30), migrate: Bool = true
+    ) {
+        self.workerId = workerId ?? Self.defaultWorkerId()
+        self.concurrency = max(1, concurrency ?? ProcessInfo.processInfo.activeProcessorCount)
+        self.lease = lease
+        self.heartbeatInterval = heartbeatInterval ?? min(lease / 3, .seconds(3))
+        self.grace = grace
+        self.migrate = migrate
+    }
+
+    /// `<host>-<pid>-<4 random hex digits>`: readable in logs and unique enough to survive pid reuse.
+    public static func defaultWorkerId() -> String {
+        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "worker"
+        let random = String(UInt16.random(in: .min ... .max), radix: 16)
+        return "\(host)-\(ProcessInfo.processInfo.processIdentifier)-\(random)"
+    }
+}

@@ -1,0 +1,95 @@
+import Batch
+import BatchPostgres
+
+extension DemoJobs {
+    /// `count`: one chunk step writing the integers 1…`items` into `batch_demo.count_items`, through the chunk
+    /// transaction. Parameters: `items` (default 1,000), `chunkSize` (default 100), `delayMs` per item (default 0),
+    /// and `failAt`, an item at which the instance's first execution fails (a restart passes it). Only `items`
+    /// identifies the instance... together with any other parameter you add, such as a run name.
+    static let count = Job("count") {
+        ChunkStep(
+            "count", chunkSize: 100,
+            reader: { context in
+                // failAt applies to the instance's first execution only: remember which one that was.
+                if context.jobContext["count.firstExecution"] == nil {
+                    context.jobContext["count.firstExecution"] = .int(context.jobExecutionId)
+                }
+                let first = context.jobContext.int("count.firstExecution") == Int(context.jobExecutionId)
+                return CountReader(
+                    items: try context.parameters.int("items", default: 1_000),
+                    failAt: first ? context.parameters["failAt"]?.intValue.map(Int.init) : nil,
+                    delayMs: try context.parameters.int("delayMs", default: 0))
+            },
+            writer: { context in
+                CountWriter(
+                    instanceId: context.jobInstanceId, executionId: context.jobExecutionId,
+                    insert: try PostgresItemWriter<Int>(
+                        table: "\(schema).count_items", columns: ["instance_id", "execution_id", "n"]
+                    ) { [instance = context.jobInstanceId, execution = context.jobExecutionId] n in
+                        [.int(instance), .int(execution), .int(Int64(n))]
+                    })
+            }
+        )
+        .chunkSize { try $0.parameters.int("chunkSize", default: 100) }
+    }
+    .nonIdentifying("chunkSize", "delayMs", "failAt")
+    .validator { parameters in
+        guard try parameters.int("items", default: 1_000) >= 0 else {
+            throw BatchError(.invalidParameters, "items must not be negative")
+        }
+        _ = try parameters.int("delayMs", default: 0)
+        if parameters["failAt"] != nil { _ = try parameters.int("failAt") }
+    }
+}
+
+/// Counts 1…items, resuming after the last committed number.
+struct CountReader: ItemReader {
+    let items: Int
+    let failAt: Int?
+    let delayMs: Int
+    private var next = 1
+
+    init(items: Int, failAt: Int?, delayMs: Int) {
+        self.items = items
+        self.failAt = failAt
+        self.delayMs = delayMs
+    }
+
+    mutating func open(_ context: ExecutionContext) async throws {
+        next = context.int("count.next") ?? 1
+    }
+
+    mutating func read() async throws -> Int? {
+        guard next <= items else { return nil }
+        if next == failAt { throw BatchError(.stepFailed, "failing at item \(next) as asked (failAt)") }
+        if delayMs > 0 { try await Task.sleep(for: .milliseconds(delayMs)) }
+        defer { next += 1 }
+        return next
+    }
+
+    func update(_ context: inout ExecutionContext) {
+        context["count.next"] = .int(Int64(next))
+    }
+}
+
+/// Creates the demo table on first use, then inserts through the chunk transaction.
+struct CountWriter: ItemWriter {
+    let instanceId: Int64
+    let executionId: Int64
+    var insert: PostgresItemWriter<Int>
+    private var tableReady = false
+
+    init(instanceId: Int64, executionId: Int64, insert: PostgresItemWriter<Int>) {
+        self.instanceId = instanceId
+        self.executionId = executionId
+        self.insert = insert
+    }
+
+    mutating func write(_ items: [Int], in transaction: any ChunkTransaction) async throws {
+        if !tableReady, let transaction = transaction as? PostgresChunkTransaction {
+            try await DemoJobs.createTables(on: transaction.connection)
+            tableReady = true
+        }
+        try await insert.write(items, in: transaction)
+    }
+}

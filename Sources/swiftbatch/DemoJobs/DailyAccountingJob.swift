@@ -1,0 +1,124 @@
+import Batch
+import BatchPostgres
+import Foundation
+
+extension DemoJobs {
+    /// `daily-accounting`, the seed's example, for one `date` (`yyyy-MM-dd`):
+    /// 1. `generate-transactions`: writes that day's transactions file (100,000 rows over 1,000 accounts,
+    ///    deterministic for the date) if it is missing, and creates the demo tables;
+    /// 2. `load-ledger`: a chunk step loading the file into `batch_demo.ledger` (restartable by line);
+    /// 3. `daily-balances`: each account's balance for the day, in 8 parallel partitions of account ranges;
+    /// 4. `summary`: totals, checked against the ledger, kept in the job's context.
+    ///
+    /// Parameters: `date` (required), `rows` (default 100,000), `accounts` (default 1,000), `dataDir` (default
+    /// `BATCH_DATA_DIR` or the system's temporary directory).
+    static let dailyAccounting = Job("daily-accounting") {
+        Step("generate-transactions") { context in
+            let file = try TransactionsFile(context.parameters)
+            if !FileManager.default.fileExists(atPath: file.path) {
+                try file.generate()
+                context.logger.info("transactions file written", metadata: ["file": "\(file.path)"])
+            }
+            try await postgres(context).pool.withConnection { connection in
+                try await connection.withTransaction { connection in try await createTables(on: connection) }
+            }
+        }
+        ChunkStep(
+            "load-ledger", chunkSize: 1_000,
+            reader: { context in LineReader(path: try TransactionsFile(context.parameters).path, skipHeader: true) },
+            processor: { line in try LedgerEntry(csvLine: line) },
+            writer: { context in
+                let day = try context.parameters.string("date")
+                return try PostgresItemWriter<LedgerEntry>(
+                    table: "\(schema).ledger", columns: ["day", "transaction_id", "account", "amount_cents"]
+                ) { entry in [.text(day), .int(Int64(entry.id)), .int(Int64(entry.account)), .int(entry.amountCents)] }
+            })
+        PartitionStep(
+            "daily-balances", partitions: 8, partitioner: AccountRanges(),
+            step: Step("balance-range") { context in
+                let day = try context.parameters.string("date")
+                guard let first = context.stepContext.int("firstAccount"),
+                    let last = context.stepContext.int("lastAccount")
+                else { throw BatchError(.invalidState, "partition context lacks its account range") }
+                let rows = try await postgres(context).pool.withConnection { connection in
+                    try await connection.query(
+                        """
+                        INSERT INTO \(schema).balances (day, account, balance_cents, entries)
+                        SELECT day, account, sum(amount_cents), count(*) FROM \(schema).ledger
+                         WHERE day = $1::date AND account BETWEEN $2 AND $3 GROUP BY day, account
+                        ON CONFLICT (day, account) DO UPDATE
+                           SET balance_cents = EXCLUDED.balance_cents, entries = EXCLUDED.entries
+                        """, [.text(day), .int(Int64(first)), .int(Int64(last))])
+                }
+                context.stepContext["accounts"] = .int(Int64(rows.affectedRows))
+            })
+        Step("summary") { context in
+            let day = try context.parameters.string("date")
+            let row = try await postgres(context).pool.withConnection { connection in
+                try await connection.query(
+                    """
+                    SELECT (SELECT count(*) FROM \(schema).balances WHERE day = $1::date) AS accounts,
+                           (SELECT coalesce(sum(balance_cents), 0) FROM \(schema).balances WHERE day = $1::date) AS total,
+                           (SELECT coalesce(sum(amount_cents), 0) FROM \(schema).ledger WHERE day = $1::date) AS ledger,
+                           (SELECT count(*) FROM \(schema).ledger WHERE day = $1::date) AS entries
+                    """, [.text(day)]
+                ).single()
+            }
+            let accounts: Int64 = try row.decode("accounts")
+            let total: Int64 = try row.decode("total")
+            let ledger: Int64 = try row.decode("ledger")
+            let entries: Int64 = try row.decode("entries")
+            guard total == ledger else {
+                throw BatchError(.stepFailed, "balances (\(total)) do not add up to the ledger (\(ledger))")
+            }
+            context.jobContext["summary"] = [
+                "accounts": .int(accounts), "entries": .int(entries), "totalCents": .int(total),
+            ]
+            context.logger.info(
+                "daily accounting done",
+                metadata: [
+                    "date": "\(day)", "accounts": "\(accounts)", "entries": "\(entries)", "total.cents": "\(total)",
+                ])
+        }
+    }
+    .validator { parameters in
+        _ = try parameters.date("date")
+        guard try parameters.int("rows", default: 100_000) > 0, try parameters.int("accounts", default: 1_000) > 0
+        else {
+            throw BatchError(.invalidParameters, "rows and accounts must be positive")
+        }
+    }
+    .nonIdentifying("dataDir")
+}
+
+/// Splits the accounts 1…`accounts` into contiguous ranges, one per partition.
+struct AccountRanges: Partitioner {
+    func partition(gridSize: Int, context: StepContext) async throws -> [String: ExecutionContext] {
+        let accounts = try context.parameters.int("accounts", default: 1_000)
+        let size = (accounts + gridSize - 1) / gridSize
+        var partitions: [String: ExecutionContext] = [:]
+        for index in 0..<gridSize where index * size < accounts {
+            partitions[String(format: "accounts-%02d", index)] = ExecutionContext([
+                "firstAccount": .int(Int64(index * size + 1)),
+                "lastAccount": .int(Int64(min(accounts, (index + 1) * size))),
+            ])
+        }
+        return partitions
+    }
+}
+
+/// One row of the transactions file: `id,account,amount_cents`.
+struct LedgerEntry: Sendable {
+    let id: Int
+    let account: Int
+    let amountCents: Int64
+
+    init(csvLine line: String) throws {
+        let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+        guard fields.count == 3, let id = Int(fields[0]), let account = Int(fields[1]), let amount = Int64(fields[2])
+        else { throw BatchError(.invalidState, "malformed transactions line: '\(line.prefix(100))'") }
+        self.id = id
+        self.account = account
+        self.amountCents = amount
+    }
+}

@@ -1,0 +1,3 @@
+import BatchWorker
+
+await SwiftBatch.main(jobs: DemoJobs.all)

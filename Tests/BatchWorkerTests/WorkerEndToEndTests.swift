@@ -1,0 +1,209 @@
+import Batch
+import BatchPostgres
+import BatchRabbitMQ
+import Foundation
+import Testing
+
+/// The product as users meet it: worker processes of the built `swiftbatch`, driven over RabbitMQ, persisting in
+/// PostgreSQL.
+@Suite("Worker end to end", .tags(.endToEnd), .serialized)
+struct WorkerEndToEndTests {
+    /// Runs `body` in a fresh world and always tears it down.
+    func withWorld(_ body: (EndToEnd) async throws -> Void) async throws {
+        let world = try await EndToEnd()
+        do {
+            try await body(world)
+        } catch {
+            await world.tearDown()
+            throw error
+        }
+        await world.tearDown()
+    }
+
+    static func executionId(_ reply: Reply) throws -> Int64 {
+        guard case .accepted(let id?) = reply else { throw EndToEndError("refused: \(reply)") }
+        return id
+    }
+
+    @Test("a start message runs the job to COMPLETED, with events for each status")
+    func startCompletes() async throws {
+        try await withWorld { world in
+            try await world.startWorker(["--concurrency", "2"])
+            let events = try await world.messaging.events(matching: "job.hello.*")
+            let id = try Self.executionId(try await world.request(.start("hello", parameters: ["who": "e2e"])))
+            let execution = try await world.finished(id)
+            #expect(execution.status == .completed)
+            #expect(execution.workerId != nil)
+            var seen: [BatchStatus] = []
+            for try await event in events where event.executionId == id {
+                seen.append(event.status)
+                if event.status == .completed { break }
+            }
+            #expect(seen == [.starting, .started, .completed])
+        }
+    }
+
+    @Test("count with failAt fails; restart by id completes with exactly `items` rows")
+    func failAndRestart() async throws {
+        try await withWorld { world in
+            try await world.startWorker()
+            let id = try Self.executionId(
+                try await world.request(.start("count", parameters: ["items": 1_000, "chunkSize": 100, "failAt": 550])))
+            let failed = try await world.finished(id)
+            #expect(failed.status == .failed)
+            #expect(failed.exitMessage.contains("failAt"))
+            #expect(try await world.countRows(instanceId: failed.instanceId) == (500, 500))
+
+            let restartedId = try Self.executionId(try await world.request(.restart(executionId: id)))
+            let restarted = try await world.finished(restartedId)
+            #expect(restarted.status == .completed)
+            #expect(try await world.countRows(instanceId: failed.instanceId) == (1_000, 1_000))
+        }
+    }
+
+    @Test("a stop by name over the queue ends a slow job STOPPED within a chunk; restart completes it exactly")
+    func stopAndRestart() async throws {
+        try await withWorld { world in
+            try await world.startWorker()
+            let parameters: [String: JSONValue] = ["items": 400, "chunkSize": 10, "delayMs": 20]
+            let id = try Self.executionId(try await world.request(.start("count", parameters: parameters)))
+            try await world.eventually {
+                try await world.repository.stepExecutions(jobExecutionId: id).first?.counters.commit ?? 0 >= 2
+            }
+            let stop = try await world.request(.stop(job: "count"))
+            #expect(stop == .accepted(executionId: id))
+            let commitsAtStop =
+                try await world.repository.stepExecutions(jobExecutionId: id).first?.counters.commit ?? 0
+            let stopped = try await world.finished(id)
+            #expect(stopped.status == .stopped)
+            let step = try #require(try await world.repository.stepExecutions(jobExecutionId: id).first)
+            #expect(step.status == .stopped)
+            #expect(step.counters.commit <= commitsAtStop + 1, "stopped within one chunk of the request")
+            #expect(step.counters.read < 400)
+
+            let restartedId = try Self.executionId(try await world.request(.restart(job: "count")))
+            #expect(try await world.finished(restartedId).status == .completed)
+            #expect(try await world.countRows(instanceId: stopped.instanceId) == (400, 400))
+        }
+    }
+
+    @Test("a worker killed mid-job: FAILED within the lease, restarted on another worker, exactly `items` rows")
+    func killedWorker() async throws {
+        try await withWorld { world in
+            let doomed = try await world.startWorker(["--lease", "2", "--heartbeat", "0.5"])
+            let id = try Self.executionId(
+                try await world.request(.start("count", parameters: ["items": 300, "chunkSize": 10, "delayMs": 10])))
+            try await world.eventually {
+                try await world.repository.stepExecutions(jobExecutionId: id).first?.counters.commit ?? 0 >= 3
+            }
+            doomed.kill()
+            _ = try await doomed.waitForExit(timeout: .seconds(10))
+            let killedAt = ContinuousClock.now
+            try await world.startWorker(["--lease", "2", "--heartbeat", "0.5"])
+            let failed = try await world.finished(id, timeout: .seconds(20))
+            #expect(failed.status == .failed)
+            #expect(failed.exitMessage.contains("was lost"))
+            #expect(ContinuousClock.now - killedAt < .seconds(10))
+
+            let restartedId = try Self.executionId(try await world.request(.restart(executionId: id)))
+            #expect(try await world.finished(restartedId).status == .completed)
+            #expect(try await world.countRows(instanceId: failed.instanceId) == (300, 300))
+        }
+    }
+
+    @Test("two workers, 50 identical start messages: exactly one execution, the rest refused")
+    func identicalStarts() async throws {
+        try await withWorld { world in
+            try await world.startWorker()
+            try await world.startWorker()
+            let replies = try await withThrowingTaskGroup(of: Reply.self) { group in
+                for _ in 0..<50 {
+                    group.addTask {
+                        try await world.request(
+                            .start("count", parameters: ["items": 200, "delayMs": 2, "run": "same"]))
+                    }
+                }
+                return try await group.reduce(into: [Reply]()) { $0.append($1) }
+            }
+            let accepted = replies.filter(\.isAccepted)
+            #expect(accepted.count == 1)
+            for case .refused(let message) in replies {
+                #expect(message.contains("already running") || message.contains("already completed"))
+            }
+            let executions = try await world.repository.jobExecutions(jobName: "count", limit: 100)
+            #expect(executions.count == 1)
+            let id = try Self.executionId(try #require(accepted.first))
+            #expect(try await world.finished(id).status == .completed)
+        }
+    }
+
+    @Test("undecodable, unknown-job and bad-parameter messages are dead-lettered with reasons; the worker serves on")
+    func badInput() async throws {
+        try await withWorld { world in
+            try await world.startWorker()
+            let topology = world.messaging.topology
+            let bodies: [(String, String)] = [
+                ("{not json", "JSON"),
+                (#"{"command":"start","job":"no-such-job"}"#, "no job named 'no-such-job'"),
+                (#"{"command":"start","job":"daily-accounting","params":{"date":"yesterday"}}"#, "'date'"),
+                (#"{"command":"launch","job":"hello"}"#, "launch"),
+            ]
+            for (body, _) in bodies {
+                try await world.messaging.connection.publish(
+                    AMQPMessage(text: body, properties: AMQPProperties(contentType: "application/json")), exchange: "",
+                    routingKey: topology.commandsQueue)
+            }
+            let dead = try await world.messaging.connection.consume(queue: topology.deadLetterQueue, prefetch: 10)
+            var reasons: [String: String] = [:]
+            for try await delivery in dead {
+                reasons[String(decoding: delivery.body, as: UTF8.self)] =
+                    delivery.properties.headers["x-batch-reason"]?.stringValue
+                try delivery.ack()
+                if reasons.count == bodies.count { break }
+            }
+            for (body, expected) in bodies {
+                let reason = try #require(reasons[body], "dead-lettered: \(body)")
+                #expect(reason.contains(expected), "reason for \(body): \(reason)")
+            }
+            #expect(try await world.repository.jobExecutions(jobName: nil, limit: 10).isEmpty, "nothing written")
+            let id = try Self.executionId(try await world.request(.start("hello")))
+            #expect(try await world.finished(id).status == .completed, "the worker still serves")
+        }
+    }
+
+    @Test("SIGTERM during a job: the job ends STOPPED and restartable, the worker exits 0")
+    func gracefulShutdown() async throws {
+        try await withWorld { world in
+            let worker = try await world.startWorker(["--grace", "20"])
+            let id = try Self.executionId(
+                try await world.request(.start("count", parameters: ["items": 500, "chunkSize": 10, "delayMs": 20])))
+            try await world.eventually {
+                try await world.repository.stepExecutions(jobExecutionId: id).first?.counters.commit ?? 0 >= 1
+            }
+            worker.terminate()
+            #expect(try await worker.waitForExit(timeout: .seconds(30)) == 0)
+            let stopped = try #require(try await world.repository.jobExecution(id: id))
+            #expect(stopped.status == .stopped)
+            try await world.startWorker()
+            let restartedId = try Self.executionId(try await world.request(.restart(executionId: id)))
+            #expect(try await world.finished(restartedId).status == .completed)
+            #expect(try await world.countRows(instanceId: stopped.instanceId) == (500, 500))
+        }
+    }
+
+    @Test("start --wait exits 0 on COMPLETED and 1 otherwise")
+    func waitExitCodes() async throws {
+        try await withWorld { world in
+            try await world.startWorker()
+            let ok = try await world.cli(["start", "hello", "--params", #"{"who":"wait"}"#, "--wait"])
+            #expect(ok.status == 0, "\(ok.output)")
+            #expect(ok.output.contains("COMPLETED"))
+            let failing = try await world.cli(["start", "count", "--params", #"{"items":50,"failAt":5}"#, "--wait"])
+            #expect(failing.status == 1, "\(failing.output)")
+            #expect(failing.output.contains("FAILED"))
+            let unknown = try await world.cli(["start", "no-such-job"])
+            #expect(unknown.status != 0)
+            #expect(unknown.output.contains("no job named"))
+        }
+    }
+}
