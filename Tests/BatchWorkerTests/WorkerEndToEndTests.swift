@@ -65,7 +65,7 @@ struct WorkerEndToEndTests {
     func stopAndRestart() async throws {
         try await withWorld { world in
             try await world.startWorker()
-            let parameters: [String: JSONValue] = ["items": 400, "chunkSize": 10, "delayMs": 20]
+            let parameters: [String: JSONValue] = ["items": 200, "chunkSize": 10, "delayMs": 20]
             let id = try Self.executionId(try await world.request(.start("count", parameters: parameters)))
             try await world.eventually {
                 try await world.repository.stepExecutions(jobExecutionId: id).first?.counters.commit ?? 0 >= 2
@@ -79,11 +79,11 @@ struct WorkerEndToEndTests {
             let step = try #require(try await world.repository.stepExecutions(jobExecutionId: id).first)
             #expect(step.status == .stopped)
             #expect(step.counters.commit <= commitsAtStop + 1, "stopped within one chunk of the request")
-            #expect(step.counters.read < 400)
+            #expect(step.counters.read < 200)
 
             let restartedId = try Self.executionId(try await world.request(.restart(job: "count")))
             #expect(try await world.finished(restartedId).status == .completed)
-            #expect(try await world.countRows(instanceId: stopped.instanceId) == (400, 400))
+            #expect(try await world.countRows(instanceId: stopped.instanceId) == (200, 200))
         }
     }
 
@@ -176,7 +176,7 @@ struct WorkerEndToEndTests {
         try await withWorld { world in
             let worker = try await world.startWorker(["--grace", "20"])
             let id = try Self.executionId(
-                try await world.request(.start("count", parameters: ["items": 500, "chunkSize": 10, "delayMs": 20])))
+                try await world.request(.start("count", parameters: ["items": 200, "chunkSize": 10, "delayMs": 20])))
             try await world.eventually {
                 try await world.repository.stepExecutions(jobExecutionId: id).first?.counters.commit ?? 0 >= 1
             }
@@ -187,7 +187,7 @@ struct WorkerEndToEndTests {
             try await world.startWorker()
             let restartedId = try Self.executionId(try await world.request(.restart(executionId: id)))
             #expect(try await world.finished(restartedId).status == .completed)
-            #expect(try await world.countRows(instanceId: stopped.instanceId) == (500, 500))
+            #expect(try await world.countRows(instanceId: stopped.instanceId) == (200, 200))
         }
     }
 

@@ -59,7 +59,7 @@ enum ExecutionFormatter {
         var rows = [
             ["STEP", "STATUS", "READ", "WRITE", "FILTER", "COMMIT", "ROLLBACK", "SKIP", "DURATION", "EXIT MESSAGE"]
         ]
-        for step in detail.steps {
+        for step in ordered(detail.steps) {
             let counters = step.counters
             rows.append([
                 step.stepName, step.status.rawValue, String(counters.read), String(counters.write),
@@ -70,6 +70,17 @@ enum ExecutionFormatter {
         }
         lines.append(table(rows))
         return lines.joined(separator: "\n")
+    }
+
+    /// Steps in the order they ran, each partitioned step followed by its partitions sorted by name.
+    static func ordered(_ steps: [StepExecution]) -> [StepExecution] {
+        func base(_ step: StepExecution) -> Substring { step.stepName.split(separator: ":").first ?? "" }
+        var firstSeen: [Substring: Int] = [:]
+        for (index, step) in steps.enumerated() where firstSeen[base(step)] == nil { firstSeen[base(step)] = index }
+        return steps.sorted { a, b in
+            let (ka, kb) = (firstSeen[base(a)]!, firstSeen[base(b)]!)
+            return ka != kb ? ka < kb : a.stepName < b.stepName
+        }
     }
 
     static func json(_ value: some Encodable) throws -> String {

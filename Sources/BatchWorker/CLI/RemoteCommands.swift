@@ -67,11 +67,7 @@ struct RestartCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = try connection.logger()
         let remote = try await RemoteSession(connection, logger: logger, follow: wait)
-        let command: Command =
-            switch JobReference(parsing: target) {
-            case .name(let name): .restart(job: name)
-            case .executionId(let id): .restart(executionId: id)
-            }
+        let command = RemoteSession.command(.restart, target)
         let id = try await remote.send(command, timeout: timeout)
         print("restarted as execution \(id)")
         if wait { try await remote.follow(id) }
@@ -99,11 +95,7 @@ struct StopCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = try connection.logger()
         let remote = try await RemoteSession(connection, logger: logger, follow: false)
-        let command: Command =
-            switch JobReference(parsing: target) {
-            case .name(let name): .stop(job: name)
-            case .executionId(let id): .stop(executionId: id)
-            }
+        let command = RemoteSession.command(.stop, target)
         // Every worker hears it at once (even one too busy to take commands from the queue) ...
         try await remote.messaging.broadcast(command)
         // ... and one worker records it and answers.
@@ -129,11 +121,7 @@ struct AbandonCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = try connection.logger()
         let remote = try await RemoteSession(connection, logger: logger, follow: false)
-        let command: Command =
-            switch JobReference(parsing: target) {
-            case .name(let name): .abandon(job: name)
-            case .executionId(let id): .abandon(executionId: id)
-            }
+        let command = RemoteSession.command(.abandon, target)
         let id = try await remote.send(command, timeout: timeout)
         print("execution \(id) abandoned")
         await remote.close()
@@ -153,6 +141,14 @@ struct RemoteSession {
         self.messaging = try await connection.messaging(logger)
         // Subscribe before sending, so no event of the new execution is missed.
         self.events = follow ? try await messaging.events(matching: "job.#") : nil
+    }
+
+    /// The command for `action` on a command-line target: all digits is an execution id, anything else a job name.
+    static func command(_ action: Command.Action, _ target: String) -> Command {
+        switch JobReference(parsing: target) {
+        case .name(let name): Command(action: action, target: .job(name))
+        case .executionId(let id): Command(action: action, target: .execution(id))
+        }
     }
 
     /// Sends a command and waits for a worker's answer.
