@@ -191,6 +191,30 @@ struct WorkerEndToEndTests {
         }
     }
 
+    @Test("a full worker holds no more commands than it can run: the rest wait in the queue for a free slot")
+    func capacity() async throws {
+        try await withWorld { world in
+            try await world.startWorker(["--concurrency", "1"])
+            let queue = world.messaging.topology.commandsQueue
+            for run in 1...3 {
+                try await world.messaging.send(
+                    .start("count", parameters: ["items": 40, "chunkSize": 10, "delayMs": 25, "run": .int(Int64(run))]))
+            }
+            try await world.eventually { try await world.repository.jobExecutions(jobName: "count", limit: 10).count == 1 }
+            try await world.eventually {
+                let status = try await world.messaging.connection.queueStatus(queue)
+                return status.messages == 2 && status.consumers == 0
+            }
+            let running = try await world.repository.jobExecutions(jobName: "count", limit: 10)
+            #expect(running.count == 1, "one job at a time")
+            try await world.eventually(timeout: .seconds(60)) {
+                let executions = try await world.repository.jobExecutions(jobName: "count", limit: 10)
+                return executions.count == 3 && executions.allSatisfy { $0.status == .completed }
+            }
+            #expect(try await world.messaging.connection.queueStatus(queue).messages == 0)
+        }
+    }
+
     @Test("start --wait exits 0 on COMPLETED and 1 otherwise")
     func waitExitCodes() async throws {
         try await withWorld { world in
