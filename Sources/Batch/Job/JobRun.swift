@@ -10,13 +10,16 @@ final class JobRun: Sendable {
     let jobContext: JobContextBox
     let observer: (any JobExecutionObserver)?
     let logger: Logger
+    /// How long to keep trying to store an outcome while the store is unreachable.
+    let outcomeRetryDeadline: Duration
     /// The status last reported to the observer.
     private let reported: Mutex<BatchStatus>
 
     init(
         execution: JobExecution, job: Job, repository: any JobRepository, stopSignal: StopSignal,
-        observer: (any JobExecutionObserver)?, logger: Logger
+        observer: (any JobExecutionObserver)?, outcomeRetryDeadline: Duration, logger: Logger
     ) {
+        self.outcomeRetryDeadline = outcomeRetryDeadline
         self.execution = execution
         self.observer = observer
         self.reported = Mutex(execution.status)

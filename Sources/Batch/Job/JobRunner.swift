@@ -93,24 +93,22 @@ enum JobRunner {
         final.exitMessage = message
         final.endTime = Date()
         final.context = run.jobContext.value
-        var lastError: (any Error)?
-        for attempt in 0..<4 {
-            do {
-                let stored = try await persist(final, run)
-                log(stored, run.logger)
-                return stored
-            } catch {
-                lastError = error
-                try? await Task.sleep(for: .milliseconds(100 << attempt))
-            }
+        let lastError: any Error
+        do {
+            let stored = try await StorageRetry.retrying(
+                "store the outcome of the job execution", deadline: run.outcomeRetryDeadline, logger: run.logger
+            ) { try await persist(final, run) }
+            log(stored, run.logger)
+            return stored
+        } catch {
+            lastError = error
         }
         run.logger.critical(
             "could not store the outcome of the job execution; trying UNKNOWN",
-            metadata: ["status": "\(status.rawValue)", "error": "\(lastError?.batchDescription ?? "")"])
+            metadata: ["status": "\(status.rawValue)", "error": "\(lastError.batchDescription)"])
         final.status = .unknown
         final.exitCode = BatchStatus.unknown.rawValue
-        final.exitMessage =
-            "the outcome (\(status.rawValue)) could not be recorded: \(lastError?.batchDescription ?? "")"
+        final.exitMessage = "the outcome (\(status.rawValue)) could not be recorded: \(lastError.batchDescription)"
         return (try? await persist(final, run)) ?? final
     }
 

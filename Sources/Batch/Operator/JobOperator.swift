@@ -22,6 +22,9 @@ public final class JobOperator: Sendable {
     public let workerId: String?
     /// Told of every job execution status change this operator makes.
     public let observer: (any JobExecutionObserver)?
+    /// How long a finished step or job keeps trying to store its outcome while the store is unreachable, before
+    /// the job tries to record UNKNOWN.
+    public let outcomeRetryDeadline: Duration
     private let logger: Logger
     private let running = Mutex<[Int64: RunningExecution]>([:])
 
@@ -36,11 +39,15 @@ public final class JobOperator: Sendable {
     ///   - repository: where executions are stored.
     ///   - workerId: the worker to record on executions it runs.
     ///   - observer: told of every job execution status change this operator makes (stored first).
+    ///   - outcomeRetryDeadline: how long to keep trying to store an outcome while the store is unreachable
+    ///     (default 10 minutes; if the process dies meanwhile, the lost-worker sweep records FAILED).
     ///   - logger: the logger for the engine's messages.
     public init(
         registry: JobRegistry, repository: any JobRepository, workerId: String? = nil,
-        observer: (any JobExecutionObserver)? = nil, logger: Logger = Logger(label: "swift-batch")
+        observer: (any JobExecutionObserver)? = nil, outcomeRetryDeadline: Duration = .seconds(600),
+        logger: Logger = Logger(label: "swift-batch")
     ) {
+        self.outcomeRetryDeadline = outcomeRetryDeadline
         self.registry = registry
         self.repository = repository
         self.workerId = workerId
@@ -287,7 +294,7 @@ public final class JobOperator: Sendable {
         logger[metadataKey: "job.instance.id"] = "\(execution.instanceId)"
         let run = JobRun(
             execution: execution, job: job, repository: repository, stopSignal: StopSignal(), observer: observer,
-            logger: logger)
+            outcomeRetryDeadline: outcomeRetryDeadline, logger: logger)
         running.withLock { running in
             let task = Task {
                 await run.observer?.jobExecutionChanged(execution)

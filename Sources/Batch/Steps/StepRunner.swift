@@ -60,7 +60,10 @@ enum StepRunner {
         }
         await callAfter(listeners.step.reversed(), "afterStep", scope) { try await $0.afterStep($1) }
 
-        let final = try await run.repository.updateStepExecution(scope.execution)
+        let outcome = scope.execution
+        let final = try await StorageRetry.retrying(
+            "store the outcome of step '\(stepName)'", deadline: run.outcomeRetryDeadline, logger: logger
+        ) { try await run.repository.updateStepExecution(outcome) }
         if final.status == .failed {
             logger.error("step failed", metadata: ["error": "\(final.exitMessage)"])
         } else {

@@ -1,0 +1,28 @@
+import Logging
+
+/// Retries a write of an execution's outcome while the store is unreachable, with exponential backoff, up to a
+/// deadline: a job's truth is worth waiting for (if the process dies meanwhile, the lost-worker sweep records
+/// FAILED instead). Refusals (a stale version, a missing record) are not retried: they will not change.
+enum StorageRetry {
+    static func retrying<T>(
+        _ what: String, deadline: Duration, logger: Logger, _ body: () async throws -> T
+    ) async throws -> T {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var delay = Duration.milliseconds(100)
+        while true {
+            do {
+                return try await body()
+            } catch let error as BatchError where error.code == .optimisticLock || error.code == .executionNotFound {
+                throw error
+            } catch {
+                guard clock.now - start + delay <= deadline else { throw error }
+                logger.warning(
+                    "could not \(what); retrying",
+                    metadata: ["error": "\(error.batchDescription)", "retry.in": "\(delay)"])
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(10))
+            }
+        }
+    }
+}
