@@ -87,6 +87,10 @@ extension PostgresConnection {
             // libpq may echo connection parameters in its messages: never let the password through.
             throw PostgresError(.connectionFailed, message).scrubbing(configuration.password)
         }
+        // libpq prints notices (`NOTICE: schema "batch" already exists, skipping`, the server's goodbye before it
+        // closes a connection) to stderr by default; a library must not write there. Errors reach callers as
+        // results, so notices are dropped.
+        PQsetNoticeReceiver(handle, { _, _ in }, nil)
         return handle
     }
 

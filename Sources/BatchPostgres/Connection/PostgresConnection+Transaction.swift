@@ -15,6 +15,7 @@ extension PostgresConnection {
     /// - Returns: what `body` returned.
     /// - Throws: what `body` threw, or ``PostgresError`` when `BEGIN` or `COMMIT` fails (a `COMMIT` that fails with
     ///   ``PostgresError/Code/connectionLost`` may or may not have committed).
+    @discardableResult
     public nonisolated func withTransaction<Result>(
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {

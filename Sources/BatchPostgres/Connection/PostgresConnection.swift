@@ -93,6 +93,12 @@ public actor PostgresConnection {
         let encoded = try parameters.enumerated().map { position, value in
             try value.map { (type: $0.typeOID, text: try $0.textEncoding(position: position + 1)) }
         }
+        return try await query(sql, encoded: encoded)
+    }
+
+    /// Runs one statement with parameters already in text form, each with its type OID (0: inferred).
+    @discardableResult
+    func query(_ sql: String, encoded: [(type: UInt32, text: String)?]) async throws -> PostgresRows {
         if transactionAborted {
             throw PostgresError(
                 .transactionAborted,

@@ -123,7 +123,8 @@ public enum PostgresMigrations {
     @discardableResult
     public static func run(on connection: PostgresConnection, schema: String, logger: Logger) async throws -> [Int] {
         let quoted = try PostgresConfiguration.quotedIdentifier(schema, what: "schema")
-        try await connection.query("SELECT pg_advisory_lock($1, hashtext($2))", [.int(advisoryLockKey), .text(schema)])
+        try await connection.query(
+            "SELECT pg_advisory_lock($1::int4, hashtext($2))", [.int(advisoryLockKey), .text(schema)])
         do {
             let applied = try await applyPending(on: connection, schema: schema, quoted: quoted, logger: logger)
             try await unlock(connection, schema: schema)
@@ -137,7 +138,7 @@ public enum PostgresMigrations {
 
     private static func unlock(_ connection: PostgresConnection, schema: String) async throws {
         try await connection.query(
-            "SELECT pg_advisory_unlock($1, hashtext($2))", [.int(advisoryLockKey), .text(schema)])
+            "SELECT pg_advisory_unlock($1::int4, hashtext($2))", [.int(advisoryLockKey), .text(schema)])
     }
 
     private static func applyPending(

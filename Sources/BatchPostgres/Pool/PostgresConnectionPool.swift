@@ -45,6 +45,7 @@ public actor PostgresConnectionPool {
     /// - Returns: what `body` returned.
     /// - Throws: what `body` threw; ``PostgresError`` with ``PostgresError/Code/poolShutDown``, or
     ///   ``PostgresError/Code/connectionFailed`` when no connection could be had in time.
+    @discardableResult
     public nonisolated func withConnection<Result>(
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {

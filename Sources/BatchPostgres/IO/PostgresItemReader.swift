@@ -1,0 +1,98 @@
+import Batch
+
+/// Reads the rows of a query page by page, by key (keyset paging), and keeps the key of the last item read in the
+/// step's execution context, so a restart resumes right after the last committed chunk.
+///
+/// The query receives the last key read as `$1` (exclusive) and the page size as `$2`; further parameters are `$3`
+/// onwards. It must order by the key and select it:
+/// ```swift
+/// PostgresItemReader<Entry>(
+///     pool: pool, query: "SELECT id, account, amount FROM entries WHERE id > $1 ORDER BY id LIMIT $2",
+///     keyColumn: "id", startAfter: .int(0)
+/// ) { row in Entry(account: try row.decode("account"), amount: try row.decode("amount")) }
+/// ```
+/// Each page is one statement on a pooled connection, outside the chunk's transaction.
+public struct PostgresItemReader<Item>: ItemReader {
+    private let pool: PostgresConnectionPool
+    private let query: String
+    private let parameters: [PostgresValue?]
+    private let keyColumn: String
+    private let startAfter: PostgresValue
+    private let pageSize: Int
+    private let contextKey: String
+    private let decode: @Sendable (PostgresRow) throws -> Item
+    private var page: [(key: String, item: Item)] = []
+    private var pageIndex = 0
+    private var lastKeyRead: String?
+    private var isExhausted = false
+
+    /// Creates a reader.
+    ///
+    /// - Parameters:
+    ///   - pool: where to read from.
+    ///   - query: the page query: `$1` is the last key read, `$2` the page size, then `parameters`.
+    ///   - parameters: further parameters, `$3` onwards.
+    ///   - keyColumn: the column holding the (unique, ordered) key.
+    ///   - startAfter: the key below the first row (`.int(0)`, `.text("")`, ...).
+    ///   - pageSize: rows per page, at least 1.
+    ///   - name: distinguishes this reader's entry in the step context (`"<name>.lastKey"`).
+    ///   - decode: makes an item from a row.
+    public init(
+        pool: PostgresConnectionPool, query: String, parameters: [PostgresValue?] = [], keyColumn: String,
+        startAfter: PostgresValue, pageSize: Int = 1_000, name: String = "reader",
+        decode: @escaping @Sendable (PostgresRow) throws -> Item
+    ) {
+        self.pool = pool
+        self.query = query
+        self.parameters = parameters
+        self.keyColumn = keyColumn
+        self.startAfter = startAfter
+        self.pageSize = max(1, pageSize)
+        self.contextKey = name + ".lastKey"
+        self.decode = decode
+    }
+
+    /// Resumes after the key saved in `context`, if any.
+    public mutating func open(_ context: ExecutionContext) async throws {
+        lastKeyRead = context.string(contextKey)
+        page = []
+        pageIndex = 0
+        isExhausted = false
+    }
+
+    /// The next item, fetching the next page when the current one is used up.
+    public mutating func read() async throws -> Item? {
+        if pageIndex == page.count {
+            guard !isExhausted else { return nil }
+            try await fetchPage()
+            guard !page.isEmpty else { return nil }
+        }
+        let (key, item) = page[pageIndex]
+        pageIndex += 1
+        lastKeyRead = key
+        return item
+    }
+
+    /// Saves the key of the last item read.
+    public func update(_ context: inout ExecutionContext) {
+        if let lastKeyRead { context[contextKey] = .string(lastKeyRead) }
+    }
+
+    private mutating func fetchPage() async throws {
+        let after = lastKeyRead.map { PostgresValue.text($0) } ?? startAfter
+        let sql = query
+        let values = [after, .int(pageSize)] + parameters
+        let rows = try await pool.withConnection { connection in try await connection.query(sql, values) }
+        var fetched: [(key: String, item: Item)] = []
+        fetched.reserveCapacity(rows.count)
+        for row in rows {
+            guard let key = try row.text(keyColumn) else {
+                throw PostgresError(.decoding, "the key column '\(keyColumn)' is NULL in a row of the reader's query")
+            }
+            fetched.append((key, try decode(row)))
+        }
+        page = fetched
+        pageIndex = 0
+        isExhausted = rows.count < pageSize
+    }
+}

@@ -1,0 +1,98 @@
+import Batch
+import Foundation
+
+extension PostgresJobRepository {
+    /// Registers a worker (or refreshes its row when the id is reused): host, process id, start time and a first
+    /// heartbeat, all by the database clock.
+    ///
+    /// - Parameters:
+    ///   - id: the worker's unique id (the `workerId` of the executions it runs).
+    ///   - host: its host name.
+    ///   - pid: its process id.
+    public func registerWorker(id: String, host: String, pid: Int) async throws {
+        try await repositoryCall("register worker \(id)") {
+            try await select(
+                """
+                INSERT INTO \(quoted).workers (id, host, pid, started, heartbeat) VALUES ($1, $2, $3, now(), now())
+                ON CONFLICT (id) DO UPDATE SET host = EXCLUDED.host, pid = EXCLUDED.pid, started = now(),
+                                               heartbeat = now()
+                """, [.text(id), .text(host), .int(pid)])
+        }
+    }
+
+    /// Records that a worker is alive (`heartbeat = now()` by the database clock).
+    ///
+    /// - Parameter id: the worker.
+    /// - Returns: false when the worker has no row (it was never registered, or was removed): register it again.
+    @discardableResult
+    public func heartbeat(workerId id: String) async throws -> Bool {
+        try await repositoryCall("record the heartbeat of worker \(id)") {
+            try await select("UPDATE \(quoted).workers SET heartbeat = now() WHERE id = $1", [.text(id)])
+                .affectedRows == 1
+        }
+    }
+
+    /// Removes a worker's row (at graceful shutdown, once its executions have ended).
+    public func removeWorker(id: String) async throws {
+        try await repositoryCall("remove worker \(id)") {
+            try await select("DELETE FROM \(quoted).workers WHERE id = $1", [.text(id)])
+        }
+    }
+
+    /// Marks FAILED every running (STARTING, STARTED, STOPPING) job execution whose worker has missed its lease:
+    /// its heartbeat is older than `lease` by the database clock, or it has no worker row at all. Their running
+    /// step executions are marked FAILED too. The exit message names the lost worker and its last heartbeat, the
+    /// version moves on (so a worker that was only slow fails loudly on its next update), and the instance can be
+    /// restarted. One statement.
+    ///
+    /// - Parameter lease: how long a worker may go without a heartbeat (DESIGN §3 default: 10 s).
+    /// - Returns: the executions marked FAILED, as stored.
+    @discardableResult
+    public func failExecutionsOfLostWorkers(lease: Duration = .seconds(10)) async throws -> [JobExecution] {
+        let seconds = Double(lease.components.seconds) + Double(lease.components.attoseconds) / 1e18
+        let failed = try await repositoryCall("fail the executions of lost workers") {
+            try await select(
+                """
+                WITH lost AS (
+                    SELECT e.id, e.worker_id, w.heartbeat
+                      FROM \(quoted).job_executions e
+                      LEFT JOIN \(quoted).workers w ON w.id = e.worker_id
+                     WHERE e.status IN ('STARTING', 'STARTED', 'STOPPING')
+                       AND e.worker_id IS NOT NULL
+                       AND (w.id IS NULL OR w.heartbeat < now() - make_interval(secs => $1))
+                       FOR UPDATE OF e SKIP LOCKED
+                ), message AS (
+                    SELECT id, 'worker ' || worker_id || ' was lost: '
+                           || CASE WHEN heartbeat IS NULL THEN 'it has no worker record'
+                                   ELSE 'no heartbeat since ' || to_char(heartbeat AT TIME ZONE 'UTC',
+                                        'YYYY-MM-DD"T"HH24:MI:SS"Z"') END
+                           || ' (lease ' || $1::text || ' s)' AS text
+                      FROM lost
+                ), failed AS (
+                    UPDATE \(quoted).job_executions e
+                       SET status = 'FAILED', exit_code = 'FAILED', exit_message = m.text, end_time = now(),
+                           last_updated = now(), version = e.version + 1
+                      FROM message m WHERE e.id = m.id
+                    RETURNING e.*
+                ), failed_steps AS (
+                    UPDATE \(quoted).step_executions s
+                       SET status = 'FAILED', exit_code = 'FAILED', exit_message = m.text, end_time = now(),
+                           last_updated = now(), version = s.version + 1
+                      FROM message m
+                     WHERE s.job_execution_id = m.id AND s.status IN ('STARTING', 'STARTED', 'STOPPING')
+                )
+                SELECT \(Self.jobExecutionColumns) FROM failed ORDER BY id
+                """, [.double(seconds)]
+            ).map(Self.jobExecution(from:))
+        }
+        for execution in failed {
+            logger.warning(
+                "marked the execution of a lost worker FAILED",
+                metadata: [
+                    "job.name": "\(execution.jobName)", "job.execution.id": "\(execution.id)",
+                    "worker.id": "\(execution.workerId ?? "")", "exit.message": "\(execution.exitMessage)",
+                ])
+        }
+        return failed
+    }
+}

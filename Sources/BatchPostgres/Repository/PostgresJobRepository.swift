@@ -1,0 +1,371 @@
+import Batch
+import Foundation
+import Logging
+
+/// The job repository in PostgreSQL (DESIGN §6): job instances, job executions, step executions and workers in a
+/// schema of their own, with exactly the behaviour of `InMemoryJobRepository`.
+///
+/// - One running execution per instance: creating an execution locks the instance row, applies the start rules
+///   and inserts, in one transaction; a partial unique index over the running statuses backs it up, so two
+///   workers racing to start the same instance cannot both win.
+/// - Optimistic versions: `UPDATE ... WHERE id = $1 AND version = $2`; no row means someone else moved the version
+///   on, reported as ``BatchError/Code/optimisticLock``.
+/// - A launch costs the same five statements however much history the instance has.
+/// - The chunk transaction is a leased connection with an open transaction: writers cast the transaction to
+///   ``PostgresChunkTransaction`` and write on its ``PostgresChunkTransaction/connection``.
+///
+/// ```swift
+/// let repository = try PostgresJobRepository(configuration: .fromEnvironment()!, logger: logger)
+/// try await repository.migrate()
+/// ```
+public final class PostgresJobRepository: JobRepository {
+    /// The pool the repository works through.
+    public let pool: PostgresConnectionPool
+    /// The schema's name.
+    public let schema: String
+    /// The schema's quoted name, for statements.
+    let quoted: String
+    let logger: Logger
+
+    /// Creates a repository on a pool; the schema is the pool configuration's.
+    ///
+    /// - Parameters:
+    ///   - pool: where connections come from.
+    ///   - logger: for migrations and the lost-worker sweep.
+    /// - Throws: ``PostgresError`` with code ``PostgresError/Code/invalidConfiguration`` for a bad schema name.
+    public init(pool: PostgresConnectionPool, logger: Logger) throws {
+        self.pool = pool
+        self.schema = pool.configuration.schema
+        self.quoted = try PostgresConfiguration.quotedIdentifier(pool.configuration.schema, what: "schema")
+        self.logger = logger
+    }
+
+    /// Creates a repository with a pool of its own.
+    ///
+    /// - Throws: ``PostgresError`` with code ``PostgresError/Code/invalidConfiguration`` for a bad schema name.
+    public convenience init(configuration: PostgresConfiguration, logger: Logger) throws {
+        try self.init(pool: PostgresConnectionPool(configuration: configuration, logger: logger), logger: logger)
+    }
+
+    /// Creates or upgrades the schema (see ``PostgresMigrations``); safe to call from many processes at once.
+    ///
+    /// - Returns: the migration versions this call applied.
+    @discardableResult
+    public func migrate() async throws -> [Int] {
+        try await pool.withConnection { connection in
+            try await PostgresMigrations.run(on: connection, schema: schema, logger: logger)
+        }
+    }
+
+    /// Closes the pool's connections.
+    public func shutdown() async {
+        await pool.shutdown()
+    }
+
+    /// See `JobRepository.createJobExecution(jobName:jobKey:parameters:workerId:)`: five statements — `BEGIN`, insert
+    /// the instance if new, lock it and read its last execution, insert the execution, `COMMIT` — however many
+    /// executions the instance already has (a new instance skips the read: four).
+    public func createJobExecution(
+        jobName: String, jobKey: String, parameters: JobParameters, workerId: String?
+    ) async throws -> JobExecution {
+        try await repositoryCall("create an execution of job '\(jobName)'") {
+            try await pool.withConnection { connection in
+                try await connection.withTransaction { connection in
+                    try await createJobExecution(
+                        on: connection, jobName: jobName, jobKey: jobKey, parameters: parameters, workerId: workerId)
+                }
+            }
+        }
+    }
+
+    private func createJobExecution(
+        on connection: PostgresConnection, jobName: String, jobKey: String, parameters: JobParameters,
+        workerId: String?
+    ) async throws -> JobExecution {
+        let parametersJSON = JSONValue.object(parameters.values)
+        let inserted = try await connection.query(
+            """
+            INSERT INTO \(quoted).job_instances (job_name, job_key, parameters) VALUES ($1, $2, $3)
+            ON CONFLICT (job_name, job_key) DO NOTHING RETURNING id
+            """, [.text(jobName), .text(jobKey), .json(parametersJSON)])
+        var instanceId: Int64
+        var last: JobExecution?
+        if let row = inserted.first {
+            instanceId = try row.decode("id")
+        } else {
+            // The instance exists: lock it (serialising launches of this instance) and read its last execution.
+            let row = try await connection.query(
+                """
+                SELECT i.id AS locked_instance_id, e.*
+                  FROM \(quoted).job_instances i
+                  LEFT JOIN LATERAL (
+                      SELECT \(Self.jobExecutionColumns) FROM \(quoted).job_executions
+                       WHERE instance_id = i.id ORDER BY id DESC LIMIT 1
+                  ) e ON true
+                 WHERE i.job_name = $1 AND i.job_key = $2
+                   FOR UPDATE OF i
+                """, [.text(jobName), .text(jobKey)]
+            ).single()
+            instanceId = try row.decode("locked_instance_id")
+            if try row.decode("id", as: Int64?.self) != nil {
+                last = try Self.jobExecution(from: row)
+            }
+        }
+        if let last { try StartRules.check(last) }
+        do {
+            return try Self.jobExecution(
+                from: await connection.query(
+                    """
+                    INSERT INTO \(quoted).job_executions (instance_id, job_name, status, worker_id, parameters, context)
+                    VALUES ($1, $2, 'STARTING', $3, $4, $5)
+                    RETURNING \(Self.jobExecutionColumns)
+                    """,
+                    [
+                        .int(instanceId), .text(jobName), workerId.map { .text($0) }, .json(parametersJSON),
+                        .json(last?.context.jsonValue ?? .object([:])),
+                    ]
+                ).single())
+        } catch let error as PostgresError where isOneRunningViolation(error) {
+            throw BatchError(
+                .alreadyRunning,
+                "job '\(jobName)' is already running this instance (another execution is running); "
+                    + "wait for it or stop it first", underlying: error)
+        }
+    }
+
+    /// See `JobRepository.updateJobExecution(_:)`.
+    public func updateJobExecution(_ execution: JobExecution) async throws -> JobExecution {
+        try await repositoryCall("update job execution \(execution.id)") {
+            let rows: PostgresRows
+            do {
+                rows = try await pool.withConnection { connection in
+                    try await connection.query(
+                        """
+                        UPDATE \(quoted).job_executions
+                           SET job_name = $3, status = $4, exit_code = $5, exit_message = $6, create_time = $7,
+                               start_time = $8, end_time = $9, worker_id = $10, parameters = $11, context = $12,
+                               version = version + 1, last_updated = now()
+                         WHERE id = $1 AND version = $2
+                        RETURNING \(Self.jobExecutionColumns)
+                        """,
+                        [
+                            .int(execution.id), .int(execution.version), .text(execution.jobName),
+                            .text(execution.status.rawValue), .text(execution.exitCode), .text(execution.exitMessage),
+                            .timestamp(execution.createTime), execution.startTime.map { .timestamp($0) },
+                            execution.endTime.map { .timestamp($0) }, execution.workerId.map { .text($0) },
+                            .json(.object(execution.parameters.values)), .json(execution.context.jsonValue),
+                        ])
+                }
+            } catch let error as PostgresError where isOneRunningViolation(error) {
+                throw BatchError(
+                    .alreadyRunning,
+                    "job execution \(execution.id) cannot become \(execution.status.rawValue): another execution of "
+                        + "its instance is running", underlying: error)
+            }
+            if let row = rows.first { return try Self.jobExecution(from: row) }
+            throw try await missingOrStale("job execution", table: "job_executions", execution.id, execution.version)
+        }
+    }
+
+    /// See `JobRepository.jobExecution(id:)`.
+    public func jobExecution(id: Int64) async throws -> JobExecution? {
+        try await repositoryCall("read job execution \(id)") {
+            try await select(
+                "SELECT \(Self.jobExecutionColumns) FROM \(quoted).job_executions WHERE id = $1", [.int(id)]
+            ).first.map(Self.jobExecution(from:))
+        }
+    }
+
+    /// See `JobRepository.jobExecutionStatus(id:)`: one primary-key lookup of two columns.
+    public func jobExecutionStatus(id: Int64) async throws -> ExecutionStatusSnapshot? {
+        try await repositoryCall("read the status of job execution \(id)") {
+            guard
+                let row = try await select(
+                    "SELECT status, version FROM \(quoted).job_executions WHERE id = $1", [.int(id)]
+                ).first
+            else { return nil }
+            let text = try row.decode("status", as: String.self)
+            guard let status = BatchStatus(rawValue: text) else {
+                throw PostgresError(.decoding, "unknown status '\(text)' in the database")
+            }
+            return ExecutionStatusSnapshot(status: status, version: try row.decode("version"))
+        }
+    }
+
+    /// See `JobRepository.jobInstance(id:)`.
+    public func jobInstance(id: Int64) async throws -> JobInstance? {
+        try await repositoryCall("read job instance \(id)") {
+            try await select("SELECT \(Self.jobInstanceColumns) FROM \(quoted).job_instances WHERE id = $1", [.int(id)])
+                .first.map(Self.jobInstance(from:))
+        }
+    }
+
+    /// See `JobRepository.lastJobInstance(jobName:)`.
+    public func lastJobInstance(jobName: String) async throws -> JobInstance? {
+        try await repositoryCall("read the last instance of job '\(jobName)'") {
+            try await select(
+                """
+                SELECT \(Self.jobInstanceColumns) FROM \(quoted).job_instances
+                 WHERE job_name = $1 ORDER BY id DESC LIMIT 1
+                """, [.text(jobName)]
+            ).first.map(Self.jobInstance(from:))
+        }
+    }
+
+    /// See `JobRepository.lastJobExecution(instanceId:)`.
+    public func lastJobExecution(instanceId: Int64) async throws -> JobExecution? {
+        try await repositoryCall("read the last execution of instance \(instanceId)") {
+            try await select(
+                """
+                SELECT \(Self.jobExecutionColumns) FROM \(quoted).job_executions
+                 WHERE instance_id = $1 ORDER BY id DESC LIMIT 1
+                """, [.int(instanceId)]
+            ).first.map(Self.jobExecution(from:))
+        }
+    }
+
+    /// See `JobRepository.jobExecutions(jobName:limit:)`.
+    public func jobExecutions(jobName: String?, limit: Int) async throws -> [JobExecution] {
+        try await repositoryCall("list job executions") {
+            let limit = PostgresValue.int(max(0, limit))
+            let rows =
+                if let jobName {
+                    try await select(
+                        """
+                        SELECT \(Self.jobExecutionColumns) FROM \(quoted).job_executions
+                         WHERE job_name = $1 ORDER BY id DESC LIMIT $2
+                        """, [.text(jobName), limit])
+                } else {
+                    try await select(
+                        "SELECT \(Self.jobExecutionColumns) FROM \(quoted).job_executions ORDER BY id DESC LIMIT $1",
+                        [limit])
+                }
+            return try rows.map(Self.jobExecution(from:))
+        }
+    }
+
+    /// See `JobRepository.createStepExecution(_:)`.
+    public func createStepExecution(_ stepExecution: StepExecution) async throws -> StepExecution {
+        try await repositoryCall("create step execution '\(stepExecution.stepName)'") {
+            let rows = try await select(
+                """
+                INSERT INTO \(quoted).step_executions (
+                    job_execution_id, job_instance_id, step_name, status, read_count, write_count, filter_count,
+                    commit_count, rollback_count, read_skip_count, process_skip_count, write_skip_count, start_time,
+                    end_time, exit_code, exit_message, context)
+                SELECT id, instance_id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16
+                  FROM \(quoted).job_executions WHERE id = $1
+                RETURNING \(Self.stepExecutionColumns)
+                """,
+                [.int(stepExecution.jobExecutionId), .text(stepExecution.stepName)] + Self.stepValues(stepExecution))
+            guard let row = rows.first else {
+                throw BatchError(.executionNotFound, "no job execution \(stepExecution.jobExecutionId)")
+            }
+            return try Self.stepExecution(from: row)
+        }
+    }
+
+    /// See `JobRepository.updateStepExecution(_:)`.
+    public func updateStepExecution(_ stepExecution: StepExecution) async throws -> StepExecution {
+        try await pool.withConnection { connection in
+            try await updateStepExecution(stepExecution, on: connection)
+        }
+    }
+
+    /// Updates a step execution on a given connection (the chunk transaction's).
+    func updateStepExecution(_ step: StepExecution, on connection: PostgresConnection) async throws -> StepExecution {
+        try await repositoryCall("update step execution \(step.id)") {
+            let rows = try await connection.query(
+                """
+                UPDATE \(quoted).step_executions
+                   SET status = $3, read_count = $4, write_count = $5, filter_count = $6, commit_count = $7,
+                       rollback_count = $8, read_skip_count = $9, process_skip_count = $10, write_skip_count = $11,
+                       start_time = $12, end_time = $13, exit_code = $14, exit_message = $15, context = $16,
+                       version = version + 1, last_updated = now()
+                 WHERE id = $1 AND version = $2
+                RETURNING \(Self.stepExecutionColumns)
+                """, [.int(step.id), .int(step.version)] + Self.stepValues(step))
+            if let row = rows.first { return try Self.stepExecution(from: row) }
+            throw try await missingOrStale(
+                "step execution", table: "step_executions", step.id, step.version, on: connection)
+        }
+    }
+
+    /// See `JobRepository.stepExecutions(jobExecutionId:)`.
+    public func stepExecutions(jobExecutionId: Int64) async throws -> [StepExecution] {
+        try await repositoryCall("list the steps of job execution \(jobExecutionId)") {
+            try await select(
+                """
+                SELECT \(Self.stepExecutionColumns) FROM \(quoted).step_executions
+                 WHERE job_execution_id = $1 ORDER BY id
+                """, [.int(jobExecutionId)]
+            ).map(Self.stepExecution(from:))
+        }
+    }
+
+    /// See `JobRepository.lastStepExecution(instanceId:stepName:)`.
+    public func lastStepExecution(instanceId: Int64, stepName: String) async throws -> StepExecution? {
+        try await repositoryCall("read the last execution of step '\(stepName)'") {
+            try await select(
+                """
+                SELECT \(Self.stepExecutionColumns) FROM \(quoted).step_executions
+                 WHERE job_instance_id = $1 AND step_name = $2 ORDER BY id DESC LIMIT 1
+                """, [.int(instanceId), .text(stepName)]
+            ).first.map(Self.stepExecution(from:))
+        }
+    }
+
+    /// See `JobRepository.beginChunk()`: leases a connection and opens a transaction on it, held until the chunk
+    /// commits or rolls back.
+    public func beginChunk() async throws -> any ChunkTransaction {
+        try await repositoryCall("begin a chunk transaction") {
+            try await PostgresChunkTransaction.begin(repository: self)
+        }
+    }
+
+    // MARK: - Helpers
+
+    /// One statement on a pooled connection.
+    func select(_ sql: String, _ parameters: [PostgresValue?]) async throws -> PostgresRows {
+        try await pool.withConnection { connection in try await connection.query(sql, parameters) }
+    }
+
+    /// The error for an update that matched no row: the record is gone, or its version moved on.
+    private func missingOrStale(
+        _ what: String, table: String, _ id: Int64, _ expected: Int, on connection: PostgresConnection? = nil
+    ) async throws -> BatchError {
+        let sql = "SELECT version FROM \(quoted).\(table) WHERE id = $1"
+        let rows =
+            if let connection {
+                try await connection.query(sql, [.int(id)])
+            } else {
+                try await select(sql, [.int(id)])
+            }
+        guard let row = rows.first else {
+            return BatchError(.executionNotFound, "no \(what) \(id)")
+        }
+        return BatchError.staleVersion(what, id, expected, try row.decode("version"))
+    }
+
+    func isOneRunningViolation(_ error: PostgresError) -> Bool {
+        error.sqlState == PostgresError.SQLState.uniqueViolation
+            && error.constraintName == PostgresMigrations.oneRunningIndex
+    }
+
+    /// Runs a repository operation, passing ``BatchError``s through and wrapping anything else in
+    /// ``BatchError/Code/repositoryFailure`` (the ``PostgresError`` underneath).
+    @discardableResult
+    func repositoryCall<Result>(_ what: String, _ body: () async throws -> Result) async throws -> Result {
+        do {
+            return try await body()
+        } catch let error as BatchError {
+            throw error
+        } catch let error as PostgresError {
+            throw BatchError(.repositoryFailure, "could not \(what): \(error)", underlying: error)
+        } catch let error as CancellationError {
+            throw error
+        } catch {
+            throw BatchError(.repositoryFailure, "could not \(what): \(error)", underlying: error)
+        }
+    }
+}
