@@ -13,7 +13,7 @@ public struct BatchError: Error, Sendable, CustomStringConvertible {
             case jobNotFound, duplicateJob, alreadyRunning, alreadyComplete, abandoned, endedAbnormally
             case notRestartable, notRunning, invalidParameters, invalidJSON, executionNotFound, optimisticLock
             case stopped, stepFailed, listenerFailed, invalidDefinition, repositoryFailure, invalidState
-            case cannotAbandon
+            case cannotAbandon, skipLimitExceeded
         }
 
         private let base: Base
@@ -57,6 +57,8 @@ public struct BatchError: Error, Sendable, CustomStringConvertible {
         public static let invalidState = Code(.invalidState)
         /// Only a STOPPED, FAILED or UNKNOWN execution can be abandoned.
         public static let cannotAbandon = Code(.cannotAbandon)
+        /// A chunk step skipped as many items as its skip policy allows, and met one more bad item.
+        public static let skipLimitExceeded = Code(.skipLimitExceeded)
 
         /// The code's name, for logs.
         public var description: String { base.rawValue }

@@ -34,4 +34,14 @@ public protocol ItemWriter<Item>: ItemStream {
     /// Writes one chunk's items. A writer for a transactional store writes through `transaction` (cast to the
     /// store's transaction type) so its writes commit with the chunk.
     mutating func write(_ items: [Item], in transaction: any ChunkTransaction) async throws
+
+    /// The chunk's transaction rolled back (to retry it, or to write its items one by one): undo what ``write``
+    /// did outside the transaction since `committed`, the step context of the last committed chunk (a file writer
+    /// truncates back to the offset saved there). Writers that write only through the transaction do nothing.
+    mutating func rollback(to committed: ExecutionContext) async throws
+}
+
+extension ItemWriter {
+    /// Does nothing: the transaction's rollback undid everything.
+    public mutating func rollback(to committed: ExecutionContext) async throws {}
 }

@@ -37,6 +37,18 @@ public protocol PartitionListener: Sendable {
     func onPartitionError(_ error: any Error, execution: StepExecution) async
 }
 
+/// Told of every item a fault-tolerant chunk step skips, when it decides to skip it.
+public protocol SkipListener: Sendable {
+    /// An item was skipped (it is recorded with the chunk's commit).
+    func onSkip(_ item: SkippedItem, error: any Error) async
+}
+
+/// Told of every retry a fault-tolerant chunk step makes.
+public protocol RetryListener: Sendable {
+    /// Attempt number `attempt` (from 1) failed with `error` and will be retried.
+    func onRetry(attempt: Int, error: any Error, context: StepContext) async
+}
+
 extension JobListener {
     /// Does nothing.
     public func beforeJob(_ execution: JobExecution) async throws {}
@@ -76,6 +88,8 @@ public struct Listeners: Sendable {
     var step: [any StepListener] = []
     @usableFromInline var chunk: [any ChunkListener] = []
     var partition: [any PartitionListener] = []
+    @usableFromInline var skip: [any SkipListener] = []
+    @usableFromInline var retry: [any RetryListener] = []
 
     /// No listeners.
     public init() {}
@@ -89,6 +103,8 @@ public struct Listeners: Sendable {
         if let listener = listener as? any StepListener { step.append(listener); used = true }
         if let listener = listener as? any ChunkListener { chunk.append(listener); used = true }
         if let listener = listener as? any PartitionListener { partition.append(listener); used = true }
+        if let listener = listener as? any SkipListener { skip.append(listener); used = true }
+        if let listener = listener as? any RetryListener { retry.append(listener); used = true }
         return used
     }
 
@@ -99,6 +115,8 @@ public struct Listeners: Sendable {
         result.step += other.step
         result.chunk += other.chunk
         result.partition += other.partition
+        result.skip += other.skip
+        result.retry += other.retry
         return result
     }
 }

@@ -85,6 +85,26 @@ public protocol ChunkTransaction: AnyObject, Sendable {
 
     /// Discards everything written in the transaction.
     func rollback() async
+
+    /// Marks a point to roll back to without losing the rest of the transaction (a SQL `SAVEPOINT`): a
+    /// fault-tolerant chunk step writes each item of a failed chunk after one, to find and skip the bad item.
+    /// Stores without nested transactions do nothing (the in-memory repository).
+    func savepoint() async throws
+
+    /// Discards what was written since the last ``savepoint()``, keeping the transaction usable.
+    func rollbackToSavepoint() async throws
+
+    /// Forgets the last ``savepoint()``, keeping what was written since.
+    func releaseSavepoint() async throws
+}
+
+extension ChunkTransaction {
+    /// Does nothing: no nested transactions.
+    public func savepoint() async throws {}
+    /// Does nothing: no nested transactions.
+    public func rollbackToSavepoint() async throws {}
+    /// Does nothing: no nested transactions.
+    public func releaseSavepoint() async throws {}
 }
 
 /// The status and version of a job execution at one moment.

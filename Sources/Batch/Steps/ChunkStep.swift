@@ -17,6 +17,7 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
     /// The number of items per chunk (per transaction), unless ``chunkSize(_:)`` reads it from the parameters.
     public let chunkSize: Int
     @usableFromInline var resolveChunkSize: (@Sendable (StepContext) throws -> Int)?
+    @usableFromInline var faultTolerance = FaultTolerance()
     /// The step's own listeners.
     public var listeners = Listeners()
     @usableFromInline let makeReader: @Sendable (StepContext) throws -> Reader
@@ -78,6 +79,31 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
         return copy
     }
 
+    /// Returns this step skipping bad items: an error that `policy` calls skippable, while reading, processing or
+    /// writing an item, leaves the item out (counted as a read, process or write skip and recorded) instead of
+    /// failing the step — up to the policy's limit. A skippable write error rolls the chunk back and writes its
+    /// items one by one (each after a savepoint) to find the bad one: the good items are written once.
+    public func skip(_ policy: SkipPolicy) -> Self {
+        var copy = self
+        copy.faultTolerance.skip = policy
+        return copy
+    }
+
+    /// Returns this step retrying passing failures: an error `policy` calls retryable, while processing an item or
+    /// writing a chunk, is retried up to the policy's limit with backoff (a chunk write in a new transaction).
+    public func retry(_ policy: RetryPolicy) -> Self {
+        var copy = self
+        copy.faultTolerance.retry = policy
+        return copy
+    }
+
+    /// Returns this step recording every skipped item with `recorder` (in the chunk's transaction).
+    public func recordSkippedItems(_ recorder: any SkippedItemRecorder) -> Self {
+        var copy = self
+        copy.faultTolerance.recorder = recorder
+        return copy
+    }
+
     /// Runs chunks until the reader is exhausted or a stop is requested.
     public func execute(_ scope: StepScope) async throws -> BatchStatus {
         try await body(self, scope)
@@ -120,12 +146,10 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
         -> BatchStatus
     {
         let chunkListeners = scope.listeners.chunk
-        var outputs: [Writer.Item] = []
-        outputs.reserveCapacity(chunkSize)
+        var chunk = Chunk<Writer.Item>(capacity: chunkSize)
         while true {
             if try await scope.stopRequested() { return .stopped }
-            outputs.removeAll(keepingCapacity: true)
-            var read = 0
+            chunk.reset()
             var exhausted = false
             do {
                 for listener in chunkListeners {
@@ -133,21 +157,42 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
                 }
                 // Each item is processed as soon as it is read: the same calls in the same order per item as
                 // reading the whole chunk first, without holding the chunk's input twice.
-                while read < chunkSize {
-                    guard let item = try await reader.read() else {
+                while chunk.read < chunkSize {
+                    let next: Reader.Item?
+                    if faultTolerance.isEnabled {
+                        do {
+                            next = try await reader.read()
+                        } catch {
+                            try await skipOrThrow(error, item: nil, phase: .read, &chunk, scope)
+                            continue
+                        }
+                    } else {
+                        next = try await reader.read()
+                    }
+                    guard let item = next else {
                         exhausted = true
                         break
                     }
-                    read += 1
+                    chunk.read += 1
                     if let processor {
-                        if let output = try await processor(item) { outputs.append(output) }
+                        if faultTolerance.isEnabled {
+                            do {
+                                if let output = try await processWithRetry(item, processor, scope) {
+                                    chunk.outputs.append(output)
+                                }
+                            } catch {
+                                try await skipOrThrow(error, item: item, phase: .process, &chunk, scope)
+                            }
+                        } else if let output = try await processor(item) {
+                            chunk.outputs.append(output)
+                        }
                     } else {
                         // Without a processor the initialiser required Reader.Item == Writer.Item.
-                        outputs.append(unsafeBitCast(item, to: Writer.Item.self))
+                        chunk.outputs.append(unsafeBitCast(item, to: Writer.Item.self))
                     }
                 }
-                if read > 0 {
-                    try await commitChunk(scope, read: read, outputs: outputs, reader, &writer)
+                if chunk.read > 0 || !chunk.skipped.isEmpty {
+                    try await commitChunk(scope, &chunk, reader, &writer)
                 }
                 for listener in chunkListeners.reversed() {
                     try await callListener(listener, "afterChunk") { try await $0.afterChunk(scope.context) }
@@ -163,26 +208,158 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
         }
     }
 
+    /// Commits the chunk: writes its items, records its skipped items and stores the step execution in one
+    /// transaction. A retryable write error is retried in a new transaction; a skippable one makes the chunk be
+    /// written again item by item to leave the bad items out.
     @inlinable
     func commitChunk(
-        _ scope: StepScope, read: Int, outputs: [Writer.Item], _ reader: Reader, _ writer: inout Writer
+        _ scope: StepScope, _ chunk: inout Chunk<Writer.Item>, _ reader: Reader, _ writer: inout Writer
+    ) async throws {
+        var attempt = 0
+        while true {
+            let transaction = try await scope.repository.beginChunk()
+            do {
+                if !chunk.outputs.isEmpty { try await writer.write(chunk.outputs, in: transaction) }
+                try await commit(scope, chunk, written: chunk.outputs.count, reader, writer, transaction)
+                return
+            } catch {
+                await transaction.rollback()
+                guard faultTolerance.isEnabled, !chunk.outputs.isEmpty else { throw error }
+                attempt += 1
+                let delay = faultTolerance.retryDelay(for: error, attempt: attempt)
+                guard delay != nil || faultTolerance.skip?.isSkippable(error) == true else { throw error }
+                try await writer.rollback(to: scope.execution.context)
+                scope.execution.counters.rollback += 1
+                if let delay {
+                    for listener in scope.listeners.retry {
+                        await listener.onRetry(attempt: attempt, error: error, context: scope.context)
+                    }
+                    try await Task.sleep(for: delay)
+                    continue
+                }
+                try await writeOneByOne(scope, &chunk, reader, &writer)
+                return
+            }
+        }
+    }
+
+    /// Writes a chunk's items one at a time in one transaction, each after a savepoint, skipping those that fail
+    /// with a skippable error.
+    @usableFromInline
+    func writeOneByOne(
+        _ scope: StepScope, _ chunk: inout Chunk<Writer.Item>, _ reader: Reader, _ writer: inout Writer
     ) async throws {
         let transaction = try await scope.repository.beginChunk()
         do {
-            if !outputs.isEmpty { try await writer.write(outputs, in: transaction) }
-            var next = scope.execution
-            next.context = scope.context.stepContext
-            reader.update(&next.context)
-            writer.update(&next.context)
-            next.counters.read += read
-            next.counters.write += outputs.count
-            next.counters.filter += read - outputs.count
-            next.counters.commit += 1
-            scope.execution = try await transaction.commit(next)
+            var written = 0
+            for item in chunk.outputs {
+                try await transaction.savepoint()
+                do {
+                    try await writer.write([item], in: transaction)
+                    try await transaction.releaseSavepoint()
+                    written += 1
+                } catch {
+                    try await transaction.rollbackToSavepoint()
+                    try await skipOrThrow(error, item: item, phase: .write, &chunk, scope)
+                }
+            }
+            try await commit(scope, chunk, written: written, reader, writer, transaction)
         } catch {
             await transaction.rollback()
+            try? await writer.rollback(to: scope.execution.context)
             throw error
         }
+    }
+
+    /// Records the chunk's skipped items and stores the step execution (counters, reader and writer positions)
+    /// in `transaction`, then commits it.
+    @inlinable
+    func commit(
+        _ scope: StepScope, _ chunk: Chunk<Writer.Item>, written: Int, _ reader: Reader, _ writer: Writer,
+        _ transaction: any ChunkTransaction
+    ) async throws {
+        if !chunk.skipped.isEmpty, let recorder = faultTolerance.recorder {
+            try await recorder.record(chunk.skipped, in: transaction)
+        }
+        var next = scope.execution
+        next.context = scope.context.stepContext
+        reader.update(&next.context)
+        writer.update(&next.context)
+        next.counters.read += chunk.read
+        next.counters.write += written
+        next.counters.filter += chunk.read - chunk.outputs.count - chunk.processSkips
+        next.counters.readSkip += chunk.readSkips
+        next.counters.processSkip += chunk.processSkips
+        next.counters.writeSkip += chunk.writeSkips
+        next.counters.commit += 1
+        scope.execution = try await transaction.commit(next)
         scope.context.stepContext = scope.execution.context
+    }
+
+    @inlinable
+    func processWithRetry(
+        _ item: Reader.Item, _ processor: @Sendable (Reader.Item) async throws -> Writer.Item?, _ scope: StepScope
+    ) async throws -> Writer.Item? {
+        var attempt = 0
+        while true {
+            do {
+                return try await processor(item)
+            } catch {
+                attempt += 1
+                guard let delay = faultTolerance.retryDelay(for: error, attempt: attempt) else { throw error }
+                for listener in scope.listeners.retry {
+                    await listener.onRetry(attempt: attempt, error: error, context: scope.context)
+                }
+                try await Task.sleep(for: delay)
+            }
+        }
+    }
+
+    /// Skips the item if the policy allows (counting and noting it for the commit), else rethrows.
+    @usableFromInline
+    func skipOrThrow(
+        _ error: any Error, item: Any?, phase: SkippedItem.Phase, _ chunk: inout Chunk<Writer.Item>,
+        _ scope: StepScope
+    ) async throws {
+        let counters = scope.execution.counters
+        let skippedBefore = counters.readSkip + counters.processSkip + counters.writeSkip + chunk.skipped.count
+        guard try faultTolerance.maySkip(error, alreadySkipped: skippedBefore, step: scope.context.stepName) else {
+            throw error
+        }
+        let skipped = SkippedItem(
+            jobName: scope.context.jobName, jobExecutionId: scope.context.jobExecutionId,
+            stepName: scope.context.stepName, phase: phase, item: item.map(SkippedItem.json(of:)),
+            reason: error.batchDescription)
+        chunk.skipped.append(skipped)
+        switch phase {
+        case .read: chunk.readSkips += 1
+        case .process: chunk.processSkips += 1
+        case .write: chunk.writeSkips += 1
+        }
+        scope.logger.warning(
+            "item skipped", metadata: ["phase": "\(phase.rawValue)", "error": "\(error.batchDescription)"])
+        for listener in scope.listeners.skip { await listener.onSkip(skipped, error: error) }
+    }
+}
+
+/// The work of one chunk in progress.
+@usableFromInline
+struct Chunk<Output> {
+    @usableFromInline var read = 0
+    @usableFromInline var outputs: [Output] = []
+    @usableFromInline var skipped: [SkippedItem] = []
+    @usableFromInline var readSkips = 0
+    @usableFromInline var processSkips = 0
+    @usableFromInline var writeSkips = 0
+
+    @usableFromInline init(capacity: Int) { outputs.reserveCapacity(capacity) }
+
+    @usableFromInline mutating func reset() {
+        read = 0
+        outputs.removeAll(keepingCapacity: true)
+        skipped.removeAll()
+        readSkips = 0
+        processSkips = 0
+        writeSkips = 0
     }
 }

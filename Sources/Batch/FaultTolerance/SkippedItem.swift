@@ -1,0 +1,114 @@
+import Foundation
+import Synchronization
+
+/// An item a chunk step skipped, with why: what an operator looks at, and replays.
+public struct SkippedItem: Sendable, Hashable, Codable {
+    /// Where the item failed.
+    public enum Phase: String, Sendable, Hashable, Codable {
+        /// Reading it failed (there is no item, only the error).
+        case read
+        /// Processing it failed.
+        case process
+        /// Writing it failed.
+        case write
+    }
+
+    /// The job's name.
+    public var jobName: String
+    /// The job execution.
+    public var jobExecutionId: Int64
+    /// The step's name.
+    public var stepName: String
+    /// Where it failed.
+    public var phase: Phase
+    /// The item as JSON (an `Encodable` item encoded, anything else described), nil for a read skip.
+    public var item: JSONValue?
+    /// The error.
+    public var reason: String
+    /// When it was skipped.
+    public var time: Date
+
+    /// Creates a record.
+    public init(
+        jobName: String, jobExecutionId: Int64, stepName: String, phase: Phase, item: JSONValue?, reason: String,
+        time: Date = Date()
+    ) {
+        self.jobName = jobName
+        self.jobExecutionId = jobExecutionId
+        self.stepName = stepName
+        self.phase = phase
+        self.item = item
+        self.reason = reason
+        self.time = time
+    }
+
+    /// Turns an item into JSON: `Encodable` items are encoded, others described.
+    public static func json(of item: Any) -> JSONValue {
+        if let encodable = item as? any Encodable,
+            let data = try? JSONEncoder().encode(encodable),
+            let value = try? JSONValue(parsing: data)
+        {
+            return value
+        }
+        return .string(String(describing: item))
+    }
+}
+
+/// Stores skipped items. A recorder for a transactional store writes through the chunk's transaction, so the
+/// records commit with the chunk (exactly once); others write at once.
+public protocol SkippedItemRecorder: Sendable {
+    /// Stores the items skipped in one chunk, just before it commits.
+    func record(_ items: [SkippedItem], in transaction: any ChunkTransaction) async throws
+}
+
+/// Keeps skipped items in memory (tests, `run --in-memory`).
+public final class InMemorySkippedItems: SkippedItemRecorder {
+    private let storage = Mutex<[SkippedItem]>([])
+
+    /// Creates an empty list.
+    public init() {}
+
+    /// Appends the items.
+    public func record(_ items: [SkippedItem], in transaction: any ChunkTransaction) async throws {
+        storage.withLock { $0.append(contentsOf: items) }
+    }
+
+    /// Everything recorded, in order.
+    public var items: [SkippedItem] { storage.withLock { $0 } }
+}
+
+/// Appends skipped items to a JSON Lines file, one object per line. Not transactional: after a crash between the
+/// append and the chunk's commit, a restart can record an item twice.
+public final class JSONLinesSkippedItemRecorder: SkippedItemRecorder {
+    /// The file.
+    public let path: String
+    private let lock = Mutex(())
+
+    /// Creates a recorder appending to `path` (created if missing).
+    public init(path: String) {
+        self.path = path
+    }
+
+    /// Appends one line per item.
+    public func record(_ items: [SkippedItem], in transaction: any ChunkTransaction) async throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        var data = Data()
+        for item in items {
+            data.append(try encoder.encode(item))
+            data.append(0x0A)
+        }
+        try lock.withLock { _ in
+            if !FileManager.default.fileExists(atPath: path) {
+                guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                    throw BatchError(.invalidState, "cannot create the skipped-items file \(path)")
+                }
+            }
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            defer { try? handle.close() }
+            try handle.seekToEnd()
+            try handle.write(contentsOf: data)
+        }
+    }
+}
