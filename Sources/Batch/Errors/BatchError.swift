@@ -13,7 +13,7 @@ public struct BatchError: Error, Sendable, CustomStringConvertible {
             case jobNotFound, duplicateJob, alreadyRunning, alreadyComplete, abandoned, endedAbnormally
             case notRestartable, notRunning, invalidParameters, invalidJSON, executionNotFound, optimisticLock
             case stopped, stepFailed, listenerFailed, invalidDefinition, repositoryFailure, invalidState
-            case cannotAbandon, skipLimitExceeded
+            case cannotAbandon, skipLimitExceeded, malformedRecord, checksumMismatch, fileFailure
         }
 
         private let base: Base
@@ -59,6 +59,13 @@ public struct BatchError: Error, Sendable, CustomStringConvertible {
         public static let cannotAbandon = Code(.cannotAbandon)
         /// A chunk step skipped as many items as its skip policy allows, and met one more bad item.
         public static let skipLimitExceeded = Code(.skipLimitExceeded)
+        /// A record in an input file is malformed, too long or not in the file's encoding; the message names the
+        /// file, the line and the field. A skip policy may skip it: the reader goes on with the next record.
+        public static let malformedRecord = Code(.malformedRecord)
+        /// A file does not match the checksum file beside it; nothing was read.
+        public static let checksumMismatch = Code(.checksumMismatch)
+        /// A file could not be opened, read, written, truncated or renamed; the message names it and the reason.
+        public static let fileFailure = Code(.fileFailure)
 
         /// The code's name, for logs.
         public var description: String { base.rawValue }
