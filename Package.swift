@@ -57,7 +57,9 @@ let package = Package(
         ),
         .testTarget(
             name: "BatchPostgresTests",
-            dependencies: ["BatchPostgres"],
+            dependencies: [
+                "Batch", "BatchPostgres", "BatchTestKit", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         // -- RabbitMQ targets (CRabbitMQ, CRabbitMQShim, BatchRabbitMQ, BatchRabbitMQTests) go here --

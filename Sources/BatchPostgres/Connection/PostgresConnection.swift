@@ -23,13 +23,15 @@ public actor PostgresConnection {
     /// The libpq connection; nil before the first connect, after a break, and after ``close()``.
     var connection: LibPQHandle?
     /// Whether ``close()`` was called.
-    var isClosed = false
+    public private(set) var isClosed = false
     /// How many `withTransaction` blocks are open.
     var transactionDepth = 0
     /// Set when the connection broke inside a transaction; cleared when the outermost transaction block ends.
     var transactionAborted = false
     /// How many times a connection was established (1 after the first connect).
     public internal(set) var connectCount = 0
+    /// How many statements were sent on this connection (for benchmarks and the constant-cost-per-launch check).
+    public private(set) var statementCount = 0
 
     /// The actor runs on its own thread.
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
@@ -107,6 +109,7 @@ public actor PostgresConnection {
                 statement: sql)
         }
         let handle = try await liveHandle(for: sql)
+        statementCount += 1
         return try execute(sql, encoded, on: handle)
     }
 
@@ -202,9 +205,4 @@ public actor PostgresConnection {
             columns: columns, cells: cells, affectedRows: Int(tuples) ?? rowCount,
             commandTag: String(cString: PQcmdStatus(result)))
     }
-}
-
-extension PostgresConnection {
-    /// Whether ``close()`` was called (the pool then discards the connection).
-    var isClosedForPool: Bool { isClosed }
 }

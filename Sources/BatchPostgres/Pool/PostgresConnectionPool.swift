@@ -85,7 +85,7 @@ public actor PostgresConnectionPool {
     /// discarded rather than handed to the next user.
     public func release(_ connection: PostgresConnection) async {
         let inTransaction = await connection.isInTransaction
-        let closed = await connection.isClosedForPool
+        let closed = await connection.isClosed
         let reusable = !inTransaction && !closed
         guard reusable, !isShutDown else {
             await connection.close()

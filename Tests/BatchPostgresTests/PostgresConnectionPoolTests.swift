@@ -1,0 +1,99 @@
+import BatchPostgres
+import Synchronization
+import Testing
+
+@Suite(.database) struct PostgresConnectionPoolTests {
+    @Test func neverOpensMoreThanItsSizeAndQueuesTheRest() async throws {
+        let configuration = try TestDatabase.configuration(poolSize: 2)
+        let pool = PostgresConnectionPool(configuration: configuration, logger: TestDatabase.logger)
+        let inUse = Locked((now: 0, most: 0))
+        let backends = Locked(Set<Int32>())
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<6 {
+                group.addTask {
+                    try await pool.withConnection { connection in
+                        inUse.withLock {
+                            $0.now += 1
+                            $0.most = max($0.most, $0.now)
+                        }
+                        try await connection.query("SELECT pg_sleep(0.1)")
+                        if let pid = await connection.backendProcessID { _ = backends.withLock { $0.insert(pid) } }
+                        inUse.withLock { $0.now -= 1 }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(inUse.withLock { $0.most } == 2)
+        #expect(backends.withLock { $0.count } == 2, "six leases share two server sessions")
+        #expect(await pool.openConnections == 2)
+        #expect(await pool.leasedConnections == 0)
+        await pool.shutdown()
+        #expect(await pool.openConnections == 0)
+    }
+
+    @Test func aLeaseTimesOutWhenEveryConnectionStaysBusy() async throws {
+        var configuration = try TestDatabase.configuration(poolSize: 1)
+        configuration.pool.leaseTimeout = .milliseconds(200)
+        let pool = PostgresConnectionPool(configuration: configuration, logger: TestDatabase.logger)
+        let held = try await pool.lease()
+        let start = ContinuousClock.now
+        let error = try await #require(throws: PostgresError.self) { _ = try await pool.lease() }
+        #expect(error.code == .connectionFailed)
+        #expect(error.message.contains("pool size 1"))
+        #expect(ContinuousClock.now - start >= .milliseconds(200))
+        await pool.release(held)
+        // Released: the next lease gets it at once.
+        try await pool.withConnection { try await $0.query("SELECT 1") }
+        await pool.shutdown()
+    }
+
+    @Test func shutdownFailsWaitingAndLaterLeases() async throws {
+        let pool = PostgresConnectionPool(
+            configuration: try TestDatabase.configuration(poolSize: 1), logger: TestDatabase.logger)
+        let held = try await pool.lease()
+        let waiting = Task { try await pool.lease() }
+        try await Task.sleep(for: .milliseconds(100))
+        await pool.shutdown()
+        let waitError = await #expect(throws: PostgresError.self) { _ = try await waiting.value }
+        #expect(waitError?.code == .poolShutDown)
+        let laterError = await #expect(throws: PostgresError.self) { _ = try await pool.lease() }
+        #expect(laterError?.code == .poolShutDown)
+        await pool.release(held)
+        #expect(await pool.openConnections == 0)
+        #expect(await held.isClosed)
+    }
+
+    @Test func aConnectionLeftInATransactionIsNotHandedOn() async throws {
+        let pool = PostgresConnectionPool(
+            configuration: try TestDatabase.configuration(poolSize: 1), logger: TestDatabase.logger)
+        let first = try await pool.lease()
+        let firstPid = await first.backendProcessID
+        // Simulate a user that leaked an open transaction block.
+        struct Leak: Error {}
+        let leaked = Task {
+            try await first.withTransaction { _ in
+                await pool.release(first)
+                throw Leak()
+            }
+        }
+        _ = await leaked.result
+        let second = try await pool.lease()
+        #expect(await second.backendProcessID != firstPid)
+        await pool.release(second)
+        await pool.shutdown()
+    }
+}
+
+/// A value behind a lock, shareable between tasks.
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+
+    init(_ value: Value) {
+        mutex = Mutex(value)
+    }
+
+    func withLock<Result: Sendable>(_ body: (inout sending Value) throws -> sending Result) rethrows -> Result {
+        try mutex.withLock(body)
+    }
+}

@@ -1,0 +1,195 @@
+import Batch
+import BatchPostgres
+import Foundation
+import Testing
+
+@Suite(.database) struct PostgresJobRepositoryTests {
+    static let parameters = JobParameters(["date": "2026-11-25"])
+
+    static func launch(_ repository: PostgresJobRepository, workerId: String? = nil) async throws -> JobExecution {
+        try await repository.createJobExecution(
+            jobName: "job", jobKey: parameters.instanceKey, parameters: parameters, workerId: workerId)
+    }
+
+    @Test func twoRepositoriesRacingToStartTheSameInstance() async throws {
+        try await TestDatabase.withRepository { repository in
+            // A second process: its own pool, its own connections.
+            let other = try PostgresJobRepository(
+                configuration: repository.pool.configuration, logger: TestDatabase.logger)
+            defer { Task { await other.shutdown() } }
+            for round in 0..<5 {
+                let parameters = JobParameters(["round": .int(Int64(round))])
+                async let first = attempt {
+                    try await repository.createJobExecution(
+                        jobName: "race", jobKey: parameters.instanceKey, parameters: parameters, workerId: "a")
+                }
+                async let second = attempt {
+                    try await other.createJobExecution(
+                        jobName: "race", jobKey: parameters.instanceKey, parameters: parameters, workerId: "b")
+                }
+                let results = await [first, second]
+                let winners = results.compactMap { try? $0.get() }
+                #expect(winners.count == 1, "round \(round): exactly one start wins")
+                for case .failure(let error) in results {
+                    #expect((error as? BatchError)?.code == .alreadyRunning, "round \(round): \(error)")
+                }
+            }
+        }
+    }
+
+    @Test func thePartialUniqueIndexRefusesASecondRunningExecution() async throws {
+        try await TestDatabase.withRepository { repository in
+            var first = try await Self.launch(repository)
+            first.status = .failed
+            first = try await repository.updateJobExecution(first)
+            let second = try await Self.launch(repository)
+            // Bringing the old FAILED execution back to STARTED while the new one runs: refused by the index.
+            var revived = first
+            revived.status = .started
+            let error = try await #require(throws: BatchError.self) { try await repository.updateJobExecution(revived) }
+            #expect(error.code == .alreadyRunning)
+            let cause = try #require(error.underlying as? PostgresError)
+            #expect(cause.sqlState == PostgresError.SQLState.uniqueViolation)
+            #expect(cause.constraintName == "job_executions_one_running_per_instance")
+            // Even raw SQL cannot insert a second running execution.
+            let raw = try await #require(throws: PostgresError.self) {
+                try await repository.pool.withConnection { connection in
+                    try await connection.query(
+                        """
+                        INSERT INTO "\(repository.schema)".job_executions (instance_id, job_name, status)
+                        VALUES ($1, 'job', 'STARTED')
+                        """, [.int(second.instanceId)])
+                }
+            }
+            #expect(raw.sqlState == PostgresError.SQLState.uniqueViolation)
+            #expect(try await repository.jobExecutionStatus(id: first.id)?.status == .failed)
+        }
+    }
+
+    @Test func aStaleUpdateFromAnotherProcessFailsWithAnOptimisticLockError() async throws {
+        try await TestDatabase.withRepository { repository in
+            let other = try PostgresJobRepository(
+                configuration: repository.pool.configuration, logger: TestDatabase.logger)
+            defer { Task { await other.shutdown() } }
+            let execution = try await Self.launch(repository)
+            var mine = execution
+            mine.status = .started
+            var theirs = try #require(try await other.jobExecution(id: execution.id))
+            theirs.status = .stopping
+            _ = try await other.updateJobExecution(theirs)
+            let error = try await #require(throws: BatchError.self) { try await repository.updateJobExecution(mine) }
+            #expect(error.code == .optimisticLock)
+            #expect(error.message.contains("expected version 0, found 1"))
+            #expect(
+                try await repository.jobExecutionStatus(id: execution.id)
+                    == ExecutionStatusSnapshot(status: .stopping, version: 1))
+        }
+    }
+
+    @Test func aLaunchCostsTheSameStatementsWhateverTheHistory() async throws {
+        try await TestDatabase.withRepository(poolSize: 1) { repository in
+            func statements(_ body: () async throws -> Void) async throws -> Int {
+                let before = try await repository.pool.withConnection { await $0.statementCount }
+                try await body()
+                return try await repository.pool.withConnection { await $0.statementCount } - before
+            }
+            var execution: JobExecution?
+            let firstLaunch = try await statements { execution = try await Self.launch(repository) }
+            execution!.status = .failed
+            _ = try await repository.updateJobExecution(execution!)
+            let withOne = try await statements { execution = try await Self.launch(repository) }
+            execution!.status = .failed
+            _ = try await repository.updateJobExecution(execution!)
+            try await repository.pool.withConnection { connection in
+                try await connection.query(
+                    """
+                    INSERT INTO "\(repository.schema)".job_executions (instance_id, job_name, status, create_time)
+                    SELECT $1, 'job', 'FAILED', now() - interval '1 day' FROM generate_series(1, 1000)
+                    """, [.int(execution!.instanceId)])
+                // The last execution must stay the newest: give the failed one a higher id.
+                try await connection.query(
+                    """
+                    UPDATE "\(repository.schema)".job_executions SET id = nextval(pg_get_serial_sequence($1, 'id'))
+                     WHERE id = $2
+                    """, [.text("\"\(repository.schema)\".job_executions"), .int(execution!.id)])
+            }
+            let withThousand = try await statements { execution = try await Self.launch(repository) }
+            #expect(firstLaunch == 4, "a new instance: BEGIN, insert instance, insert execution, COMMIT")
+            #expect(
+                withOne == 5, "an existing instance: BEGIN, insert instance (conflict), lock + last, insert, COMMIT")
+            #expect(withThousand == withOne, "1,001 earlier executions cost the same as one")
+        }
+    }
+
+    @Test func theLostWorkerSweepFailsExactlyTheDeadWorkersExecutions() async throws {
+        try await TestDatabase.withRepository { repository in
+            try await repository.registerWorker(id: "alive", host: "h1", pid: 1)
+            try await repository.registerWorker(id: "dead", host: "h2", pid: 2)
+            func launch(_ job: String, _ worker: String?) async throws -> JobExecution {
+                let parameters = JobParameters(["job": .string(job)])
+                return try await repository.createJobExecution(
+                    jobName: job, jobKey: parameters.instanceKey, parameters: parameters, workerId: worker)
+            }
+            var aliveRun = try await launch("a", "alive")
+            aliveRun.status = .started
+            aliveRun = try await repository.updateJobExecution(aliveRun)
+            var deadRun = try await launch("b", "dead")
+            deadRun.status = .started
+            deadRun = try await repository.updateJobExecution(deadRun)
+            let deadStarting = try await launch("c", "dead")
+            var deadDone = try await launch("d", "dead")
+            deadDone.status = .completed
+            deadDone = try await repository.updateJobExecution(deadDone)
+            let vanished = try await launch("e", "vanished")  // a worker without a row
+            let local = try await launch("f", nil)  // run in-process, no worker
+            let now = Date()
+            let runningStep = try await repository.createStepExecution(
+                StepExecution(
+                    jobExecutionId: deadRun.id, stepName: "s", status: .started, startTime: now, lastUpdated: now))
+            let doneStep = try await repository.createStepExecution(
+                StepExecution(
+                    jobExecutionId: deadRun.id, stepName: "t", status: .completed, startTime: now, lastUpdated: now))
+
+            try await repository.pool.withConnection { connection in
+                try await connection.query(
+                    "UPDATE \"\(repository.schema)\".workers SET heartbeat = now() - interval '30 seconds' WHERE id = 'dead'"
+                )
+            }
+            #expect(try await repository.heartbeat(workerId: "alive"))
+            #expect(try await !repository.heartbeat(workerId: "vanished"))
+
+            let failed = try await repository.failExecutionsOfLostWorkers(lease: .seconds(10))
+            #expect(Set(failed.map(\.id)) == [deadRun.id, deadStarting.id, vanished.id])
+            for execution in failed {
+                #expect(execution.status == .failed)
+                #expect(execution.endTime != nil)
+                #expect(execution.exitMessage.contains("worker \(execution.workerId!) was lost"))
+            }
+            let deadMessage = try #require(failed.first { $0.id == deadRun.id }?.exitMessage)
+            #expect(deadMessage.contains("no heartbeat since"))
+            #expect(try await repository.jobExecutionStatus(id: aliveRun.id)?.status == .started)
+            #expect(try await repository.jobExecutionStatus(id: deadDone.id)?.status == .completed)
+            #expect(try await repository.jobExecutionStatus(id: local.id)?.status == .starting)
+            let steps = try await repository.stepExecutions(jobExecutionId: deadRun.id)
+            #expect(steps.first { $0.id == runningStep.id }?.status == .failed)
+            #expect(steps.first { $0.id == doneStep.id }?.status == .completed)
+
+            // The dead worker's stale copy now fails loudly instead of overwriting FAILED.
+            var stale = deadRun
+            stale.status = .completed
+            await #expect(throws: BatchError.self) { try await repository.updateJobExecution(stale) }
+            // The instance can be restarted, and a second sweep finds nothing more.
+            let restarted = try await repository.createJobExecution(
+                jobName: "b", jobKey: deadRun.parameters.instanceKey, parameters: deadRun.parameters, workerId: "alive")
+            #expect(restarted.instanceId == deadRun.instanceId)
+            #expect(try await repository.failExecutionsOfLostWorkers(lease: .seconds(10)).isEmpty)
+            try await repository.removeWorker(id: "dead")
+            #expect(try await !repository.heartbeat(workerId: "dead"))
+        }
+    }
+}
+
+/// The result of an async throwing body.
+func attempt<Success>(_ body: () async throws -> Success) async -> Result<Success, any Error> {
+    do { return .success(try await body()) } catch { return .failure(error) }
+}
