@@ -62,6 +62,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .executableTarget(
+            name: "PostgresBenchmarks",
+            dependencies: ["Batch", "BatchPostgres", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/PostgresBenchmarks",
+            swiftSettings: strict
+        ),
         // -- RabbitMQ targets (CRabbitMQ, CRabbitMQShim, BatchRabbitMQ, BatchRabbitMQTests) go here --
         .systemLibrary(
             name: "CRabbitMQ",

@@ -31,7 +31,7 @@ public actor PostgresConnection {
     /// How many times a connection was established (1 after the first connect).
     public internal(set) var connectCount = 0
     /// How many statements were sent on this connection (for benchmarks and the constant-cost-per-launch check).
-    public private(set) var statementCount = 0
+    public internal(set) var statementCount = 0
 
     /// The actor runs on its own thread.
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
@@ -93,14 +93,16 @@ public actor PostgresConnection {
     @discardableResult
     public func query(_ sql: String, _ parameters: [PostgresValue?] = []) async throws -> PostgresRows {
         let encoded = try parameters.enumerated().map { position, value in
-            try value.map { (type: $0.typeOID, text: try $0.textEncoding(position: position + 1)) }
+            try value.map {
+                PostgresEncodedParameter.text(try $0.textEncoding(position: position + 1), typeOID: $0.typeOID)
+            }
         }
         return try await query(sql, encoded: encoded)
     }
 
-    /// Runs one statement with parameters already in text form, each with its type OID (0: inferred).
+    /// Runs one statement with parameters already encoded (nil is NULL).
     @discardableResult
-    func query(_ sql: String, encoded: [(type: UInt32, text: String)?]) async throws -> PostgresRows {
+    func query(_ sql: String, encoded parameters: [PostgresEncodedParameter?]) async throws -> PostgresRows {
         if transactionAborted {
             throw PostgresError(
                 .transactionAborted,
@@ -110,21 +112,27 @@ public actor PostgresConnection {
         }
         let handle = try await liveHandle(for: sql)
         statementCount += 1
-        return try execute(sql, encoded, on: handle)
+        return try execute(sql, parameters, on: handle)
     }
 
     /// Sends a statement on a live handle: one `PQexecParams`, the result copied out and cleared.
     private func execute(
-        _ sql: String, _ parameters: [(type: UInt32, text: String)?], on handle: OpaquePointer
+        _ sql: String, _ parameters: [PostgresEncodedParameter?], on handle: OpaquePointer
     ) throws -> PostgresRows {
-        let types = parameters.map { $0?.type ?? 0 }
-        let values: [UnsafeMutablePointer<CChar>?] = parameters.map { $0.map { strdup($0.text) } }
-        defer { values.forEach { free($0) } }
-        let result: OpaquePointer? = values.map { UnsafePointer($0) }.withUnsafeBufferPointer { valuePointers in
-            types.withUnsafeBufferPointer { typePointers in
-                PQexecParams(
-                    handle, sql, Int32(parameters.count), typePointers.baseAddress, valuePointers.baseAddress, nil, nil,
-                    0)
+        let count = parameters.count
+        let types = parameters.map { $0?.typeOID ?? 0 }
+        let formats = parameters.map { Int32($0?.isBinary == true ? 1 : 0) }
+        let lengths = parameters.map { Int32($0?.bytes.count ?? 0) }
+        // Pin every parameter's bytes for the duration of the call.
+        let result: OpaquePointer? = withPinnedBytes(parameters) { values in
+            types.withUnsafeBufferPointer { types in
+                formats.withUnsafeBufferPointer { formats in
+                    lengths.withUnsafeBufferPointer { lengths in
+                        PQexecParams(
+                            handle, sql, Int32(count), types.baseAddress, values, lengths.baseAddress,
+                            formats.baseAddress, 0)
+                    }
+                }
             }
         }
         defer { PQclear(result) }
@@ -136,14 +144,40 @@ public actor PostgresConnection {
             // Leave COPY mode so the connection stays usable; COPY has its own API.
             _ = PQputCopyEnd(handle, "COPY is not supported through query(_:_:)")
             while let pending = PQgetResult(handle) { PQclear(pending) }
-            throw PostgresError(.unexpectedResult, "COPY statements cannot be run through query(_:_:)", statement: sql)
+            throw PostgresError(
+                .unexpectedResult, "COPY statements cannot be run through query(_:_:); use copyIn(_:data:)",
+                statement: sql)
         default:
             throw failure(of: sql, result: result, handle: handle)
         }
     }
 
+    /// Calls `body` with an array of pointers to the parameters' bytes (nil for NULL), valid during the call: the
+    /// bytes are copied into one buffer that lives until `body` returns.
+    private func withPinnedBytes<Result>(
+        _ parameters: [PostgresEncodedParameter?],
+        _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> Result
+    ) -> Result {
+        let total = parameters.reduce(0) { $0 + ($1?.bytes.count ?? 0) }
+        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, total), alignment: 1)
+        defer { storage.deallocate() }
+        var pointers = [UnsafePointer<CChar>?](repeating: nil, count: parameters.count)
+        var offset = 0
+        for (index, parameter) in parameters.enumerated() {
+            guard let parameter else { continue }
+            let start = storage.baseAddress! + offset
+            parameter.bytes.withUnsafeBytes { bytes in
+                if bytes.count > 0 { start.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
+            }
+            // Even an empty value gets a non-NULL pointer (NULL means SQL NULL).
+            pointers[index] = UnsafePointer(start.assumingMemoryBound(to: CChar.self))
+            offset += parameter.bytes.count
+        }
+        return pointers.withUnsafeBufferPointer { body($0.baseAddress) }
+    }
+
     /// The error for a failed statement: a server error, or a lost connection when the handle went bad.
-    private func failure(of sql: String, result: OpaquePointer?, handle: OpaquePointer) -> PostgresError {
+    func failure(of sql: String, result: OpaquePointer?, handle: OpaquePointer) -> PostgresError {
         var error = Self.serverError(result: result, handle: handle).scrubbing(configuration.password)
         error.statement = sql
         if PQstatus(handle) == CONNECTION_BAD {

@@ -1,0 +1,144 @@
+import Foundation
+
+/// One column of a chunk as a single array parameter for `INSERT ... SELECT * FROM unnest($1, $2, ...)`.
+///
+/// Columns of the common types (integers, `float8`, `bool`, `text`, `varchar`, `timestamptz`, `json`, `jsonb`,
+/// `bytea`) are sent in PostgreSQL's binary array format, which the server reads without parsing; any other
+/// type, or a value that does not match the column's type, makes the column fall back to the text array format,
+/// parsed by the column type's own input function. Either way no value is spliced into SQL.
+struct PostgresColumnArray {
+    /// The column's element type and its array type, from the catalog.
+    struct ColumnType: Sendable, Hashable {
+        var elementOID: UInt32
+        var arrayOID: UInt32
+    }
+
+    /// Encodes `values` (one per row) for a column of `type`.
+    ///
+    /// - Throws: ``PostgresError`` with ``PostgresError/Code/invalidParameter`` for text holding NUL or an integer
+    ///   out of the column's range.
+    static func encode(_ values: [PostgresValue?], as type: ColumnType, column: Int) throws -> PostgresEncodedParameter
+    {
+        if let binary = try binary(values, type) {
+            return .binary(binary, typeOID: type.arrayOID)
+        }
+        return .text(try textLiteral(values, column: column), typeOID: type.arrayOID)
+    }
+
+    // MARK: Binary
+
+    /// The binary array, or nil when some value has no binary encoding for this element type.
+    private static func binary(_ values: [PostgresValue?], _ type: ColumnType) throws -> [UInt8]? {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(20 + values.count * 16)
+        let hasNulls = values.contains { $0 == nil }
+        append(Int32(1), to: &bytes)  // dimensions
+        append(Int32(hasNulls ? 1 : 0), to: &bytes)
+        append(type.elementOID, to: &bytes)
+        append(Int32(values.count), to: &bytes)
+        append(Int32(1), to: &bytes)  // lower bound
+        for value in values {
+            guard let value else {
+                append(Int32(-1), to: &bytes)
+                continue
+            }
+            guard try appendElement(value, type.elementOID, to: &bytes) else { return nil }
+        }
+        return bytes
+    }
+
+    /// Appends one element (length and bytes); false when the value has no binary form for the type.
+    private static func appendElement(_ value: PostgresValue, _ oid: UInt32, to bytes: inout [UInt8]) throws -> Bool {
+        switch (oid, value) {
+        case (PostgresTypeOID.int8, .int(let number)):
+            append(Int32(8), to: &bytes)
+            append(number, to: &bytes)
+        case (PostgresTypeOID.int4, .int(let number)):
+            guard let narrow = Int32(exactly: number) else { throw outOfRange(number, "integer") }
+            append(Int32(4), to: &bytes)
+            append(narrow, to: &bytes)
+        case (PostgresTypeOID.int2, .int(let number)):
+            guard let narrow = Int16(exactly: number) else { throw outOfRange(number, "smallint") }
+            append(Int32(2), to: &bytes)
+            append(narrow, to: &bytes)
+        case (PostgresTypeOID.float8, .double(let number)):
+            append(Int32(8), to: &bytes)
+            append(number.bitPattern, to: &bytes)
+        case (PostgresTypeOID.float8, .int(let number)):
+            append(Int32(8), to: &bytes)
+            append(Double(number).bitPattern, to: &bytes)
+        case (PostgresTypeOID.bool, .bool(let flag)):
+            append(Int32(1), to: &bytes)
+            bytes.append(flag ? 1 : 0)
+        case (PostgresTypeOID.text, .text(let text)), (PostgresTypeOID.varchar, .text(let text)),
+            (PostgresTypeOID.json, .text(let text)):
+            try appendText(text, to: &bytes)
+        case (PostgresTypeOID.json, .json(let json)):
+            try appendText(json.canonicalJSON, to: &bytes)
+        case (PostgresTypeOID.jsonb, .json(let json)):
+            try appendText(json.canonicalJSON, version: 1, to: &bytes)
+        case (PostgresTypeOID.jsonb, .text(let text)):
+            try appendText(text, version: 1, to: &bytes)
+        case (PostgresTypeOID.timestamptz, .timestamp(let date)):
+            // Microseconds since 2000-01-01 00:00:00 UTC.
+            let micros = ((date.timeIntervalSince1970 - 946_684_800) * 1_000_000).rounded()
+            guard let exact = Int64(exactly: micros) else { return false }
+            append(Int32(8), to: &bytes)
+            append(exact, to: &bytes)
+        case (PostgresTypeOID.bytea, .bytes(let data)):
+            append(Int32(data.count), to: &bytes)
+            bytes.append(contentsOf: data)
+        default:
+            return false
+        }
+        return true
+    }
+
+    private static func appendText(_ text: String, version: UInt8? = nil, to bytes: inout [UInt8]) throws {
+        var text = text
+        try text.withUTF8 { utf8 in
+            guard !utf8.contains(0) else {
+                throw PostgresError(
+                    .invalidParameter,
+                    "a value contains a NUL character (U+0000), which PostgreSQL text cannot store")
+            }
+            append(Int32(utf8.count + (version == nil ? 0 : 1)), to: &bytes)
+            if let version { bytes.append(version) }
+            bytes.append(contentsOf: utf8)
+        }
+    }
+
+    private static func outOfRange(_ number: Int64, _ type: String) -> PostgresError {
+        PostgresError(.invalidParameter, "\(number) is out of range for a \(type) column")
+    }
+
+    private static func append<Integer: FixedWidthInteger>(_ value: Integer, to bytes: inout [UInt8]) {
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    // MARK: Text
+
+    /// The text form `{"a","b",NULL}`, every element quoted and escaped.
+    private static func textLiteral(_ values: [PostgresValue?], column: Int) throws -> String {
+        var bytes: [UInt8] = [UInt8(ascii: "{")]
+        bytes.reserveCapacity(2 + values.count * 16)
+        for (index, value) in values.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            guard let value else {
+                bytes.append(contentsOf: "NULL".utf8)
+                continue
+            }
+            var element = try value.textEncoding(position: column)
+            bytes.append(UInt8(ascii: "\""))
+            element.withUTF8 { utf8 in
+                for byte in utf8 {
+                    if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { bytes.append(UInt8(ascii: "\\")) }
+                    bytes.append(byte)
+                }
+            }
+            bytes.append(UInt8(ascii: "\""))
+        }
+        bytes.append(UInt8(ascii: "}"))
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
