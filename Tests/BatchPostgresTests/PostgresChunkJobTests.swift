@@ -157,6 +157,46 @@ struct FailingAfterInsertWriter: ItemWriter {
         }
     }
 
+    @Test func aRowTheTableRefusesIsSkippedThroughASavepointAndTheRestCommits() async throws {
+        try await TestDatabase.withRepository { repository in
+            try await Self.prepareTables(repository, rows: 95)
+            let schema = repository.schema
+            try await repository.pool.withConnection { connection in
+                try await connection.query(
+                    "ALTER TABLE \"\(schema)\".output ADD CONSTRAINT no_37 CHECK (id <> 37)")
+            }
+            let pool = repository.pool
+            let job = Job("copy-skipping") {
+                ChunkStep(
+                    "copy", chunkSize: 10,
+                    reader: { _ in
+                        PostgresItemReader<Row>(
+                            pool: pool,
+                            query: "SELECT id, payload FROM \"\(schema)\".source WHERE id > $1 ORDER BY id LIMIT $2",
+                            keyColumn: "id", startAfter: .int(0), pageSize: 7
+                        ) { row in Row(id: try row.decode("id"), payload: try row.decode("payload")) }
+                    },
+                    writer: { _ in
+                        try PostgresItemWriter<Row>(table: "\(schema).output", columns: ["id", "payload"]) {
+                            [.int($0.id), .text($0.payload)]
+                        }
+                    }
+                )
+                .skip(SkipPolicy(limit: 3) { ($0 as? PostgresError)?.sqlState == "23514" })
+            }
+            let jobOperator = JobOperator(
+                registry: try JobRegistry([job]), repository: repository, logger: TestDatabase.logger)
+            let execution = try await jobOperator.start("copy-skipping")
+            #expect(execution.status == .completed, "\(execution.exitMessage)")
+            var expected = Dictionary(uniqueKeysWithValues: (Int64(1)...95).map { ($0, 1) })
+            expected[37] = nil
+            #expect(try await Self.output(repository) == expected, "every row but the refused one, once")
+            let step = try #require(try await repository.stepExecutions(jobExecutionId: execution.id).first)
+            #expect(step.counters.writeSkip == 1)
+            #expect(step.counters.write == 94)
+        }
+    }
+
     @Test func theWriterRefusesATransactionThatIsNotPostgres() async throws {
         var writer = try PostgresItemWriter<Int>(table: "t", columns: ["n"]) { [.int(Int64($0))] }
         let memory = InMemoryJobRepository()

@@ -56,6 +56,8 @@ struct Wide: Sendable {
         let transaction = try await repository.beginChunk()
         do {
             try await writer.write(rows, in: transaction)
+            // The inserts went out pipelined: the next statement that waits reports their outcome.
+            try await #require(transaction as? PostgresChunkTransaction).connection.query("SELECT 1")
         } catch {
             await transaction.rollback()
             throw error

@@ -68,6 +68,8 @@ extension PostgresConnection {
     /// Rolls back the block opened at `depth`; never throws (a broken connection has rolled back already).
     func rollback(depth: Int) async {
         defer { end(depth: depth) }
+        // Whatever was sent ahead failed or is being discarded: read it, keep going.
+        _ = try? await pipelineSync()
         guard !transactionAborted else { return }
         if depth == 0 {
             _ = try? await query("ROLLBACK")
@@ -76,7 +78,28 @@ extension PostgresConnection {
         }
     }
 
-    private func end(depth: Int) {
+    /// Rolls back to the savepoint opened at `depth` (> 0) and releases it, keeping the enclosing transaction.
+    ///
+    /// - Throws: ``PostgresError`` when the server refuses (for example the connection broke).
+    func rollbackToSavepoint(depth: Int) async throws {
+        precondition(depth > 0, "depth 0 is the transaction itself, not a savepoint")
+        defer { end(depth: depth) }
+        _ = try? await pipelineSync()  // a failed insert since the savepoint is what is being undone
+        try await query("ROLLBACK TO SAVEPOINT swift_batch_\(depth)")
+        try await query("RELEASE SAVEPOINT swift_batch_\(depth)")
+    }
+
+    /// Opens a transaction block without waiting: `BEGIN` goes out in pipeline mode, and its outcome is read with
+    /// the next statement that waits. For the chunk transaction, which saves the round trip.
+    func beginPipelined() async throws -> Int {
+        precondition(transactionDepth == 0, "a pipelined BEGIN opens the outermost transaction block")
+        try await pipelineSend("BEGIN", [])
+        transactionDepth = 1
+        return 0
+    }
+
+    /// Marks the block opened at `depth` as ended (after a pipelined `COMMIT`).
+    func end(depth: Int) {
         transactionDepth = depth
         if depth == 0 { transactionAborted = false }
     }

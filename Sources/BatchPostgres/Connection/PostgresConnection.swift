@@ -30,6 +30,8 @@ public actor PostgresConnection {
     var transactionAborted = false
     /// How many times a connection was established (1 after the first connect).
     public internal(set) var connectCount = 0
+    /// The statements sent in pipeline mode whose results have not been read yet (see `pipelineSend`).
+    var pipelined: [String] = []
     /// How many statements were sent on this connection (for benchmarks and the constant-cost-per-launch check).
     public internal(set) var statementCount = 0
 
@@ -110,6 +112,10 @@ public actor PostgresConnection {
                     + "end the transaction block and start again",
                 statement: sql)
         }
+        if !pipelined.isEmpty {
+            // Statements sent ahead (a chunk's BEGIN and inserts): their outcome comes first.
+            try await pipelineSync()
+        }
         let handle = try await liveHandle(for: sql)
         statementCount += 1
         return try execute(sql, parameters, on: handle)
@@ -154,7 +160,7 @@ public actor PostgresConnection {
 
     /// Calls `body` with an array of pointers to the parameters' bytes (nil for NULL), valid during the call: the
     /// bytes are copied into one buffer that lives until `body` returns.
-    private func withPinnedBytes<Result>(
+    func withPinnedBytes<Result>(
         _ parameters: [PostgresEncodedParameter?],
         _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> Result
     ) -> Result {

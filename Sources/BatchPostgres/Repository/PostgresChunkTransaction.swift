@@ -5,6 +5,10 @@ import Synchronization
 /// open on it. The chunk's writers write on ``connection``; ``commit(_:)`` stores the step execution (optimistic
 /// version checked) on the same connection and commits everything together.
 ///
+/// `BEGIN`, the ``PostgresItemWriter``'s inserts, the step update and `COMMIT` go out in libpq's pipeline mode: a
+/// chunk costs one round trip to the server, and a failed statement makes the server skip everything after it, so
+/// nothing of a failed chunk commits.
+///
 /// A writer finds it by casting the engine's transaction:
 /// ```swift
 /// guard let transaction = transaction as? PostgresChunkTransaction else { throw ... }
@@ -17,6 +21,8 @@ public final class PostgresChunkTransaction: ChunkTransaction {
     private let depth: Int
     /// Set once commit or rollback has begun: exactly one of them runs.
     private let finished = Atomic(false)
+    /// The connection's transaction depths of the open savepoints, innermost last.
+    private let savepoints = Mutex<[Int]>([])
 
     private init(connection: PostgresConnection, repository: PostgresJobRepository, depth: Int) {
         self.connection = connection
@@ -28,7 +34,7 @@ public final class PostgresChunkTransaction: ChunkTransaction {
     static func begin(repository: PostgresJobRepository) async throws -> PostgresChunkTransaction {
         let connection = try await repository.pool.lease()
         do {
-            let depth = try await connection.begin()
+            let depth = try await connection.beginPipelined()
             return PostgresChunkTransaction(connection: connection, repository: repository, depth: depth)
         } catch {
             await repository.pool.release(connection)
@@ -47,24 +53,39 @@ public final class PostgresChunkTransaction: ChunkTransaction {
         else {
             throw BatchError(.invalidState, "the chunk transaction was already committed or rolled back")
         }
-        let stored: StepExecution
         do {
-            stored = try await repository.updateStepExecution(stepExecution, on: connection)
+            let stored = try await repository.commitChunk(stepExecution, on: connection, depth: depth)
+            await repository.pool.release(connection)
+            return stored
         } catch {
             await connection.rollback(depth: depth)
             await repository.pool.release(connection)
             throw error
         }
-        do {
-            try await repository.repositoryCall("commit the chunk of step execution \(stepExecution.id)") {
-                try await connection.commit(depth: depth)
-            }
-        } catch {
-            await repository.pool.release(connection)
-            throw error
+    }
+
+    /// Sets a savepoint (`SAVEPOINT`), so that one item's failed write can be undone without losing the chunk.
+    public func savepoint() async throws {
+        let depth = try await connection.begin()
+        savepoints.withLock { $0.append(depth) }
+    }
+
+    /// Releases the last savepoint, keeping what was written since. A failed pipelined insert since the savepoint
+    /// is reported here; the savepoint then stays, for ``rollbackToSavepoint()``.
+    public func releaseSavepoint() async throws {
+        guard let depth = savepoints.withLock({ $0.last }) else {
+            throw BatchError(.invalidState, "releaseSavepoint() without a savepoint")
         }
-        await repository.pool.release(connection)
-        return stored
+        try await connection.commit(depth: depth)
+        savepoints.withLock { _ = $0.popLast() }
+    }
+
+    /// Undoes what was written since the last savepoint and removes it; the chunk's transaction goes on.
+    public func rollbackToSavepoint() async throws {
+        guard let depth = savepoints.withLock({ $0.popLast() }) else {
+            throw BatchError(.invalidState, "rollbackToSavepoint() without a savepoint")
+        }
+        try await connection.rollbackToSavepoint(depth: depth)
     }
 
     /// Rolls back everything written in the chunk.

@@ -331,7 +331,7 @@ public final class PostgresJobRepository: JobRepository {
     }
 
     /// The error for an update that matched no row: the record is gone, or its version moved on.
-    private func missingOrStale(
+    func missingOrStale(
         _ what: String, table: String, _ id: Int64, _ expected: Int, on connection: PostgresConnection? = nil
     ) async throws -> BatchError {
         let sql = "SELECT version FROM \(quoted).\(table) WHERE id = $1"

@@ -1,0 +1,102 @@
+import CLibPQ
+
+extension PostgresConnection {
+    /// Sends a statement in libpq's pipeline mode without waiting for its result; ``pipelineSync()`` (or the next
+    /// ``query(_:_:)``) reads the results of everything sent.
+    ///
+    /// Lets a chunk's `BEGIN`, inserts, step update and `COMMIT` travel in one round trip, and the server insert one
+    /// part of a chunk while the next is being encoded. After a failed statement the server skips the rest of the
+    /// pipeline, so a failed insert can never be followed by a `COMMIT`.
+    func pipelineSend(_ sql: String, _ parameters: [PostgresEncodedParameter?]) async throws {
+        if transactionAborted {
+            throw PostgresError(
+                .transactionAborted,
+                "the connection broke inside this transaction, so the server rolled it back; "
+                    + "end the transaction block and start again",
+                statement: sql)
+        }
+        let handle: OpaquePointer
+        if pipelined.isEmpty {
+            handle = try await liveHandle(for: sql)
+            guard PQenterPipelineMode(handle) == 1 else {
+                throw PostgresError(.unexpectedResult, "libpq could not enter pipeline mode", statement: sql)
+            }
+        } else if let current = connection?.pointer {
+            handle = current
+        } else {
+            throw PostgresError(.closed, "the connection was closed", statement: sql)
+        }
+        let count = parameters.count
+        let types = parameters.map { $0?.typeOID ?? 0 }
+        let formats = parameters.map { Int32($0?.isBinary == true ? 1 : 0) }
+        let lengths = parameters.map { Int32($0?.bytes.count ?? 0) }
+        let sent = withPinnedBytes(parameters) { values in
+            types.withUnsafeBufferPointer { types in
+                formats.withUnsafeBufferPointer { formats in
+                    lengths.withUnsafeBufferPointer { lengths in
+                        PQsendQueryParams(
+                            handle, sql, Int32(count), types.baseAddress, values, lengths.baseAddress,
+                            formats.baseAddress, 0)
+                    }
+                }
+            }
+        }
+        statementCount += 1
+        pipelined.append(sql)
+        // Push it to the server now, so it works while the caller prepares the next statement.
+        guard sent == 1, PQflush(handle) == 0 else {
+            // Read what can be read and report the failure (a broken connection reports connectionLost).
+            try await pipelineSync()
+            throw failure(of: sql, result: nil, handle: handle)
+        }
+    }
+
+    /// Ends the pipeline: sends a sync, reads the result of every statement sent, and leaves pipeline mode.
+    ///
+    /// - Returns: each statement's rows, in the order sent.
+    /// - Throws: the first statement's failure (the statements after it did not run), after reading everything.
+    @discardableResult
+    func pipelineSync() async throws -> [PostgresRows] {
+        guard !pipelined.isEmpty else { return [] }
+        let statements = pipelined
+        pipelined = []
+        guard let handle = connection?.pointer else {
+            throw PostgresError(.closed, "the connection was closed", statement: statements.first)
+        }
+        var firstError: PostgresError?
+        var results: [PostgresRows] = []
+        if PQpipelineSync(handle) != 1 {
+            firstError = failure(of: statements[0], result: nil, handle: handle)
+        }
+        for sql in statements where firstError?.code != .connectionLost {
+            guard let result = PQgetResult(handle) else {
+                firstError = firstError ?? failure(of: sql, result: nil, handle: handle)
+                break
+            }
+            switch PQresultStatus(result) {
+            case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+                results.append(Self.rows(from: result))
+            case PGRES_PIPELINE_ABORTED:
+                results.append(Self.rows(from: result))
+            default:
+                firstError = firstError ?? failure(of: sql, result: result, handle: handle)
+                results.append(Self.rows(from: result))
+            }
+            PQclear(result)
+            // Each statement's results end with a NULL.
+            while let extra = PQgetResult(handle) { PQclear(extra) }
+        }
+        if PQstatus(handle) == CONNECTION_OK {
+            // The sync point's own result.
+            for _ in 0..<2 {
+                guard let sync = PQgetResult(handle) else { continue }
+                let isSync = PQresultStatus(sync) == PGRES_PIPELINE_SYNC
+                PQclear(sync)
+                if isSync { break }
+            }
+            _ = PQexitPipelineMode(handle)
+        }
+        if let firstError { throw firstError }
+        return results
+    }
+}
