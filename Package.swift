@@ -27,9 +27,11 @@ let package = Package(
             dependencies: [
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                "CZlib",
             ],
             swiftSettings: strict
         ),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "BatchTestKit",
             dependencies: ["Batch"],
@@ -116,6 +118,12 @@ let package = Package(
                 "Batch", "BatchPostgres", "BatchRabbitMQ", "BatchWorker",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "FileBenchmarks",
+            dependencies: ["Batch", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/FileBenchmarks",
             swiftSettings: strict
         ),
         .executableTarget(
