@@ -41,6 +41,11 @@ print(
 
 let copy = CopyBenchmark(repository: repository, configuration: configuration, rows: rowCount, logger: logger)
 try await copy.prepare()
+if ProcessInfo.processInfo.environment["BENCH_CHUNK_ONLY"] == "2" {
+    let chunk = try await copy.runChunkStep(trial: 0)
+    print("chunk step: \(format(chunk))")
+    exit(0)
+}
 if ProcessInfo.processInfo.environment["BENCH_CHUNK_ONLY"] == "1" {
     var start = ContinuousClock.now
     var total = 0
@@ -61,6 +66,25 @@ if ProcessInfo.processInfo.environment["BENCH_CHUNK_ONLY"] == "1" {
         let values: [PostgresValue?] = [.int(row.id), .text(row.account), .int(row.amount), .text(row.note)]
         for (column, value) in values.enumerated() { try sample.append(value, position: column + 1) }
         sample.endRow()
+    }
+    for perStatement in [1_000, 250] {
+        try await repository.pool.withConnection { connection in
+            try await connection.query("TRUNCATE \(schema).ledger")
+        }
+        var writer = try PostgresItemWriter<LedgerRow>(
+            table: "\(configuration.schema).ledger", columns: ["id", "account", "amount", "note"],
+            rowsPerStatement: perStatement
+        ) { [.int($0.id), .text($0.account), .int($0.amount), .text($0.note)] }
+        let rowsOfChunk = (Int64(1)...1_000).map(LedgerRow.init)
+        let start = ContinuousClock.now
+        for _ in 0..<(rowCount / 1_000) {
+            let transaction = try await repository.beginChunk()
+            try await writer.write(rowsOfChunk, in: transaction)
+            let connection = (transaction as! PostgresChunkTransaction).connection
+            try await connection.query("SELECT 1")
+            await transaction.rollback()
+        }
+        print("writer loop, \(perStatement) rows per insert, rolled back: \(format(ContinuousClock.now - start))")
     }
     for inTransactions in [false, true] {
         try await repository.pool.withConnection { connection in

@@ -240,6 +240,7 @@ import Testing
         try await TestDatabase.withConnection { connection in
             let before = try #require(await connection.backendProcessID)
             try await connection.query("SELECT 1")
+            try await connection.query("SELECT $1::int8 + 1 AS n", [.int(1)], prepared: true)
             try await TestDatabase.services("restart-postgres")
             let value = try await connection.query("SELECT $1::int8 AS n", [.int(41)]).single().decode(
                 "n", as: Int.self)
@@ -247,6 +248,9 @@ import Testing
             let after = try #require(await connection.backendProcessID)
             #expect(after != before)
             #expect(await connection.connectCount == 2)
+            // Statements prepared in the old session are prepared again in the new one.
+            let prepared = try await connection.query("SELECT $1::int8 + 1 AS n", [.int(2)], prepared: true)
+            #expect(try prepared.single().decode("n", as: Int.self) == 3)
         }
     }
 }

@@ -43,6 +43,7 @@ extension PostgresConnection {
             do {
                 let handle = try connectOnce()
                 connection = LibPQHandle(handle)
+                preparedStatements = [:]  // a new session has none
                 connectCount += 1
                 if connectCount > 1 || attempt > 1 {
                     logger.info(

@@ -1,5 +1,13 @@
 import CLibPQ
 
+/// One command sent in pipeline mode: a statement, or the preparation of one.
+struct PipelinedCommand {
+    /// The statement's text.
+    var sql: String
+    /// Set for a `PQsendPrepare`: the name being prepared (forgotten again if the preparation fails).
+    var preparing: String?
+}
+
 extension PostgresConnection {
     /// Sends a statement in libpq's pipeline mode without waiting for its result; ``pipelineSync()`` (or the next
     /// ``query(_:_:)``) reads the results of everything sent.
@@ -7,7 +15,9 @@ extension PostgresConnection {
     /// Lets a chunk's `BEGIN`, inserts, step update and `COMMIT` travel in one round trip, and the server insert one
     /// part of a chunk while the next is being encoded. After a failed statement the server skips the rest of the
     /// pipeline, so a failed insert can never be followed by a `COMMIT`.
-    func pipelineSend(_ sql: String, _ parameters: [PostgresEncodedParameter?]) async throws {
+    func pipelineSend(
+        _ sql: String, _ parameters: [PostgresEncodedParameter?], prepared: Bool = false
+    ) async throws {
         if transactionAborted {
             throw PostgresError(
                 .transactionAborted,
@@ -30,19 +40,38 @@ extension PostgresConnection {
         let types = parameters.map { $0?.typeOID ?? 0 }
         let formats = parameters.map { Int32($0?.isBinary == true ? 1 : 0) }
         let lengths = parameters.map { Int32($0?.bytes.count ?? 0) }
+        var name = prepared ? preparedStatements[sql] : nil
+        if prepared && name == nil {
+            // Prepare it in the same pipeline, just ahead of its first execution.
+            preparedCounter += 1
+            let newName = "swift_batch_\(preparedCounter)"
+            let queued = types.withUnsafeBufferPointer { types in
+                PQsendPrepare(handle, newName, sql, Int32(types.count), types.baseAddress)
+            }
+            if queued == 1 {
+                preparedStatements[sql] = newName
+                pipelined.append(PipelinedCommand(sql: sql, preparing: newName))
+                name = newName
+            }
+        }
         let sent = withPinnedBytes(parameters) { values in
             types.withUnsafeBufferPointer { types in
                 formats.withUnsafeBufferPointer { formats in
                     lengths.withUnsafeBufferPointer { lengths in
-                        PQsendQueryParams(
-                            handle, sql, Int32(count), types.baseAddress, values, lengths.baseAddress,
-                            formats.baseAddress, 0)
+                        if let name {
+                            PQsendQueryPrepared(
+                                handle, name, Int32(count), values, lengths.baseAddress, formats.baseAddress, 0)
+                        } else {
+                            PQsendQueryParams(
+                                handle, sql, Int32(count), types.baseAddress, values, lengths.baseAddress,
+                                formats.baseAddress, 0)
+                        }
                     }
                 }
             }
         }
         statementCount += 1
-        pipelined.append(sql)
+        pipelined.append(PipelinedCommand(sql: sql))
         // Push it to the server now, so it works while the caller prepares the next statement.
         guard sent == 1, PQflush(handle) == 0 else {
             // Read what can be read and report the failure (a broken connection reports connectionLost).
@@ -61,26 +90,30 @@ extension PostgresConnection {
         let statements = pipelined
         pipelined = []
         guard let handle = connection?.pointer else {
-            throw PostgresError(.closed, "the connection was closed", statement: statements.first)
+            throw PostgresError(.closed, "the connection was closed", statement: statements.first?.sql)
         }
         var firstError: PostgresError?
         var results: [PostgresRows] = []
         if PQpipelineSync(handle) != 1 {
-            firstError = failure(of: statements[0], result: nil, handle: handle)
+            firstError = failure(of: statements[0].sql, result: nil, handle: handle)
         }
-        for sql in statements where firstError?.code != .connectionLost {
+        for command in statements where firstError?.code != .connectionLost {
             guard let result = PQgetResult(handle) else {
-                firstError = firstError ?? failure(of: sql, result: nil, handle: handle)
+                firstError = firstError ?? failure(of: command.sql, result: nil, handle: handle)
                 break
             }
-            switch PQresultStatus(result) {
-            case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
-                results.append(Self.rows(from: result))
-            case PGRES_PIPELINE_ABORTED:
+            let status = PQresultStatus(result)
+            if let name = command.preparing, status != PGRES_COMMAND_OK, preparedStatements[command.sql] == name {
+                preparedStatements[command.sql] = nil
+            }
+            switch status {
+            case PGRES_COMMAND_OK where command.preparing != nil:
+                break  // a preparation: no rows of its own
+            case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY, PGRES_PIPELINE_ABORTED:
                 results.append(Self.rows(from: result))
             default:
-                firstError = firstError ?? failure(of: sql, result: result, handle: handle)
-                results.append(Self.rows(from: result))
+                firstError = firstError ?? failure(of: command.sql, result: result, handle: handle)
+                if command.preparing == nil { results.append(Self.rows(from: result)) }
             }
             PQclear(result)
             // Each statement's results end with a NULL.

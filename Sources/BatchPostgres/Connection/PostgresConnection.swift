@@ -30,8 +30,12 @@ public actor PostgresConnection {
     var transactionAborted = false
     /// How many times a connection was established (1 after the first connect).
     public internal(set) var connectCount = 0
-    /// The statements sent in pipeline mode whose results have not been read yet (see `pipelineSend`).
-    var pipelined: [String] = []
+    /// What was sent in pipeline mode and whose results have not been read yet (see `pipelineSend`).
+    var pipelined: [PipelinedCommand] = []
+    /// The names of the statements prepared in the current session, by SQL text.
+    var preparedStatements: [String: String] = [:]
+    /// Numbers the prepared statements' names (never reused within a session).
+    var preparedCounter = 0
     /// How many statements were sent on this connection (for benchmarks and the constant-cost-per-launch check).
     public internal(set) var statementCount = 0
 
@@ -92,19 +96,25 @@ public actor PostgresConnection {
     /// - Throws: ``PostgresError``: ``PostgresError/Code/server`` with the SQLSTATE for a refused statement,
     ///   ``PostgresError/Code/connectionLost`` when the connection broke with the statement in flight (not
     ///   repeated), ``PostgresError/Code/invalidParameter`` for a value PostgreSQL cannot hold.
+    /// - Parameter prepared: keep the statement prepared on this connection (`PQprepare` once, then
+    ///   `PQexecPrepared`), which saves the server parsing and planning it again: for statements run often.
     @discardableResult
-    public func query(_ sql: String, _ parameters: [PostgresValue?] = []) async throws -> PostgresRows {
+    public func query(
+        _ sql: String, _ parameters: [PostgresValue?] = [], prepared: Bool = false
+    ) async throws -> PostgresRows {
         let encoded = try parameters.enumerated().map { position, value in
             try value.map {
                 PostgresEncodedParameter.text(try $0.textEncoding(position: position + 1), typeOID: $0.typeOID)
             }
         }
-        return try await query(sql, encoded: encoded)
+        return try await query(sql, encoded: encoded, prepared: prepared)
     }
 
     /// Runs one statement with parameters already encoded (nil is NULL).
     @discardableResult
-    func query(_ sql: String, encoded parameters: [PostgresEncodedParameter?]) async throws -> PostgresRows {
+    func query(
+        _ sql: String, encoded parameters: [PostgresEncodedParameter?], prepared: Bool = false
+    ) async throws -> PostgresRows {
         if transactionAborted {
             throw PostgresError(
                 .transactionAborted,
@@ -118,25 +128,35 @@ public actor PostgresConnection {
         }
         let handle = try await liveHandle(for: sql)
         statementCount += 1
-        return try execute(sql, parameters, on: handle)
+        return try execute(sql, parameters, prepared: prepared, on: handle)
     }
 
-    /// Sends a statement on a live handle: one `PQexecParams`, the result copied out and cleared.
+    /// Sends a statement on a live handle: one `PQexecParams` (or `PQexecPrepared`, preparing it first if needed),
+    /// the result copied out and cleared.
     private func execute(
-        _ sql: String, _ parameters: [PostgresEncodedParameter?], on handle: OpaquePointer
+        _ sql: String, _ parameters: [PostgresEncodedParameter?], prepared: Bool, on handle: OpaquePointer
     ) throws -> PostgresRows {
         let count = parameters.count
         let types = parameters.map { $0?.typeOID ?? 0 }
         let formats = parameters.map { Int32($0?.isBinary == true ? 1 : 0) }
         let lengths = parameters.map { Int32($0?.bytes.count ?? 0) }
+        var name: String?
+        if prepared {
+            name = try prepareIfNeeded(sql, types: types, on: handle)
+        }
         // Pin every parameter's bytes for the duration of the call.
         let result: OpaquePointer? = withPinnedBytes(parameters) { values in
             types.withUnsafeBufferPointer { types in
                 formats.withUnsafeBufferPointer { formats in
                     lengths.withUnsafeBufferPointer { lengths in
-                        PQexecParams(
-                            handle, sql, Int32(count), types.baseAddress, values, lengths.baseAddress,
-                            formats.baseAddress, 0)
+                        if let name {
+                            PQexecPrepared(
+                                handle, name, Int32(count), values, lengths.baseAddress, formats.baseAddress, 0)
+                        } else {
+                            PQexecParams(
+                                handle, sql, Int32(count), types.baseAddress, values, lengths.baseAddress,
+                                formats.baseAddress, 0)
+                        }
                     }
                 }
             }
@@ -156,6 +176,22 @@ public actor PostgresConnection {
         default:
             throw failure(of: sql, result: result, handle: handle)
         }
+    }
+
+    /// The name `sql` is prepared under in this session, preparing it (one round trip) the first time.
+    private func prepareIfNeeded(_ sql: String, types: [UInt32], on handle: OpaquePointer) throws -> String {
+        if let name = preparedStatements[sql] { return name }
+        preparedCounter += 1
+        let name = "swift_batch_\(preparedCounter)"
+        let result = types.withUnsafeBufferPointer { types in
+            PQprepare(handle, name, sql, Int32(types.count), types.baseAddress)
+        }
+        defer { PQclear(result) }
+        guard let result, PQresultStatus(result) == PGRES_COMMAND_OK else {
+            throw failure(of: sql, result: result, handle: handle)
+        }
+        preparedStatements[sql] = name
+        return name
     }
 
     /// Calls `body` with an array of pointers to the parameters' bytes (nil for NULL), valid during the call: the

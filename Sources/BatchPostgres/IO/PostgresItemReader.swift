@@ -82,7 +82,9 @@ public struct PostgresItemReader<Item>: ItemReader {
         let after = lastKeyRead.map { PostgresValue.text($0) } ?? startAfter
         let sql = query
         let values = [after, .int(pageSize)] + parameters
-        let rows = try await pool.withConnection { connection in try await connection.query(sql, values) }
+        let rows = try await pool.withConnection { connection in
+            try await connection.query(sql, values, prepared: true)
+        }
         var fetched: [(key: String, item: Item)] = []
         fetched.reserveCapacity(rows.count)
         for row in rows {

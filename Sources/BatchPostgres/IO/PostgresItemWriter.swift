@@ -72,7 +72,8 @@ public struct PostgresItemWriter<Item>: ItemWriter {
         var start = 0
         while start < items.count {
             let end = min(items.count, start + rowsPerStatement)
-            try await connection.pipelineSend(insertStatement, try encode(items[start..<end], types, first: start))
+            try await connection.pipelineSend(
+                insertStatement, try encode(items[start..<end], types, first: start), prepared: true)
             start = end
         }
     }

@@ -28,7 +28,7 @@ extension PostgresJobRepository {
                     PostgresEncodedParameter.text(try $0.textEncoding(position: position + 1), typeOID: $0.typeOID)
                 }
             }
-            try await connection.pipelineSend(update, parameters)
+            try await connection.pipelineSend(update, parameters, prepared: true)
             try await connection.pipelineSend("COMMIT", [])
             results = try await connection.pipelineSync()
         } catch let error as PostgresError where error.statement == update && error.sqlState == "22012" {

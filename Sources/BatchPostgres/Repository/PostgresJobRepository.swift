@@ -87,7 +87,7 @@ public final class PostgresJobRepository: JobRepository {
             """
             INSERT INTO \(quoted).job_instances (job_name, job_key, parameters) VALUES ($1, $2, $3)
             ON CONFLICT (job_name, job_key) DO NOTHING RETURNING id
-            """, [.text(jobName), .text(jobKey), .json(parametersJSON)])
+            """, [.text(jobName), .text(jobKey), .json(parametersJSON)], prepared: true)
         var instanceId: Int64
         var last: JobExecution?
         if let row = inserted.first {
@@ -104,7 +104,7 @@ public final class PostgresJobRepository: JobRepository {
                   ) e ON true
                  WHERE i.job_name = $1 AND i.job_key = $2
                    FOR UPDATE OF i
-                """, [.text(jobName), .text(jobKey)]
+                """, [.text(jobName), .text(jobKey)], prepared: true
             ).single()
             instanceId = try row.decode("locked_instance_id")
             if try row.decode("id", as: Int64?.self) != nil {
@@ -123,7 +123,7 @@ public final class PostgresJobRepository: JobRepository {
                     [
                         .int(instanceId), .text(jobName), workerId.map { .text($0) }, .json(parametersJSON),
                         .json(last?.context.jsonValue ?? .object([:])),
-                    ]
+                    ], prepared: true
                 ).single())
         } catch let error as PostgresError where isOneRunningViolation(error) {
             throw BatchError(
@@ -154,7 +154,7 @@ public final class PostgresJobRepository: JobRepository {
                             .timestamp(execution.createTime), execution.startTime.map { .timestamp($0) },
                             execution.endTime.map { .timestamp($0) }, execution.workerId.map { .text($0) },
                             .json(.object(execution.parameters.values)), .json(execution.context.jsonValue),
-                        ])
+                        ], prepared: true)
                 }
             } catch let error as PostgresError where isOneRunningViolation(error) {
                 throw BatchError(
@@ -284,7 +284,7 @@ public final class PostgresJobRepository: JobRepository {
                        version = version + 1, last_updated = now()
                  WHERE id = $1 AND version = $2
                 RETURNING \(Self.stepExecutionColumns)
-                """, [.int(step.id), .int(step.version)] + Self.stepValues(step))
+                """, [.int(step.id), .int(step.version)] + Self.stepValues(step), prepared: true)
             if let row = rows.first { return try Self.stepExecution(from: row) }
             throw try await missingOrStale(
                 "step execution", table: "step_executions", step.id, step.version, on: connection)
@@ -327,7 +327,7 @@ public final class PostgresJobRepository: JobRepository {
 
     /// One statement on a pooled connection.
     func select(_ sql: String, _ parameters: [PostgresValue?]) async throws -> PostgresRows {
-        try await pool.withConnection { connection in try await connection.query(sql, parameters) }
+        try await pool.withConnection { connection in try await connection.query(sql, parameters, prepared: true) }
     }
 
     /// The error for an update that matched no row: the record is gone, or its version moved on.
