@@ -121,6 +121,12 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(
+            name: "WorkerBenchmarks",
+            dependencies: ["Batch", "BatchPostgres", "BatchRabbitMQ", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/WorkerBenchmarks",
+            swiftSettings: strict
+        ),
+        .executableTarget(
             name: "FileBenchmarks",
             dependencies: ["Batch", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/FileBenchmarks",
