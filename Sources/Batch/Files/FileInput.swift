@@ -85,7 +85,10 @@ final class FileInput {
         }
         if end == capacity {
             let grown = min(capacity * 2, maxCapacity)
-            precondition(grown > capacity, "FileInput: a record outgrew the buffer limit")
+            guard grown > capacity else {
+                // The parsers refuse a record over the limit before asking for more, so this is not reached.
+                throw FileErrors.file(path, "a record outgrew the read buffer (\(capacity) bytes)")
+            }
             let larger = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
             larger.update(from: buffer, count: end)
             buffer.deallocate()

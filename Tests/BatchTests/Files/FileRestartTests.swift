@@ -147,6 +147,31 @@ struct FileRestartTests {
         }
     }
 
+    @Test("an empty input completes with nothing read; a writer may be told not to replace a file")
+    func emptyAndExisting() async throws {
+        let directory = try TemporaryDirectory()
+        let input = directory.file("empty.csv")
+        try writeFile(input, "")
+        let output = directory.file("out.csv")
+        try writeFile(output, "keep me\n")
+        let job = Job("empty") {
+            ChunkStep(
+                "copy", chunkSize: 10, reader: { _ in CSVReader<Trade>(path: input) },
+                writer: { _ in
+                    CSVWriter<Trade>(path: output, configuration: FileWriterConfiguration(replacesExistingFile: false))
+                })
+        }
+        let refused = try await makeOperator(job).start("empty")
+        #expect(refused.status == .failed)
+        #expect(refused.exitMessage.contains("already exists"), "\(refused.exitMessage)")
+        #expect(String(decoding: try readFile(output), as: UTF8.self) == "keep me\n")
+
+        try FileManager.default.removeItem(atPath: output)
+        let completed = try await makeOperator(job).start("empty")
+        #expect(completed.status == .completed, "\(completed.exitMessage)")
+        #expect(try readFile(output).isEmpty, "no items and no known columns: an empty file")
+    }
+
     @Test("a restart whose temporary file is gone fails with a clear error")
     func missingTemporaryFile() async throws {
         let directory = try TemporaryDirectory()
