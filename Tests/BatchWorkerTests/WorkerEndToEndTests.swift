@@ -200,7 +200,9 @@ struct WorkerEndToEndTests {
                 try await world.messaging.send(
                     .start("count", parameters: ["items": 40, "chunkSize": 10, "delayMs": 25, "run": .int(Int64(run))]))
             }
-            try await world.eventually { try await world.repository.jobExecutions(jobName: "count", limit: 10).count == 1 }
+            try await world.eventually {
+                try await world.repository.jobExecutions(jobName: "count", limit: 10).count == 1
+            }
             try await world.eventually {
                 let status = try await world.messaging.connection.queueStatus(queue)
                 return status.messages == 2 && status.consumers == 0
@@ -212,6 +214,34 @@ struct WorkerEndToEndTests {
                 return executions.count == 3 && executions.allSatisfy { $0.status == .completed }
             }
             #expect(try await world.messaging.connection.queueStatus(queue).messages == 0)
+        }
+    }
+
+    @Test("`swiftbatch stop` reaches a worker too busy to take commands, over the control exchange")
+    func stopReachesAFullWorker() async throws {
+        try await withWorld { world in
+            try await world.startWorker(["--concurrency", "1"])
+            let id = try Self.executionId(
+                try await world.request(.start("count", parameters: ["items": 2_000, "chunkSize": 10, "delayMs": 10])))
+            try await world.eventually {
+                try await world.repository.stepExecutions(jobExecutionId: id).first?.counters.commit ?? 0 >= 1
+            }
+            // A second start keeps the worker full: its consumer is paused, the commands queue unattended.
+            try await world.messaging.send(.start("count", parameters: ["items": 10, "run": "queued"]))
+            try await world.eventually {
+                try await world.messaging.connection.queueStatus(world.messaging.topology.commandsQueue).consumers == 0
+            }
+            let sent = ContinuousClock.now
+            let stop = try await world.cli(["stop", String(id), "--timeout", "15"])
+            // The broadcast stops the job; its freed slot then takes the stop command from the queue and answers.
+            #expect(stop.status == 0, "\(stop.output)")
+            let stopped = try await world.finished(id, timeout: .seconds(10))
+            #expect(stopped.status == .stopped, "the running worker heard the broadcast")
+            #expect(ContinuousClock.now - sent < .seconds(10), "well before the job's 20 s of work")
+            // The freed slot takes the queued start.
+            try await world.eventually {
+                try await world.repository.jobExecutions(jobName: "count", limit: 10).count == 2
+            }
         }
     }
 

@@ -19,7 +19,9 @@ extension Worker {
             }
             guard let incoming else { return }
             await handle(incoming)
-            if capacity.isFull && !shuttingDown.isRequested {
+            // Short jobs free their slot within moments: wait a little before giving the broker back what it sent
+            // ahead, so a busy worker does not cancel and re-create its consumer after every job.
+            if capacity.isFull, !shuttingDown.isRequested, await !capacity.waitForFreeSlot(atMost: Self.pauseGrace) {
                 try? await commands.consumer.pause()
                 logger.debug("at capacity: paused consuming", metadata: ["running": "\(capacity.runningCount)"])
                 await capacity.waitForFreeSlot()
@@ -60,6 +62,9 @@ extension Worker {
             try? incoming.delivery.nack(requeue: true)
         }
     }
+
+    /// How long a full worker waits for a slot before it pauses its consumer.
+    static let pauseGrace = Duration.milliseconds(100)
 
     /// Codes of commands that fail the same way however often they are tried: dead-lettered.
     static let neverSucceeds: Set<BatchError.Code> = [.jobNotFound, .invalidParameters, .invalidJSON]

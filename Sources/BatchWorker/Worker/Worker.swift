@@ -140,6 +140,12 @@ public final class Worker: Service {
                 for execution in try await repository.failExecutionsOfLostWorkers(lease: configuration.lease) {
                     await events.jobExecutionChanged(execution)
                 }
+                let running = Set(jobOperator.runningExecutionIds)
+                for execution in try await repository.failOrphanedExecutions(
+                    workerId: configuration.workerId, running: running)
+                {
+                    await events.jobExecutionChanged(execution)
+                }
             } catch {
                 logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
             }

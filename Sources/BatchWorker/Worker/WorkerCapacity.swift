@@ -35,6 +35,17 @@ final class WorkerCapacity: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
+    /// Waits at most `timeout` for a free slot.
+    /// - Returns: whether a slot is free.
+    func waitForFreeSlot(atMost timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while isFull {
+            guard ContinuousClock.now < deadline else { return false }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return true
+    }
+
     /// Wakes every waiter (at shutdown, so the command loop can end).
     func wakeAll() {
         let waiters = state.withLock { state in

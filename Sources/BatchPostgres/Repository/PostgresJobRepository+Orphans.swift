@@ -1,0 +1,41 @@
+import Batch
+
+extension PostgresJobRepository {
+    /// Marks FAILED the running executions recorded for `workerId` that the worker is not running: created more
+    /// than `grace` ago (by the database clock) and not in `running`. Such an orphan appears when the commit of a
+    /// new execution succeeded but its answer was lost (the connection dropped at COMMIT): the worker could not
+    /// launch it, and its heartbeat would keep the lost-worker sweep away from it forever.
+    ///
+    /// - Parameters:
+    ///   - workerId: the worker asking (it knows what it runs).
+    ///   - running: the ids of the executions it runs.
+    ///   - grace: how old an execution must be to count (so one being launched right now is left alone).
+    /// - Returns: the executions marked FAILED.
+    @discardableResult
+    public func failOrphanedExecutions(
+        workerId: String, running: Set<Int64>, grace: Duration = .seconds(30)
+    ) async throws -> [JobExecution] {
+        let seconds = Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18
+        let runningList = "{" + running.sorted().map(String.init).joined(separator: ",") + "}"
+        let failed = try await repositoryCall("fail the orphaned executions of worker \(workerId)") {
+            try await select(
+                """
+                UPDATE \(quoted).job_executions
+                   SET status = 'FAILED', exit_code = 'FAILED', end_time = now(), last_updated = now(),
+                       version = version + 1,
+                       exit_message = 'worker ' || worker_id || ' was not running this execution (its start was '
+                                      || 'recorded but never launched)'
+                 WHERE worker_id = $1 AND status IN ('STARTING', 'STARTED', 'STOPPING')
+                   AND NOT (id = ANY($2::int8[])) AND create_time < now() - make_interval(secs => $3)
+                RETURNING \(Self.jobExecutionColumns)
+                """, [.text(workerId), .text(runningList), .double(seconds)]
+            ).map(Self.jobExecution(from:))
+        }
+        for execution in failed {
+            logger.warning(
+                "marked an orphaned execution FAILED",
+                metadata: ["job.name": "\(execution.jobName)", "job.execution.id": "\(execution.id)"])
+        }
+        return failed
+    }
+}
