@@ -2,6 +2,10 @@ import Batch
 import BatchPostgres
 import Foundation
 import Logging
+import Synchronization
+
+/// Time spent inside the writer, over a run.
+let writerNanoseconds = Atomic<Int>(0)
 
 /// The rows both contestants load: an id, an account, an amount, a note with characters that need escaping.
 struct LedgerRow: Sendable {
@@ -55,6 +59,7 @@ struct CopyBenchmark {
         "swift-batch-ledger-\(ProcessInfo.processInfo.processIdentifier).csv"
     ).path
 
+    /// Creates the table.
     func prepare() async throws {
         try await repository.pool.withConnection { connection in
             try await connection.query(
@@ -63,18 +68,38 @@ struct CopyBenchmark {
                     id bigint NOT NULL, account text NOT NULL, amount bigint NOT NULL, note text NOT NULL)
                 """)
         }
+    }
+
+    /// The psql script loading the rows as one `COPY` per 1,000 rows, in one transaction.
+    var chunkedScriptPath: String { csvPath + ".chunked.sql" }
+
+    /// Writes the rows as CSV for `psql \copy`, and as a script of 1,000-row `COPY` statements.
+    func writeInputFiles() throws {
         _ = FileManager.default.createFile(atPath: csvPath, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: csvPath))
-        var buffer = ""
+        _ = FileManager.default.createFile(atPath: chunkedScriptPath, contents: nil)
+        let csv = try FileHandle(forWritingTo: URL(fileURLWithPath: csvPath))
+        let script = try FileHandle(forWritingTo: URL(fileURLWithPath: chunkedScriptPath))
+        let copyStatement =
+            "COPY \"\(configuration.schema)\".ledger (id, account, amount, note) FROM STDIN WITH (FORMAT csv);\n"
+        var csvBuffer = ""
+        var scriptBuffer = "BEGIN;\n"
         for id in 1...Int64(rows) {
-            buffer += LedgerRow(id).csvLine
-            if buffer.utf8.count > 1 << 20 {
-                handle.write(Data(buffer.utf8))
-                buffer = ""
+            let line = LedgerRow(id).csvLine
+            csvBuffer += line
+            if id % 1_000 == 1 { scriptBuffer += copyStatement }
+            scriptBuffer += line
+            if id % 1_000 == 0 || id == Int64(rows) { scriptBuffer += "\\.\n" }
+            if csvBuffer.utf8.count > 1 << 20 {
+                csv.write(Data(csvBuffer.utf8))
+                script.write(Data(scriptBuffer.utf8))
+                csvBuffer = ""
+                scriptBuffer = ""
             }
         }
-        handle.write(Data(buffer.utf8))
-        try handle.close()
+        csv.write(Data(csvBuffer.utf8))
+        script.write(Data((scriptBuffer + "COMMIT;\n").utf8))
+        try csv.close()
+        try script.close()
     }
 
     func truncate() async throws {
@@ -94,13 +119,16 @@ struct CopyBenchmark {
         try? await truncate()
         let table = self.table
         let rows = self.rows
+        let rowsPerStatement =
+            ProcessInfo.processInfo.environment["BENCH_ROWS_PER_STATEMENT"].flatMap { Int($0) } ?? 250
         let job = Job("copy-ledger") {
             ChunkStep(
                 "copy", chunkSize: 1_000, reader: { _ in GeneratedRows(count: rows) },
                 writer: { _ in
                     LedgerWriter(
                         inner: try PostgresItemWriter<LedgerRow>(
-                            table: table, columns: ["id", "account", "amount", "note"]
+                            table: table, columns: ["id", "account", "amount", "note"],
+                            rowsPerStatement: rowsPerStatement
                         ) { [.int($0.id), .text($0.account), .int($0.amount), .text($0.note)] },
                         writeNothing: writeNothing)
                 })
@@ -116,16 +144,23 @@ struct CopyBenchmark {
         return elapsed
     }
 
-    func runPsqlCopy() async throws -> Duration {
+    /// Loads the rows with psql: one `\\copy` of the CSV file, or the script of 1,000-row `COPY`s.
+    func runPsql(chunked: Bool) async throws -> Duration {
         try? await truncate()
-        let command =
-            "\\copy \"\(configuration.schema)\".ledger (id, account, amount, note) FROM '\(csvPath)' WITH (FORMAT csv)"
         var environment = ProcessInfo.processInfo.environment
         environment["PGPASSWORD"] = configuration.password ?? ""
-        let arguments = [
+        var arguments = [
             "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", configuration.host, "-p", String(configuration.port),
-            "-U", configuration.user, "-d", configuration.database, "-c", command,
+            "-U", configuration.user, "-d", configuration.database,
         ]
+        if chunked {
+            arguments += ["-f", chunkedScriptPath]
+        } else {
+            arguments += [
+                "-c",
+                "\\copy \"\(configuration.schema)\".ledger (id, account, amount, note) FROM '\(csvPath)' WITH (FORMAT csv)",
+            ]
+        }
         let start = ContinuousClock.now
         let status = try await Spawn.run(arguments, environment: environment)
         let elapsed = ContinuousClock.now - start
@@ -137,6 +172,7 @@ struct CopyBenchmark {
 
     func cleanUp() {
         try? FileManager.default.removeItem(atPath: csvPath)
+        try? FileManager.default.removeItem(atPath: chunkedScriptPath)
     }
 }
 
@@ -172,6 +208,11 @@ struct LedgerWriter: ItemWriter {
     let writeNothing: Bool
 
     mutating func write(_ items: [LedgerRow], in transaction: any ChunkTransaction) async throws {
+        let start = ContinuousClock.now
         if !writeNothing { try await inner.write(items, in: transaction) }
+        let elapsed = ContinuousClock.now - start
+        writerNanoseconds.add(
+            Int(elapsed.components.seconds) * 1_000_000_000 + Int(elapsed.components.attoseconds / 1_000_000_000),
+            ordering: .relaxed)
     }
 }

@@ -170,4 +170,26 @@ struct Wide: Sendable {
             #expect(try await connection.query("SELECT count(*) AS n FROM copied").single().decode("n") == 6)
         }
     }
+
+    @Test(arguments: [true, false])
+    func chunkCommitsAreSynchronousUnlessConfiguredOtherwise(synchronous: Bool) async throws {
+        var configuration = try TestDatabase.configuration()
+        configuration.synchronousChunkCommit = synchronous
+        let repository = try PostgresJobRepository(configuration: configuration, logger: TestDatabase.logger)
+        try await repository.migrate()
+        let transaction = try await repository.beginChunk()
+        let connection = try #require(transaction as? PostgresChunkTransaction).connection
+        let setting = try await connection.query("SHOW synchronous_commit").single().decode(
+            "synchronous_commit", as: String.self)
+        #expect(setting == (synchronous ? "on" : "off"))
+        await transaction.rollback()
+        // SET LOCAL ends with the transaction: the pooled connection is back to the server default.
+        let after = try await repository.pool.withConnection { connection in
+            try await connection.query("SHOW synchronous_commit").single().decode(
+                "synchronous_commit", as: String.self)
+        }
+        #expect(after == "on")
+        try await TestDatabase.dropSchema(configuration)
+        await repository.shutdown()
+    }
 }

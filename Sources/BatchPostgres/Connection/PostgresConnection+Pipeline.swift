@@ -132,4 +132,20 @@ extension PostgresConnection {
         if let firstError { throw firstError }
         return results
     }
+
+    /// Sends `statement` and `COMMIT` behind whatever the pipeline holds, reads every result, and ends the
+    /// transaction block at `depth` when the commit went through: a chunk's commit in one call to this
+    /// connection's thread and one round trip to the server.
+    ///
+    /// - Returns: the results of everything the pipeline held, `statement`'s and `COMMIT`'s last.
+    /// - Throws: the first failure; the block then stays open for the caller to roll back.
+    func commitPipelined(
+        _ statement: String, _ parameters: [PostgresEncodedParameter?], depth: Int
+    ) async throws -> [PostgresRows] {
+        try await pipelineSend(statement, parameters, prepared: true)
+        try await pipelineSend("COMMIT", [])
+        let results = try await pipelineSync()
+        end(depth: depth)
+        return results
+    }
 }

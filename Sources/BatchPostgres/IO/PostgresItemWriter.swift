@@ -32,11 +32,11 @@ public struct PostgresItemWriter<Item>: ItemWriter {
     ///   - table: the table, optionally schema-qualified (`ledger`, `accounting.ledger`).
     ///   - columns: the columns to fill, in the order `values` returns them.
     ///   - rowsPerStatement: a chunk is sent in inserts of at most this many rows, pipelined so that the server
-    ///     works on one while the next is encoded (default 250).
+    ///     works on one while the next is encoded (default 125).
     ///   - values: an item's values for those columns (nil is NULL).
     /// - Throws: ``PostgresError`` with ``PostgresError/Code/invalidConfiguration`` for a bad table or column name.
     public init(
-        table: String, columns: [String], rowsPerStatement: Int = 250,
+        table: String, columns: [String], rowsPerStatement: Int = 125,
         values: @escaping @Sendable (Item) throws -> [PostgresValue?]
     ) throws {
         self.rowsPerStatement = max(1, rowsPerStatement)

@@ -35,6 +35,9 @@ public final class PostgresChunkTransaction: ChunkTransaction {
         let connection = try await repository.pool.lease()
         do {
             let depth = try await connection.beginPipelined()
+            if !repository.pool.configuration.synchronousChunkCommit {
+                try await connection.pipelineSend("SET LOCAL synchronous_commit = off", [])
+            }
             return PostgresChunkTransaction(connection: connection, repository: repository, depth: depth)
         } catch {
             await repository.pool.release(connection)

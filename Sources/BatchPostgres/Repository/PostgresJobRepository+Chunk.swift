@@ -28,9 +28,7 @@ extension PostgresJobRepository {
                     PostgresEncodedParameter.text(try $0.textEncoding(position: position + 1), typeOID: $0.typeOID)
                 }
             }
-            try await connection.pipelineSend(update, parameters, prepared: true)
-            try await connection.pipelineSend("COMMIT", [])
-            results = try await connection.pipelineSync()
+            results = try await connection.commitPipelined(update, parameters, depth: depth)
         } catch let error as PostgresError where error.statement == update && error.sqlState == "22012" {
             // The guard: no row had that id and version. Roll back, then say which it was.
             await connection.rollback(depth: depth)
@@ -47,7 +45,6 @@ extension PostgresJobRepository {
                 .repositoryFailure, "could not commit the chunk of step execution \(step.id): \(error)",
                 underlying: error)
         }
-        await connection.end(depth: depth)
         if results.last?.commandTag == "ROLLBACK" {
             throw BatchError(
                 .repositoryFailure,
