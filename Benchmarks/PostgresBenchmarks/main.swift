@@ -40,8 +40,11 @@ let copy = CopyBenchmark(repository: repository, configuration: configuration, r
 try await copy.prepare()
 
 if ProcessInfo.processInfo.environment["BENCH_CHUNK_ONLY"] == "1" {
-    let chunk = try await copy.runChunkStep(trial: 0)
-    print("chunk step: \(format(chunk)), in the writer \(writerNanoseconds.load(ordering: .relaxed) / 1_000_000) ms")
+    let nothing = ProcessInfo.processInfo.environment["BENCH_WRITE_NOTHING"] == "1"
+    let chunk = try await copy.runChunkStep(trial: 0, writeNothing: nothing)
+    print(
+        "chunk step\(nothing ? " writing nothing" : ""): \(format(chunk)), in the writer \(writerNanoseconds.load(ordering: .relaxed) / 1_000_000) ms"
+    )
 } else {
     // MARK: 1. Statements per launch
 

@@ -5,7 +5,7 @@ import Logging
 /// One PostgreSQL connection: it owns a libpq `PGconn` and runs every libpq call on a thread of its own.
 ///
 /// The actor's executor is a dedicated thread, so blocking libpq calls never occupy Swift's cooperative pool.
-/// Statements go through `PQexecParams`, values separately from the SQL text.
+/// Statements go through `PQexecParams` (or `PQexecPrepared`), values always separate from the SQL text.
 ///
 /// **Broken connections.** Before each statement the connection checks whether the server has already closed it
 /// (after a restart, say); if so it reconnects with the configuration's bounded backoff and then sends the statement.
