@@ -123,6 +123,32 @@ import Testing
         #expect(!echoed.description.contains("Wrong-Secret-Pa55"))
     }
 
+    @Test func sslmodeReachesLibpq() async throws {
+        var configuration = try TestDatabase.configuration()
+        configuration.reconnect = .init(maxAttempts: 1)
+        configuration.options["sslmode"] = "disable"
+        let serverHasTLS = try await TestDatabase.withConnection(configuration) { connection in
+            let ssl = try await connection.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").single()
+                .decode("ssl", as: Bool.self)
+            #expect(!ssl, "sslmode=disable connects in the clear")
+            return try await connection.query("SHOW ssl").single().decode("ssl", as: String.self) == "on"
+        }
+        configuration.options["sslmode"] = "require"
+        if serverHasTLS {
+            try await TestDatabase.withConnection(configuration) { connection in
+                let ssl = try await connection.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+                    .single().decode("ssl", as: Bool.self)
+                #expect(ssl, "sslmode=require connects over TLS")
+            }
+        } else {
+            let error = try await #require(throws: PostgresError.self) {
+                _ = try await PostgresConnection.connect(configuration: configuration, logger: TestDatabase.logger)
+            }
+            #expect(error.code == .connectionFailed)
+            #expect(error.message.contains("SSL"), "libpq refuses: \(error.message)")
+        }
+    }
+
     @Test func transactionsCommitAndRollBack() async throws {
         try await TestDatabase.withConnection { connection in
             try await connection.query("CREATE TEMP TABLE t (v int)")
