@@ -32,7 +32,9 @@ public protocol ItemWriter<Item>: ItemStream {
     /// The type of item written.
     associatedtype Item
     /// Writes one chunk's items. A writer for a transactional store writes through `transaction` (cast to the
-    /// store's transaction type) so its writes commit with the chunk.
+    /// store's transaction type) so its writes commit with the chunk. A call that throws must leave nothing written
+    /// outside the transaction: a fault-tolerant step writes a failed chunk's items again one at a time, and skips
+    /// the ones whose call throws.
     mutating func write(_ items: [Item], in transaction: any ChunkTransaction) async throws
 
     /// The chunk's transaction rolled back (to retry it, or to write its items one by one): undo what ``write``
