@@ -53,25 +53,13 @@ struct RestartCommand: AsyncParsableCommand {
             stopped. With --wait, follows it and exits 0 only when it COMPLETED.
             """)
 
-    @OptionGroup var connection: ConnectionOptions
-
-    @Argument(help: "A job name or an execution id.")
-    var target: String
+    @OptionGroup var options: TargetOptions
 
     @Flag(help: "Wait for the execution to end, showing its progress.")
     var wait = false
 
-    @Option(help: "Seconds to wait for a worker to accept the command.")
-    var timeout: Double = 30
-
     func run() async throws {
-        let logger = try connection.logger()
-        let remote = try await RemoteSession(connection, logger: logger, follow: wait)
-        let command = RemoteSession.command(.restart, target)
-        let id = try await remote.send(command, timeout: timeout)
-        print("restarted as execution \(id)")
-        if wait { try await remote.follow(id) }
-        await remote.close()
+        try await options.send(.restart, follow: wait) { "restarted as execution \($0)" }
     }
 }
 
@@ -84,24 +72,12 @@ struct StopCommand: AsyncParsableCommand {
             that execution; no error if it has already ended.
             """)
 
-    @OptionGroup var connection: ConnectionOptions
-
-    @Argument(help: "A job name or an execution id.")
-    var target: String
-
-    @Option(help: "Seconds to wait for a worker to accept the command.")
-    var timeout: Double = 30
+    @OptionGroup var options: TargetOptions
 
     func run() async throws {
-        let logger = try connection.logger()
-        let remote = try await RemoteSession(connection, logger: logger, follow: false)
-        let command = RemoteSession.command(.stop, target)
-        // Every worker hears it at once (even one too busy to take commands from the queue) ...
-        try await remote.messaging.broadcast(command)
-        // ... and one worker records it and answers.
-        let id = try await remote.send(command, timeout: timeout)
-        print("stop requested for execution \(id)")
-        await remote.close()
+        // Every worker hears it at once over the control exchange (even one too busy to take commands from the
+        // queue), and one worker records it and answers.
+        try await options.send(.stop, broadcast: true) { "stop requested for execution \($0)" }
     }
 }
 
@@ -110,6 +86,15 @@ struct AbandonCommand: AsyncParsableCommand {
         commandName: "abandon",
         abstract: "Mark a STOPPED, FAILED or UNKNOWN execution ABANDONED: its instance never runs again.")
 
+    @OptionGroup var options: TargetOptions
+
+    func run() async throws {
+        try await options.send(.abandon) { "execution \($0) abandoned" }
+    }
+}
+
+/// What `restart`, `stop` and `abandon` act on, and how long they wait for a worker.
+struct TargetOptions: ParsableArguments {
     @OptionGroup var connection: ConnectionOptions
 
     @Argument(help: "A job name (its most recent instance's last execution) or an execution id.")
@@ -118,12 +103,18 @@ struct AbandonCommand: AsyncParsableCommand {
     @Option(help: "Seconds to wait for a worker to accept the command.")
     var timeout: Double = 30
 
-    func run() async throws {
+    /// Sends `action` on the target (also over the control exchange with `broadcast`), prints the answer, and
+    /// follows the execution with `follow`.
+    func send(
+        _ action: Command.Action, broadcast: Bool = false, follow: Bool = false, _ message: (Int64) -> String
+    ) async throws {
         let logger = try connection.logger()
-        let remote = try await RemoteSession(connection, logger: logger, follow: false)
-        let command = RemoteSession.command(.abandon, target)
+        let remote = try await RemoteSession(connection, logger: logger, follow: follow)
+        let command = RemoteSession.command(action, target)
+        if broadcast { try await remote.messaging.broadcast(command) }
         let id = try await remote.send(command, timeout: timeout)
-        print("execution \(id) abandoned")
+        print(message(id))
+        if follow { try await remote.follow(id) }
         await remote.close()
     }
 }
