@@ -245,6 +245,29 @@ struct WorkerEndToEndTests {
         }
     }
 
+    @Test("`run` in this process: SIGINT ends the job STOPPED, `run --restart` completes it exactly")
+    func runInProcess() async throws {
+        try await withWorld { world in
+            let run = try WorkerProcess(
+                executable: EndToEnd.executable,
+                arguments: ["run", "count", "--params", #"{"items":300,"chunkSize":10,"delayMs":10}"#],
+                environment: world.environment, log: "\(world.dataDirectory)/run.log")
+            try await world.eventually {
+                let id = try await world.repository.jobExecutions(jobName: "count", limit: 1).first?.id
+                guard let id else { return false }
+                return try await world.repository.stepExecutions(jobExecutionId: id).first?.counters.commit ?? 0 >= 2
+            }
+            kill(run.pid, SIGINT)
+            #expect(try await run.waitForExit(timeout: .seconds(20)) == 1, "not COMPLETED: exit 1")
+            let stopped = try #require(try await world.repository.jobExecutions(jobName: "count", limit: 1).first)
+            #expect(stopped.status == .stopped)
+            #expect(stopped.workerId?.hasPrefix("run-") == true, "recorded like a worker, so a crash is swept")
+            let restarted = try await world.cli(["run", "count", "--restart"])
+            #expect(restarted.status == 0, "\(restarted.output)")
+            #expect(try await world.countRows(instanceId: stopped.instanceId) == (300, 300))
+        }
+    }
+
     @Test("start --wait exits 0 on COMPLETED and 1 otherwise")
     func waitExitCodes() async throws {
         try await withWorld { world in

@@ -77,16 +77,60 @@ struct RunCommand: AsyncParsableCommand {
         let logger = try connection.logger(defaultLevel: .info)
         let registry = try SwiftBatch.registry
         let postgres = inMemory ? nil : try connection.repository(logger)
-        if let postgres { try await postgres.migrate() }
+        // Recorded like a worker, with heartbeats: if this process dies, the lost-worker sweep fails the execution
+        // (so it can be restarted) instead of leaving it STARTED.
+        let workerId = postgres.map { _ in "run-" + WorkerConfiguration.defaultWorkerId() }
         let repository: any JobRepository = postgres ?? InMemoryJobRepository()
-        let jobOperator = JobOperator(registry: registry, repository: repository, logger: logger)
-        let execution =
+        let jobOperator = JobOperator(registry: registry, repository: repository, workerId: workerId, logger: logger)
+        var heartbeat: Task<Void, Never>?
+        if let postgres, let workerId {
+            try await postgres.migrate()
+            try await postgres.registerWorker(
+                id: workerId, host: ProcessInfo.processInfo.hostName,
+                pid: Int(ProcessInfo.processInfo.processIdentifier))
+            // Without workers nobody else may be sweeping: fail what lost processes left running.
+            _ = try? await postgres.failExecutionsOfLostWorkers()
+            heartbeat = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(3))
+                    _ = try? await postgres.heartbeat(workerId: workerId)
+                }
+            }
+        }
+        // SIGINT or SIGTERM asks the job to stop at its next chunk boundary: it ends STOPPED, restartable.
+        let signals = StopOnSignals { [jobOperator] in
+            for id in jobOperator.runningExecutionIds { _ = try? await jobOperator.stop(.executionId(id)) }
+        }
+        let id =
             restart
-            ? try await jobOperator.restart(JobReference(parsing: job))
-            : try await jobOperator.start(job, parameters: JobParameters(json: params))
+            ? try await jobOperator.restartAsync(JobReference(parsing: job))
+            : try await jobOperator.startAsync(job, parameters: JobParameters(json: params))
+        let execution = try await jobOperator.wait(for: id)
+        signals.cancel()
+        heartbeat?.cancel()
         print(ExecutionFormatter.detail(try await jobOperator.execution(execution.id)))
+        if let postgres, let workerId { try? await postgres.removeWorker(id: workerId) }
         await postgres?.shutdown()
         if execution.status != .completed { throw ExitCode(1) }
+    }
+}
+
+/// Runs an action on SIGINT or SIGTERM instead of dying, until cancelled.
+final class StopOnSignals {
+    private let sources: [any DispatchSourceSignal]
+
+    init(_ action: @escaping @Sendable () async -> Void) {
+        sources = [SIGINT, SIGTERM].map { signalNumber in
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { Task { await action() } }
+            source.resume()
+            return source
+        }
+    }
+
+    func cancel() {
+        for source in sources { source.cancel() }
     }
 }
 
