@@ -115,28 +115,50 @@ struct CopyBenchmark {
         }
     }
 
-    func runChunkStep(trial: Int, writeNothing: Bool = false) async throws -> Duration {
+    /// The writer a chunk step uses.
+    enum WriterKind: String, Sendable {
+        /// `PostgresCopyItemWriter`.
+        case copy
+        /// `PostgresItemWriter` (INSERT ... unnest).
+        case insert
+    }
+
+    func runChunkStep(
+        trial: Int, writer kind: WriterKind = .copy, writeNothing: Bool = false
+    ) async throws
+        -> Duration
+    {
         try? await truncate()
         let table = self.table
         let rows = self.rows
-        let rowsPerStatement =
-            ProcessInfo.processInfo.environment["BENCH_ROWS_PER_STATEMENT"].flatMap { Int($0) } ?? 250
+        let environment = ProcessInfo.processInfo.environment
+        let rowsPerStatement = environment["BENCH_ROWS_PER_STATEMENT"].flatMap { Int($0) }
+        let textFormat = environment["BENCH_COPY_TEXT"] == "1"
         let job = Job("copy-ledger") {
             ChunkStep(
                 "copy", chunkSize: 1_000, reader: { _ in GeneratedRows(count: rows) },
                 writer: { _ in
-                    LedgerWriter(
-                        inner: try PostgresItemWriter<LedgerRow>(
-                            table: table, columns: ["id", "account", "amount", "note"],
-                            rowsPerStatement: rowsPerStatement
-                        ) { [.int($0.id), .text($0.account), .int($0.amount), .text($0.note)] },
+                    let columns = ["id", "account", "amount", "note"]
+                    let values: @Sendable (LedgerRow) -> [PostgresValue?] = {
+                        [.int($0.id), .text($0.account), .int($0.amount), .text($0.note)]
+                    }
+                    return LedgerWriter(
+                        inner: kind == .copy
+                            ? .copy(
+                                try PostgresCopyItemWriter<LedgerRow>(
+                                    table: table, columns: columns, rowsPerStatement: rowsPerStatement ?? 500,
+                                    format: textFormat ? .text : .automatic, values: values))
+                            : .insert(
+                                try PostgresItemWriter<LedgerRow>(
+                                    table: table, columns: columns, rowsPerStatement: rowsPerStatement ?? 250,
+                                    values: values)),
                         writeNothing: writeNothing)
                 })
         }
         let jobOperator = JobOperator(registry: try JobRegistry([job]), repository: repository, logger: logger)
         let start = ContinuousClock.now
         let execution = try await jobOperator.start(
-            "copy-ledger", parameters: JobParameters(["trial": .int(Int64(trial))]))
+            "copy-ledger", parameters: JobParameters(["trial": .int(Int64(trial)), "writer": .string(kind.rawValue)]))
         let elapsed = ContinuousClock.now - start
         precondition(execution.status == .completed, "chunk step ended \(execution.status): \(execution.exitMessage)")
         let loaded = try await count()
@@ -204,12 +226,26 @@ enum Spawn {
 
 /// The PostgreSQL writer, or (to measure the engine and repository alone) nothing.
 struct LedgerWriter: ItemWriter {
-    var inner: PostgresItemWriter<LedgerRow>
+    enum Inner {
+        case copy(PostgresCopyItemWriter<LedgerRow>)
+        case insert(PostgresItemWriter<LedgerRow>)
+    }
+
+    var inner: Inner
     let writeNothing: Bool
 
     mutating func write(_ items: [LedgerRow], in transaction: any ChunkTransaction) async throws {
         let start = ContinuousClock.now
-        if !writeNothing { try await inner.write(items, in: transaction) }
+        if !writeNothing {
+            switch inner {
+            case .copy(var writer):
+                try await writer.write(items, in: transaction)
+                inner = .copy(writer)
+            case .insert(var writer):
+                try await writer.write(items, in: transaction)
+                inner = .insert(writer)
+            }
+        }
         let elapsed = ContinuousClock.now - start
         writerNanoseconds.add(
             Int(elapsed.components.seconds) * 1_000_000_000 + Int(elapsed.components.attoseconds / 1_000_000_000),

@@ -39,9 +39,11 @@ let schema = "\"\(configuration.schema)\""
 let copy = CopyBenchmark(repository: repository, configuration: configuration, rows: rowCount, logger: logger)
 try await copy.prepare()
 
-if ProcessInfo.processInfo.environment["BENCH_CHUNK_ONLY"] == "1" {
-    let nothing = ProcessInfo.processInfo.environment["BENCH_WRITE_NOTHING"] == "1"
-    let chunk = try await copy.runChunkStep(trial: 0, writeNothing: nothing)
+let environment = ProcessInfo.processInfo.environment
+let onlyWriter = environment["BENCH_WRITER"].flatMap(CopyBenchmark.WriterKind.init(rawValue:))
+if environment["BENCH_CHUNK_ONLY"] == "1" {
+    let nothing = environment["BENCH_WRITE_NOTHING"] == "1"
+    let chunk = try await copy.runChunkStep(trial: 0, writer: onlyWriter ?? .copy, writeNothing: nothing)
     print(
         "chunk step\(nothing ? " writing nothing" : ""): \(format(chunk)), in the writer \(writerNanoseconds.load(ordering: .relaxed) / 1_000_000) ms"
     )
@@ -56,31 +58,44 @@ if ProcessInfo.processInfo.environment["BENCH_CHUNK_ONLY"] == "1" {
     // MARK: 2. Chunk-step load vs \copy
 
     try copy.writeInputFiles()
-    var chunkTimes: [Duration] = []
+    let writers: [CopyBenchmark.WriterKind] = onlyWriter.map { [$0] } ?? [.copy, .insert]
+    var chunkTimes: [CopyBenchmark.WriterKind: [Duration]] = [:]
     var psqlTimes: [Duration] = []
     var psqlChunkedTimes: [Duration] = []
+    let chunkedPsql = environment["BENCH_SKIP_CHUNKED_PSQL"] != "1"
     for trial in 1...trials {
-        let chunk = try await copy.runChunkStep(trial: trial)
+        var line = "trial \(trial):"
+        for writer in writers {
+            let chunk = try await copy.runChunkStep(trial: trial, writer: writer)
+            chunkTimes[writer, default: []].append(chunk)
+            line += " chunk step (\(writer.rawValue) writer) \(format(chunk)),"
+        }
         let psql = try await copy.runPsql(chunked: false)
-        let psqlChunked = try await copy.runPsql(chunked: true)
-        chunkTimes.append(chunk)
         psqlTimes.append(psql)
-        psqlChunkedTimes.append(psqlChunked)
-        print(
-            "trial \(trial): chunk step \(format(chunk)), psql \\copy \(format(psql)), "
-                + "psql 1,000-row COPYs \(format(psqlChunked))")
+        line += " psql \\copy \(format(psql))"
+        if chunkedPsql {
+            let psqlChunked = try await copy.runPsql(chunked: true)
+            psqlChunkedTimes.append(psqlChunked)
+            line += ", psql 1,000-row COPYs \(format(psqlChunked))"
+        }
+        print(line)
     }
-    let chunkRate = Double(rowCount) / seconds(median(chunkTimes))
     let psqlRate = Double(rowCount) / seconds(median(psqlTimes))
-    let psqlChunkedRate = Double(rowCount) / seconds(median(psqlChunkedTimes))
-    print(
-        "median of \(trials): chunk step \(format(median(chunkTimes))) (\(Int(chunkRate)) rows/s), "
-            + "psql \\copy \(format(median(psqlTimes))) (\(Int(psqlRate)) rows/s), "
-            + "psql 1,000-row COPYs \(format(median(psqlChunkedTimes))) (\(Int(psqlChunkedRate)) rows/s)")
-    print(
-        "ratio chunk step / \\copy: \(String(format: "%.2f", chunkRate / psqlRate)); "
-            + "chunk step / psql 1,000-row COPYs: \(String(format: "%.2f", chunkRate / psqlChunkedRate)); "
-            + "psql 1,000-row COPYs / \\copy: \(String(format: "%.2f", psqlChunkedRate / psqlRate))")
+    print("median of \(trials): psql \\copy \(format(median(psqlTimes))) (\(Int(psqlRate)) rows/s)")
+    for writer in writers {
+        let times = chunkTimes[writer] ?? []
+        let rate = Double(rowCount) / seconds(median(times))
+        print(
+            "median of \(trials): chunk step with the \(writer.rawValue) writer \(format(median(times))) "
+                + "(\(Int(rate)) rows/s); ratio to \\copy \(String(format: "%.2f", rate / psqlRate))")
+    }
+    if chunkedPsql {
+        let psqlChunkedRate = Double(rowCount) / seconds(median(psqlChunkedTimes))
+        print(
+            "median of \(trials): psql 1,000-row COPYs in one transaction \(format(median(psqlChunkedTimes))) "
+                + "(\(Int(psqlChunkedRate)) rows/s); ratio to \\copy \(String(format: "%.2f", psqlChunkedRate / psqlRate))"
+        )
+    }
 }
 
 try await repository.pool.withConnection { try await $0.query("DROP SCHEMA \(schema) CASCADE") }

@@ -25,6 +25,7 @@ extension PostgresConnection {
                     + "end the transaction block and start again",
                 statement: sql)
         }
+        try await sendRequestedBegin()
         let handle: OpaquePointer
         if pipelined.isEmpty {
             handle = try await liveHandle(for: sql)
@@ -78,6 +79,11 @@ extension PostgresConnection {
             try await pipelineSync()
             throw failure(of: sql, result: nil, handle: handle)
         }
+    }
+
+    /// Sends the `BEGIN` that ``requestBegin()`` asked for, if it has not gone out yet, ahead in the pipeline.
+    func sendRequestedBegin() async throws {
+        for statement in takeRequestedBegin() { try await pipelineSend(statement, []) }
     }
 
     /// Ends the pipeline: sends a sync, reads the result of every statement sent, and leaves pipeline mode.

@@ -37,6 +37,7 @@ extension PostgresConnection {
     /// Opens a transaction block (`BEGIN`, or a savepoint when one is open) and returns its depth for
     /// ``commit(depth:)`` or ``rollback(depth:)``. For transactions that span calls, such as a chunk's.
     func begin() async throws -> Int {
+        try await sendRequestedBegin()  // a requested block opens first: this one nests in it
         let depth = transactionDepth
         if depth == 0 {
             // The outermost block may reconnect before BEGIN; nothing of it has run yet.
@@ -67,6 +68,11 @@ extension PostgresConnection {
 
     /// Rolls back the block opened at `depth`; never throws (a broken connection has rolled back already).
     func rollback(depth: Int) async {
+        if depth == 0, !takeRequestedBegin().isEmpty {
+            // The BEGIN never went out: there is nothing to roll back.
+            end(depth: 0)
+            return
+        }
         defer { end(depth: depth) }
         // Whatever was sent ahead failed or is being discarded: read it, keep going.
         _ = try? await pipelineSync()
@@ -87,15 +93,6 @@ extension PostgresConnection {
         _ = try? await pipelineSync()  // a failed insert since the savepoint is what is being undone
         try await query("ROLLBACK TO SAVEPOINT swift_batch_\(depth)")
         try await query("RELEASE SAVEPOINT swift_batch_\(depth)")
-    }
-
-    /// Opens a transaction block without waiting: `BEGIN` goes out in pipeline mode, and its outcome is read with
-    /// the next statement that waits. For the chunk transaction, which saves the round trip.
-    func beginPipelined() async throws -> Int {
-        precondition(transactionDepth == 0, "a pipelined BEGIN opens the outermost transaction block")
-        try await pipelineSend("BEGIN", [])
-        transactionDepth = 1
-        return 0
     }
 
     /// Marks the block opened at `depth` as ended (after a pipelined `COMMIT`).

@@ -1,6 +1,7 @@
 import CLibPQ
 import Foundation
 import Logging
+import Synchronization
 
 /// One PostgreSQL connection: it owns a libpq `PGconn` and runs every libpq call on a thread of its own.
 ///
@@ -23,9 +24,19 @@ public actor PostgresConnection {
     /// The libpq connection; nil before the first connect, after a break, and after ``close()``.
     var connection: LibPQHandle?
     /// Whether ``close()`` was called.
-    public private(set) var isClosed = false
+    public private(set) var isClosed = false {
+        didSet { closedMirror.store(isClosed, ordering: .releasing) }
+    }
     /// How many `withTransaction` blocks are open.
-    var transactionDepth = 0
+    var transactionDepth = 0 {
+        didSet { depthMirror.store(transactionDepth, ordering: .releasing) }
+    }
+    /// ``isClosed`` and ``transactionDepth`` as the pool reads them, without a hop to the connection's thread.
+    private nonisolated let closedMirror = Atomic<Bool>(false)
+    private nonisolated let depthMirror = Atomic<Int>(0)
+    /// Set by ``requestBegin(asynchronousCommit:)``: the next statement opens the transaction block first (see
+    /// `takeRequestedBegin()`). 0: none; 1: `BEGIN`; 2: `BEGIN` and `SET LOCAL synchronous_commit = off`.
+    nonisolated let beginRequested = Atomic<UInt8>(0)
     /// Set when the connection broke inside a transaction; cleared when the outermost transaction block ends.
     var transactionAborted = false
     /// How many times a connection was established (1 after the first connect).
@@ -78,6 +89,32 @@ public actor PostgresConnection {
         executor.shutdown()
     }
 
+    /// Whether the pool may hand the connection to the next user: open, and with no transaction block open or
+    /// requested. Read without waiting for the connection's thread.
+    nonisolated var isReusable: Bool {
+        !closedMirror.load(ordering: .acquiring) && depthMirror.load(ordering: .acquiring) == 0
+            && beginRequested.load(ordering: .acquiring) == 0
+    }
+
+    /// Asks for a transaction block without a round trip of its own: `BEGIN` goes out with the next statement (in
+    /// the same pipeline, or ahead of a `COPY` in the same message). Callable from any thread.
+    ///
+    /// - Parameter asynchronousCommit: the block's `COMMIT` does not wait for the WAL flush
+    ///   (`SET LOCAL synchronous_commit = off` follows the `BEGIN`).
+    nonisolated func requestBegin(asynchronousCommit: Bool = false) {
+        beginRequested.store(asynchronousCommit ? 2 : 1, ordering: .releasing)
+    }
+
+    /// Consumes a requested `BEGIN`: the block counts as open from here on. Returns the statements the caller must
+    /// send ahead of its own (none when no `BEGIN` was requested).
+    func takeRequestedBegin() -> [String] {
+        let requested = beginRequested.exchange(0, ordering: .acquiringAndReleasing)
+        guard requested != 0 else { return [] }
+        precondition(transactionDepth == 0, "a requested BEGIN opens the outermost transaction block")
+        transactionDepth = 1
+        return requested == 2 ? ["BEGIN", "SET LOCAL synchronous_commit = off"] : ["BEGIN"]
+    }
+
     /// The server process id of the current session (for `pg_terminate_backend` in tests and diagnostics), or nil
     /// when not connected.
     public var backendProcessID: Int32? {
@@ -122,6 +159,7 @@ public actor PostgresConnection {
                     + "end the transaction block and start again",
                 statement: sql)
         }
+        try await sendRequestedBegin()
         if !pipelined.isEmpty {
             // Statements sent ahead (a chunk's BEGIN and inserts): their outcome comes first.
             try await pipelineSync()

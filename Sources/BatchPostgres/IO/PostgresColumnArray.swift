@@ -25,7 +25,40 @@ struct PostgresColumnArray {
         return .text(try textLiteral(values, column: column), typeOID: type.arrayOID)
     }
 
+    /// Each of `columns`' type and array type in `table` (quoted), from the catalog: one query.
+    ///
+    /// - Throws: ``PostgresError`` with ``PostgresError/Code/invalidConfiguration`` for a missing column.
+    static func lookUpTypes(
+        table: String, tableName: String, columns: [String], on connection: PostgresConnection
+    ) async throws -> [ColumnType] {
+        let rows = try await connection.query(
+            """
+            SELECT a.attname, a.atttypid::int8 AS element, t.typarray::int8 AS array
+              FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+             WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
+            """, [.text(table)])
+        var byName: [String: ColumnType] = [:]
+        for row in rows {
+            byName[try row.decode("attname")] = ColumnType(
+                elementOID: UInt32(try row.decode("element", as: Int64.self)),
+                arrayOID: UInt32(try row.decode("array", as: Int64.self)))
+        }
+        return try columns.map { column in
+            guard let type = byName[column] else {
+                throw PostgresError(.invalidConfiguration, "table \(tableName) has no column '\(column)'")
+            }
+            return type
+        }
+    }
+
     // MARK: Binary
+
+    /// The element types with a binary encoding here.
+    static let binaryTypes: Set<UInt32> = [
+        PostgresTypeOID.int8, PostgresTypeOID.int4, PostgresTypeOID.int2, PostgresTypeOID.float8,
+        PostgresTypeOID.bool, PostgresTypeOID.text, PostgresTypeOID.varchar, PostgresTypeOID.json,
+        PostgresTypeOID.jsonb, PostgresTypeOID.timestamptz, PostgresTypeOID.bytea,
+    ]
 
     /// The binary array, or nil when some value has no binary encoding for this element type.
     private static func binary(_ values: [PostgresValue?], _ type: ColumnType) throws -> [UInt8]? {
@@ -47,8 +80,9 @@ struct PostgresColumnArray {
         return bytes
     }
 
-    /// Appends one element (length and bytes); false when the value has no binary form for the type.
-    private static func appendElement(_ value: PostgresValue, _ oid: UInt32, to bytes: inout [UInt8]) throws -> Bool {
+    /// Appends one element (length and bytes); false when the value has no binary form for the type. An array
+    /// element and a field of `COPY`'s binary format are laid out alike.
+    static func appendElement(_ value: PostgresValue, _ oid: UInt32, to bytes: inout [UInt8]) throws -> Bool {
         switch (oid, value) {
         case (PostgresTypeOID.int8, .int(let number)):
             append(Int32(8), to: &bytes)
@@ -112,7 +146,7 @@ struct PostgresColumnArray {
         PostgresError(.invalidParameter, "\(number) is out of range for a \(type) column")
     }
 
-    private static func append<Integer: FixedWidthInteger>(_ value: Integer, to bytes: inout [UInt8]) {
+    static func append<Integer: FixedWidthInteger>(_ value: Integer, to bytes: inout [UInt8]) {
         withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
     }
 

@@ -111,27 +111,11 @@ public struct PostgresItemWriter<Item>: ItemWriter {
         -> [PostgresColumnArray.ColumnType]
     {
         if let columnTypes { return columnTypes }
-        let rows = try await connection.query(
-            """
-            SELECT a.attname, a.atttypid::int8 AS element, t.typarray::int8 AS array
-              FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-             WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
-            """, [.text(table)])
-        var byName: [String: PostgresColumnArray.ColumnType] = [:]
-        for row in rows {
-            byName[try row.decode("attname")] = PostgresColumnArray.ColumnType(
-                elementOID: UInt32(try row.decode("element", as: Int64.self)),
-                arrayOID: UInt32(try row.decode("array", as: Int64.self)))
-        }
-        let types = try columns.map { column in
-            guard let type = byName[column] else {
-                throw PostgresError(.invalidConfiguration, "table \(tableName) has no column '\(column)'")
-            }
-            guard type.arrayOID != 0 else {
-                throw PostgresError(
-                    .invalidConfiguration, "column '\(column)' of \(tableName) has a type without an array type")
-            }
-            return type
+        let types = try await PostgresColumnArray.lookUpTypes(
+            table: table, tableName: tableName, columns: columns, on: connection)
+        for (column, type) in zip(columns, types) where type.arrayOID == 0 {
+            throw PostgresError(
+                .invalidConfiguration, "column '\(column)' of \(tableName) has a type without an array type")
         }
         columnTypes = types
         return types

@@ -108,7 +108,29 @@ public enum PostgresMigrations {
                         heartbeat timestamptz NOT NULL DEFAULT now()
                     )
                     """,
-                ])
+                ]),
+            PostgresMigration(
+                version: 2, name: "skipped items",
+                statements: [
+                    // Items chunk steps skipped, with why (PostgresSkippedItemRecorder): what an operator looks at
+                    // and replays.
+                    """
+                    CREATE TABLE IF NOT EXISTS \(schema).skipped_items (
+                        id               bigserial   PRIMARY KEY,
+                        job_name         text        NOT NULL,
+                        job_execution_id bigint      NOT NULL,
+                        step_name        text        NOT NULL,
+                        phase            text        NOT NULL CHECK (phase IN ('read', 'process', 'write')),
+                        item             jsonb,
+                        reason           text        NOT NULL,
+                        skipped_at       timestamptz NOT NULL DEFAULT now()
+                    )
+                    """,
+                    """
+                    CREATE INDEX IF NOT EXISTS skipped_items_by_job_execution
+                        ON \(schema).skipped_items (job_execution_id, id)
+                    """,
+                ]),
         ]
     }
 

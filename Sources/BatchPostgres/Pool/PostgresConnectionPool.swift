@@ -84,10 +84,7 @@ public actor PostgresConnectionPool {
     /// Gives a leased connection back. A connection left inside a transaction block, or that was closed, is
     /// discarded rather than handed to the next user.
     public func release(_ connection: PostgresConnection) async {
-        let inTransaction = await connection.isInTransaction
-        let closed = await connection.isClosed
-        let reusable = !inTransaction && !closed
-        guard reusable, !isShutDown else {
+        guard connection.isReusable, !isShutDown else {
             await connection.close()
             openCount -= 1
             wakeOneWaiterToOpen()

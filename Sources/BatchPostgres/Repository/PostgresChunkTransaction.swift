@@ -7,7 +7,9 @@ import Synchronization
 ///
 /// `BEGIN`, the ``PostgresItemWriter``'s inserts, the step update and `COMMIT` go out in libpq's pipeline mode: a
 /// chunk costs one round trip to the server, and a failed statement makes the server skip everything after it, so
-/// nothing of a failed chunk commits.
+/// nothing of a failed chunk commits. With the ``PostgresCopyItemWriter`` `BEGIN` and the `COPY` go out in one
+/// message; libpq allows no `COPY` in a pipeline, so such a chunk costs three round trips (start the copy, end it,
+/// commit).
 ///
 /// A writer finds it by casting the engine's transaction:
 /// ```swift
@@ -30,19 +32,12 @@ public final class PostgresChunkTransaction: ChunkTransaction {
         self.depth = depth
     }
 
-    /// Leases a connection and opens the transaction.
+    /// Leases a connection and opens the transaction: `BEGIN` travels with the chunk's first statement (in the
+    /// insert pipeline, or in the message that starts a `COPY`), so opening costs no round trip of its own.
     static func begin(repository: PostgresJobRepository) async throws -> PostgresChunkTransaction {
         let connection = try await repository.pool.lease()
-        do {
-            let depth = try await connection.beginPipelined()
-            if !repository.pool.configuration.synchronousChunkCommit {
-                try await connection.pipelineSend("SET LOCAL synchronous_commit = off", [])
-            }
-            return PostgresChunkTransaction(connection: connection, repository: repository, depth: depth)
-        } catch {
-            await repository.pool.release(connection)
-            throw error
-        }
+        connection.requestBegin(asynchronousCommit: !repository.pool.configuration.synchronousChunkCommit)
+        return PostgresChunkTransaction(connection: connection, repository: repository, depth: 0)
     }
 
     /// Stores the step execution and commits the chunk's writes with it.

@@ -1,0 +1,295 @@
+import Batch
+import BatchPostgres
+import Foundation
+import Testing
+
+/// Writes through a ``PostgresCopyItemWriter`` and then, once, throws after the copy of the chunk holding
+/// `failAfter`: the chunk's rows must vanish with the rolled-back transaction.
+struct FailingAfterCopyWriter: ItemWriter {
+    var inner: PostgresCopyItemWriter<Row>
+    let failAfter: Int64?
+    let failOnce: FailOnce
+
+    mutating func write(_ items: [Row], in transaction: any ChunkTransaction) async throws {
+        try await inner.write(items, in: transaction)
+        if let failAfter, items.contains(where: { $0.id == failAfter }), failOnce.shouldFail("write") {
+            throw InjectedFailure(description: "write failed after copying the chunk holding \(failAfter)")
+        }
+    }
+}
+
+@Suite(.database) struct PostgresCopyItemWriterTests {
+    /// Values that trip up text formats: delimiters, quotes, escapes, line ends, Unicode, empty and NULL.
+    static let awkwardTexts: [String?] = [
+        "plain", "", nil, "tab\there", "new\nline", "carriage\rreturn", "back\\slash", "\\N", "\\.", "quote \" '",
+        "comma, semicolon;", "ü ß 漢字 😀", String(repeating: "x", count: 70_000), "\u{7F}\u{1}",
+    ]
+
+    static func wideRows() -> [Wide] {
+        var rows: [Wide] = []
+        for (index, text) in awkwardTexts.enumerated() {
+            var row = Wide()
+            row.big = Int64(index)
+            row.text = text
+            row.short = text.map { String($0.prefix(5)) }
+            row.document = ["text": text.map(JSONValue.string) ?? .null, "n": .int(Int64(index))]
+            row.blob = text.map { Array($0.utf8) + [0, 255, 92] }
+            rows.append(row)
+        }
+        var extremes = Wide()
+        extremes.small = Int64(Int16.min)
+        extremes.medium = Int64(Int32.max)
+        extremes.big = Int64.max
+        extremes.real = -0.000_001_5
+        extremes.flag = false
+        extremes.time = Date(timeIntervalSince1970: -1_000_000_000.000_001)
+        rows.append(extremes)
+        var nulls = Wide(
+            small: nil, medium: nil, big: -1, real: nil, flag: nil, text: nil, short: nil, time: nil, document: nil,
+            plainJSON: nil, blob: nil, amount: nil, uuid: nil)
+        nulls.big = Int64.min
+        rows.append(nulls)
+        return rows
+    }
+
+    /// Copies `rows` into `table` in one committed chunk transaction, and reads them back as text.
+    static func roundTrip(
+        _ rows: [Wide], table: String, columns: [String], format: PostgresCopyItemWriter<Wide>.Format,
+        _ repository: PostgresJobRepository, values: @escaping @Sendable (Wide) -> [PostgresValue?]
+    ) async throws -> [[String?]] {
+        var writer = try PostgresCopyItemWriter<Wide>(
+            table: table, columns: columns, rowsPerStatement: 4, format: format, values: values)
+        let transaction = try await repository.beginChunk()
+        try await writer.write(rows, in: transaction)
+        let connection = try #require(transaction as? PostgresChunkTransaction).connection
+        let select = "SELECT " + columns.map { "\($0)::text" }.joined(separator: ", ") + " FROM \(table) ORDER BY big"
+        let read = try await connection.query(select)
+        await transaction.rollback()
+        return read.map { row in (0..<columns.count).map { try? row.text(columns[$0]) }.map { $0 ?? nil } }
+    }
+
+    /// What the `INSERT` writer stores for the same rows, as text: the reference.
+    static func reference(
+        _ rows: [Wide], table: String, columns: [String], _ repository: PostgresJobRepository,
+        values: @escaping @Sendable (Wide) -> [PostgresValue?]
+    ) async throws -> [[String?]] {
+        var writer = try PostgresItemWriter<Wide>(table: table, columns: columns, values: values)
+        let transaction = try await repository.beginChunk()
+        try await writer.write(rows, in: transaction)
+        let connection = try #require(transaction as? PostgresChunkTransaction).connection
+        let select = "SELECT " + columns.map { "\($0)::text" }.joined(separator: ", ") + " FROM \(table) ORDER BY big"
+        let read = try await connection.query(select)
+        await transaction.rollback()
+        return read.map { row in (0..<columns.count).map { try? row.text(columns[$0]) }.map { $0 ?? nil } }
+    }
+
+    @Test(arguments: [PostgresCopyItemWriter<Wide>.Format.automatic, .text])
+    func awkwardValuesRoundTripLikeTheInsertWriter(format: PostgresCopyItemWriter<Wide>.Format) async throws {
+        try await PostgresItemWriterTests.withWideTable { repository, table in
+            let rows = Self.wideRows()
+            // All columns: numeric and uuid have no binary encoding here, so the whole copy goes as text.
+            let all = PostgresItemWriterTests.columns
+            let copied = try await Self.roundTrip(rows, table: table, columns: all, format: format, repository) {
+                $0.values
+            }
+            let expected = try await Self.reference(rows, table: table, columns: all, repository) { $0.values }
+            #expect(copied.count == rows.count)
+            #expect(copied == expected)
+            // The columns with binary encodings: the binary format (automatic) or text.
+            let binary = Array(all.prefix(11))
+            let copiedBinary = try await Self.roundTrip(
+                rows, table: table, columns: binary, format: format, repository
+            ) { Array($0.values.prefix(11)) }
+            let expectedBinary = try await Self.reference(rows, table: table, columns: binary, repository) {
+                Array($0.values.prefix(11))
+            }
+            #expect(copiedBinary == expectedBinary)
+            let longText = try #require(copiedBinary.first { $0[5]?.count == 70_000 })
+            #expect(longText[5] == String(repeating: "x", count: 70_000))
+        }
+    }
+
+    @Test func aValueWithANulCharacterIsRefusedBeforeAnythingIsSent() async throws {
+        try await PostgresItemWriterTests.withWideTable { repository, table in
+            var writer = try PostgresCopyItemWriter<String>(table: table, columns: ["text"]) { [.text($0)] }
+            let transaction = try await repository.beginChunk()
+            let error = try await #require(throws: PostgresError.self) {
+                try await writer.write(["fine", "nul \u{0} inside"], in: transaction)
+            }
+            #expect(error.code == .invalidParameter)
+            #expect(error.message.contains("item 1"))
+            await transaction.rollback()
+        }
+    }
+
+    static func copyJob(_ repository: PostgresJobRepository, writeFailAfter: Int64? = nil) -> Job {
+        let schema = repository.schema
+        let pool = repository.pool
+        let failOnce = FailOnce()
+        return Job("copy-in") {
+            ChunkStep(
+                "copy", chunkSize: 10,
+                reader: { _ in
+                    PostgresItemReader<Row>(
+                        pool: pool,
+                        query: "SELECT id, payload FROM \"\(schema)\".source WHERE id > $1 ORDER BY id LIMIT $2",
+                        keyColumn: "id", startAfter: .int(0), pageSize: 7
+                    ) { row in Row(id: try row.decode("id"), payload: try row.decode("payload")) }
+                },
+                processor: { (row: Row) -> Row? in row.id % 10 == 0 ? nil : row },
+                writer: { _ in
+                    FailingAfterCopyWriter(
+                        inner: try PostgresCopyItemWriter<Row>(
+                            table: "\(schema).output", columns: ["id", "payload"], rowsPerStatement: 4
+                        ) { [.int($0.id), .text($0.payload)] },
+                        failAfter: writeFailAfter, failOnce: failOnce)
+                })
+        }
+    }
+
+    @Test func aJobFailingMidWayIsRestartedAndLeavesEveryRowOnce() async throws {
+        try await TestDatabase.withRepository { repository in
+            try await PostgresChunkJobTests.prepareTables(repository, rows: 95)
+            let jobOperator = JobOperator(
+                registry: try JobRegistry([Self.copyJob(repository, writeFailAfter: 55)]), repository: repository,
+                logger: TestDatabase.logger)
+            let failed = try await jobOperator.start("copy-in", parameters: JobParameters(["run": 1]))
+            #expect(failed.status == .failed)
+            #expect(failed.exitMessage.contains("write failed after copying the chunk holding 55"))
+            // The copy of rows 51...59 ran, then the chunk failed: its rows are gone with its transaction.
+            #expect(try await PostgresChunkJobTests.output(repository) == PostgresChunkJobTests.expected(through: 50))
+            let failedStep = try #require(try await repository.stepExecutions(jobExecutionId: failed.id).first)
+            #expect(failedStep.counters.write == 45)
+            #expect(failedStep.counters.commit == 5)
+
+            let restarted = try await jobOperator.restart(.executionId(failed.id))
+            #expect(restarted.status == .completed)
+            #expect(
+                try await PostgresChunkJobTests.output(repository) == PostgresChunkJobTests.expected(through: 95),
+                "no row lost, none twice")
+            let payloads = try await repository.pool.withConnection { connection in
+                try await connection.query(
+                    """
+                    SELECT count(*) AS n FROM "\(repository.schema)".output o
+                      JOIN "\(repository.schema)".source s USING (id) WHERE o.payload = s.payload
+                    """
+                ).single().decode("n", as: Int.self)
+            }
+            #expect(payloads == 86, "payloads copied unchanged")
+            let step = try #require(try await repository.stepExecutions(jobExecutionId: restarted.id).first)
+            #expect(step.counters.write == 41)
+        }
+    }
+
+    @Test func aPoisonRowInAChunkOfAThousandIsSkippedAndRecordedOnce() async throws {
+        try await TestDatabase.withRepository { repository in
+            try await PostgresChunkJobTests.prepareTables(repository, rows: 1_000)
+            let schema = repository.schema
+            try await repository.pool.withConnection { connection in
+                try await connection.query("ALTER TABLE \"\(schema)\".output ADD CONSTRAINT no_637 CHECK (id <> 637)")
+            }
+            let pool = repository.pool
+            let recorder = PostgresSkippedItemRecorder(repository: repository)
+            let job = Job("copy-poison") {
+                ChunkStep(
+                    "copy", chunkSize: 1_000,
+                    reader: { _ in
+                        PostgresItemReader<Row>(
+                            pool: pool,
+                            query: "SELECT id, payload FROM \"\(schema)\".source WHERE id > $1 ORDER BY id LIMIT $2",
+                            keyColumn: "id", startAfter: .int(0), pageSize: 1_000
+                        ) { row in Row(id: try row.decode("id"), payload: try row.decode("payload")) }
+                    },
+                    writer: { _ in
+                        try PostgresCopyItemWriter<Row>(table: "\(schema).output", columns: ["id", "payload"]) {
+                            [.int($0.id), .text($0.payload)]
+                        }
+                    }
+                )
+                .skip(SkipPolicy(limit: 5) { ($0 as? PostgresError)?.sqlState == "23514" })
+                .recordSkippedItems(recorder)
+            }
+            let jobOperator = JobOperator(
+                registry: try JobRegistry([job]), repository: repository, logger: TestDatabase.logger)
+            let execution = try await jobOperator.start("copy-poison")
+            #expect(execution.status == .completed, "\(execution.exitMessage)")
+            var expected = Dictionary(uniqueKeysWithValues: (Int64(1)...1_000).map { ($0, 1) })
+            expected[637] = nil
+            #expect(try await PostgresChunkJobTests.output(repository) == expected, "999 rows, each once")
+            let step = try #require(try await repository.stepExecutions(jobExecutionId: execution.id).first)
+            #expect(step.counters.write == 999)
+            #expect(step.counters.writeSkip == 1)
+            #expect(step.counters.read == 1_000)
+
+            let skipped = try await recorder.skippedItems(jobExecutionId: execution.id)
+            #expect(skipped.count == 1, "recorded exactly once")
+            let record = try #require(skipped.first)
+            #expect(record.phase == .write)
+            #expect(record.jobName == "copy-poison")
+            #expect(record.stepName == "copy")
+            #expect(record.jobExecutionId == execution.id)
+            #expect(record.reason.contains("no_637"))
+            #expect(record.item != nil)
+        }
+    }
+
+    @Test func skippedItemsRecordedInAChunkThatRollsBackVanishWithIt() async throws {
+        try await TestDatabase.withRepository { repository in
+            let recorder = PostgresSkippedItemRecorder(repository: repository)
+            let item = SkippedItem(
+                jobName: "j", jobExecutionId: 42, stepName: "s", phase: .process,
+                item: ["id": 7, "why": "it's \"bad\""],
+                reason: "bad row\nsecond line")
+            let rolledBack = try await repository.beginChunk()
+            try await recorder.record([item], in: rolledBack)
+            await rolledBack.rollback()
+            #expect(try await recorder.skippedItems(jobExecutionId: 42).isEmpty)
+
+            // Committed with a chunk: recorded once, exactly as given (to the microsecond).
+            let execution = try await repository.createJobExecution(
+                jobName: "j", jobKey: "k", parameters: JobParameters(), workerId: nil)
+            let step = try await repository.createStepExecution(
+                StepExecution(jobExecutionId: execution.id, stepName: "s", startTime: Date(), lastUpdated: Date()))
+            var stored = item
+            stored.jobExecutionId = execution.id
+            let committed = try await repository.beginChunk()
+            try await recorder.record([stored], in: committed)
+            _ = try await committed.commit(step)
+            let read = try await recorder.skippedItems(jobExecutionId: execution.id)
+            #expect(read.count == 1)
+            #expect(read.first?.item == stored.item)
+            #expect(read.first?.reason == stored.reason)
+            #expect(read.first?.phase == .process)
+            #expect(abs((read.first?.time.timeIntervalSince1970 ?? 0) - stored.time.timeIntervalSince1970) < 0.000_002)
+        }
+    }
+
+    @Test func migrationTwoCreatesTheSkippedItemsTableOnceAndIsIdempotent() async throws {
+        try await TestDatabase.withRepository { repository in
+            #expect(try await repository.migrate().isEmpty, "nothing left to apply")
+            let indexes = try await repository.pool.withConnection { connection in
+                try await connection.query(
+                    "SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'skipped_items'",
+                    [.text(repository.schema)]
+                ).map { try $0.decode("indexname", as: String.self) }
+            }
+            #expect(indexes.contains("skipped_items_by_job_execution"))
+        }
+    }
+
+    @Test func theWriterRefusesATransactionThatIsNotPostgres() async throws {
+        var writer = try PostgresCopyItemWriter<Int>(table: "t", columns: ["n"]) { [.int(Int64($0))] }
+        let memory = InMemoryJobRepository()
+        let transaction = try await memory.beginChunk()
+        let error = try await #require(throws: BatchError.self) { try await writer.write([1], in: transaction) }
+        #expect(error.code == .invalidState)
+        await transaction.rollback()
+    }
+
+    @Test(arguments: ["t; DROP TABLE x", "a.b.c", "\"t\"", "", "t-1"])
+    func theWriterRefusesTableNamesThatAreNotIdentifiers(table: String) {
+        #expect(throws: PostgresError.self) {
+            _ = try PostgresCopyItemWriter<Int>(table: table, columns: ["n"]) { [.int(Int64($0))] }
+        }
+    }
+}
