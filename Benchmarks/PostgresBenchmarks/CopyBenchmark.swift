@@ -146,7 +146,7 @@ struct CopyBenchmark {
                         inner: kind == .copy
                             ? .copy(
                                 try PostgresCopyItemWriter<LedgerRow>(
-                                    table: table, columns: columns, rowsPerStatement: rowsPerStatement ?? 500,
+                                    table: table, columns: columns, rowsPerStatement: rowsPerStatement ?? 250,
                                     format: textFormat ? .text : .automatic, values: values))
                             : .insert(
                                 try PostgresItemWriter<LedgerRow>(
@@ -168,6 +168,15 @@ struct CopyBenchmark {
 
     /// Loads the rows with psql: one `\\copy` of the CSV file, or the script of 1,000-row `COPY`s.
     func runPsql(chunked: Bool) async throws -> Duration {
+        try await runPsql(chunked: chunked, copyCommand: nil)
+    }
+
+    /// Loads the rows with psql running `copyCommand` (a `\\copy`).
+    func runPsql(copyCommand: String) async throws -> Duration {
+        try await runPsql(chunked: false, copyCommand: copyCommand)
+    }
+
+    private func runPsql(chunked: Bool, copyCommand: String?) async throws -> Duration {
         try? await truncate()
         var environment = ProcessInfo.processInfo.environment
         environment["PGPASSWORD"] = configuration.password ?? ""
@@ -180,7 +189,8 @@ struct CopyBenchmark {
         } else {
             arguments += [
                 "-c",
-                "\\copy \"\(configuration.schema)\".ledger (id, account, amount, note) FROM '\(csvPath)' WITH (FORMAT csv)",
+                copyCommand
+                    ?? "\\copy \"\(configuration.schema)\".ledger (id, account, amount, note) FROM '\(csvPath)' WITH (FORMAT csv)",
             ]
         }
         let start = ContinuousClock.now

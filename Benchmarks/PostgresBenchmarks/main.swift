@@ -10,7 +10,10 @@
 //    loading in chunks). Trials alternate; medians and ratios are printed.
 //
 // Reads BATCH_DATABASE_URL (default postgres://batch:batch@127.0.0.1:5432/batch); works in a schema of its own,
-// dropped at the end. BENCH_CHUNK_ONLY=1 runs the chunk step once and reports the time spent in the writer;
+// dropped at the end.
+// 3. CSV load (issue 6): the same rows as a CSV file with a header, read by CSVReader and loaded by
+//    PostgresCopyItemWriter in a chunk step (chunk size 1,000, restartable), against `psql \copy` of that file.
+//    BENCH_CSV=0 leaves it out. BENCH_CHUNK_ONLY=1 runs the chunk step once and reports the time spent in the writer;
 // BENCH_ASYNC_CHUNK_COMMIT=1 sets `synchronousChunkCommit = false`; BENCH_ROWS_PER_STATEMENT sets the writer's
 // `rowsPerStatement`.
 import Batch
@@ -96,6 +99,30 @@ if environment["BENCH_CHUNK_ONLY"] == "1" {
                 + "(\(Int(psqlChunkedRate)) rows/s); ratio to \\copy \(String(format: "%.2f", psqlChunkedRate / psqlRate))"
         )
     }
+}
+
+// MARK: 3. CSV file -> table (issue 6)
+
+if environment["BENCH_CHUNK_ONLY"] != "1", environment["BENCH_CSV"] != "0" {
+    let csv = CSVLoadBenchmark(copy: copy)
+    try csv.writeFile()
+    var stepTimes: [Duration] = []
+    var psqlTimes: [Duration] = []
+    for trial in 1...trials {
+        let step = try await csv.runChunkStep(trial: trial)
+        let psql = try await csv.runPsql()
+        stepTimes.append(step)
+        psqlTimes.append(psql)
+        print(
+            "CSV trial \(trial): CSVReader -> PostgresCopyItemWriter step \(format(step)), psql \\copy \(format(psql))")
+    }
+    let stepRate = Double(rowCount) / seconds(median(stepTimes))
+    let psqlRate = Double(rowCount) / seconds(median(psqlTimes))
+    print(
+        "CSV median of \(trials): chunk step \(format(median(stepTimes))) (\(Int(stepRate)) rows/s), psql \\copy "
+            + "\(format(median(psqlTimes))) (\(Int(psqlRate)) rows/s); ratio \(String(format: "%.2f", stepRate / psqlRate))"
+    )
+    csv.cleanUp()
 }
 
 try await repository.pool.withConnection { try await $0.query("DROP SCHEMA \(schema) CASCADE") }

@@ -51,14 +51,14 @@ public struct PostgresCopyItemWriter<Item>: ItemWriter {
     /// - Parameters:
     ///   - table: the table, optionally schema-qualified (`ledger`, `accounting.ledger`).
     ///   - columns: the columns to fill, in the order `values` returns them.
-    ///   - rowsPerStatement: a chunk is copied in `COPY` statements of at most this many rows (default 500), all
+    ///   - rowsPerStatement: a chunk is copied in `COPY` statements of at most this many rows (default 250), all
     ///     sent in one message. PostgreSQL 15's cost per `COPY` grows with the square of the rows it buffers (up to
-    ///     1,000), so 1,000-row chunks load faster as two statements than as one.
+    ///     1,000), so 1,000-row chunks load faster as four statements than as one.
     ///   - format: ``Format/automatic`` (binary where possible) or ``Format/text``.
     ///   - values: an item's values for those columns (nil is NULL).
     /// - Throws: ``PostgresError`` with ``PostgresError/Code/invalidConfiguration`` for a bad table or column name.
     public init(
-        table: String, columns: [String], rowsPerStatement: Int = 500, format: Format = .automatic,
+        table: String, columns: [String], rowsPerStatement: Int = 250, format: Format = .automatic,
         values: @escaping @Sendable (Item) throws -> [PostgresValue?]
     ) throws {
         let quotedTable = try PostgresIdentifier.quoted(table, what: "table")
