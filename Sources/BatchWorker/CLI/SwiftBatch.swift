@@ -43,10 +43,26 @@ public enum SwiftBatch {
             } else {
                 try command.run()
             }
-            exit(0)
+            terminate(0)
         } catch {
-            SwiftBatchCommand.exit(withError: error)
+            let code = SwiftBatchCommand.exitCode(for: error)
+            let message = SwiftBatchCommand.fullMessage(for: error)
+            if !message.isEmpty {
+                if code == .success {
+                    print(message)
+                } else {
+                    FileHandle.standardError.write(Data((message + "\n").utf8))
+                }
+            }
+            terminate(code.rawValue)
         }
+    }
+
+    /// Flushes the output and ends the process without running C `atexit` handlers: libpq's and OpenSSL's global
+    /// clean-up would otherwise race with connection threads still closing (seen as a crash in libcrypto at exit).
+    private static func terminate(_ code: Int32) -> Never {
+        fflush(nil)  // every open output stream
+        _exit(code)
     }
 }
 
