@@ -23,17 +23,17 @@ struct Row: Sendable, Equatable {
     let payload: String
 }
 
-/// Writes through a ``PostgresItemWriter`` and then, once, throws after the insert of the chunk holding `failAfter`:
-/// the chunk's rows must vanish with the rolled-back transaction.
-struct FailingAfterInsertWriter: ItemWriter {
-    var inner: PostgresItemWriter<Row>
+/// Writes through another writer (the INSERT or the COPY writer) and then, once, throws after writing the chunk
+/// holding `failAfter`: the chunk's rows must vanish with the rolled-back transaction.
+struct FailingAfterWriter<Inner: ItemWriter>: ItemWriter where Inner.Item == Row {
+    var inner: Inner
     let failAfter: Int64?
     let failOnce: FailOnce
 
     mutating func write(_ items: [Row], in transaction: any ChunkTransaction) async throws {
         try await inner.write(items, in: transaction)
         if let failAfter, items.contains(where: { $0.id == failAfter }), failOnce.shouldFail("write") {
-            throw InjectedFailure(description: "write failed after inserting the chunk holding \(failAfter)")
+            throw InjectedFailure(description: "write failed after writing the chunk holding \(failAfter)")
         }
     }
 }
@@ -65,7 +65,7 @@ struct FailingAfterInsertWriter: ItemWriter {
                     return row.id % 10 == 0 ? nil : row
                 },
                 writer: { _ in
-                    FailingAfterInsertWriter(
+                    FailingAfterWriter(
                         inner: try PostgresItemWriter<Row>(table: "\(schema).output", columns: ["id", "payload"]) {
                             [.int($0.id), .text($0.payload)]
                         },

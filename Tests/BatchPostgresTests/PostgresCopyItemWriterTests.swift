@@ -3,21 +3,6 @@ import BatchPostgres
 import Foundation
 import Testing
 
-/// Writes through a ``PostgresCopyItemWriter`` and then, once, throws after the copy of the chunk holding
-/// `failAfter`: the chunk's rows must vanish with the rolled-back transaction.
-struct FailingAfterCopyWriter: ItemWriter {
-    var inner: PostgresCopyItemWriter<Row>
-    let failAfter: Int64?
-    let failOnce: FailOnce
-
-    mutating func write(_ items: [Row], in transaction: any ChunkTransaction) async throws {
-        try await inner.write(items, in: transaction)
-        if let failAfter, items.contains(where: { $0.id == failAfter }), failOnce.shouldFail("write") {
-            throw InjectedFailure(description: "write failed after copying the chunk holding \(failAfter)")
-        }
-    }
-}
-
 @Suite(.database) struct PostgresCopyItemWriterTests {
     /// Values that trip up text formats: delimiters, quotes, escapes, line ends, Unicode, empty and NULL.
     static let awkwardTexts: [String?] = [
@@ -138,7 +123,7 @@ struct FailingAfterCopyWriter: ItemWriter {
                 },
                 processor: { (row: Row) -> Row? in row.id % 10 == 0 ? nil : row },
                 writer: { _ in
-                    FailingAfterCopyWriter(
+                    FailingAfterWriter(
                         inner: try PostgresCopyItemWriter<Row>(
                             table: "\(schema).output", columns: ["id", "payload"], rowsPerStatement: 4
                         ) { [.int($0.id), .text($0.payload)] },
@@ -155,7 +140,7 @@ struct FailingAfterCopyWriter: ItemWriter {
                 logger: TestDatabase.logger)
             let failed = try await jobOperator.start("copy-in", parameters: JobParameters(["run": 1]))
             #expect(failed.status == .failed)
-            #expect(failed.exitMessage.contains("write failed after copying the chunk holding 55"))
+            #expect(failed.exitMessage.contains("write failed after writing the chunk holding 55"))
             // The copy of rows 51...59 ran, then the chunk failed: its rows are gone with its transaction.
             #expect(try await PostgresChunkJobTests.output(repository) == PostgresChunkJobTests.expected(through: 50))
             let failedStep = try #require(try await repository.stepExecutions(jobExecutionId: failed.id).first)
