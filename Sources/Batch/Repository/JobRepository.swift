@@ -96,6 +96,10 @@ public protocol ChunkTransaction: AnyObject, Sendable {
 
     /// Forgets the last ``savepoint()``, keeping what was written since.
     func releaseSavepoint() async throws
+
+    /// The job execution's status and version as read by ``commit(_:)`` in the same round trip, or nil when the
+    /// store does not read it there. A chunk step then needs no separate status query at the chunk boundary.
+    var jobStatusAtCommit: ExecutionStatusSnapshot? { get }
 }
 
 extension ChunkTransaction {
@@ -105,6 +109,8 @@ extension ChunkTransaction {
     public func rollbackToSavepoint() async throws {}
     /// Does nothing: no nested transactions.
     public func releaseSavepoint() async throws {}
+    /// Nil: the status is not read at commit.
+    public var jobStatusAtCommit: ExecutionStatusSnapshot? { nil }
 }
 
 /// The status and version of a job execution at one moment.

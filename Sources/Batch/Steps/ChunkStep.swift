@@ -293,6 +293,7 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
         next.counters.writeSkip += chunk.writeSkips
         next.counters.commit += 1
         scope.execution = try await transaction.commit(next)
+        scope.committed(transaction)
         scope.context.stepContext = scope.execution.context
     }
 

@@ -22,8 +22,21 @@ public final class StepScope {
     @usableFromInline var repository: any JobRepository { run.repository }
     var logger: Logger { context.logger }
 
-    /// Whether the job should stop at this boundary (asks the repository if no stop arrived locally).
+    /// The job execution's status read by the last chunk commit, not yet used for a stop check.
+    private var statusAtLastCommit: ExecutionStatusSnapshot?
+
+    /// Whether the job should stop at this boundary: a stop that arrived locally, else the status read by the last
+    /// chunk commit, else the repository's answer.
     @usableFromInline func stopRequested() async throws -> Bool {
-        try await run.stopSignal.check(executionId: run.execution.id, repository: run.repository)
+        if let snapshot = statusAtLastCommit {
+            statusAtLastCommit = nil
+            return run.stopSignal.observe(snapshot)
+        }
+        return try await run.stopSignal.check(executionId: run.execution.id, repository: run.repository)
+    }
+
+    /// Keeps the job execution's status a chunk commit read, for the next stop check.
+    @usableFromInline func committed(_ transaction: any ChunkTransaction) {
+        statusAtLastCommit = transaction.jobStatusAtCommit
     }
 }

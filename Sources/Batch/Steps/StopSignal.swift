@@ -17,10 +17,14 @@ final class StopSignal: Sendable {
     func check(executionId: Int64, repository: any JobRepository) async throws -> Bool {
         if isRequested { return true }
         guard let snapshot = try await repository.jobExecutionStatus(id: executionId) else { return false }
-        if snapshot.status != .starting && snapshot.status != .started {
-            request()
-            return true
-        }
-        return false
+        return observe(snapshot)
+    }
+
+    /// Takes note of the execution's status read elsewhere (at a chunk commit).
+    /// - Returns: whether a stop was requested.
+    @discardableResult
+    func observe(_ snapshot: ExecutionStatusSnapshot) -> Bool {
+        if snapshot.status != .starting && snapshot.status != .started { request() }
+        return isRequested
     }
 }

@@ -25,6 +25,7 @@ public final class PostgresChunkTransaction: ChunkTransaction {
     private let finished = Atomic(false)
     /// The connection's transaction depths of the open savepoints, innermost last.
     private let savepoints = Mutex<[Int]>([])
+    private let statusAtCommit = Mutex<ExecutionStatusSnapshot?>(nil)
 
     private init(connection: PostgresConnection, repository: PostgresJobRepository, depth: Int) {
         self.connection = connection
@@ -52,7 +53,8 @@ public final class PostgresChunkTransaction: ChunkTransaction {
             throw BatchError(.invalidState, "the chunk transaction was already committed or rolled back")
         }
         do {
-            let stored = try await repository.commitChunk(stepExecution, on: connection, depth: depth)
+            let (stored, snapshot) = try await repository.commitChunk(stepExecution, on: connection, depth: depth)
+            statusAtCommit.withLock { $0 = snapshot }
             await repository.pool.release(connection)
             return stored
         } catch {
@@ -61,6 +63,9 @@ public final class PostgresChunkTransaction: ChunkTransaction {
             throw error
         }
     }
+
+    /// The job execution's status and version read by ``commit(_:)``.
+    public var jobStatusAtCommit: ExecutionStatusSnapshot? { statusAtCommit.withLock { $0 } }
 
     /// Sets a savepoint (`SAVEPOINT`), so that one item's failed write can be undone without losing the chunk.
     public func savepoint() async throws {

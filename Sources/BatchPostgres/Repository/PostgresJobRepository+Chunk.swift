@@ -3,9 +3,11 @@ import Batch
 extension PostgresJobRepository {
     /// Stores a step execution and commits the open chunk transaction, in one round trip: the guarded update and
     /// `COMMIT` are pipelined behind whatever the chunk sent. When the version is stale the update's guard raises an
-    /// error, so the server skips the `COMMIT` and the chunk rolls back.
-    func commitChunk(_ step: StepExecution, on connection: PostgresConnection, depth: Int) async throws -> StepExecution
-    {
+    /// error, so the server skips the `COMMIT` and the chunk rolls back. The same statement reads the job
+    /// execution's status and version, the chunk step's stop check at this boundary.
+    func commitChunk(
+        _ step: StepExecution, on connection: PostgresConnection, depth: Int
+    ) async throws -> (StepExecution, ExecutionStatusSnapshot?) {
         let update = """
             WITH updated AS (
                 UPDATE \(quoted).step_executions
@@ -16,9 +18,10 @@ extension PostgresJobRepository {
                  WHERE id = $1 AND version = $2
                 RETURNING \(Self.stepExecutionColumns)
             )
-            SELECT updated.*, guard_row.version_guard
+            SELECT updated.*, guard_row.version_guard, job.status AS job_status, job.version AS job_version
               FROM (SELECT 1 / (SELECT count(*)::int FROM updated) AS version_guard) guard_row
               LEFT JOIN updated ON true
+              LEFT JOIN \(quoted).job_executions job ON job.id = updated.job_execution_id
             """
         let results: [PostgresRows]
         do {
@@ -54,6 +57,14 @@ extension PostgresJobRepository {
         guard results.count >= 2, let row = results[results.count - 2].first else {
             throw BatchError(.repositoryFailure, "the update of step execution \(step.id) returned no row")
         }
-        return try await repositoryCall("read step execution \(step.id)") { try Self.stepExecution(from: row) }
+        return try await repositoryCall("read step execution \(step.id)") {
+            let status: String? = try row.decode("job_status")
+            let version: Int64? = try row.decode("job_version")
+            var snapshot: ExecutionStatusSnapshot?
+            if let status = status.flatMap(BatchStatus.init(rawValue:)), let version {
+                snapshot = ExecutionStatusSnapshot(status: status, version: Int(version))
+            }
+            return (try Self.stepExecution(from: row), snapshot)
+        }
     }
 }
