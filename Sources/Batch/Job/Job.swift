@@ -77,7 +77,8 @@ public struct Job: Sendable {
         }
     }
 
-    /// Checks the definition: a valid name, at least one step, valid steps with unique names.
+    /// Checks the definition: a valid name, at least one step, valid steps with unique names, and listeners that
+    /// are listeners.
     /// - Throws: ``BatchError/Code/invalidDefinition``.
     public func validateDefinition() throws {
         guard !name.isEmpty, name.count <= 200, !name.contains(where: { $0.isWhitespace || $0.isNewline }) else {
@@ -85,6 +86,13 @@ public struct Job: Sendable {
         }
         guard !steps.isEmpty else {
             throw BatchError(.invalidDefinition, "job '\(name)' has no steps")
+        }
+        let unrecognized = steps.reduce(listeners.unrecognized) { $0 + $1.listeners.unrecognized }
+        guard unrecognized.isEmpty else {
+            throw BatchError(
+                .invalidDefinition,
+                "job '\(name)': \(unrecognized.joined(separator: ", ")) is not a listener; conform it to JobListener, "
+                    + "StepListener, ChunkListener, PartitionListener, SkipListener or RetryListener")
         }
         var seen: Set<String> = []
         for step in steps {

@@ -94,7 +94,12 @@ public struct Listeners: Sendable {
     /// No listeners.
     public init() {}
 
-    /// Adds `listener` to every list whose protocol it conforms to.
+    /// The types of values added that conform to no listener protocol: a definition error, reported when the job
+    /// is registered.
+    var unrecognized: [String] = []
+
+    /// Adds `listener` to every list whose protocol it conforms to; a value conforming to none is noted in
+    /// ``unrecognized``.
     /// - Returns: false when it conforms to none.
     @discardableResult
     mutating func add(_ listener: any Sendable) -> Bool {
@@ -105,6 +110,7 @@ public struct Listeners: Sendable {
         if let listener = listener as? any PartitionListener { partition.append(listener); used = true }
         if let listener = listener as? any SkipListener { skip.append(listener); used = true }
         if let listener = listener as? any RetryListener { retry.append(listener); used = true }
+        if !used { unrecognized.append(String(describing: type(of: listener))) }
         return used
     }
 
@@ -117,6 +123,7 @@ public struct Listeners: Sendable {
         result.partition += other.partition
         result.skip += other.skip
         result.retry += other.retry
+        result.unrecognized += other.unrecognized
         return result
     }
 }
