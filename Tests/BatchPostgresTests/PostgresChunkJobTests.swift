@@ -52,11 +52,7 @@ struct FailingAfterWriter<Inner: ItemWriter>: ItemWriter where Inner.Item == Row
             ChunkStep(
                 "copy", chunkSize: 10,
                 reader: { _ in
-                    PostgresItemReader<Row>(
-                        pool: pool,
-                        query: "SELECT id, payload FROM \"\(schema)\".source WHERE id > $1 ORDER BY id LIMIT $2",
-                        keyColumn: "id", startAfter: .int(0), pageSize: 7
-                    ) { row in Row(id: try row.decode("id"), payload: try row.decode("payload")) }
+                    PostgresChunkJobTests.sourceReader(pool: pool, schema: schema, pageSize: 7)
                 },
                 processor: { (row: Row) -> Row? in
                     if row.id == processFailAt, failOnce.shouldFail("process") {
@@ -72,6 +68,14 @@ struct FailingAfterWriter<Inner: ItemWriter>: ItemWriter where Inner.Item == Row
                         failAfter: writeFailAfter, failOnce: failOnce)
                 })
         }
+    }
+
+    /// Reads the rows of the test's `source` table by key, `pageSize` at a time.
+    static func sourceReader(pool: PostgresConnectionPool, schema: String, pageSize: Int) -> PostgresItemReader<Row> {
+        PostgresItemReader<Row>(
+            pool: pool, query: "SELECT id, payload FROM \"\(schema)\".source WHERE id > $1 ORDER BY id LIMIT $2",
+            keyColumn: "id", startAfter: .int(0), pageSize: pageSize
+        ) { row in Row(id: try row.decode("id"), payload: try row.decode("payload")) }
     }
 
     static func prepareTables(_ repository: PostgresJobRepository, rows: Int) async throws {
@@ -170,11 +174,7 @@ struct FailingAfterWriter<Inner: ItemWriter>: ItemWriter where Inner.Item == Row
                 ChunkStep(
                     "copy", chunkSize: 10,
                     reader: { _ in
-                        PostgresItemReader<Row>(
-                            pool: pool,
-                            query: "SELECT id, payload FROM \"\(schema)\".source WHERE id > $1 ORDER BY id LIMIT $2",
-                            keyColumn: "id", startAfter: .int(0), pageSize: 7
-                        ) { row in Row(id: try row.decode("id"), payload: try row.decode("payload")) }
+                        PostgresChunkJobTests.sourceReader(pool: pool, schema: schema, pageSize: 7)
                     },
                     writer: { _ in
                         try PostgresItemWriter<Row>(table: "\(schema).output", columns: ["id", "payload"]) {

@@ -115,11 +115,7 @@ import Testing
             ChunkStep(
                 "copy", chunkSize: 10,
                 reader: { _ in
-                    PostgresItemReader<Row>(
-                        pool: pool,
-                        query: "SELECT id, payload FROM \"\(schema)\".source WHERE id > $1 ORDER BY id LIMIT $2",
-                        keyColumn: "id", startAfter: .int(0), pageSize: 7
-                    ) { row in Row(id: try row.decode("id"), payload: try row.decode("payload")) }
+                    PostgresChunkJobTests.sourceReader(pool: pool, schema: schema, pageSize: 7)
                 },
                 processor: { (row: Row) -> Row? in row.id % 10 == 0 ? nil : row },
                 writer: { _ in
@@ -179,11 +175,7 @@ import Testing
                 ChunkStep(
                     "copy", chunkSize: 1_000,
                     reader: { _ in
-                        PostgresItemReader<Row>(
-                            pool: pool,
-                            query: "SELECT id, payload FROM \"\(schema)\".source WHERE id > $1 ORDER BY id LIMIT $2",
-                            keyColumn: "id", startAfter: .int(0), pageSize: 1_000
-                        ) { row in Row(id: try row.decode("id"), payload: try row.decode("payload")) }
+                        PostgresChunkJobTests.sourceReader(pool: pool, schema: schema, pageSize: 1_000)
                     },
                     writer: { _ in
                         try PostgresCopyItemWriter<Row>(table: "\(schema).output", columns: ["id", "payload"]) {

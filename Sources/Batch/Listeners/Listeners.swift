@@ -100,9 +100,7 @@ public struct Listeners: Sendable {
 
     /// Adds `listener` to every list whose protocol it conforms to; a value conforming to none is noted in
     /// ``unrecognized``.
-    /// - Returns: false when it conforms to none.
-    @discardableResult
-    mutating func add(_ listener: any Sendable) -> Bool {
+    mutating func add(_ listener: any Sendable) {
         var used = false
         if let listener = listener as? any JobListener { job.append(listener); used = true }
         if let listener = listener as? any StepListener { step.append(listener); used = true }
@@ -111,7 +109,6 @@ public struct Listeners: Sendable {
         if let listener = listener as? any SkipListener { skip.append(listener); used = true }
         if let listener = listener as? any RetryListener { retry.append(listener); used = true }
         if !used { unrecognized.append(String(describing: type(of: listener))) }
-        return used
     }
 
     /// These listeners followed by `other`'s.

@@ -270,7 +270,10 @@ public final class JobOperator: Sendable {
 
     // MARK: Internals
 
-    private func lastExecution(of target: JobReference) async throws -> JobExecution {
+    /// The execution `stop` and `restart` act on: by job name, the last execution of its most recent instance; by
+    /// execution id, the last execution of that execution's instance.
+    /// - Throws: ``BatchError/Code/executionNotFound``.
+    public func lastExecution(of target: JobReference) async throws -> JobExecution {
         switch target {
         case .name(let name):
             guard let instance = try await repository.lastJobInstance(jobName: name),

@@ -37,16 +37,12 @@ extension PostgresConnection {
         } else {
             throw PostgresError(.closed, "the connection was closed", statement: sql)
         }
-        let count = parameters.count
-        let types = parameters.map { $0?.typeOID ?? 0 }
-        let formats = parameters.map { Int32($0?.isBinary == true ? 1 : 0) }
-        let lengths = parameters.map { Int32($0?.bytes.count ?? 0) }
         var name = prepared ? preparedStatements[sql] : nil
         if prepared && name == nil {
             // Prepare it in the same pipeline, just ahead of its first execution.
             preparedCounter += 1
             let newName = "swift_batch_\(preparedCounter)"
-            let queued = types.withUnsafeBufferPointer { types in
+            let queued = parameters.map { $0?.typeOID ?? 0 }.withUnsafeBufferPointer { types in
                 PQsendPrepare(handle, newName, sql, Int32(types.count), types.baseAddress)
             }
             if queued == 1 {
@@ -55,20 +51,11 @@ extension PostgresConnection {
                 name = newName
             }
         }
-        let sent = withPinnedBytes(parameters) { values in
-            types.withUnsafeBufferPointer { types in
-                formats.withUnsafeBufferPointer { formats in
-                    lengths.withUnsafeBufferPointer { lengths in
-                        if let name {
-                            PQsendQueryPrepared(
-                                handle, name, Int32(count), values, lengths.baseAddress, formats.baseAddress, 0)
-                        } else {
-                            PQsendQueryParams(
-                                handle, sql, Int32(count), types.baseAddress, values, lengths.baseAddress,
-                                formats.baseAddress, 0)
-                        }
-                    }
-                }
+        let sent = withLibPQArguments(parameters) { count, values, types, lengths, formats in
+            if let name {
+                PQsendQueryPrepared(handle, name, count, values, lengths, formats, 0)
+            } else {
+                PQsendQueryParams(handle, sql, count, types, values, lengths, formats, 0)
             }
         }
         statementCount += 1

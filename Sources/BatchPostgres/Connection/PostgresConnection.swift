@@ -174,29 +174,15 @@ public actor PostgresConnection {
     private func execute(
         _ sql: String, _ parameters: [PostgresEncodedParameter?], prepared: Bool, on handle: OpaquePointer
     ) throws -> PostgresRows {
-        let count = parameters.count
-        let types = parameters.map { $0?.typeOID ?? 0 }
-        let formats = parameters.map { Int32($0?.isBinary == true ? 1 : 0) }
-        let lengths = parameters.map { Int32($0?.bytes.count ?? 0) }
         var name: String?
         if prepared {
-            name = try prepareIfNeeded(sql, types: types, on: handle)
+            name = try prepareIfNeeded(sql, types: parameters.map { $0?.typeOID ?? 0 }, on: handle)
         }
-        // Pin every parameter's bytes for the duration of the call.
-        let result: OpaquePointer? = withPinnedBytes(parameters) { values in
-            types.withUnsafeBufferPointer { types in
-                formats.withUnsafeBufferPointer { formats in
-                    lengths.withUnsafeBufferPointer { lengths in
-                        if let name {
-                            PQexecPrepared(
-                                handle, name, Int32(count), values, lengths.baseAddress, formats.baseAddress, 0)
-                        } else {
-                            PQexecParams(
-                                handle, sql, Int32(count), types.baseAddress, values, lengths.baseAddress,
-                                formats.baseAddress, 0)
-                        }
-                    }
-                }
+        let result: OpaquePointer? = withLibPQArguments(parameters) { count, values, types, lengths, formats in
+            if let name {
+                PQexecPrepared(handle, name, count, values, lengths, formats, 0)
+            } else {
+                PQexecParams(handle, sql, count, types, values, lengths, formats, 0)
             }
         }
         defer { PQclear(result) }
@@ -234,7 +220,32 @@ public actor PostgresConnection {
 
     /// Calls `body` with an array of pointers to the parameters' bytes (nil for NULL), valid during the call: the
     /// bytes are copied into one buffer that lives until `body` returns.
-    func withPinnedBytes<Result>(
+    /// Calls `body` with the parameters laid out as libpq's exec and send functions take them: their count, their
+    /// values (pinned for the call), type OIDs, lengths and formats.
+    func withLibPQArguments<Result>(
+        _ parameters: [PostgresEncodedParameter?],
+        _ body: (
+            _ count: Int32, _ values: UnsafePointer<UnsafePointer<CChar>?>?, _ types: UnsafePointer<UInt32>?,
+            _ lengths: UnsafePointer<Int32>?, _ formats: UnsafePointer<Int32>?
+        ) -> Result
+    ) -> Result {
+        let types = parameters.map { $0?.typeOID ?? 0 }
+        let formats = parameters.map { Int32($0?.isBinary == true ? 1 : 0) }
+        let lengths = parameters.map { Int32($0?.bytes.count ?? 0) }
+        return withPinnedBytes(parameters) { values in
+            types.withUnsafeBufferPointer { types in
+                formats.withUnsafeBufferPointer { formats in
+                    lengths.withUnsafeBufferPointer { lengths in
+                        body(
+                            Int32(parameters.count), values, types.baseAddress, lengths.baseAddress, formats.baseAddress
+                        )
+                    }
+                }
+            }
+        }
+    }
+
+    private func withPinnedBytes<Result>(
         _ parameters: [PostgresEncodedParameter?],
         _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> Result
     ) -> Result {

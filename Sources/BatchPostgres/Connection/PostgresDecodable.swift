@@ -42,39 +42,40 @@ extension String: PostgresDecodable {
     }
 }
 
+extension PostgresDecodable where Self: LosslessStringConvertible {
+    /// The value a non-NULL text column holds, parsed with the type's own initialiser.
+    static func parsed(_ text: String?) throws -> Self {
+        let text = try nonNull(text)
+        guard let value = Self(text) else { throw mismatch(text) }
+        return value
+    }
+}
+
 extension Int64: PostgresDecodable {
     /// An integer column (`int2`, `int4`, `int8`, or a `numeric` without fraction).
     public init(postgresText text: String?, typeOID: UInt32) throws {
-        let text = try Self.nonNull(text)
-        guard let value = Int64(text) else { throw Self.mismatch(text) }
-        self = value
+        self = try Self.parsed(text)
     }
 }
 
 extension Int: PostgresDecodable {
     /// An integer column.
     public init(postgresText text: String?, typeOID: UInt32) throws {
-        let text = try Self.nonNull(text)
-        guard let value = Int(text) else { throw Self.mismatch(text) }
-        self = value
+        self = try Self.parsed(text)
     }
 }
 
 extension Int32: PostgresDecodable {
     /// An integer column that fits in 32 bits.
     public init(postgresText text: String?, typeOID: UInt32) throws {
-        let text = try Self.nonNull(text)
-        guard let value = Int32(text) else { throw Self.mismatch(text) }
-        self = value
+        self = try Self.parsed(text)
     }
 }
 
 extension Double: PostgresDecodable {
     /// A `float8`, `float4` or `numeric` column (`NaN`, `Infinity` and `-Infinity` included).
     public init(postgresText text: String?, typeOID: UInt32) throws {
-        let text = try Self.nonNull(text)
-        guard let value = Double(text) else { throw Self.mismatch(text) }
-        self = value
+        self = try Self.parsed(text)
     }
 }
 

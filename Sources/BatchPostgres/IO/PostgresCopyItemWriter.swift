@@ -82,14 +82,8 @@ public struct PostgresCopyItemWriter<Item>: ItemWriter {
     /// - Throws: ``BatchError`` with ``BatchError/Code/invalidState`` when the step's repository is not
     ///   PostgreSQL; ``PostgresError`` when the copy fails (the chunk then rolls back).
     public mutating func write(_ items: [Item], in transaction: any ChunkTransaction) async throws {
-        guard let transaction = transaction as? PostgresChunkTransaction else {
-            throw BatchError(
-                .invalidState,
-                "PostgresCopyItemWriter writes inside a PostgresJobRepository chunk transaction, but this step's "
-                    + "repository gave a \(type(of: transaction)); run the job with a PostgresJobRepository")
-        }
+        let connection = try PostgresChunkTransaction.of(transaction, writer: "PostgresCopyItemWriter").connection
         guard !items.isEmpty else { return }
-        let connection = transaction.connection
         let types = try await types(on: connection)
         var pieces: [[UInt8]] = []
         pieces.reserveCapacity((items.count + rowsPerStatement - 1) / rowsPerStatement)

@@ -59,14 +59,8 @@ public struct PostgresItemWriter<Item>: ItemWriter {
     /// - Throws: ``BatchError`` with ``BatchError/Code/invalidState`` when the step's repository is not
     ///   PostgreSQL; ``PostgresError`` when the insert fails (the chunk then rolls back).
     public mutating func write(_ items: [Item], in transaction: any ChunkTransaction) async throws {
-        guard let transaction = transaction as? PostgresChunkTransaction else {
-            throw BatchError(
-                .invalidState,
-                "PostgresItemWriter writes inside a PostgresJobRepository chunk transaction, but this step's "
-                    + "repository gave a \(type(of: transaction)); run the job with a PostgresJobRepository")
-        }
+        let connection = try PostgresChunkTransaction.of(transaction, writer: "PostgresItemWriter").connection
         guard !items.isEmpty else { return }
-        let connection = transaction.connection
         let types = try await columnTypes(on: connection)
         // Parts go out pipelined: the server inserts one while the next is encoded.
         var start = 0

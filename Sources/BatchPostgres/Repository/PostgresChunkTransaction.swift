@@ -64,6 +64,18 @@ public final class PostgresChunkTransaction: ChunkTransaction {
         }
     }
 
+    /// The PostgreSQL transaction a store-specific writer writes in.
+    /// - Throws: ``BatchError`` with ``BatchError/Code/invalidState`` when the step's repository is not PostgreSQL.
+    static func of(_ transaction: any ChunkTransaction, writer: String) throws -> PostgresChunkTransaction {
+        guard let transaction = transaction as? PostgresChunkTransaction else {
+            throw BatchError(
+                .invalidState,
+                "\(writer) writes inside a PostgresJobRepository chunk transaction, but this step's repository gave "
+                    + "a \(type(of: transaction)); run the job with a PostgresJobRepository")
+        }
+        return transaction
+    }
+
     /// The job execution's status and version read by ``commit(_:)``.
     public var jobStatusAtCommit: ExecutionStatusSnapshot? { statusAtCommit.withLock { $0 } }
 

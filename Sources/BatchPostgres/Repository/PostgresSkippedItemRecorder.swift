@@ -32,12 +32,7 @@ public struct PostgresSkippedItemRecorder: SkippedItemRecorder {
     /// - Throws: ``BatchError`` with ``BatchError/Code/invalidState`` when the transaction is not a
     ///   ``PostgresChunkTransaction``; ``PostgresError`` when the values cannot be sent.
     public func record(_ items: [SkippedItem], in transaction: any ChunkTransaction) async throws {
-        guard let transaction = transaction as? PostgresChunkTransaction else {
-            throw BatchError(
-                .invalidState,
-                "PostgresSkippedItemRecorder records inside a PostgresJobRepository chunk transaction, but this "
-                    + "step's repository gave a \(type(of: transaction)); run the job with a PostgresJobRepository")
-        }
+        let transaction = try PostgresChunkTransaction.of(transaction, writer: "PostgresSkippedItemRecorder")
         for item in items {
             let values: [PostgresValue?] = [
                 .text(item.jobName), .int(item.jobExecutionId), .text(item.stepName), .text(item.phase.rawValue),

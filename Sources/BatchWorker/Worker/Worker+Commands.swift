@@ -105,10 +105,7 @@ extension Worker {
             case .execution(let executionId):
                 id = executionId
             case .job(let name):
-                guard let instance = try await repository.lastJobInstance(jobName: name),
-                    let last = try await repository.lastJobExecution(instanceId: instance.id)
-                else { throw BatchError(.executionNotFound, "job '\(name)' has no executions") }
-                id = last.id
+                id = try await jobOperator.lastExecution(of: .name(name)).id
             }
             return try await jobOperator.abandon(executionId: id).id
         }

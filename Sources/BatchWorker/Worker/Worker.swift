@@ -172,20 +172,10 @@ public final class Worker: Service {
         case .execution(let id):
             executionId = id
         case .job(let name):
-            executionId =
-                try? await repository.lastJobInstance(jobName: name).asyncMap {
-                    try await repository.lastJobExecution(instanceId: $0.id)?.id
-                } ?? nil
+            executionId = try? await jobOperator.lastExecution(of: .name(name)).id
         }
         guard let executionId, jobOperator.requestLocalStop(executionId: executionId) else { return }
         logger.info("stop received over the control exchange", metadata: ["job.execution.id": "\(executionId)"])
         _ = try? await jobOperator.stop(.executionId(executionId))
-    }
-}
-
-extension Optional {
-    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let self else { return nil }
-        return try await transform(self)
     }
 }
