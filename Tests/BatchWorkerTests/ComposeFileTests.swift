@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// The deployment files, checked without a Docker engine: `scripts/validate-compose` validates `docker-compose.yml`
-/// against the Compose specification's schema (`../shared/data/compose-spec.json` beside the package root) and the
+/// against the Compose specification's schema (`deploy/compose-spec/compose-spec.json`, shipped in the repository) and the
 /// project's rules (a worker that scales, health checks, ...). These tests run it as a process from the package root,
 /// on the real file and on broken copies of it, so a validator that accepts everything fails them.
 @Suite("docker-compose.yml")
