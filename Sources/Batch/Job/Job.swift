@@ -61,12 +61,16 @@ public struct Job: Sendable {
         parameters.removing(nonIdentifyingKeys)
     }
 
-    /// Runs the validators.
-    /// - Throws: ``BatchError/Code/invalidParameters`` with the validator's message.
+    /// Runs the validators, then the steps' own parameter checks (see ``ParameterCheckingStep``): the operator
+    /// calls this before it stores anything, so refused parameters leave no instance and no execution behind.
+    /// - Throws: ``BatchError/Code/invalidParameters`` with the validator's or the step's message.
     public func validate(_ parameters: JobParameters) throws {
-        for validate in validators {
+        let checks =
+            validators
+            + steps.compactMap { step in (step as? any ParameterCheckingStep).map { $0.checkParameters } }
+        for check in checks {
             do {
-                try validate(parameters)
+                try check(parameters)
             } catch let error as BatchError where error.code == .invalidParameters {
                 throw error
             } catch {
@@ -102,6 +106,14 @@ public struct Job: Sendable {
             }
         }
     }
+}
+
+/// A step that reads job parameters it can check before the job starts (a chunk size, a partition count): the
+/// job's ``Job/validate(_:)`` calls ``checkParameters(_:)`` after the validators, before anything is stored.
+public protocol ParameterCheckingStep: JobStep {
+    /// Throws when `parameters` would fail this step.
+    /// - Throws: ``BatchError/Code/invalidParameters`` naming the parameter and what is wrong with it.
+    func checkParameters(_ parameters: JobParameters) throws
 }
 
 /// Builds a job's list of steps from a block, with `if`, `for` and optional steps.

@@ -1,3 +1,6 @@
+import Foundation
+import Logging
+
 /// A chunk-oriented step: read up to `chunkSize` items, process each (nil filters it out), write the chunk, then
 /// commit the chunk's writes, the step's counters and its execution context (reader and writer positions)
 /// together. A restart resumes after the last committed chunk: nothing lost, nothing written twice.
@@ -72,7 +75,11 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
     }
 
     /// Returns this step with its chunk size decided per execution, typically from a job parameter:
-    /// `.chunkSize { try $0.parameters.int("chunkSize", default: 100) }`. A size below 1 fails the step.
+    /// `.chunkSize { try $0.parameters.int("chunkSize", default: 100) }`.
+    ///
+    /// The job checks it before the start stores anything (``checkParameters(_:)``): `resolve` is then called
+    /// with a context that holds the parameters only (no ids, empty execution contexts), and whatever it throws, or
+    /// a size below 1, refuses the start with ``BatchError/Code/invalidParameters``.
     public func chunkSize(_ resolve: @escaping @Sendable (StepContext) throws -> Int) -> Self {
         var copy = self
         copy.resolveChunkSize = resolve
@@ -113,10 +120,7 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
     func run(_ scope: StepScope) async throws -> BatchStatus {
         let context = scope.context
         let chunkSize = try resolveChunkSize?(context) ?? self.chunkSize
-        guard chunkSize >= 1 else {
-            throw BatchError(
-                .invalidParameters, "chunk step '\(name)': chunk size must be at least 1, got \(chunkSize)")
-        }
+        try Self.checkChunkSize(chunkSize, step: name)
         var reader = try makeReader(context)
         var writer = try makeWriter(context)
         try await reader.open(scope.execution.context)
@@ -353,7 +357,9 @@ struct Chunk<Output> {
     @usableFromInline var processSkips = 0
     @usableFromInline var writeSkips = 0
 
-    @usableFromInline init(capacity: Int) { outputs.reserveCapacity(capacity) }
+    /// Reserves room for a chunk, up to a bound: a chunk size from the parameters may be huge, and reserving
+    /// `Int.max` elements would trap.
+    @usableFromInline init(capacity: Int) { outputs.reserveCapacity(min(max(capacity, 0), 4_096)) }
 
     @usableFromInline mutating func reset() {
         read = 0
@@ -362,5 +368,39 @@ struct Chunk<Output> {
         readSkips = 0
         processSkips = 0
         writeSkips = 0
+    }
+}
+
+extension ChunkStep: ParameterCheckingStep {
+    /// Resolves the chunk size as the step will (when ``chunkSize(_:)`` reads it from the parameters) and checks
+    /// that it is at least 1, so a bad size refuses the start instead of failing the step after the instance and
+    /// execution were stored.
+    /// - Throws: ``BatchError/Code/invalidParameters``, or what the resolver throws.
+    public func checkParameters(_ parameters: JobParameters) throws {
+        guard let resolveChunkSize else { return }
+        try Self.checkChunkSize(resolveChunkSize(StepContext.parametersOnly(parameters, stepName: name)), step: name)
+    }
+
+    @usableFromInline
+    static func checkChunkSize(_ size: Int, step: String) throws {
+        guard size >= 1 else {
+            throw BatchError(.invalidParameters, "chunk step '\(step)': chunk size must be at least 1, got \(size)")
+        }
+    }
+}
+
+extension StepContext {
+    /// A context holding only `parameters`, for checking parameter-derived settings before a start: ids are 0,
+    /// the execution contexts empty, the repository a throwaway in-memory one, and the logger discards everything.
+    static func parametersOnly(_ parameters: JobParameters, stepName: String) -> StepContext {
+        let now = Date()
+        let job = JobExecution(
+            id: 0, instanceId: 0, jobName: "", parameters: parameters, createTime: now, lastUpdated: now)
+        return StepContext(
+            job: job,
+            stepExecution: StepExecution(jobExecutionId: 0, stepName: stepName, startTime: now, lastUpdated: now),
+            partitionName: nil, jobContext: JobContextBox(ExecutionContext()), repository: InMemoryJobRepository(),
+            stopSignal: StopSignal(),
+            logger: Logger(label: "swift-batch.parameters", factory: { _ in SwiftLogNoOpLogHandler() }))
     }
 }

@@ -162,3 +162,11 @@ private struct ClosurePartitioner: Partitioner {
         try await body(gridSize, context)
     }
 }
+
+extension PartitionStep: ParameterCheckingStep {
+    /// Checks the inner step's parameters (a chunk size read from them, for example) before the job starts.
+    /// - Throws: what the inner step's check throws.
+    public func checkParameters(_ parameters: JobParameters) throws {
+        try (step as? any ParameterCheckingStep)?.checkParameters(parameters)
+    }
+}
