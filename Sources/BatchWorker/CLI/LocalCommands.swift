@@ -13,11 +13,15 @@ struct ExecutionsCommand: AsyncParsableCommand {
     @Option(help: "Only this job's executions.")
     var job: String?
 
-    @Option(help: "At most this many.")
+    @Option(parsing: .unconditional, help: "At most this many (1 to 10000).")
     var limit: Int = 20
 
     @Flag(help: "Print JSON, for scripts.")
     var json = false
+
+    func validate() throws {
+        try CLIValidation.integer(limit, "--limit", in: 1...10_000)
+    }
 
     func run() async throws {
         let logger = try connection.logger()
@@ -34,13 +38,24 @@ struct ExecutionCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
-    @Argument(help: "The execution id.")
-    var id: Int64
+    // Parsed as "all unrecognized" so that `-5` reaches validate() instead of being taken for an option.
+    @Argument(parsing: .allUnrecognized, help: ArgumentHelp("The execution id (a positive integer).", valueName: "id"))
+    var ids: [String] = []
 
     @Flag(help: "Print JSON, for scripts.")
     var json = false
 
+    /// The execution id given.
+    var id: Int64 {
+        get throws { try CLIValidation.executionId(CLIValidation.single(ids, "execution id")) }
+    }
+
+    func validate() throws {
+        _ = try id
+    }
+
     func run() async throws {
+        let id = try self.id
         let logger = try connection.logger()
         let repository = try connection.repository(logger)
         defer { Task { await repository.shutdown() } }
@@ -103,7 +118,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let id =
             restart
-            ? try await jobOperator.restartAsync(JobReference(parsing: job))
+            ? try await jobOperator.restartAsync(CLIValidation.target(job))
             : try await jobOperator.startAsync(job, parameters: JobParameters(json: params))
         let execution = try await jobOperator.wait(for: id)
         signals.cancel()

@@ -27,11 +27,16 @@ struct StartCommand: AsyncParsableCommand {
     @Flag(help: "Wait for the execution to end, showing its progress.")
     var wait = false
 
-    @Option(help: "Seconds to wait for a worker to accept the command.")
+    @Option(parsing: .unconditional, help: "Seconds to wait for a worker to accept the command.")
     var timeout: Double = 30
+
+    func validate() throws {
+        try CLIValidation.seconds(timeout, "--timeout")
+    }
 
     func run() async throws {
         let logger = try connection.logger()
+        // Everything a worker would refuse for good is refused here, before anything is published.
         let parameters = try JobParameters(json: params)
         let job = try SwiftBatch.registry.job(named: job)
         try job.validate(parameters)
@@ -97,11 +102,26 @@ struct AbandonCommand: AsyncParsableCommand {
 struct TargetOptions: ParsableArguments {
     @OptionGroup var connection: ConnectionOptions
 
-    @Argument(help: "A job name (its most recent instance's last execution) or an execution id.")
-    var target: String
+    // Parsed as "all unrecognized" so that `-5` reaches validate() instead of being taken for an option.
+    @Argument(
+        parsing: .allUnrecognized,
+        help: ArgumentHelp(
+            "A job name (its most recent instance's last execution) or an execution id (a positive integer).",
+            valueName: "target"))
+    var targets: [String] = []
 
-    @Option(help: "Seconds to wait for a worker to accept the command.")
+    @Option(parsing: .unconditional, help: "Seconds to wait for a worker to accept the command.")
     var timeout: Double = 30
+
+    /// The job or execution named on the command line.
+    var target: JobReference {
+        get throws { try CLIValidation.target(CLIValidation.single(targets, "job name or execution id")) }
+    }
+
+    func validate() throws {
+        _ = try target
+        try CLIValidation.seconds(timeout, "--timeout")
+    }
 
     /// Sends `action` on the target (also over the control exchange with `broadcast`), prints the answer, and
     /// follows the execution with `follow`.
@@ -109,6 +129,13 @@ struct TargetOptions: ParsableArguments {
         _ action: Command.Action, broadcast: Bool = false, follow: Bool = false, _ message: (Int64) -> String
     ) async throws {
         let logger = try connection.logger()
+        var target = try self.target
+        if action == .stop, case .name(let name) = target, let id = await runningExecutionId(of: name, logger) {
+            // A stop by name goes out by id: the broadcast copy may stop the execution before the queued copy is
+            // taken, and a by-name stop of an execution already STOPPING or STOPPED is refused ("not running"),
+            // while a by-id stop returns it unchanged — so a stop that worked never reports an error.
+            target = .executionId(id)
+        }
         let remote = try await RemoteSession(connection, logger: logger, follow: follow)
         let command = RemoteSession.command(action, target)
         if broadcast { try await remote.messaging.broadcast(command) }
@@ -116,6 +143,21 @@ struct TargetOptions: ParsableArguments {
         print(message(id))
         if follow { try await remote.follow(id) }
         await remote.close()
+    }
+}
+
+extension TargetOptions {
+    /// The id of the job's running execution (its most recent instance's last one, if STARTING, STARTED or
+    /// STOPPING), read from the database; nil when nothing runs or the database cannot say (the command then goes
+    /// by name, and the worker decides).
+    func runningExecutionId(of job: String, _ logger: Logger) async -> Int64? {
+        guard let repository = try? connection.repository(logger), let registry = try? SwiftBatch.registry else {
+            return nil
+        }
+        let last = try? await JobOperator(registry: registry, repository: repository).lastExecution(of: .name(job))
+        await repository.shutdown()
+        guard let last, last.status.isRunning else { return nil }
+        return last.id
     }
 }
 
@@ -134,9 +176,9 @@ struct RemoteSession {
         self.events = follow ? try await messaging.events(matching: "job.#") : nil
     }
 
-    /// The command for `action` on a command-line target: all digits is an execution id, anything else a job name.
-    static func command(_ action: Command.Action, _ target: String) -> Command {
-        switch JobReference(parsing: target) {
+    /// The command for `action` on a target.
+    static func command(_ action: Command.Action, _ target: JobReference) -> Command {
+        switch target {
         case .name(let name): Command(action: action, target: .job(name))
         case .executionId(let id): Command(action: action, target: .execution(id))
         }

@@ -15,16 +15,17 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
-    @Option(help: "Jobs run at once (default: the number of cores).")
+    @Option(parsing: .unconditional, help: "Jobs run at once, 1 to 1024 (default: the number of cores).")
     var concurrency: Int?
 
-    @Option(help: "Seconds a worker may miss heartbeats before its executions are marked FAILED.")
+    @Option(
+        parsing: .unconditional, help: "Seconds a worker may miss heartbeats before its executions are marked FAILED.")
     var lease: Double = 10
 
-    @Option(help: "Seconds to wait for running jobs to stop on shutdown.")
+    @Option(parsing: .unconditional, help: "Seconds to wait for running jobs to stop on shutdown.")
     var grace: Double = 30
 
-    @Option(help: "Seconds between heartbeats (default: a third of the lease, at most 3).")
+    @Option(parsing: .unconditional, help: "Seconds between heartbeats (default: a third of the lease, at most 3).")
     var heartbeat: Double?
 
     @Option(help: "This worker's id (default: <host>-<pid>-<random>).")
@@ -34,10 +35,10 @@ struct WorkerCommand: AsyncParsableCommand {
     var noMigrate = false
 
     func validate() throws {
-        if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
-        if lease <= 0 || grace < 0 || (heartbeat ?? 1) <= 0 {
-            throw ValidationError("--lease and --heartbeat must be positive, --grace not negative")
-        }
+        if let concurrency { try CLIValidation.integer(concurrency, "--concurrency", in: 1...1_024) }
+        try CLIValidation.seconds(lease, "--lease")
+        try CLIValidation.seconds(grace, "--grace", allowZero: true)
+        if let heartbeat { try CLIValidation.seconds(heartbeat, "--heartbeat") }
     }
 
     func run() async throws {

@@ -3,9 +3,13 @@ import BatchPostgres
 
 extension DemoJobs {
     /// `count`: one chunk step writing the integers 1…`items` into `batch_demo.count_items`, through the chunk
-    /// transaction. Parameters: `items` (default 1,000), `chunkSize` (default 100), `delayMs` per item (default 0),
-    /// and `failAt`, an item at which the instance's first execution fails (a restart passes it). Only `items`
-    /// identifies the instance... together with any other parameter you add, such as a run name.
+    /// transaction. Parameters (every number bounded; anything outside refuses the start, nothing stored):
+    /// - `items`: 0…10,000,000 (default 1,000);
+    /// - `chunkSize`: 1…100,000 (default 100);
+    /// - `delayMs`: a pause per item, 0…60,000 (default 0);
+    /// - `failAt`: 1…10,000,000, an item at which the instance's first execution fails (a restart passes it).
+    ///
+    /// Only `items` identifies the instance... together with any other parameter you add, such as a run name.
     static let count = Job("count") {
         ChunkStep(
             "count", chunkSize: 100,
@@ -16,9 +20,9 @@ extension DemoJobs {
                 }
                 let first = context.jobContext.int("count.firstExecution") == Int(context.jobExecutionId)
                 return CountReader(
-                    items: try context.parameters.int("items", default: 1_000),
-                    failAt: first ? context.parameters["failAt"]?.intValue.map(Int.init) : nil,
-                    delayMs: try context.parameters.int("delayMs", default: 0))
+                    items: try context.parameters.int("items", default: 1_000, in: CountLimits.items),
+                    failAt: first ? try context.parameters.optionalInt("failAt", in: CountLimits.failAt) : nil,
+                    delayMs: try context.parameters.int("delayMs", default: 0, in: CountLimits.delayMs))
             },
             writer: { context in
                 CountWriter(
@@ -30,16 +34,23 @@ extension DemoJobs {
                     })
             }
         )
-        .chunkSize { try $0.parameters.int("chunkSize", default: 100) }
+        .chunkSize { try $0.parameters.int("chunkSize", default: 100, in: CountLimits.chunkSize) }
     }
     .nonIdentifying("chunkSize", "delayMs", "failAt")
     .validator { parameters in
-        guard try parameters.int("items", default: 1_000) >= 0 else {
-            throw BatchError(.invalidParameters, "items must not be negative")
-        }
-        _ = try parameters.int("delayMs", default: 0)
-        if parameters["failAt"] != nil { _ = try parameters.int("failAt") }
+        _ = try parameters.int("items", default: 1_000, in: CountLimits.items)
+        _ = try parameters.int("chunkSize", default: 100, in: CountLimits.chunkSize)
+        _ = try parameters.int("delayMs", default: 0, in: CountLimits.delayMs)
+        _ = try parameters.optionalInt("failAt", in: CountLimits.failAt)
     }
+}
+
+/// The bounds of `count`'s parameters.
+enum CountLimits {
+    static let items = 0...10_000_000
+    static let chunkSize = 1...100_000
+    static let delayMs = 0...60_000
+    static let failAt = 1...10_000_000
 }
 
 /// Counts 1…items, resuming after the last committed number.

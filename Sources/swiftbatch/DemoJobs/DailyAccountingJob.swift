@@ -10,8 +10,9 @@ extension DemoJobs {
     /// 3. `daily-balances`: each account's balance for the day, in 8 parallel partitions of account ranges;
     /// 4. `summary`: totals, checked against the ledger, kept in the job's context.
     ///
-    /// Parameters: `date` (required), `rows` (default 100,000), `accounts` (default 1,000), `dataDir` (default
-    /// `BATCH_DATA_DIR` or the system's temporary directory).
+    /// Parameters: `date` (required, a real `yyyy-MM-dd` day), `rows` (1…10,000,000, default 100,000) and `accounts`
+    /// (1…1,000,000, default 1,000); anything else refuses the start, nothing stored. The file goes in the worker's
+    /// data directory (`BATCH_DATA_DIR`, default the system's temporary directory): a message never chooses where.
     static let dailyAccounting = Job("daily-accounting") {
         Step("generate-transactions") { context in
             let file = try TransactionsFile(context.parameters)
@@ -83,18 +84,27 @@ extension DemoJobs {
     }
     .validator { parameters in
         _ = try parameters.date("date")
-        guard try parameters.int("rows", default: 100_000) > 0, try parameters.int("accounts", default: 1_000) > 0
-        else {
-            throw BatchError(.invalidParameters, "rows and accounts must be positive")
+        _ = try parameters.int("rows", default: 100_000, in: DailyAccountingLimits.rows)
+        _ = try parameters.int("accounts", default: 1_000, in: DailyAccountingLimits.accounts)
+        guard parameters["dataDir"] == nil else {
+            throw BatchError(
+                .invalidParameters,
+                "job parameter 'dataDir' is not accepted: the worker's BATCH_DATA_DIR decides where files go")
         }
     }
-    .nonIdentifying("dataDir")
+}
+
+/// The bounds of `daily-accounting`'s parameters.
+enum DailyAccountingLimits {
+    static let rows = 1...10_000_000
+    static let accounts = 1...1_000_000
 }
 
 /// Splits the accounts 1…`accounts` into contiguous ranges, one per partition.
 struct AccountRanges: Partitioner {
     func partition(gridSize: Int, context: StepContext) async throws -> [String: ExecutionContext] {
-        let accounts = try context.parameters.int("accounts", default: 1_000)
+        let accounts = try context.parameters.int("accounts", default: 1_000, in: DailyAccountingLimits.accounts)
+        let gridSize = max(gridSize, 1)
         let size = (accounts + gridSize - 1) / gridSize
         var partitions: [String: ExecutionContext] = [:]
         for index in 0..<gridSize where index * size < accounts {

@@ -11,7 +11,7 @@ enum DemoJobs {
         let name = ProcessInfo.processInfo.environment["BATCH_DEMO_SCHEMA"] ?? ""
         // A configuration value pasted into DDL: only plain lower-case identifiers are accepted.
         let valid =
-            !name.isEmpty && name.count <= 63 && name.first!.isLetter
+            name.count <= 63 && name.first?.isLetter == true
             && name.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "_" }
         return valid ? name : "batch_demo"
     }()

@@ -1,7 +1,9 @@
 import Batch
 import Foundation
 
-/// A day's transactions file: `<dataDir>/transactions-<date>.csv`, generated deterministically from the date.
+/// A day's transactions file: `transactions-<date>-<rows>x<accounts>.csv` in the worker's data directory
+/// (`BATCH_DATA_DIR`), generated deterministically from the date. The parameters are checked again here (a restart
+/// runs without the validator) so no stored value can make the generator trap.
 struct TransactionsFile {
     let path: String
     let date: String
@@ -9,14 +11,11 @@ struct TransactionsFile {
     let accounts: Int
 
     init(_ parameters: JobParameters) throws {
+        _ = try parameters.date("date")
         date = try parameters.string("date")
-        rows = try parameters.int("rows", default: 100_000)
-        accounts = try parameters.int("accounts", default: 1_000)
-        let directory = try parameters.string(
-            "dataDir",
-            default: ProcessInfo.processInfo.environment["BATCH_DATA_DIR"]
-                ?? FileManager.default.temporaryDirectory.path)
-        path = "\(directory)/transactions-\(date)-\(rows)x\(accounts).csv"
+        rows = try parameters.int("rows", default: 100_000, in: DailyAccountingLimits.rows)
+        accounts = try parameters.int("accounts", default: 1_000, in: DailyAccountingLimits.accounts)
+        path = try DataDirectory.fromEnvironment().resolve("transactions-\(date)-\(rows)x\(accounts).csv")
     }
 
     /// Writes the file under a temporary name and renames it into place, so a crash never leaves half a file.
@@ -29,8 +28,6 @@ struct TransactionsFile {
             let amount = Int64(generator.next() % 200_000) - 100_000
             text += "\(id),\(account),\(amount)\n"
         }
-        let directory = (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let temporary = path + ".tmp-\(ProcessInfo.processInfo.processIdentifier)"
         try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
         if rename(temporary, path) != 0 {
