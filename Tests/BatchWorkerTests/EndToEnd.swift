@@ -108,6 +108,43 @@ final class EndToEnd: @unchecked Sendable {  // immutable after init, except `wo
         throw EndToEndError("condition not met within \(timeout)")
     }
 
+    /// Publishes raw command bodies to the commands queue, confirmed.
+    func publishCommands(_ bodies: [String]) async throws {
+        for body in bodies {
+            try await messaging.connection.publish(
+                AMQPMessage(text: body, properties: AMQPProperties(contentType: "application/json")), exchange: "",
+                routingKey: messaging.topology.commandsQueue)
+        }
+    }
+
+    /// Takes `count` messages from the dead-letter queue: each body with its `x-batch-reason`.
+    func deadLetters(_ count: Int, timeout: Duration = .seconds(30)) async throws -> [(body: String, reason: String)] {
+        let consumer = try await messaging.connection.consume(queue: messaging.topology.deadLetterQueue, prefetch: 100)
+        let collected = try await withThrowingTaskGroup(of: [(body: String, reason: String)].self) { group in
+            group.addTask {
+                var letters: [(body: String, reason: String)] = []
+                for try await delivery in consumer {
+                    letters.append(
+                        (
+                            String(decoding: delivery.body, as: UTF8.self),
+                            delivery.properties.headers["x-batch-reason"]?.stringValue ?? ""
+                        ))
+                    try delivery.ack()
+                    if letters.count == count { break }
+                }
+                return letters
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                throw EndToEndError("fewer than \(count) dead letters within \(timeout)")
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? []
+        }
+        try? await consumer.cancel()
+        return collected
+    }
+
     /// `(rows, distinct numbers)` the `count` demo wrote for an instance.
     func countRows(instanceId: Int64) async throws -> (rows: Int64, distinct: Int64) {
         let row = try await repository.pool.withConnection { connection in
@@ -128,7 +165,7 @@ final class EndToEnd: @unchecked Sendable {  // immutable after init, except `wo
         }
         await repository.shutdown()
         let topology = messaging.topology
-        for queue in [topology.commandsQueue, topology.deadLetterQueue] {
+        for queue in [topology.commandsQueue, topology.deadLetterQueue, topology.commandsRetryQueue] {
             try? await messaging.connection.deleteQueue(queue)
         }
         for exchange in [topology.deadLetterExchange, topology.controlExchange, topology.eventsExchange] {

@@ -124,7 +124,7 @@ public final class BatchMessaging: Sendable {
     ///
     /// A plain `basic.reject` (no requeue) dead-letters through the queue's `x-dead-letter-exchange`, but the broker
     /// only records `x-death` (reason "rejected"), and a reject cannot add headers. So the message is republished,
-    /// body and properties unchanged plus `x-batch-reason` and `x-batch-original-queue`, to the dead-letter exchange
+    /// body and properties unchanged plus `x-batch-reason`, `x-batch-original-queue` and an id (`x-batch-dead-letter-id`), to the dead-letter exchange
     /// with the dead-letter queue's routing key, and the original is acked only once the broker has confirmed the copy:
     /// the reason is always there. Should this process die between the confirm and the ack, the command is delivered
     /// again, fails again, and the dead queue holds it twice, which is harmless. Should the republish fail, the
@@ -136,6 +136,7 @@ public final class BatchMessaging: Sendable {
         var properties = delivery.properties
         properties.headers["x-batch-reason"] = .string(String(reason.prefix(4096)))
         properties.headers["x-batch-original-queue"] = .string(delivery.queue)
+        properties.headers[Self.deadLetterIDHeader] = .string(UUID().uuidString.lowercased())
         properties.persistent = true
         do {
             try await connection.publish(
@@ -149,6 +150,9 @@ public final class BatchMessaging: Sendable {
             if !delivery.isSettled { try delivery.reject(requeue: false) }
         }
     }
+
+    /// The header naming a dead-lettered message, so that one can be picked out to requeue.
+    public static let deadLetterIDHeader = "x-batch-dead-letter-id"
 
     // MARK: - Control
 

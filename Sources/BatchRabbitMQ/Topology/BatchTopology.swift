@@ -7,6 +7,7 @@ import Batch
 /// | `batch.commands` | durable queue, dead-lettering to `batch.dlx` with key `batch.commands.dead` |
 /// | `batch.dlx` | durable direct exchange |
 /// | `batch.commands.dead` | durable queue bound to `batch.dlx` |
+/// | `batch.commands.retry` | durable queue nobody consumes; dead-letters back to `batch.commands` on expiry |
 /// | `batch.control` | durable fanout exchange; each worker binds `batch.control.<worker>` (exclusive, auto-delete) |
 /// | `batch.events` | durable topic exchange, routing key `job.<name>.<status>` |
 public struct BatchTopology: Sendable, Hashable {
@@ -24,6 +25,11 @@ public struct BatchTopology: Sendable, Hashable {
     public var deadLetterExchange: String { "\(prefix).dlx" }
     /// Where commands that can never succeed end up: `<prefix>.commands.dead`.
     public var deadLetterQueue: String { "\(prefix).commands.dead" }
+    /// Where a command that met a passing failure waits before it is tried again: `<prefix>.commands.retry`.
+    ///
+    /// Nobody consumes it: each message carries its own `expiration` (the backoff), after which the broker
+    /// dead-letters it back to ``commandsQueue``. Waiting there holds no worker slot and blocks no other command.
+    public var commandsRetryQueue: String { "\(prefix).commands.retry" }
     /// The fanout exchange that reaches every worker: `<prefix>.control`.
     public var controlExchange: String { "\(prefix).control" }
     /// The topic exchange of job execution events: `<prefix>.events`.
@@ -48,6 +54,12 @@ public struct BatchTopology: Sendable, Hashable {
                 arguments: [
                     "x-dead-letter-exchange": .string(deadLetterExchange),
                     "x-dead-letter-routing-key": .string(deadLetterQueue),
+                ]),
+            .queue(
+                commandsRetryQueue,
+                arguments: [
+                    "x-dead-letter-exchange": .string(""),
+                    "x-dead-letter-routing-key": .string(commandsQueue),
                 ]),
             .exchange(controlExchange, type: .fanout),
             .exchange(eventsExchange, type: .topic),

@@ -32,48 +32,62 @@ extension Worker {
     }
 
     /// Runs one command and settles its delivery: acked once accepted (a start once its execution row is
-    /// committed), dead-lettered when it can never succeed, acked with a refusal when the rules refuse it, and
-    /// requeued when the database or broker failed underneath.
+    /// committed); otherwise as the ``CommandRetryPolicy`` decides — acked with a refusal when the rules refuse it,
+    /// dead-lettered at once when it can never succeed, and sent to the retry queue (holding no slot) when a passing
+    /// failure met it, until its attempts run out and it is dead-lettered with its last error.
     func handle(_ incoming: IncomingCommand) async {
         let command = incoming.command
         var logger = self.logger
         logger[metadataKey: "command"] = "\(command.action.rawValue)"
         logger[metadataKey: "target"] = "\(command.target)"
+        let executionId: Int64?
         do {
-            let executionId = try await execute(command)
+            executionId = try await execute(command)
+        } catch {
+            await settle(incoming, failedWith: error, logger)
+            return
+        }
+        do {
             try incoming.delivery.ack()
-            logger.info("command accepted", metadata: ["job.execution.id": "\(executionId.map(String.init) ?? "-")"])
-            await reply(.accepted(executionId: executionId), to: incoming, logger)
-        } catch let error as BatchError where Self.neverSucceeds.contains(error.code) {
-            logger.warning("dead-lettering a command that can never succeed", metadata: ["reason": "\(error.message)"])
-            await reply(.refused(error.message), to: incoming, logger)
+        } catch {
+            // The channel closed under the command: the broker redelivers it, and the rules refuse a second start.
+            logger.warning("could not ack an accepted command", metadata: ["error": "\(error)"])
+        }
+        logger.info("command accepted", metadata: ["job.execution.id": "\(executionId.map(String.init) ?? "-")"])
+        await reply(.accepted(executionId: executionId), to: incoming, logger)
+    }
+
+    private func settle(_ incoming: IncomingCommand, failedWith error: any Error, _ logger: Logger) async {
+        switch configuration.commandRetry.decide(error, previous: CommandAttempts(incoming.delivery)) {
+        case .refuse(let reason):
+            logger.info("command refused", metadata: ["reason": "\(reason)"])
+            try? incoming.delivery.ack()
+            await reply(.refused(reason), to: incoming, logger)
+        case .deadLetter(let reason):
+            logger.warning("dead-lettering a command that cannot succeed", metadata: ["reason": "\(reason)"])
+            await reply(.refused(reason), to: incoming, logger)
             do {
-                try await messaging.deadLetter(incoming.delivery, reason: error.message)
+                try await messaging.deadLetter(incoming.delivery, reason: reason)
             } catch {
                 logger.error("could not dead-letter a command", metadata: ["error": "\(error)"])
             }
-        } catch let error as BatchError where Self.refusals.contains(error.code) {
-            logger.info("command refused", metadata: ["reason": "\(error.message)"])
-            try? incoming.delivery.ack()
-            await reply(.refused(error.message), to: incoming, logger)
-        } catch {
-            logger.error("command failed; requeueing it", metadata: ["error": "\(error)"])
-            try? await Task.sleep(for: .seconds(1))
-            try? incoming.delivery.nack(requeue: true)
+        case .retry(let attempts, let delay):
+            logger.warning(
+                "command failed; it will be tried again",
+                metadata: [
+                    "error": "\(error.batchDescription)", "attempt": "\(attempts.attempts)",
+                    "retry.in": "\(delay)",
+                ])
+            do {
+                try await messaging.retry(incoming.delivery, attempts: attempts, after: delay)
+            } catch {
+                logger.error("could not send a command back for a retry", metadata: ["error": "\(error)"])
+            }
         }
     }
 
     /// How long a full worker waits for a slot before it pauses its consumer.
     static let pauseGrace = Duration.milliseconds(100)
-
-    /// Codes of commands that fail the same way however often they are tried: dead-lettered.
-    static let neverSucceeds: Set<BatchError.Code> = [.jobNotFound, .invalidParameters, .invalidJSON]
-
-    /// Codes of commands the rules refuse now: answered and dropped.
-    static let refusals: Set<BatchError.Code> = [
-        .alreadyRunning, .alreadyComplete, .abandoned, .endedAbnormally, .notRestartable, .notRunning,
-        .executionNotFound, .cannotAbandon,
-    ]
 
     private func execute(_ command: Command) async throws -> Int64? {
         switch command.action {

@@ -72,60 +72,92 @@ public final class Worker: Service {
                 "startup": "\(ContinuousClock.now - started)",
             ])
 
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.events.run() }
-            group.addTask { await self.heartbeatLoop() }
-            group.addTask { await self.controlLoop(control) }
-            await withGracefulShutdownHandler {
-                await self.commandLoop(commands)
-            } onGracefulShutdown: {
-                self.logger.info("shutting down: no more commands")
-                self.shuttingDown.request()
-                Task { try? await commands.consumer.cancel() }
-                self.capacity.wakeAll()
+        // The loops that talk to the servers run as tasks of their own, not children of this one: a call in flight
+        // to a server that stopped answering cannot be interrupted, and shutdown must not wait for it past grace.
+        let loops = [
+            Task { await self.events.run() },
+            Task { await self.heartbeatLoop() },
+            Task { await self.controlLoop(control) },
+        ]
+        let commandLoop = Task { await self.commandLoop(commands) }
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await commandLoop.value }
+                group.addTask { await self.shuttingDown.wait() }
+                await group.next()
+                group.cancelAll()
             }
-            await drain()
+        } onGracefulShutdown: {
+            self.logger.info("shutting down: no more commands")
+            self.shuttingDown.request()
+            Task { try? await commands.consumer.cancel() }
+            self.capacity.wakeAll()
+        }
+        shuttingDown.request()
+        let deadline = ContinuousClock.now + configuration.grace
+        let drained: Bool? = await Deadline.run(until: deadline) {
+            await commandLoop.value
+            await self.drain()
             try? await control.consumer.cancel()
-            events.finish()
-            group.cancelAll()
+            self.events.finish()
+            await loops[0].value
+            return true
+        }
+        for loop in loops { loop.cancel() }
+        guard drained != nil else {
+            let running = jobOperator.runningExecutionIds
+            await giveUp(running, commands: commands)
+            throw BatchError(
+                .invalidState,
+                "the grace period of \(configuration.grace) ended with executions \(running) still running; "
+                    + "they were marked FAILED where the database answered, else their lease will expire")
         }
         if jobOperator.runningExecutionIds.isEmpty {
-            try? await repository.removeWorker(id: configuration.workerId)
+            _ = await Deadline.run(until: .now + .seconds(1)) {
+                try? await self.repository.removeWorker(id: self.configuration.workerId)
+            }
         }
         logger.info("worker stopped")
     }
 
-    /// Asks every running job to stop and waits up to the grace period for them to end.
+    /// Asks every running job to stop, first in this process (the flag each chunk checks), then in the database
+    /// (STOPPING, for every observer), and waits for them to end. The caller bounds the wait by the grace period.
     func drain() async {
         let running = jobOperator.runningExecutionIds
         guard !running.isEmpty else { return }
         logger.info("stopping running jobs", metadata: ["executions": "\(running)"])
+        for id in running { jobOperator.requestLocalStop(executionId: id) }
         for id in running {
             do {
                 try await jobOperator.stop(.executionId(id))
             } catch {
-                jobOperator.requestLocalStop(executionId: id)
                 logger.warning("could not record a stop", metadata: ["job.execution.id": "\(id)", "error": "\(error)"])
             }
         }
-        let finished = await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                await self.jobOperator.waitForRunningExecutions()
-                return true
+        await jobOperator.waitForRunningExecutions()
+    }
+
+    /// The grace period is over with jobs still running: marks them FAILED if the database answers within a second
+    /// (else the lost-worker sweep will, once the lease expires) and closes the commands channel so the broker
+    /// requeues whatever this worker still holds.
+    func giveUp(_ running: [Int64], commands: CommandStream) async {
+        logger.warning(
+            "grace period over with jobs still running; marking them FAILED",
+            metadata: ["executions": "\(running)", "grace": "\(configuration.grace)"])
+        let message = "worker \(configuration.workerId) shut down before the job stopped (grace \(configuration.grace))"
+        let marked = await Deadline.run(until: .now + .seconds(1)) {
+            do {
+                return try await self.repository.failRunningExecutions(
+                    workerId: self.configuration.workerId, message: message)
+            } catch {
+                self.logger.warning("could not mark the executions FAILED", metadata: ["error": "\(error)"])
+                return []
             }
-            group.addTask {
-                try? await Task.sleep(for: self.configuration.grace)
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
         }
-        if !finished {
-            logger.warning(
-                "grace period over with jobs still running; their lease will expire and they will be marked FAILED",
-                metadata: ["executions": "\(jobOperator.runningExecutionIds)"])
+        if marked == nil {
+            logger.warning("the database did not answer; the lease sweep will mark the executions FAILED")
         }
+        _ = await Deadline.run(until: .now + .milliseconds(500)) { try? await commands.consumer.close() }
     }
 
     /// Records the heartbeat and fails the executions of lost workers, every heartbeat interval.

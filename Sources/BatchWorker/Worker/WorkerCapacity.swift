@@ -70,10 +70,3 @@ final class WorkerCapacity: Sendable {
         }
     }
 }
-
-/// Set once when a graceful shutdown begins.
-final class ShutdownFlag: Sendable {
-    private let flag = Atomic<Bool>(false)
-    func request() { flag.store(true, ordering: .relaxed) }
-    var isRequested: Bool { flag.load(ordering: .relaxed) }
-}

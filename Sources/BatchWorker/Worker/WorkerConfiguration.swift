@@ -14,6 +14,8 @@ public struct WorkerConfiguration: Sendable {
     public var grace: Duration
     /// Whether to create or upgrade the schema at start-up.
     public var migrate: Bool
+    /// How commands that did not succeed are retried or given up (5 attempts, backoff from 1 s by default).
+    public var commandRetry: CommandRetryPolicy
 
     /// Creates a configuration.
     /// - Parameters:
@@ -23,9 +25,11 @@ public struct WorkerConfiguration: Sendable {
     ///   - heartbeatInterval: defaults to a third of the lease, at most 3 s.
     ///   - grace: defaults to 30 s.
     ///   - migrate: defaults to true.
+    ///   - commandRetry: defaults to 5 attempts with a backoff from 1 s.
     public init(
         workerId: String? = nil, concurrency: Int? = nil, lease: Duration = .seconds(10),
-        heartbeatInterval: Duration? = nil, grace: Duration = .seconds(30), migrate: Bool = true
+        heartbeatInterval: Duration? = nil, grace: Duration = .seconds(30), migrate: Bool = true,
+        commandRetry: CommandRetryPolicy = CommandRetryPolicy()
     ) {
         self.workerId = workerId ?? Self.defaultWorkerId()
         self.concurrency = max(1, concurrency ?? ProcessInfo.processInfo.activeProcessorCount)
@@ -33,6 +37,7 @@ public struct WorkerConfiguration: Sendable {
         self.heartbeatInterval = heartbeatInterval ?? min(lease / 3, .seconds(3))
         self.grace = grace
         self.migrate = migrate
+        self.commandRetry = commandRetry
     }
 
     /// `<host>-<pid>-<4 random hex digits>`: readable in logs and unique enough to survive pid reuse.

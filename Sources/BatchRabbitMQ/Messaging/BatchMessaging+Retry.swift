@@ -1,0 +1,32 @@
+extension BatchMessaging {
+    /// Sends a command back to be tried again after `delay`, with `attempts` written into its headers, and acks the
+    /// delivery once the broker has confirmed the copy.
+    ///
+    /// The copy waits in ``BatchTopology/commandsRetryQueue`` (its `expiration` is the delay) and the broker then
+    /// dead-letters it back to the commands queue: the wait holds no worker slot and blocks no other command.
+    /// Should the publish fail, the delivery is requeued instead.
+    ///
+    /// - Parameters:
+    ///   - delivery: the command's delivery.
+    ///   - attempts: the count to carry, already including this attempt.
+    ///   - delay: how long to wait before the next attempt (at least 1 ms).
+    /// - Throws: ``AMQPError`` when both the publish and the requeue failed.
+    public func retry(_ delivery: AMQPDelivery, attempts: CommandAttempts, after delay: Duration) async throws {
+        var properties = delivery.properties
+        properties.headers = attempts.applied(to: properties.headers)
+        properties.persistent = true
+        let (seconds, attoseconds) = delay.components
+        let milliseconds = max(
+            1, seconds.multipliedReportingOverflow(by: 1000).partialValue + attoseconds / 1_000_000_000_000_000)
+        properties.expiration = String(milliseconds)
+        do {
+            try await connection.publish(
+                AMQPMessage(body: delivery.body, properties: properties), exchange: "",
+                routingKey: topology.commandsRetryQueue, mandatory: true)
+            try delivery.ack()
+        } catch {
+            logger.error("could not send a command to the retry queue; requeueing it", metadata: ["error": "\(error)"])
+            if !delivery.isSettled { try delivery.nack(requeue: true) }
+        }
+    }
+}

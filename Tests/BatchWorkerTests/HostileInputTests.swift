@@ -1,0 +1,171 @@
+import Batch
+import BatchPostgres
+import BatchRabbitMQ
+import Foundation
+import Testing
+
+/// Issue 9's attacks and accidents, against worker processes and the real servers: poison commands cannot stall the
+/// fleet, a command that keeps failing is dead-lettered after a bounded number of attempts, and `--grace` is a
+/// deadline whether the database answers or not.
+@Suite("Hostile input and bounded shutdown", .tags(.endToEnd), .serialized, .timeLimit(.minutes(5)))
+struct HostileInputTests {
+    func withWorld(_ body: (EndToEnd) async throws -> Void) async throws {
+        let world = try await EndToEnd()
+        do {
+            try await body(world)
+        } catch {
+            await world.tearDown()
+            throw error
+        }
+        await world.tearDown()
+    }
+
+    /// Bodies that can never succeed, each reaching a different check.
+    static let poison: [String] = [
+        #"{"command":"start","job":"hello","params":{"who":"a\u0000b"}}"#,
+        #"{"command":"start","job":"hello","params":"{\"who\":\"nul\\u0000\"}"}"#,
+        #"{"command":"stop","job":"\u0000"}"#,
+        #"{"command":"abandon","job":"\u0000"}"#,
+        #"{"command":"restart","job":"\u0000"}"#,
+        #"{"command":"start","job":"hello","job":"count"}"#,
+        #"{"command":"start","job":"hello","params":{"n":18446744073709551616}}"#,
+        #"{"command":"start","job":"hello","params":{"x":1e400}}"#,
+        #"{"command":"start","job":"hello","params":{"deep":"# + String(repeating: "[", count: 1_000)
+            + String(repeating: "]", count: 1_000) + "}}",
+        #"{"command":"start","job":"daily-accounting","params":{"date":"2026-11-25","rows":9223372036854775807}}"#,
+    ]
+
+    @Test("100 starts behind 20 poison commands on 2 workers all complete; the poison is dead-lettered with reasons")
+    func poisonDoesNotStallTheFleet() async throws {
+        try await withWorld { world in
+            try await world.startWorker(["--concurrency", "2"])
+            try await world.startWorker(["--concurrency", "2"])
+
+            let clean = try await Self.flood(world, run: "clean", poison: [])
+            let poison = Array((Self.poison + Self.poison).prefix(20))
+            let poisoned = try await Self.flood(world, run: "poisoned", poison: poison)
+            print("100 hello starts on 2 workers: \(clean) without poison, \(poisoned) behind 20 poison commands")
+            // Before the fix the poisoned flood never completed (each poison command looped holding a slot).
+            #expect(poisoned < clean * 3 + .seconds(5), "clean \(clean), poisoned \(poisoned)")
+
+            let letters = try await world.deadLetters(poison.count)
+            #expect(letters.count == poison.count)
+            for letter in letters {
+                #expect(!letter.reason.isEmpty, "no reason for \(letter.body)")
+            }
+            let reasons = letters.map(\.reason).joined(separator: "\n")
+            #expect(reasons.contains("NUL"), "\(reasons)")
+            #expect(reasons.contains("duplicate"), "\(reasons)")
+            let executions = try await world.repository.jobExecutions(jobName: nil, limit: 500)
+            #expect(executions.count == 200, "only the good starts stored anything")
+            #expect(executions.allSatisfy { $0.jobName == "hello" && $0.status == .completed })
+        }
+    }
+
+    /// Publishes the poison then 100 distinct hello starts; returns how long until all 100 COMPLETED.
+    static func flood(_ world: EndToEnd, run: String, poison: [String]) async throws -> Duration {
+        let started = ContinuousClock.now
+        try await world.publishCommands(poison)
+        try await world.publishCommands(
+            (1...100).map { #"{"command":"start","job":"hello","params":{"who":"\#(run)-\#($0)"}}"# })
+        try await world.eventually(timeout: .seconds(120)) {
+            let done = try await world.repository.jobExecutions(jobName: "hello", limit: 500)
+                .filter { $0.status == .completed }
+            return done.count >= (run == "clean" ? 100 : 200)
+        }
+        return ContinuousClock.now - started
+    }
+
+    @Test(
+        "a command that keeps meeting a passing failure goes to the retry queue and is dead-lettered after 3 attempts")
+    func boundedAttempts() async throws {
+        try await withWorld { world in
+            let proxy = try await DatabaseProxy(world)
+            let worker = try await world.startWorker(
+                [
+                    "--database-url", proxy.url, "--command-attempts", "3", "--command-retry-delay", "0.2", "--grace",
+                    "2",
+                ])
+            proxy.kill()  // the database vanishes for this worker only
+            try await world.publishCommands([#"{"command":"start","job":"hello","params":{"who":"patient"}}"#])
+            let letters = try await world.deadLetters(1, timeout: .seconds(60))
+            let reason = try #require(letters.first?.reason)
+            #expect(reason.contains("gave up after 3 attempts"), "\(reason)")
+            #expect(worker.output.contains("it will be tried again"), "retries are logged")
+            #expect(try await world.repository.jobExecutions(jobName: nil, limit: 10).isEmpty)
+            worker.terminate()
+            let started = ContinuousClock.now
+            _ = try await worker.waitForExit(timeout: .seconds(10))
+            #expect(ContinuousClock.now - started < .seconds(4), "an idle worker with its database down exits in time")
+        }
+    }
+
+    @Test("--grace is a deadline: a chunk longer than grace, database up — exits non-zero in time, job marked FAILED")
+    func graceDeadlineDatabaseUp() async throws {
+        try await withWorld { world in
+            let worker = try await world.startWorker(["--grace", "2"])
+            let id = try WorkerEndToEndTests.executionId(
+                try await world.request(.start("count", parameters: ["items": 5, "chunkSize": 1, "delayMs": 8_000])))
+            try await world.eventually { try await world.repository.jobExecution(id: id)?.status == .started }
+            try await Task.sleep(for: .milliseconds(300))
+            worker.terminate()
+            let started = ContinuousClock.now
+            let status = try await worker.waitForExit(timeout: .seconds(15))
+            let elapsed = ContinuousClock.now - started
+            #expect(elapsed < .seconds(4), "exited after \(elapsed) with grace 2 s")
+            #expect(status != 0, "a shutdown that left a job running is not a success")
+            let execution = try #require(try await world.repository.jobExecution(id: id))
+            #expect(execution.status == .failed)
+            #expect(execution.exitMessage.contains("shut down before the job stopped"), "\(execution.exitMessage)")
+            let steps = try await world.repository.stepExecutions(jobExecutionId: id)
+            #expect(steps.allSatisfy { !$0.status.isRunning }, "no step left STARTED")
+        }
+    }
+
+    @Test("--grace is a deadline with the database gone: exits non-zero in time; the lease sweep fails the job")
+    func graceDeadlineDatabaseDown() async throws {
+        try await withWorld { world in
+            let proxy = try await DatabaseProxy(world)
+            let worker = try await world.startWorker(["--database-url", proxy.url, "--grace", "2"])
+            let id = try WorkerEndToEndTests.executionId(
+                try await world.request(.start("count", parameters: ["items": 50, "chunkSize": 1, "delayMs": 500])))
+            try await world.eventually { try await world.repository.jobExecution(id: id)?.status == .started }
+            proxy.kill()
+            try await Task.sleep(for: .milliseconds(300))
+            worker.terminate()
+            let started = ContinuousClock.now
+            let status = try await worker.waitForExit(timeout: .seconds(15))
+            let elapsed = ContinuousClock.now - started
+            #expect(elapsed < .seconds(4), "exited after \(elapsed) with grace 2 s")
+            #expect(status != 0)
+            try await Task.sleep(for: .seconds(1.5))
+            let failed = try await world.repository.failExecutionsOfLostWorkers(lease: .seconds(1))
+            #expect(failed.map(\.id).contains(id), "the lease sweep fails what the worker could not record")
+        }
+    }
+}
+
+/// `scripts/tcp-proxy` in front of PostgreSQL: killing it takes the database away from the workers pointed at it,
+/// and from nobody else.
+struct DatabaseProxy {
+    let process: WorkerProcess
+    let url: String
+
+    init(_ world: EndToEnd) async throws {
+        let root = try ComposeFileTests.packageRoot()
+        var target = try #require(URLComponents(string: EndToEnd.databaseURL))
+        process = try WorkerProcess(
+            executable: root.appendingPathComponent("scripts/tcp-proxy").path,
+            arguments: ["\(target.host ?? "127.0.0.1"):\(target.port ?? 5432)"], environment: world.environment,
+            log: "\(world.dataDirectory)/proxy.log")
+        try await process.waitForLog("listening on ", timeout: .seconds(10))
+        let words = process.output.split(whereSeparator: \.isWhitespace)
+        guard let last = words.last, let port = Int(last) else {
+            throw EndToEndError("the proxy did not say its port: \(process.output)")
+        }
+        target.port = port
+        url = try #require(target.string)
+    }
+
+    func kill() { process.kill() }
+}
