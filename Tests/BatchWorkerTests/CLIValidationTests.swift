@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+
+/// Runs the built `swiftbatch` with servers that cannot be reached: whatever it says comes from its own checks,
+/// before it connects or publishes anything (a publish would fail with a connection error instead).
+enum OfflineCLI {
+    static let environment: [String: String] = [
+        "BATCH_DATABASE_URL": "postgres://batch:batch@127.0.0.1:1/none",
+        "BATCH_AMQP_URL": "amqp://guest:guest@127.0.0.1:1/%2f",
+        "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+    ]
+
+    /// Runs `swiftbatch arguments` to its end.
+    static func run(
+        _ arguments: [String], environment extra: [String: String] = [:]
+    ) async throws -> (
+        status: Int32, output: String
+    ) {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "cli-\(UUID().uuidString.prefix(8)).log"
+        ).path
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let process = try WorkerProcess(
+            executable: EndToEnd.executable, arguments: arguments,
+            environment: environment.merging(extra) { _, new in new }, log: log)
+        let status = try await process.waitForExit(timeout: .seconds(30))
+        return (status, process.output)
+    }
+}
+
+/// Every number the CLI takes is checked locally, and the refusal says what is wrong.
+@Suite("CLI validation", .timeLimit(.minutes(2)))
+struct CLIValidationTests {
+    static let refusals: [([String], String)] = [
+        (["execution", "-5"], "execution id must be a positive integer, got -5"),
+        (["execution", "0"], "execution id must be a positive integer, got 0"),
+        (["execution", "99999999999999999999"], "execution id must be a positive integer"),
+        (["stop", "0"], "execution id must be a positive integer, got 0"),
+        (["stop", "-5"], "execution id must be a positive integer, got -5"),
+        (["restart", "0"], "execution id must be a positive integer, got 0"),
+        (["abandon", "0"], "execution id must be a positive integer, got 0"),
+        (["stop", "count", "--bogus"], "unknown option '--bogus'"),
+        (["executions", "--limit", "-1"], "--limit must be an integer from 1 to 10000, got -1"),
+        (["executions", "--limit", "0"], "--limit must be an integer from 1 to 10000, got 0"),
+        (["worker", "--lease", "-1"], "--lease must be a number of seconds"),
+        (["worker", "--lease", "1e300"], "--lease must be a number of seconds"),
+        (["worker", "--grace", "nan"], "--grace must be a number of seconds"),
+        (["worker", "--heartbeat", "0"], "--heartbeat must be a number of seconds"),
+        (["worker", "--concurrency", "-2"], "--concurrency must be an integer from 1 to 1024, got -2"),
+        (["start", "hello", "--timeout", "-1"], "--timeout must be a number of seconds"),
+        (["stop", "count", "--timeout", "1e300"], "--timeout must be a number of seconds"),
+    ]
+
+    @Test("bad ids and numeric flags are refused with what is wrong", arguments: refusals)
+    func refused(arguments: [String], message: String) async throws {
+        let (status, output) = try await OfflineCLI.run(arguments)
+        #expect(status == 64, "\(output)")
+        #expect(output.contains(message), "\(output)")
+        #expect(!output.contains("Fatal error"))
+    }
+
+    static let badStarts: [([String], String)] = [
+        (["start", "hello", "--params", #"{"who":"nul\u0000"}"#], "NUL"),
+        (["start", "hello", "--params", #"{"who":"#], "not JSON"),
+        (["start", "count", "--params", #"{"chunkSize":0}"#], "'chunkSize' must be between 1 and 100000, got 0"),
+        (["start", "count", "--params", #"{"items":-1}"#], "'items' must be between 0 and 10000000, got -1"),
+        (["start", "nosuchjob"], "no job named 'nosuchjob'"),
+    ]
+
+    @Test("start refuses bad parameters locally, before anything is published", arguments: badStarts)
+    func badStart(arguments: [String], message: String) async throws {
+        let (status, output) = try await OfflineCLI.run(arguments)
+        #expect(status != 0)
+        #expect(output.contains(message), "\(output)")
+        #expect(!output.contains("127.0.0.1"), "it tried to connect: \(output)")
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+import Testing
+
+/// The demo jobs bound every number a message can give them and choose no path from a message: a bad value is a
+/// refused start (nothing stored, nothing run), never a trap that kills the process with its other jobs.
+@Suite("Demo job input", .timeLimit(.minutes(2)))
+struct DemoJobInputTests {
+    static let refusals: [(String, String, String)] = [
+        ("count", #"{"chunkSize":0}"#, "'chunkSize' must be between 1 and 100000, got 0"),
+        ("count", #"{"chunkSize":1000000000}"#, "'chunkSize' must be between 1 and 100000"),
+        ("count", #"{"items":10000001}"#, "'items' must be between 0 and 10000000"),
+        ("count", #"{"delayMs":9223372036854775807}"#, "'delayMs' must be between 0 and 60000"),
+        ("count", #"{"delayMs":-1}"#, "'delayMs' must be between 0 and 60000"),
+        ("count", #"{"failAt":0}"#, "'failAt' must be between 1 and 10000000"),
+        ("count", #"{"failAt":1e300}"#, "'failAt' must be an integer"),
+        ("daily-accounting", #"{"date":"2026-11-25","rows":9223372036854775807}"#, "'rows' must be between 1 and"),
+        ("daily-accounting", #"{"date":"2026-11-25","rows":0}"#, "'rows' must be between 1 and"),
+        ("daily-accounting", #"{"date":"2026-11-25","accounts":9223372036854775807}"#, "'accounts' must be between"),
+        ("daily-accounting", #"{"date":"2026-02-30"}"#, "'date' must be a date"),
+        ("daily-accounting", #"{"date":"2026-11-25","dataDir":"/tmp"}"#, "'dataDir' is not accepted"),
+        ("hello", #"{"who":1}"#, "'who' must be a string"),
+    ]
+
+    @Test("out-of-range parameters refuse the start in the process that runs jobs", arguments: refusals)
+    func refused(job: String, parameters: String, message: String) async throws {
+        let (status, output) = try await OfflineCLI.run(["run", job, "--in-memory", "--params", parameters])
+        #expect(status == 1, "\(output)")
+        #expect(output.contains(message), "\(output)")
+        #expect(output.contains("invalidParameters"), "refused before a run: \(output)")
+    }
+
+    @Test("daily-accounting writes its file in BATCH_DATA_DIR, nowhere a message says")
+    func dataDirectory() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "demo-data-\(UUID().uuidString.prefix(8))"
+        ).path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let (_, output) = try await OfflineCLI.run(
+            ["run", "daily-accounting", "--in-memory", "--params", #"{"date":"2026-11-25","rows":10,"accounts":2}"#],
+            environment: ["BATCH_DATA_DIR": root + "/data"])
+        let files = try FileManager.default.contentsOfDirectory(atPath: root + "/data")
+        #expect(files == ["transactions-2026-11-25-10x2.csv"], "\(output)")
+        // The job goes on to need PostgreSQL, which --in-memory does not have: it fails there, after the file.
+        #expect(output.contains("run it with the database"), "\(output)")
+    }
+}
