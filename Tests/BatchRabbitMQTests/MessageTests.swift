@@ -69,6 +69,81 @@ import Testing
         #expect(failure(#"[1,2]"#).contains("expected a JSON object, found array"))
     }
 
+    @Test func refusesWhatIsNotStrictJSONOrCannotBeStored() {
+        let cases: [(String, String)] = [
+            (#"{"command":"start","job":"hello","job":"count"}"#, "duplicate key 'job' in object at the top level"),
+            (#"{"command":"start","job":"a","params":{"n":1,"n":2}}"#, "duplicate key 'n' in object at params"),
+            (
+                #"{"command":"start","job":"a","params":{"o":[{"k":1,"k":1}]}}"#,
+                "duplicate key 'k' in object at params.o[0]"
+            ),
+            (
+                #"{"command":"start","job":"a","params":"{\"n\":1,\"n\":2}"}"#,
+                "field 'params' is a string that is not JSON: duplicate key 'n' in object at the top level"
+            ),
+            (
+                #"{"command":"start","job":"a\u0000"}"#,
+                "invalid command: field 'job' contains a NUL character (U+0000), which cannot be stored"
+            ),
+            (
+                #"{"command":"start","job":"a","params":{"who":"x\u0000"}}"#,
+                "invalid command: parameter 'who' contains a NUL character (U+0000), which cannot be stored"
+            ),
+            (
+                #"{"command":"start","job":"a","params":{"w\u0000":1}}"#,
+                #"invalid command: the name of parameter '["w\u0000"]' contains a NUL character"#
+            ),
+            (
+                #"{"command":"start","job":"a","params":{"l":[[0,"\u0000"]]}}"#,
+                "invalid command: parameter 'l[0][1]' contains a NUL character"
+            ),
+            (
+                #"{"command":"start","job":"a","params":"{\"who\":\"\\u0000\"}"}"#,
+                "invalid command: parameter 'who' contains a NUL character"
+            ),
+            (
+                #"{"command":"start","job":"a","params":{"n":18446744073709551616}}"#,
+                "integer 18446744073709551616 at params.n is outside the 64-bit range"
+            ),
+            (
+                #"{"command":"start","job":"a","params":{"n":18446744073709551617}}"#,
+                "integer 18446744073709551617 at params.n is outside the 64-bit range"
+            ),
+            (#"{"command":"start","job":"a","params":{"x":1e400}}"#, "number 1e400 at params.x is out of range"),
+            (#"{"command":"start","job":"\ud800"}"#, #"lone surrogate \ud800 in string at job"#),
+            (#"{"command":"start","job":"a"} x"#, "unexpected 'x' after the JSON value"),
+            ("", "the body is not JSON: the text is empty"),
+        ]
+        for (text, expected) in cases {
+            let message = failure(text)
+            #expect(message.contains(expected), "\(text): \(message)")
+        }
+        let invalidUTF8 = Array(#"{"command":"start","job":""#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8)
+        let utf8Error = #expect(throws: AMQPError.self) { try Command(decoding: invalidUTF8) }
+        #expect(utf8Error?.message.contains("invalid UTF-8 (bytes 0xC3 0x28 0x22 0x7D) in string at job") == true)
+    }
+
+    @Test func refusesDeepNestingWithoutCrashing() {
+        let limits = MessageLimits(maximumBodySize: 1 << 20)
+        for depth in [1_000, 100_000] {
+            let params = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+            let text = #"{"command":"start","job":"a","params":{"deep":"# + params + "}}"
+            let message = failure(text, limits: limits)
+            #expect(message.contains("nesting deeper than 100 levels at params.deep[0][0][0]…"), "\(message)")
+        }
+    }
+
+    @Test func validateRefusesCommandsAWorkerWouldRefuse() {
+        #expect(throws: Never.self) { try Command.start("a", parameters: ["who": "world"]).validate() }
+        for command in [
+            Command.start("a\u{0}"), .start("a", parameters: ["who": "x\u{0}"]), .start(""), .stop(executionId: 0),
+        ] {
+            let error = #expect(throws: AMQPError.self) { try command.validate() }
+            #expect(error?.code == .invalidMessage)
+            #expect(throws: AMQPError.self) { try Command(decoding: command.body) }
+        }
+    }
+
     @Test func enforcesTheSizeLimit() {
         let big = #"{"command":"start","job":"a","params":{"pad":""# + String(repeating: "x", count: 70_000) + #""}}"#
         #expect(failure(big).contains("over the limit of 65536 bytes"))

@@ -25,6 +25,71 @@ struct ParametersTests {
         #expect(error?.message.contains(expected) == true, "\(error?.message ?? "")")
     }
 
+    @Test(
+        "what PostgreSQL cannot store, or JSON cannot hold, is refused naming the parameter",
+        arguments: [
+            (#"{"who":"a\u0000b"}"#, "parameter 'who' contains a NUL character (U+0000), which cannot be stored"),
+            (#"{"a\u0000":1}"#, #"the name of parameter '["a\u0000"]' contains a NUL character (U+0000)"#),
+            (#"{"o":{"list":[1,"x\u0000"]}}"#, "parameter 'o.list[1]' contains a NUL character (U+0000)"),
+            (#"{"o":[{"k\u0000":true}]}"#, #"the name of parameter 'o[0]["k\u0000"]' contains a NUL"#),
+            (#""{\"who\":\"\\u0000\"}""#, "parameter 'who' contains a NUL character (U+0000)"),
+            (#"{"n":1,"n":2}"#, "job parameters are not JSON: duplicate key 'n' in object at the top level"),
+            (#"{"o":{"n":1,"n":2}}"#, "duplicate key 'n' in object at o (byte offset 12)"),
+            (#""{\"n\":1,\"n\":2}""#, "job parameters string is not JSON: duplicate key 'n'"),
+            (#"{"n":18446744073709551616}"#, "integer 18446744073709551616 at n is outside the 64-bit range"),
+            (#"{"n":18446744073709551617}"#, "integer 18446744073709551617 at n is outside the 64-bit range"),
+            (#"{"x":1e400}"#, "number 1e400 at x is out of range"),
+            (#"{"x":-1e400}"#, "number -1e400 at x is out of range"),
+            (
+                #"{"a":"# + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}",
+                "nesting deeper than 100 levels at a[0][0][0][0]…"
+            ),
+        ])
+    func unstorable(text: String, expected: String) throws {
+        let error = #expect(throws: BatchError.self) { try JobParameters(json: text) }
+        #expect(error?.code == .invalidParameters)
+        #expect(error?.message.contains(expected) == true, "\(error?.message ?? "")")
+    }
+
+    @Test("every way in refuses NUL: JSON value, Decodable, validating initialiser and validate()")
+    func nulEverywhere() throws {
+        let bad: [String: JSONValue] = ["outer": ["inner": ["ok", "no\u{0}"]]]
+        let expected = "parameter 'outer.inner[1]' contains a NUL character (U+0000), which cannot be stored"
+        var messages: [String] = []
+        for attempt in [
+            { _ = try JobParameters(jsonValue: .object(bad)) },
+            { _ = try JobParameters(validating: bad) },
+            { try JobParameters(bad).validate() },
+            {
+                _ = try JSONDecoder().decode(
+                    JobParameters.self, from: Data(#"{"outer":{"inner":["ok","no\u0000"]}}"#.utf8))
+            },
+        ] as [() throws -> Void] {
+            let error = #expect(throws: BatchError.self) { try attempt() }
+            #expect(error?.code == .invalidParameters)
+            messages.append(error?.message ?? "")
+        }
+        #expect(messages == Array(repeating: expected, count: 4))
+        var parameters = try JobParameters(json: #"{"who":"world"}"#)
+        parameters["who"] = "wor\u{0}ld"
+        #expect(throws: BatchError.self) { try parameters.validate() }
+        #expect(throws: Never.self) { try JobParameters(["who": "world", "n": 1.5, "l": [nil, true]]).validate() }
+    }
+
+    @Test("validate() refuses non-finite numbers and nesting deeper than the parser accepts")
+    func validateNumbersAndDepth() throws {
+        let infinite = #expect(throws: BatchError.self) { try JobParameters(["x": .double(.infinity)]).validate() }
+        #expect(infinite?.message.contains("parameter 'x' is inf, which JSON cannot hold") == true)
+        #expect(throws: BatchError.self) { try JobParameters(["x": [.double(.nan)]]).validate() }
+        var deepest: JSONValue = 1
+        for _ in 1..<JSONValue.maximumNestingDepth { deepest = [deepest] }  // 99 arrays inside the object
+        #expect(throws: Never.self) { try JobParameters(["a": deepest]).validate() }
+        #expect(try JobParameters(json: JobParameters(["a": deepest]).canonicalJSON)["a"] == deepest)
+        let tooDeep = #expect(throws: BatchError.self) { try JobParameters(["a": [deepest]]).validate() }
+        #expect(tooDeep?.message.contains("parameters nest deeper than 100 levels at 'a[0][0][0][0]…") == true)
+        #expect(throws: BatchError.self) { try JobParameters(json: JSONValue.object(["a": [deepest]]).canonicalJSON) }
+    }
+
     @Test("typed getters read each type")
     func typedGetters() throws {
         let parameters = try JobParameters(

@@ -37,25 +37,6 @@ extension JSONValue: Codable {
 }
 
 extension JSONValue {
-    /// Parses JSON text.
-    ///
-    /// - Parameter text: the JSON text, UTF-8.
-    /// - Throws: ``BatchError`` with code ``BatchError/Code/invalidJSON`` naming what is wrong.
-    public init(parsing text: some StringProtocol) throws {
-        try self.init(parsing: Data(text.utf8))
-    }
-
-    /// Parses JSON bytes (UTF-8).
-    ///
-    /// - Throws: ``BatchError`` with code ``BatchError/Code/invalidJSON`` naming what is wrong.
-    public init(parsing data: Data) throws {
-        do {
-            self = try JSONDecoder().decode(JSONValue.self, from: data)
-        } catch let error as DecodingError {
-            throw BatchError(.invalidJSON, "invalid JSON: \(error.briefDescription)", underlying: error)
-        }
-    }
-
     /// The canonical JSON text: no insignificant whitespace, object keys sorted by their UTF-8 bytes.
     ///
     /// Two equal values always have the same canonical text; the job instance key is derived from it.
@@ -97,7 +78,8 @@ extension JSONValue {
         }
     }
 
-    private static func writeString(_ string: String, to output: inout String) {
+    /// Appends `string` as a JSON string literal, escaping quotes, backslashes and control characters.
+    static func writeString(_ string: String, to output: inout String) {
         output += "\""
         for scalar in string.unicodeScalars {
             switch scalar {

@@ -15,14 +15,16 @@ public struct JobParameters: Sendable, Hashable, Codable, CustomStringConvertibl
     /// The parameters by name.
     public var values: [String: JSONValue]
 
-    /// Creates parameters from a dictionary.
+    /// Creates parameters from a dictionary, unchecked: call ``validate()`` (or use ``init(validating:)``) when the
+    /// values come from outside.
     public init(_ values: [String: JSONValue] = [:]) {
         self.values = values
     }
 
     /// Creates parameters from a JSON value that is an object, or a string holding the JSON text of one.
     ///
-    /// - Throws: ``BatchError/Code/invalidParameters`` when the value is neither.
+    /// - Throws: ``BatchError/Code/invalidParameters`` when the value is neither, or holds what cannot be stored
+    ///   (see ``validate()``).
     public init(jsonValue: JSONValue) throws {
         switch jsonValue {
         case .object(let members):
@@ -32,7 +34,7 @@ public struct JobParameters: Sendable, Hashable, Codable, CustomStringConvertibl
             do {
                 inner = try JSONValue(parsing: text)
             } catch let error as BatchError {
-                throw BatchError(.invalidParameters, "job parameters string is not JSON: \(error.message)")
+                throw BatchError(.invalidParameters, "job parameters string is not JSON: \(Self.reason(error))")
             }
             guard case .object(let members) = inner else {
                 throw BatchError(
@@ -44,11 +46,14 @@ public struct JobParameters: Sendable, Hashable, Codable, CustomStringConvertibl
         default:
             throw BatchError(.invalidParameters, "job parameters must be a JSON object, got \(jsonValue.typeName)")
         }
+        try validate()
     }
 
     /// Creates parameters from JSON text: an object, or a JSON string holding one. Empty text means no parameters.
     ///
-    /// - Throws: ``BatchError/Code/invalidParameters`` when the text is not JSON or not an object.
+    /// - Throws: ``BatchError/Code/invalidParameters`` when the text is not JSON (see
+    ///   `JSONValue(parsing:)`: duplicate keys, integers beyond 64 bits and the like are
+    ///   refused), not an object, or holds what cannot be stored (see ``validate()``).
     public init(json text: String) throws {
         if text.allSatisfy(\.isWhitespace) {
             self.init()
@@ -58,12 +63,18 @@ public struct JobParameters: Sendable, Hashable, Codable, CustomStringConvertibl
         do {
             value = try JSONValue(parsing: text)
         } catch let error as BatchError {
-            throw BatchError(.invalidParameters, "job parameters are not JSON: \(error.message)")
+            throw BatchError(.invalidParameters, "job parameters are not JSON: \(Self.reason(error))")
         }
         try self.init(jsonValue: value)
     }
 
-    /// Decodes a JSON object.
+    /// A parse error's message without its `invalid JSON: ` prefix.
+    private static func reason(_ error: BatchError) -> String {
+        error.message.hasPrefix("invalid JSON: ")
+            ? String(error.message.dropFirst("invalid JSON: ".count)) : error.message
+    }
+
+    /// Decodes a JSON object, refusing what cannot be stored (see ``validate()``).
     public init(from decoder: any Decoder) throws {
         try self.init(jsonValue: JSONValue(from: decoder))
     }

@@ -15,6 +15,9 @@ import Foundation
 /// field (`"parms"`), a missing or empty job name, an execution id that is not a positive integer, both a job and an
 /// execution id, `params` on anything but `start`, `params` that is neither an object nor a string holding one, or a
 /// body over the size limit, each give an ``AMQPError`` (code ``AMQPError/Code/invalidMessage``) that says which.
+/// So do a body that is not strict JSON (a key repeated in an object, an integer beyond 64 bits, invalid UTF-8: see
+/// `JSONValue(parsing:)`), a `params` string that is not, and a NUL character (U+0000) in the job name or in any
+/// parameter key or string, which PostgreSQL could not store (see ``JobParameters/validate()``).
 public struct Command: Sendable, Hashable {
     /// What to do.
     public enum Action: String, Sendable, Hashable, CaseIterable {
@@ -101,7 +104,11 @@ public struct Command: Sendable, Hashable {
         case (true, true):
             throw object.error("give either 'job' or 'executionId', not both")
         case (true, false):
-            target = .job(try object.nonEmptyString("job"))
+            let job = try object.nonEmptyString("job")
+            guard !job.utf8.contains(0) else {
+                throw object.error("field 'job' contains a NUL character (U+0000), which cannot be stored")
+            }
+            target = .job(job)
         case (false, true):
             guard action != .start else {
                 throw object.error("'start' takes a job name ('job'), not an 'executionId'")
@@ -119,16 +126,34 @@ public struct Command: Sendable, Hashable {
             case .object(let members):
                 parameters = members
             case .string(let text):
-                guard let parsed = try? JSONValue(parsing: text), case .object(let members) = parsed else {
-                    throw object.error("field 'params' is a string that does not hold a JSON object")
+                let parsed: JSONValue
+                do { parsed = try JSONValue(parsing: text) } catch let error as BatchError {
+                    throw object.error(
+                        "field 'params' is a string that is not JSON: \(StrictObject.strip(error.message))")
+                }
+                guard case .object(let members) = parsed else {
+                    throw object.error(
+                        "field 'params' is a string that does not hold a JSON object (it holds \(parsed.typeName))")
                 }
                 parameters = members
             default:
                 throw object.error(
                     "field 'params' must be an object or a string holding one, found \(params.typeName)")
             }
+            do { try JobParameters(parameters).validate() } catch let error as BatchError {
+                throw object.error(error.message)
+            }
         }
         self.init(action: action, target: target, parameters: parameters)
+    }
+
+    /// Checks the command as decoding would: a non-empty job name without NUL, a positive execution id, `params`
+    /// only on `start`, parameters that can be stored (see ``JobParameters/validate()``).
+    ///
+    /// Call it before publishing a command built in code, so that a worker never receives one it refuses.
+    /// - Throws: ``AMQPError`` with code ``AMQPError/Code/invalidMessage`` saying exactly what is wrong.
+    public func validate() throws {
+        _ = try Command(json: json)
     }
 
     /// The command as JSON.

@@ -19,7 +19,7 @@ struct StrictObject {
         }
         let value: JSONValue
         do {
-            value = try JSONValue(parsing: Data(body))
+            value = try JSONValue(parsing: body)
         } catch let error as BatchError {
             throw AMQPError(.invalidMessage, "invalid \(kind): the body is not JSON: \(Self.strip(error.message))")
         }
@@ -34,7 +34,7 @@ struct StrictObject {
         self.members = members
     }
 
-    private static func strip(_ message: String) -> String {
+    static func strip(_ message: String) -> String {
         message.hasPrefix("invalid JSON: ") ? String(message.dropFirst("invalid JSON: ".count)) : message
     }
 
