@@ -107,6 +107,23 @@ struct JSONParsingTests {
         #expect(failure(String(repeating: "9", count: 200)).contains("9999…"))
     }
 
+    @Test("text from a store that prints doubles in full reads large integers as the nearest double, on request")
+    func largeIntegersAsDoubles() throws {
+        // What PostgreSQL jsonb prints for [1e+20, 1e-05, 100.0, -1.5e+300] written by canonicalJSON.
+        let stored = "[100000000000000000000, 0.00001, 100.0, -15" + String(repeating: "0", count: 299) + "]"
+        #expect(failure(stored).contains("integer 100000000000000000000 at [0] is outside the 64-bit range"))
+        let value = try JSONValue(parsing: stored, largeIntegers: .nearestDouble)
+        #expect(value == [.double(1e20), .double(0.00001), .double(100), .double(-1.5e300)])
+        #expect(try JSONValue(parsing: Data(stored.utf8), largeIntegers: .nearestDouble) == value)
+        #expect(try JSONValue(parsing: "9223372036854775807", largeIntegers: .nearestDouble) == .int(.max))
+        #expect(try JSONValue(parsing: "-9223372036854775808", largeIntegers: .nearestDouble) == .int(.min))
+        #expect(try JSONValue(parsing: "9223372036854775808", largeIntegers: .nearestDouble) == .double(0x1p63))
+        let tooLarge = "1" + String(repeating: "0", count: 400)
+        #expect(
+            (try? JSONValue(parsing: tooLarge, largeIntegers: .nearestDouble)) == nil,
+            "a 401-digit integer is beyond any double")
+    }
+
     @Test(
         "invalid UTF-8 is refused where it is",
         arguments: [

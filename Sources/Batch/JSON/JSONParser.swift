@@ -31,18 +31,21 @@ struct JSONSyntaxError: Error {
 struct JSONParser {
     private let bytes: UnsafeBufferPointer<UInt8>
     private let maximumDepth: Int
+    private let largeIntegers: JSONValue.LargeIntegerPolicy
     private var index = 0
 
-    private init(bytes: UnsafeBufferPointer<UInt8>, maximumDepth: Int) {
+    private init(bytes: UnsafeBufferPointer<UInt8>, maximumDepth: Int, largeIntegers: JSONValue.LargeIntegerPolicy) {
         self.bytes = bytes
         self.maximumDepth = maximumDepth
+        self.largeIntegers = largeIntegers
     }
 
     /// Parses one JSON text filling `bytes`.
     static func parse(
-        _ bytes: UnsafeBufferPointer<UInt8>, maximumDepth: Int = JSONValue.maximumNestingDepth
+        _ bytes: UnsafeBufferPointer<UInt8>, maximumDepth: Int = JSONValue.maximumNestingDepth,
+        largeIntegers: JSONValue.LargeIntegerPolicy = .refuse
     ) throws(JSONSyntaxError) -> JSONValue {
-        var parser = JSONParser(bytes: bytes, maximumDepth: maximumDepth)
+        var parser = JSONParser(bytes: bytes, maximumDepth: maximumDepth, largeIntegers: largeIntegers)
         return try parser.parseDocument()
     }
 
@@ -254,12 +257,13 @@ struct JSONParser {
             if !negative {
                 if value == .min { overflow = true } else { value = -value }
             }
-            guard !overflow else {
+            if !overflow { return .int(value) }
+            guard largeIntegers == .nearestDouble else {
                 throw JSONSyntaxError(
                     reason: "integer \(numberText(start, index))", consequence: " is outside the 64-bit range",
                     offset: start)
             }
-            return .int(value)
+            // Read below as the nearest double.
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         guard let value = Double(text), value.isFinite else {

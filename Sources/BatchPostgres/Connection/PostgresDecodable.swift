@@ -104,7 +104,8 @@ extension JSONValue: PostgresDecodable {
     public init(postgresText text: String?, typeOID: UInt32) throws {
         let text = try Self.nonNull(text)
         do {
-            self = try JSONValue(parsing: text)
+            // jsonb prints a double written as 1e+20 in full (100000000000000000000): read it back as a double.
+            self = try JSONValue(parsing: text, largeIntegers: .nearestDouble)
         } catch {
             throw PostgresError(.decoding, "is not valid JSON: \(error.batchDescription)")
         }

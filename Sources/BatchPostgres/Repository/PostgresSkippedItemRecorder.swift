@@ -62,7 +62,7 @@ public struct PostgresSkippedItemRecorder: SkippedItemRecorder {
             return SkippedItem(
                 jobName: try row.decode("job_name"), jobExecutionId: try row.decode("job_execution_id"),
                 stepName: try row.decode("step_name"), phase: parsed,
-                item: try row.decode("item", as: String?.self).map { try JSONValue(parsing: $0) },
+                item: try row.decode("item", as: String?.self).map { try JSONValue(parsing: $0, largeIntegers: .nearestDouble) },
                 reason: try row.decode("reason"), time: try row.decode("skipped_at"))
         }
     }
