@@ -62,12 +62,41 @@ import Testing
         let text = configuration.description
         #expect(!text.contains("Hunter2"))
         #expect(!text.contains("KeyPass"))
-        #expect(text.contains("********"))
-        #expect(text.contains("postgres://batch:********@db:5432/jobs"))
+        #expect(text.contains("postgres://batch:***@db:5432/jobs"))
+        #expect(text.contains("sslpassword=***"))
         #expect(text.contains("sslmode=require"))
         #expect(text.contains("pool 7"))
         #expect(!"\(configuration)".contains("Hunter2"))
         #expect(!String(reflecting: configuration.description).contains("Hunter2"))
+    }
+
+    @Test func thePasswordIsMaskedWhereItIsNotWhereverItsTextOccurs() throws {
+        // A one-letter password: every x in the URL stays an x.
+        let short = try PostgresConfiguration(url: "postgres://xavier:x@box.example:5432/xdb?application_name=xyz")
+        #expect(
+            short.description
+                == "postgres://xavier:***@box.example:5432/xdb?application_name=xyz (schema batch, pool 4)")
+        // A password equal to the user name: the user name is shown, and nothing tells that the two are equal.
+        let same = try PostgresConfiguration(url: "postgres://batch:batch@db/batch")
+        #expect(same.description == "postgres://batch:***@db:5432/batch (schema batch, pool 4)")
+        let other = try PostgresConfiguration(url: "postgres://batch:other@db/batch")
+        #expect(other.description == same.description)
+        // A password that appears as a word of the URL never appears where the password was.
+        let long = try PostgresConfiguration(url: "postgres://u:Zebra-Secret-77@db/jobs")
+        #expect(!long.description.contains("Zebra"))
+        #expect(!String(reflecting: long).contains("Zebra"))
+        var dumped = ""
+        dump(long, to: &dumped)
+        #expect(!dumped.contains("Zebra"))
+        #expect(dumped.contains("***"))
+    }
+
+    @Test func aForgottenHostDoesNotEchoThePasswordAsAPort() throws {
+        let error = try #require(throws: PostgresError.self) {
+            try PostgresConfiguration(url: "postgres://batch:Hunter2-Secret")
+        }
+        #expect(error.code == .invalidConfiguration)
+        #expect(!error.description.contains("Hunter2"))
     }
 
     @Test func refusesABadlyEncodedPasswordWithoutEchoingIt() throws {

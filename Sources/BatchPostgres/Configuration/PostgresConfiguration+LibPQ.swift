@@ -1,5 +1,6 @@
 extension PostgresConfiguration {
-    /// The keyword/value pairs handed to `PQconnectdbParams`, password included as its own parameter.
+    /// The keyword/value pairs handed to `PQconnectdbParams`, password included as its own parameter (so no
+    /// connection string holding it exists that libpq could echo in a message), and `connect_timeout` always set.
     ///
     /// Session settings the decoders rely on are added: UTF-8 client encoding, ISO dates, UTC, and exact floats.
     var libpqParameters: [(keyword: String, value: String)] {
@@ -12,7 +13,7 @@ extension PostgresConfiguration {
         options["options"] = [options["options"], sessionOptions].compactMap { $0 }.joined(separator: " ")
         options["client_encoding"] = "UTF8"
         if options["application_name"] == nil { options["application_name"] = "swift-batch" }
-        if options["connect_timeout"] == nil { options["connect_timeout"] = "10" }
+        options["connect_timeout"] = String(connectTimeoutSeconds)
         for key in options.keys.sorted() {
             parameters.append((key, options[key]!))
         }

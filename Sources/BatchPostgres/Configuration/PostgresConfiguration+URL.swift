@@ -6,7 +6,8 @@ extension PostgresConfiguration {
     /// Every part is percent-decoded; an IPv6 address is written in brackets (`[::1]`); a Unix socket directory is
     /// given percent-encoded as the host (`%2Fvar%2Frun%2Fpostgresql`) or as `?host=/var/run/postgresql`. Query
     /// items are libpq connection keywords; `host`, `port`, `user`, `password` and `dbname` there override the
-    /// URL's own parts. The scheme may be `postgres` or `postgresql`.
+    /// URL's own parts. The scheme may be `postgres` or `postgresql`. `connect_timeout` (seconds, at least 1) is
+    /// ``connectTimeout``.
     ///
     /// - Parameter url: the URL.
     /// - Throws: ``PostgresError`` with code ``PostgresError/Code/invalidConfiguration``; the message never contains
@@ -95,6 +96,7 @@ extension PostgresConfiguration {
             case "user": user = value
             case "password": password = value
             case "dbname": database = value
+            case "connect_timeout": options[key] = try Self.connectTimeout(value, invalid: invalid)
             default: options[key] = value
             }
         }
@@ -118,6 +120,9 @@ extension PostgresConfiguration {
         guard let user = options.removeValue(forKey: "user"), !user.isEmpty else { throw invalid("no user given") }
         let password = options.removeValue(forKey: "password")
         let database = options.removeValue(forKey: "dbname") ?? user
+        if let timeout = options["connect_timeout"] {
+            options["connect_timeout"] = try Self.connectTimeout(timeout, invalid: invalid)
+        }
         self.init(host: host, port: port, user: user, password: password, database: database, options: options)
     }
 
@@ -164,8 +169,17 @@ extension PostgresConfiguration {
 
     private static func port(_ text: Substring, invalid: (String) -> PostgresError) throws -> Int {
         guard let port = Int(text), (1...65535).contains(port) else {
-            throw invalid("'\(text)' is not a port number")
+            // Not echoed: in `postgres://user:secret` (the host forgotten) the password stands where a port would.
+            throw invalid("the port is not a number from 1 to 65535")
         }
         return port
+    }
+
+    /// Checks a `connect_timeout`: a whole number of seconds, at least 1 (libpq would take 0 as "wait forever").
+    private static func connectTimeout(_ text: String, invalid: (String) -> PostgresError) throws -> String {
+        guard let seconds = Int(text), seconds > 0 else {
+            throw invalid("connect_timeout must be a whole number of seconds, at least 1, not '\(text)'")
+        }
+        return String(seconds)
     }
 }

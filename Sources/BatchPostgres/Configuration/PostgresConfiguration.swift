@@ -20,8 +20,9 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
     public var password: String?
     /// The database name.
     public var database: String
-    /// Further libpq connection keywords (`sslmode`, `sslrootcert`, `connect_timeout`, `application_name`, ...),
-    /// passed through to libpq unchanged. TLS is configured here: `["sslmode": "verify-full", ...]`.
+    /// Further libpq connection keywords (`sslmode`, `sslrootcert`, `application_name`, ...), passed through to
+    /// libpq unchanged. TLS is configured here: `["sslmode": "verify-full", ...]`. `connect_timeout` is kept here
+    /// too; read and set it as ``connectTimeout``.
     public var options: [String: String]
     /// The schema holding swift-batch's tables (default `batch`); must match `^[a-z_][a-z0-9_]*$`.
     public var schema: String
@@ -37,6 +38,35 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
     /// flushed, taking all earlier chunks with it — but a crash of the database server can lose the last chunks a
     /// step believed committed, which a restart then does again.
     public var synchronousChunkCommit: Bool
+
+    /// How long one connection attempt may take — reaching the server, TLS, the startup exchange and
+    /// authentication — before it fails (libpq's `connect_timeout`; `?connect_timeout=` in a URL, in seconds).
+    /// Default 5 s.
+    ///
+    /// It bounds the wait for a server that accepts the TCP connection but never answers, which otherwise lasts as
+    /// long as the operating system lets a connection hang. libpq counts whole seconds, so the value is rounded up
+    /// to at least one second; it applies to each address a host name resolves to. A timed-out attempt is
+    /// transient: the ``reconnect`` policy tries again. A `connect_timeout` option that is not a positive whole
+    /// number (set directly in ``options``; URLs and keywords refuse it) counts as the default.
+    public var connectTimeout: Duration {
+        get { .seconds(connectTimeoutSeconds) }
+        set {
+            let (seconds, attoseconds) = newValue.components
+            let whole = max(1, seconds + (attoseconds > 0 ? 1 : 0))
+            options["connect_timeout"] = String(whole)
+        }
+    }
+
+    /// ``connectTimeout`` in whole seconds, as libpq takes it.
+    var connectTimeoutSeconds: Int {
+        guard let text = options["connect_timeout"], let seconds = Int(text), seconds > 0 else {
+            return Self.defaultConnectTimeoutSeconds
+        }
+        return seconds
+    }
+
+    /// The default ``connectTimeout``, in seconds.
+    static let defaultConnectTimeoutSeconds = 5
 
     /// The pool's settings.
     public struct Pool: Sendable, Hashable {
@@ -90,7 +120,7 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
     ///   - user: the role.
     ///   - password: the password, if any.
     ///   - database: the database.
-    ///   - options: further libpq keywords (`sslmode`, `connect_timeout`, ...).
+    ///   - options: further libpq keywords (`sslmode`, `connect_timeout` in seconds, ...).
     ///   - schema: the schema for swift-batch's tables.
     public init(
         host: String = "127.0.0.1", port: Int = 5432, user: String, password: String? = nil, database: String,
@@ -108,14 +138,19 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
         self.synchronousChunkCommit = true
     }
 
-    /// The configuration as a URL with the password masked, plus the schema and pool size.
+    /// The configuration as a URL with `***` where the password is (and as the value of every other secret
+    /// keyword, such as `sslpassword`), plus the schema and pool size:
+    /// `postgres://batch:***@db:5432/jobs?sslmode=require (schema batch, pool 4)`.
+    ///
+    /// The password is left out by position, never by searching for its text, so a password that happens to equal
+    /// the user name or a word of the URL leaves them as they are and gives nothing away.
     public var description: String {
         var text = "postgres://" + Self.percentEncoded(user)
-        if password != nil { text += ":********" }
+        if password != nil { text += ":***" }
         let hostPart = host.contains(":") && !host.hasPrefix("/") ? "[\(host)]" : Self.percentEncoded(host)
         text += "@\(hostPart):\(port)/" + Self.percentEncoded(database)
         let query = options.keys.sorted().map { key in
-            let value = Self.isSecret(key) ? "********" : Self.percentEncoded(options[key]!)
+            let value = Self.isSecret(key) ? "***" : Self.percentEncoded(options[key]!)
             return Self.percentEncoded(key) + "=" + value
         }
         if !query.isEmpty { text += "?" + query.joined(separator: "&") }
@@ -129,5 +164,22 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+}
+
+extension PostgresConfiguration: CustomReflectable {
+    /// Every field, with `***` for the password and for every secret option, so that `dump` does not print them.
+    public var customMirror: Mirror {
+        Mirror(
+            self,
+            children: [
+                "host": host, "port": port, "user": user, "password": password.map { _ in "***" } as Any,
+                "database": database,
+                "options": Dictionary(
+                    uniqueKeysWithValues: options.map { ($0.key, Self.isSecret($0.key) ? "***" : $0.value) }),
+                "schema": schema, "pool": pool, "reconnect": reconnect,
+                "synchronousChunkCommit": synchronousChunkCommit,
+            ],
+            displayStyle: .struct)
     }
 }

@@ -14,10 +14,16 @@ extension PostgresConnection {
     ///
     /// Only statements not yet sent come here, so reconnecting and then sending them is safe. Inside a transaction a
     /// broken connection is not replaced: the transaction is gone with it.
+    ///
+    /// Connecting retries with the configuration's ``PostgresConfiguration/ReconnectPolicy`` while the failure is
+    /// transient (the server is unreachable, starting, shutting down or full; each attempt bounded by
+    /// ``PostgresConfiguration/connectTimeout``); every retry is logged at warning with the reason. A failure that
+    /// cannot get better — a wrong password, a missing role or database, a bad `sslmode` or other bad option — is
+    /// thrown at once.
     func liveHandle(for statement: String?) async throws -> OpaquePointer {
         guard !isClosed else { throw PostgresError(.closed, "the connection was closed", statement: statement) }
-        if let handle = connection?.pointer, !Self.isKnownBroken(handle) {
-            return handle
+        if let handle = connection, !Self.isKnownBroken(handle) {
+            return handle.pointer
         }
         if connection != nil {
             connection = nil
@@ -29,12 +35,14 @@ extension PostgresConnection {
                         + "end the transaction block and start again",
                     statement: statement)
             }
-            logger.info(
-                "PostgreSQL connection broken; reconnecting", metadata: ["postgres.host": "\(configuration.host)"])
+            logger.warning(
+                "the PostgreSQL server closed the connection; reconnecting before the next statement",
+                metadata: ["postgres.host": "\(configuration.host)", "postgres.port": "\(configuration.port)"])
         }
         let policy = configuration.reconnect
+        let attempts = max(1, policy.maxAttempts)
         var lastError = PostgresError(.connectionFailed, "no connection attempt was made")
-        for attempt in 1...max(1, policy.maxAttempts) {
+        for attempt in 1...attempts {
             let delay = policy.delay(beforeAttempt: attempt)
             if delay > .zero { try await Task.sleep(for: delay) }
             // The sleep may have let another call in (actor reentrancy); it may have connected already.
@@ -53,19 +61,41 @@ extension PostgresConnection {
                 return handle
             } catch let error as PostgresError {
                 lastError = error
-                logger.debug(
-                    "PostgreSQL connection attempt failed",
-                    metadata: ["postgres.attempt": "\(attempt)", "postgres.error": "\(error.message)"])
+                guard error.isTransient else {
+                    // A wrong password or a bad option fails the same way every time: no retry.
+                    logger.error(
+                        "could not connect to PostgreSQL; not retrying, this will not get better by itself",
+                        metadata: [
+                            "postgres.host": "\(configuration.host)", "postgres.port": "\(configuration.port)",
+                            "postgres.error": "\(error.message)",
+                        ])
+                    lastError.message =
+                        "could not connect to PostgreSQL at \(configuration.host):\(configuration.port): "
+                        + error.message
+                    lastError.statement = statement
+                    throw lastError
+                }
+                if attempt < attempts {
+                    logger.warning(
+                        "could not connect to PostgreSQL; retrying",
+                        metadata: [
+                            "postgres.host": "\(configuration.host)", "postgres.port": "\(configuration.port)",
+                            "postgres.attempt": "\(attempt) of \(attempts)",
+                            "postgres.retryIn": "\(policy.delay(beforeAttempt: attempt + 1))",
+                            "postgres.error": "\(error.message)",
+                        ])
+                }
             }
         }
         lastError.message =
             "could not connect to PostgreSQL at \(configuration.host):\(configuration.port) after "
-            + "\(policy.maxAttempts) attempt(s): \(lastError.message)"
+            + "\(attempts) attempt(s): \(lastError.message)"
         lastError.statement = statement
         throw lastError
     }
 
-    /// One `PQconnectdbParams`, with the password as a parameter of its own. Blocks this connection's thread.
+    /// One `PQconnectdbParams`, with the password as a parameter of its own (never in a connection string libpq
+    /// could echo), bounded by `connect_timeout`. Blocks this connection's thread.
     private func connectOnce() throws -> OpaquePointer {
         let parameters = configuration.libpqParameters
         let keywords: [UnsafeMutablePointer<CChar>?] = parameters.map { strdup($0.keyword) } + [nil]
@@ -74,6 +104,7 @@ extension PostgresConnection {
             keywords.forEach { free($0) }
             values.forEach { free($0) }
         }
+        // expand_dbname 0: the database name is a name, never parsed as a connection string.
         let handle = keywords.map { UnsafePointer($0) }.withUnsafeBufferPointer { keywordPointers in
             values.map { UnsafePointer($0) }.withUnsafeBufferPointer { valuePointers in
                 PQconnectdbParams(keywordPointers.baseAddress, valuePointers.baseAddress, 0)
@@ -85,27 +116,26 @@ extension PostgresConnection {
         guard PQstatus(handle) == CONNECTION_OK else {
             let message = String(cString: PQerrorMessage(handle)).trimmingCharacters(in: .whitespacesAndNewlines)
             PQfinish(handle)
-            // libpq may echo connection parameters in its messages: never let the password through.
-            throw PostgresError(.connectionFailed, message).scrubbing(configuration.password)
+            throw PostgresError.connectFailure(message, connectTimeout: configuration.connectTimeoutSeconds)
         }
-        // libpq prints notices (`NOTICE: schema "batch" already exists, skipping`, the server's goodbye before it
-        // closes a connection) to stderr by default; a library must not write there. Errors reach callers as
-        // results, so notices are dropped.
-        PQsetNoticeReceiver(handle, { _, _ in }, nil)
         return handle
     }
 
     /// Whether the server has already closed the connection, found without sending anything: pending input on an
-    /// idle connection is either a notice or the server's goodbye (an error and end of file).
-    static func isKnownBroken(_ handle: OpaquePointer) -> Bool {
-        guard PQstatus(handle) == CONNECTION_OK else { return true }
+    /// idle connection is either a notice or the server's goodbye (a `FATAL` message, then end of file). The
+    /// goodbye alone is enough: the end of the connection may arrive a moment after it.
+    static func isKnownBroken(_ connection: LibPQHandle) -> Bool {
+        let handle = connection.pointer
+        guard PQstatus(handle) == CONNECTION_OK, !connection.serverSaidGoodbye else { return true }
         let socket = PQsocket(handle)
         guard socket >= 0 else { return true }
         for _ in 0..<8 {
             var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
             guard poll(&descriptor, 1, 0) > 0 else { return false }
             if PQconsumeInput(handle) == 0 || PQstatus(handle) != CONNECTION_OK { return true }
+            // Parsing what arrived (PQnotifies parses) hands a goodbye to the notice receiver.
             while let notification = PQnotifies(handle) { PQfreemem(notification) }
+            if connection.serverSaidGoodbye { return true }
         }
         return false
     }

@@ -69,7 +69,13 @@ extension PostgresConnection {
     }
 
     /// Sends the `BEGIN` that ``requestBegin()`` asked for, if it has not gone out yet, ahead in the pipeline.
+    ///
+    /// The connection is checked (and re-established if the server closed it meanwhile, say after a database
+    /// incident while it sat idle in the pool) *before* the block counts as open: nothing of the transaction has
+    /// reached the server yet, so reconnecting is safe, and a dead pooled connection never fails a chunk.
     func sendRequestedBegin() async throws {
+        guard beginRequested.load(ordering: .acquiring) != 0 else { return }
+        if pipelined.isEmpty { _ = try await liveHandle(for: "BEGIN") }
         for statement in takeRequestedBegin() { try await pipelineSend(statement, []) }
     }
 

@@ -269,7 +269,7 @@ public actor PostgresConnection {
 
     /// The error for a failed statement: a server error, or a lost connection when the handle went bad.
     func failure(of sql: String, result: OpaquePointer?, handle: OpaquePointer) -> PostgresError {
-        var error = Self.serverError(result: result, handle: handle).scrubbing(configuration.password)
+        var error = Self.serverError(result: result, handle: handle)
         error.statement = sql
         if PQstatus(handle) == CONNECTION_BAD {
             error.code = .connectionLost

@@ -3,6 +3,12 @@ import Foundation
 /// An error from PostgreSQL or from talking to it: a code to match on, the server's SQLSTATE and fields when the
 /// server reported it, and a message that never contains the connection password.
 ///
+/// The password never gets into a message in the first place: it goes to libpq as a keyword of its own (never
+/// inside a connection string libpq could echo), and configurations print their URL with `***` in its place.
+/// Messages are not searched for the password's text, so they reach you exactly as libpq and the server wrote them.
+///
+/// Whether trying again could succeed is ``isTransient`` (see `PostgresError+Transient.swift`).
+///
 /// ```swift
 /// do { try await connection.query("INSERT ...", [...]) }
 /// catch let error as PostgresError where error.sqlState == PostgresError.SQLState.uniqueViolation { ... }
@@ -64,6 +70,9 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     public var schemaName: String?
     /// The statement that failed, when there was one (its text only; parameters are never included).
     public var statement: String?
+    /// Set where the error is made when its code and SQLSTATE do not tell whether trying again could succeed (a
+    /// transaction rolled back because one of its statements failed, a TLS mismatch): see ``isTransient``.
+    var knownTransience: Bool?
 
     /// Creates an error.
     public init(
@@ -91,27 +100,6 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         if let constraintName { text += " [constraint \(constraintName)]" }
         return text + " [\(code)]"
     }
-
-    /// Removes every occurrence of `secret` (as written and percent-encoded) from the texts, for messages that may
-    /// echo connection parameters.
-    func scrubbing(_ secret: String?) -> PostgresError {
-        guard let secret, !secret.isEmpty else { return self }
-        func scrub(_ text: String?) -> String? { text.map { PostgresError.scrub($0, secret: secret) } }
-        var copy = self
-        copy.message = PostgresError.scrub(message, secret: secret)
-        copy.detail = scrub(detail)
-        copy.hint = scrub(hint)
-        return copy
-    }
-
-    static func scrub(_ text: String, secret: String) -> String {
-        guard !secret.isEmpty else { return text }
-        var result = text.replacingOccurrences(of: secret, with: "********")
-        if let encoded = secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics), encoded != secret {
-            result = result.replacingOccurrences(of: encoded, with: "********")
-        }
-        return result
-    }
 }
 
 extension PostgresError {
@@ -127,6 +115,20 @@ extension PostgresError {
         public static let deadlockDetected = "40P01"
         /// `admin_shutdown`: the server is shutting down or the backend was terminated.
         public static let adminShutdown = "57P01"
+        /// `crash_shutdown`: another server process crashed; the server is restarting.
+        public static let crashShutdown = "57P02"
+        /// `cannot_connect_now`: the server is starting up, shutting down or in recovery.
+        public static let cannotConnectNow = "57P03"
+        /// `too_many_connections`: every connection slot is taken.
+        public static let tooManyConnections = "53300"
+        /// `invalid_authorization_specification`: the role does not exist or `pg_hba.conf` refuses the connection.
+        public static let invalidAuthorization = "28000"
+        /// `invalid_password`: password authentication failed.
+        public static let invalidPassword = "28P01"
+        /// `invalid_catalog_name`: the database does not exist.
+        public static let invalidCatalogName = "3D000"
+        /// `character_not_in_repertoire`: a byte sequence that is not valid in the encoding (or a NUL).
+        public static let characterNotInRepertoire = "22021"
         /// `undefined_table`.
         public static let undefinedTable = "42P01"
         /// `syntax_error`.

@@ -1,0 +1,169 @@
+import BatchPostgres
+import Foundation
+import Logging
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A TCP listener on 127.0.0.1 that completes the TCP handshake (the kernel accepts into its queue) but never
+/// answers: a database that "accepts a connection but never answers".
+final class SilentListener: Sendable {
+    let port: Int
+    private let socket: Int32
+
+    init() throws {
+        let descriptor = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw PostgresError(.unexpectedResult, "socket() failed: \(errno)") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
+                bind(descriptor, generic, length) == 0 && listen(descriptor, 16) == 0
+                    && getsockname(descriptor, generic, &length) == 0
+            }
+        }
+        guard bound else {
+            close(descriptor)
+            throw PostgresError(.unexpectedResult, "could not listen on 127.0.0.1: \(errno)")
+        }
+        socket = descriptor
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func stop() { close(socket) }
+}
+
+/// Connecting is bounded, retried only when it can get better, and logged when it is retried.
+@Suite(.database) struct PostgresConnectFailureTests {
+    static func elapsed(_ body: () async throws -> Void) async rethrows -> Duration {
+        let start = ContinuousClock.now
+        try await body()
+        return ContinuousClock.now - start
+    }
+
+    @Test func theDefaultConnectTimeoutIsFiveSecondsAndReachesLibpqFromTheURL() throws {
+        let plain = try PostgresConfiguration(url: "postgres://batch@db/jobs")
+        #expect(plain.connectTimeout == .seconds(5))
+        let configured = try PostgresConfiguration(url: "postgres://batch@db/jobs?connect_timeout=2")
+        #expect(configured.connectTimeout == .seconds(2))
+        #expect(configured.options["connect_timeout"] == "2")
+        var rounded = plain
+        rounded.connectTimeout = .milliseconds(1500)
+        #expect(rounded.connectTimeout == .seconds(2), "libpq counts whole seconds: rounded up")
+        rounded.connectTimeout = .zero
+        #expect(rounded.connectTimeout == .seconds(1), "never 0, which libpq takes as no limit")
+        for bad in ["0", "-1", "soon", ""] {
+            let error = try #require(throws: PostgresError.self) {
+                try PostgresConfiguration(url: "postgres://batch@db/jobs?connect_timeout=\(bad)")
+            }
+            #expect(error.code == .invalidConfiguration)
+            #expect(error.message.contains("connect_timeout"))
+        }
+        #expect(throws: PostgresError.self) {
+            try PostgresConfiguration(keywords: ["user": "u", "connect_timeout": "0"])
+        }
+    }
+
+    @Test func aServerThatAcceptsButNeverAnswersTimesOutWithinTheConnectTimeout() async throws {
+        let listener = try SilentListener()
+        defer { listener.stop() }
+        let recorder = LogRecorder()
+        // The password "x" must not garble "expired" or any other word of the message.
+        var configuration = try PostgresConfiguration(
+            url: "postgres://batch:x@127.0.0.1:\(listener.port)/batch?connect_timeout=2&sslmode=disable")
+        configuration.reconnect = .init(maxAttempts: 2, initialDelay: .milliseconds(50))
+        var caught: PostgresError?
+        let took = try await Self.elapsed {
+            caught = try await #require(throws: PostgresError.self) {
+                _ = try await PostgresConnection.connect(configuration: configuration, logger: recorder.logger)
+            }
+        }
+        let error = try #require(caught)
+        #expect(error.code == .connectionFailed)
+        #expect(error.message.contains("timeout expired"), "\(error.message)")
+        #expect(error.message.contains("connect_timeout = 2 s"))
+        #expect(error.isTransient, "a server that does not answer may answer later")
+        // Two attempts of 2 s each, 50 ms apart: well short of the minutes a hanging connection could take.
+        #expect(took < .seconds(6), "took \(took)")
+        #expect(took >= .seconds(3), "took \(took): both attempts waited out the timeout")
+        // The one retry was logged at warning, saying what is retried and why.
+        let retries = recorder.lines.filter { $0.level == .warning && $0.message.contains("retrying") }
+        #expect(retries.count == 1)
+        #expect(retries.first?.metadata["postgres.error"]?.contains("timeout expired") == true)
+        #expect(retries.first?.metadata["postgres.attempt"] == "1 of 2")
+        #expect(retries.first?.metadata["postgres.port"] == "\(listener.port)")
+    }
+
+    @Test func aWrongPasswordFailsAtOnceAndIsPermanent() async throws {
+        let recorder = LogRecorder()
+        var configuration = try TestDatabase.configuration()
+        configuration.password = "Wrong-Secret-Pa55"
+        // Retrying would take 0.5 + 1 + 2 + 4 + 4 ... seconds: one attempt takes milliseconds.
+        configuration.reconnect = .init(maxAttempts: 8, initialDelay: .milliseconds(500), maxDelay: .seconds(4))
+        var caught: PostgresError?
+        let took = try await Self.elapsed {
+            caught = try await #require(throws: PostgresError.self) {
+                _ = try await PostgresConnection.connect(configuration: configuration, logger: recorder.logger)
+            }
+        }
+        let error = try #require(caught)
+        #expect(error.code == .connectionFailed)
+        #expect(error.sqlState == PostgresError.SQLState.invalidPassword)
+        #expect(error.message.contains("password authentication failed"))
+        #expect(!error.isTransient)
+        #expect(took < .milliseconds(450), "took \(took): no second attempt")
+        #expect(!recorder.lines.contains { $0.level == .warning }, "no retry was logged")
+        #expect(recorder.lines.contains { $0.level == .error && $0.message.contains("not retrying") })
+        #expect(recorder.lines.allSatisfy { !$0.text.contains("Wrong-Secret-Pa55") })
+        #expect(!error.description.contains("Wrong-Secret-Pa55"))
+    }
+
+    @Test func anUnknownDatabaseOrRoleFailsAtOnceAndIsPermanent() async throws {
+        var configuration = try TestDatabase.configuration()
+        configuration.reconnect = .init(maxAttempts: 8, initialDelay: .milliseconds(500))
+        configuration.database = "no_such_database_\(UUID().uuidString.prefix(8).lowercased())"
+        let database = try await #require(throws: PostgresError.self) {
+            _ = try await PostgresConnection.connect(configuration: configuration, logger: TestDatabase.logger)
+        }
+        #expect(database.sqlState == PostgresError.SQLState.invalidCatalogName)
+        #expect(!database.isTransient)
+    }
+
+    @Test func aBogusSSLModeFailsAtOnceWithAClearMessage() async throws {
+        var configuration = try PostgresConfiguration(
+            url: (ProcessInfo.processInfo.environment["BATCH_TEST_DATABASE_URL"] ?? TestDatabase.defaultURL)
+                + "?sslmode=bogus")
+        configuration.reconnect = .init(maxAttempts: 8, initialDelay: .milliseconds(500))
+        var caught: PostgresError?
+        let took = try await Self.elapsed {
+            caught = try await #require(throws: PostgresError.self) {
+                _ = try await PostgresConnection.connect(configuration: configuration, logger: TestDatabase.logger)
+            }
+        }
+        let error = try #require(caught)
+        #expect(error.code == .invalidConfiguration)
+        #expect(error.message.contains("invalid sslmode value: \"bogus\""), "\(error.message)")
+        #expect(!error.isTransient)
+        #expect(took < .milliseconds(450), "took \(took): no second attempt")
+    }
+
+    @Test func libpqMessagesNeverHoldThePasswordAndAreNotRewritten() async throws {
+        // The password goes to libpq as a keyword of its own: its messages cannot echo it, so nothing is searched
+        // and replaced. A password equal to the user name leaves the user name in the message.
+        var configuration = try TestDatabase.configuration()
+        configuration.reconnect = .init(maxAttempts: 1)
+        configuration.user = "batch_nobody_\(UUID().uuidString.prefix(6).lowercased())"
+        configuration.password = configuration.user
+        let error = try await #require(throws: PostgresError.self) {
+            _ = try await PostgresConnection.connect(configuration: configuration, logger: TestDatabase.logger)
+        }
+        #expect(error.message.contains("\"\(configuration.user)\""), "\(error.message)")
+        #expect(!error.message.contains("*"))
+        #expect(!error.isTransient)
+    }
+}
