@@ -78,7 +78,7 @@ enum ExecutionFormatter {
         var firstSeen: [Substring: Int] = [:]
         for (index, step) in steps.enumerated() where firstSeen[base(step)] == nil { firstSeen[base(step)] = index }
         return steps.sorted { a, b in
-            let (ka, kb) = (firstSeen[base(a)]!, firstSeen[base(b)]!)
+            let (ka, kb) = (firstSeen[base(a)] ?? .max, firstSeen[base(b)] ?? .max)
             return ka != kb ? ka < kb : a.stepName < b.stepName
         }
     }
