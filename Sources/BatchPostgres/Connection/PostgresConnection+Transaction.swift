@@ -56,10 +56,8 @@ extension PostgresConnection {
             let rows = try await query("COMMIT")
             // A transaction in which a statement failed answers COMMIT with ROLLBACK, without an error.
             if rows.commandTag == "ROLLBACK" {
-                throw PostgresError(
-                    .transactionAborted,
-                    "the transaction was rolled back instead of committed because a statement in it failed",
-                    statement: "COMMIT")
+                throw PostgresError.rolledBackAtCommit(
+                    "the transaction was rolled back instead of committed because a statement in it failed")
             }
         } else {
             try await query("RELEASE SAVEPOINT swift_batch_\(depth)")

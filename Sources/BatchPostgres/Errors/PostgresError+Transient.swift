@@ -64,3 +64,13 @@ extension PostgresError: TransientClassifying {
         }
     }
 }
+
+extension PostgresError {
+    /// The error for a `COMMIT` the server answered with `ROLLBACK`: a statement of the transaction had failed, so
+    /// running it again fails again (permanent, unlike a transaction aborted by a broken connection).
+    static func rolledBackAtCommit(_ message: String) -> PostgresError {
+        var error = PostgresError(.transactionAborted, message, statement: "COMMIT")
+        error.knownTransience = false
+        return error
+    }
+}

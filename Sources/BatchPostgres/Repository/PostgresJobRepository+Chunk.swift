@@ -49,13 +49,16 @@ extension PostgresJobRepository {
                 underlying: error)
         }
         if results.last?.commandTag == "ROLLBACK" {
-            throw BatchError(
-                .repositoryFailure,
+            let message =
                 "the chunk of step execution \(step.id) was rolled back instead of committed because a statement in "
-                    + "it failed")
+                + "it failed"
+            throw BatchError(.repositoryFailure, message, underlying: PostgresError.rolledBackAtCommit(message))
         }
         guard results.count >= 2, let row = results[results.count - 2].first else {
-            throw BatchError(.repositoryFailure, "the update of step execution \(step.id) returned no row")
+            let message = "the update of step execution \(step.id) returned no row"
+            throw BatchError(
+                .repositoryFailure, message,
+                underlying: PostgresError(.unexpectedResult, message, statement: update))
         }
         return try await repositoryCall("read step execution \(step.id)") {
             let status: String? = try row.decode("job_status")
