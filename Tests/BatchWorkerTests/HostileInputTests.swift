@@ -77,8 +77,9 @@ struct HostileInputTests {
     }
 
     @Test(
-        "a command that keeps meeting a passing failure goes to the retry queue and is dead-lettered after 3 attempts")
-    func boundedAttempts() async throws {
+        "a command that keeps meeting a passing failure is dead-lettered after 3 attempts; `dead-letters --requeue` runs it"
+    )
+    func boundedAttemptsAndReplay() async throws {
         try await withWorld { world in
             let proxy = try await DatabaseProxy(world)
             let worker = try await world.startWorker(
@@ -88,15 +89,33 @@ struct HostileInputTests {
                 ])
             proxy.kill()  // the database vanishes for this worker only
             try await world.publishCommands([#"{"command":"start","job":"hello","params":{"who":"patient"}}"#])
-            let letters = try await world.deadLetters(1, timeout: .seconds(60))
-            let reason = try #require(letters.first?.reason)
-            #expect(reason.contains("gave up after 3 attempts"), "\(reason)")
+            var listing = ""
+            try await world.eventually(timeout: .seconds(90)) {
+                listing = try await world.cli(["dead-letters", "--json"]).output
+                return listing.contains("gave up after 3 attempts")
+            }
             #expect(worker.output.contains("it will be tried again"), "retries are logged")
             #expect(try await world.repository.jobExecutions(jobName: nil, limit: 10).isEmpty)
             worker.terminate()
             let started = ContinuousClock.now
             _ = try await worker.waitForExit(timeout: .seconds(10))
             #expect(ContinuousClock.now - started < .seconds(4), "an idle worker with its database down exits in time")
+
+            let json = try #require(listing.split(separator: "\n").first { $0.hasPrefix("[") }, "\(listing)")
+            let parsed = try JSONValue(parsing: json)
+            let letters = try #require(parsed.arrayValue, "\(listing)")
+            #expect(letters.count == 1, "\(listing)")
+            let id = try #require(letters.first?.objectValue?["id"]?.stringValue, "\(listing)")
+            try await world.startWorker()
+            let requeue = try await world.cli(["dead-letters", "--requeue", id])
+            #expect(requeue.status == 0, "\(requeue.output)")
+            try await world.eventually {
+                try await world.repository.jobExecutions(jobName: "hello", limit: 10).first?.status == .completed
+            }
+            let after = try await world.cli(["dead-letters", "--json"]).output
+            #expect(after.split(separator: "\n").contains("[]"), "the queue is empty: \(after)")
+            let missing = try await world.cli(["dead-letters", "--requeue", id])
+            #expect(missing.status != 0 && missing.output.contains("no dead letter with id"), "\(missing.output)")
         }
     }
 

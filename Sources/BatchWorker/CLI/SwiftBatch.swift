@@ -80,5 +80,6 @@ struct SwiftBatchCommand: AsyncParsableCommand {
         subcommands: [
             WorkerCommand.self, StartCommand.self, StopCommand.self, RestartCommand.self, AbandonCommand.self,
             ExecutionsCommand.self, ExecutionCommand.self, RunCommand.self, MigrateCommand.self, JobsCommand.self,
+            DeadLettersCommand.self,
         ])
 }

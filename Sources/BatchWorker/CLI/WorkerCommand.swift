@@ -34,8 +34,24 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(help: "Do not create or upgrade the schema at start-up.")
     var noMigrate = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Attempts a command gets when a passing failure (a lost connection) meets it, before it is dead-lettered.",
+            valueName: "n"))
+    var commandAttempts: Int = 5
+
+    @Option(
+        help: ArgumentHelp(
+            "Seconds before a failed command is tried again; each later wait is four times longer, at most 60.",
+            valueName: "seconds"))
+    var commandRetryDelay: Double = 1
+
     func validate() throws {
         if let concurrency { try CLIValidation.integer(concurrency, "--concurrency", in: 1...1_024) }
+        guard commandAttempts >= 1 else { throw ValidationError("--command-attempts must be at least 1") }
+        guard commandRetryDelay > 0, commandRetryDelay <= 3600 else {
+            throw ValidationError("--command-retry-delay must be more than 0 and at most 3600 seconds")
+        }
         try CLIValidation.seconds(lease, "--lease")
         try CLIValidation.seconds(grace, "--grace", allowZero: true)
         if let heartbeat { try CLIValidation.seconds(heartbeat, "--heartbeat") }
@@ -46,7 +62,9 @@ struct WorkerCommand: AsyncParsableCommand {
         let configuration = WorkerConfiguration(
             workerId: workerId, concurrency: concurrency, lease: .seconds(lease),
             heartbeatInterval: heartbeat.map { .seconds($0) },
-            grace: .seconds(grace), migrate: !noMigrate)
+            grace: .seconds(grace), migrate: !noMigrate,
+            commandRetry: CommandRetryPolicy(
+                maximumAttempts: commandAttempts, initialDelay: .seconds(commandRetryDelay)))
         let repository = try connection.repository(logger)
         let messaging = try await connection.messaging(logger)
         let worker = Worker(

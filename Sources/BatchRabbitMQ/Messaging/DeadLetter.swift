@@ -1,0 +1,28 @@
+import Foundation
+
+/// A command in the dead-letter queue, with why it is there.
+public struct DeadLetter: Sendable, Hashable {
+    /// The id the worker gave it when dead-lettering it (`x-batch-dead-letter-id`); `nil` for a message the broker
+    /// dead-lettered on its own (a plain reject).
+    public var id: String?
+    /// Why it can never succeed (`x-batch-reason`).
+    public var reason: String?
+    /// The queue it came from (`x-batch-original-queue`).
+    public var originalQueue: String?
+    /// When it was first published, if the publisher set a timestamp.
+    public var published: Date?
+    /// The message body as sent.
+    public var body: [UInt8]
+
+    /// The body as text (invalid UTF-8 replaced).
+    public var text: String { String(decoding: body, as: UTF8.self) }
+
+    init(_ delivery: AMQPDelivery) {
+        let headers = delivery.properties.headers
+        id = headers[BatchMessaging.deadLetterIDHeader]?.stringValue
+        reason = headers["x-batch-reason"]?.stringValue
+        originalQueue = headers["x-batch-original-queue"]?.stringValue
+        published = delivery.properties.timestamp.map { Date(timeIntervalSince1970: TimeInterval($0)) }
+        body = delivery.body
+    }
+}
