@@ -64,7 +64,25 @@ import Testing
         var dumped = ""
         dump(configuration, to: &dumped)
         #expect(!dumped.contains("hunter2"))
-        #expect(configuration.description == "amqp://user@h:5672/v")
+        #expect(configuration.description == "amqp://user:***@h:5672/v")
+    }
+
+    @Test func thePasswordIsMaskedWhereItIsNotWhereverItsTextOccurs() throws {
+        // A one-letter password: every x of the user, host and virtual host stays.
+        let short = try AMQPConfiguration(url: "amqp://xavier:x@box.example:5672/xvhost")
+        #expect(short.description == "amqp://xavier:***@box.example:5672/xvhost")
+        // A password equal to the user name: the user name is shown, and nothing tells that the two are equal.
+        let same = try AMQPConfiguration(url: "amqp://guest:guest@h:5672/v")
+        let other = try AMQPConfiguration(url: "amqp://guest:other@h:5672/v")
+        #expect(same.description == "amqp://guest:***@h:5672/v")
+        #expect(same.description == other.description)
+        #expect(same.debugDescription == "AMQPConfiguration(amqp://guest:***@h:5672/v)")
+    }
+
+    @Test func aForgottenHostDoesNotEchoThePasswordAsAPort() {
+        let error = #expect(throws: AMQPError.self) { try AMQPConfiguration(url: "amqp://user:Hunter2-Secret") }
+        #expect(error?.message.contains("Hunter2") == false)
+        #expect(error.map { "\($0)" }?.contains("Hunter2") == false)
     }
 
     @Test func backoffGrowsToItsCapWithJitter() {

@@ -72,7 +72,8 @@ extension AMQPConfiguration {
         var port: Int?
         if let portText {
             guard let value = Int(portText), (1...65535).contains(value) else {
-                throw invalid("port '\(portText)' is not a number from 1 to 65535")
+                // Not echoed: in `amqp://user:secret` (the host forgotten) the password stands where a port would.
+                throw invalid("the port is not a number from 1 to 65535")
             }
             port = value
         }

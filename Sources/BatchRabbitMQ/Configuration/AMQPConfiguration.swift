@@ -112,11 +112,16 @@ public struct AMQPConfiguration: Sendable {
         self.reconnect = Reconnect()
     }
 
-    /// A one-line name for logs and errors: the URL without the password (`amqp://guest@127.0.0.1:5672/%2F`).
+    /// A one-line name for logs and errors: the URL with `***` where the password is
+    /// (`amqp://guest:***@127.0.0.1:5672/%2F`).
+    ///
+    /// The URL is built from the fields with the password left out by position; nothing is searched for the
+    /// password's text, so a password equal to the user name or to a word of the host shows nothing of itself.
     public var redactedURL: String {
         let scheme = tls == nil ? "amqp" : "amqps"
         let hostPart = host.contains(":") ? "[\(host)]" : host
-        return "\(scheme)://\(Self.percentEncode(username))@\(hostPart):\(port)/\(Self.percentEncode(virtualHost))"
+        return
+            "\(scheme)://\(Self.percentEncode(username)):***@\(hostPart):\(port)/\(Self.percentEncode(virtualHost))"
     }
 }
 
