@@ -121,7 +121,9 @@ final class CSVReaderState {
         }
         let input = try FileInput(
             path: path, gzip: configuration.compression.isGzip(path), maxRecordLength: configuration.maxRecordLength)
-        let parser = try CSVParser(input: input, format: format, maxRecordLength: configuration.maxRecordLength)
+        let parser = try CSVParser(
+            input: input, format: format, maxRecordLength: configuration.maxRecordLength,
+            maxRecordLines: configuration.maxRecordLines)
         if format.encoding == .utf8 { try parser.skipByteOrderMark() }
         var columns = format.columns
         if format.hasHeader, try parser.next() {
@@ -151,13 +153,23 @@ final class CSVReaderState {
 
     func next<Item: Decodable>(_ type: Item.Type) throws -> Item? {
         let parser = record.parser
-        guard try parser.next() else { return nil }
+        let found: Bool
+        do {
+            found = try parser.next()
+        } catch let error as BatchError where error.code == .malformedRecord {
+            count += 1
+            throw error
+        }
+        guard found else { return nil }
         count += 1
         if let columns = record.columns, parser.fieldCount != columns.count {
+            let fields = parser.fieldCount
+            try parser.refuseLastRecord()
             throw FileErrors.malformed(
                 parser.path, line: parser.recordLine,
-                "the record has \(parser.fieldCount) fields, the header \(columns.count) "
-                    + "(a field with a delimiter or a line break in it must be quoted)")
+                "the record has \(fields) fields, the header \(columns.count) (a field with a delimiter or a line "
+                    + "break in it must be quoted); reading resumes on line \(parser.recordLine + 1)",
+                record: parser.refused)
         }
         record.beginRecord()
         do {
@@ -174,7 +186,7 @@ final class CSVReaderState {
         let parser = record.parser
         guard let decoding = error as? DecodingError else {
             return FileErrors.malformed(
-                parser.path, line: parser.recordLine, "\(error)", underlying: error)
+                parser.path, line: parser.recordLine, "\(error)", underlying: error, record: parser.lastRecord())
         }
         let context: DecodingError.Context
         switch decoding {
@@ -182,7 +194,8 @@ final class CSVReaderState {
             .dataCorrupted(let found):
             context = found
         @unknown default:
-            return FileErrors.malformed(parser.path, line: parser.recordLine, "\(error)", underlying: error)
+            return FileErrors.malformed(
+                parser.path, line: parser.recordLine, "\(error)", underlying: error, record: parser.lastRecord())
         }
         var field: FieldName?
         if let key = context.codingPath.first {
@@ -193,7 +206,8 @@ final class CSVReaderState {
             }
         }
         return FileErrors.malformed(
-            parser.path, line: parser.recordLine, field: field, context.debugDescription, underlying: error)
+            parser.path, line: parser.recordLine, field: field, context.debugDescription, underlying: error,
+            record: parser.lastRecord())
     }
 
     func update(_ context: inout ExecutionContext) {
