@@ -30,14 +30,16 @@ public struct JSONLinesReader<Item: Decodable>: ItemReader {
     ///   - path: the file to read; gzip-compressed when it ends in `.gz`, unless the configuration says otherwise.
     ///   - configuration: compression, the line length limit, a checksum to verify.
     ///   - name: prefixes this reader's entries in the step context.
-    ///   - decoder: decodes the lines; pass one with your date or key strategies.
+    ///   - decoder: decodes the lines; pass one with your date or key strategies. A decoder with `.iso8601` dates
+    ///     is used with ``JSONDecoder/DateDecodingStrategy/strictISO8601`` in its place (a copy; yours is not
+    ///     changed), so no date is read from a prefix or rolled over.
     public init(
         path: String, configuration: FileReaderConfiguration = FileReaderConfiguration(), name: String = "reader",
         decoder: JSONDecoder = JSONDecoder()
     ) {
         self.path = path
         self.configuration = configuration
-        self.decoder = decoder
+        self.decoder = decoder.withStrictDates()
         self.name = name
     }
 
@@ -86,7 +88,7 @@ final class JSONLinesReaderState {
 
     init(scanner: LineScanner, decoder: JSONDecoder, keys: ReaderKeys) {
         self.scanner = scanner
-        self.decoder = decoder
+        self.decoder = decoder.withStrictDates()
         self.keys = keys
     }
 
