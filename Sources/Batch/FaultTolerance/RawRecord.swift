@@ -60,7 +60,7 @@ public struct RawRecord: Sendable, Hashable, Codable {
         ]
         if let text { object["text"] = .string(text) }
         if let base64 { object["base64"] = .string(base64) }
-        if truncated { object["truncated"] = .bool(true) }
+        object["truncated"] = .bool(truncated)
         return .object(object)
     }
 }
