@@ -14,13 +14,18 @@
 ///   name the columns with ``CSVFormat/columns`` or decode by position (integer coding keys, or `[String]`). See
 ///   ``CSVFormat`` for the dialect and ``FileReaderConfiguration`` for gzip, the record length limit and checksums.
 /// - Restart: the byte offset after the last record of each committed chunk, the line number and the record count
-///   are saved in the step context under `<name>.offset`, `<name>.line` and `<name>.count`. A restarted step seeks
+///   are saved in the step context under `<name>.offset`, `<name>.line` and `<name>.count` (the records taken from
+///   the file: returned or refused, each once; not the header or blank lines). A restarted step seeks
 ///   straight to the offset (for a `.gz` file it decompresses up to it) and goes on with the next record: no record
 ///   is read twice or missed.
 /// - Errors: a malformed record, one with the wrong number of fields, one over the length limit, or a field that
 ///   does not decode (or is not valid UTF-8) throws ``BatchError/Code/malformedRecord`` naming the file, the line
-///   and the field: `orders.csv, line 12, field 'amount' (column 3): expected a decimal number, found 'n/a'`. The
-///   reader has then moved past the record, so a skip policy can skip it.
+///   and the field: `orders.csv, line 12, field 'amount' (column 3): expected a decimal number, found 'n/a'`. A
+///   field decodes whole or not at all ("1.2.3" is no decimal). After a structural error (a misplaced or unclosed
+///   quote, a record over ``FileReaderConfiguration/maxRecordLines`` or ``FileReaderConfiguration/maxRecordLength``,
+///   the wrong number of fields) the reader resumes on the line after the one the bad record starts on, which the
+///   error names; after a field that does not decode, after the record. So a skip policy can skip it; the error
+///   carries the skipped bytes (a ``RawRecordError``), which the read skip records.
 public struct CSVReader<Item: Decodable>: ItemReader {
     private let path: String
     private let format: CSVFormat
