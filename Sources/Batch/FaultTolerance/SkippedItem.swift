@@ -21,7 +21,8 @@ public struct SkippedItem: Sendable, Hashable, Codable {
     public var stepName: String
     /// Where it failed.
     public var phase: Phase
-    /// The item as JSON (an `Encodable` item encoded, anything else described), nil for a read skip.
+    /// What was skipped, as JSON: for a process or write skip the item encoded (see ``json(of:)``); for a read
+    /// skip the raw record the reader moved past (see ``RawRecord/json``), or nil when the reader kept none.
     public var item: JSONValue?
     /// The error.
     public var reason: String
@@ -42,15 +43,30 @@ public struct SkippedItem: Sendable, Hashable, Codable {
         self.time = time
     }
 
-    /// Turns an item into JSON: `Encodable` items are encoded, others described.
+    /// The raw record of a read skip, decoded from ``item``; nil for other skips.
+    public var rawRecord: RawRecord? {
+        guard phase == .read, let item, let data = try? JSONEncoder().encode(item) else { return nil }
+        return try? JSONDecoder().decode(RawRecord.self, from: data)
+    }
+
+    /// Turns an item into JSON: an `Encodable` item is encoded. Anything else is recorded as
+    /// `{"notEncodable": "<type>"}` (with `"error"` when encoding failed), never as a Swift description, which
+    /// could not be replayed; make items `Encodable` to keep them.
     public static func json(of item: Any) -> JSONValue {
-        if let encodable = item as? any Encodable,
-            let data = try? JSONEncoder().encode(encodable),
-            let value = try? JSONValue(parsing: data)
-        {
-            return value
+        let type = String(reflecting: Swift.type(of: item))
+        guard let encodable = item as? any Encodable else { return .object(["notEncodable": .string(type)]) }
+        do {
+            return try JSONValue(parsing: JSONEncoder().encode(encodable))
+        } catch {
+            return .object(["notEncodable": .string(type), "error": .string("\(error)")])
         }
-        return .string(String(describing: item))
+    }
+
+    /// What a skip records as ``item``: the item as JSON when there is one, else the raw record `error` carries
+    /// (a reader's ``RawRecordError``), else nil.
+    public static func json(of item: Any?, error: any Error) -> JSONValue? {
+        if let item { return json(of: item) }
+        return RawRecordError.record(in: error)?.json
     }
 }
 

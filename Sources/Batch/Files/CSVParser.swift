@@ -22,23 +22,31 @@ final class CSVParser {
     @exclusivity(unchecked) private(set) var fieldEnds: [Int] = []
     /// Column names for error messages, when known.
     @exclusivity(unchecked) var columnNames: [String] = []
+    /// Where the last record returned starts in the buffer; valid until the next call to ``next()``.
+    @exclusivity(unchecked) private(set) var recordStart = 0
+    /// The raw bytes of the last record refused, kept for its read skip.
+    @exclusivity(unchecked) var refused: RawRecord?
 
     private let delimiter: UInt8
     private let quotes: Bool
     private let backslash: Bool
-    private let maxRecordLength: Int
+    let maxRecordLength: Int
+    let maxRecordLines: Int
+    let isUTF8: Bool
 
-    private static let lineFeed: UInt8 = 0x0A
-    private static let carriageReturn: UInt8 = 0x0D
+    static let lineFeed: UInt8 = 0x0A
+    static let carriageReturn: UInt8 = 0x0D
     private static let quote: UInt8 = 0x22
     private static let backslashByte: UInt8 = 0x5C
 
-    init(input: FileInput, format: CSVFormat, maxRecordLength: Int) throws {
+    init(input: FileInput, format: CSVFormat, maxRecordLength: Int, maxRecordLines: Int) throws {
         self.input = input
         self.delimiter = try format.delimiterByte()
         self.quotes = format.escaping == .quotes
         self.backslash = format.escaping == .backslash
         self.maxRecordLength = maxRecordLength
+        self.maxRecordLines = maxRecordLines
+        self.isUTF8 = format.encoding.isUTF8
         fieldBytes.reserveCapacity(4096)
         fieldEnds.reserveCapacity(64)
     }
@@ -68,17 +76,23 @@ final class CSVParser {
 
     /// Parses the next record into ``fieldBytes`` and ``fieldEnds``, skipping empty lines.
     /// - Returns: false at the end of the file.
-    /// - Throws: ``BatchError/Code/malformedRecord`` naming the file, line and field; the parser has then moved on
-    ///   to the next line, so reading can go on if the error is skipped.
+    /// - Throws: ``BatchError/Code/malformedRecord`` naming the file, the line the bad record starts on and the
+    ///   field; the parser has then moved to the line after that one (see ``resynchronize()``), so reading can go
+    ///   on if the error is skipped, and ``refused`` holds the bytes it moved past.
     func next() throws -> Bool {
+        refused = nil
         while true {
             switch scan() {
             case .record(let end, let newlines):
                 let length = end - input.start
-                input.start = end
+                recordStart = input.start
                 recordLine = line
+                guard length <= maxRecordLength else {
+                    try resynchronize()
+                    throw tooLong()
+                }
+                input.start = end
                 line += newlines
-                guard length <= maxRecordLength else { throw tooLong() }
                 return true
             case .blank(let end):
                 input.start = end
@@ -86,37 +100,36 @@ final class CSVParser {
             case .needMore:
                 if input.end - input.start >= maxRecordLength {
                     recordLine = line
-                    line += countLineFeeds(input.start, input.end)
-                    input.start = input.end
-                    if try input.skipLine() { line += 1 }
+                    try resynchronize()
                     throw tooLong()
                 }
                 _ = try input.fill()
             case .end:
                 return false
-            case .malformed(let index, let newlines, let field, let problem):
+            case .malformed(_, let newlines, let field, let problem):
                 recordLine = line
-                line += newlines
-                let errorLine = line
-                input.start = index
-                if try input.skipLine() { line += 1 }
-                throw FileErrors.malformed(path, line: errorLine, field: fieldName(field), problem)
+                let place = newlines == 0 ? "" : " (found on line \(line + newlines))"
+                try resynchronize()
+                throw FileErrors.malformed(
+                    path, line: recordLine, field: fieldName(field),
+                    problem + place + "; reading resumes on line \(recordLine + 1)", record: refused)
             }
         }
+    }
+
+    /// Refuses the last record returned after all (it has the wrong number of fields, say): moves back to its
+    /// start and on to the line after the one it starts on, as for a malformed record.
+    func refuseLastRecord() throws {
+        input.start = recordStart
+        line = recordLine
+        try resynchronize()
     }
 
     private func tooLong() -> BatchError {
         FileErrors.malformed(
             path, line: recordLine,
             "the record is longer than \(maxRecordLength) bytes (FileReaderConfiguration.maxRecordLength); it was "
-                + "not read")
-    }
-
-    private func countLineFeeds(_ from: Int, _ to: Int) -> Int {
-        var count = 0
-        let p = input.buffer
-        for i in from..<to where p[i] == Self.lineFeed { count += 1 }
-        return count
+                + "not read; reading resumes on line \(recordLine + 1)", record: refused)
     }
 
     private enum Scan {
@@ -125,6 +138,13 @@ final class CSVParser {
         case needMore
         case end
         case malformed(at: Int, newlines: Int, field: Int, problem: String)
+    }
+
+    private func tooManyLines(_ at: Int, _ newlines: Int, _ field: Int) -> Scan {
+        .malformed(
+            at: at, newlines: newlines, field: field,
+            problem: "the record runs over more than \(maxRecordLines) lines (FileReaderConfiguration."
+                + "maxRecordLines): a quote that is never closed?")
     }
 
     @inline(__always)
@@ -192,7 +212,10 @@ final class CSVParser {
                         i += 1
                         break
                     }
-                    if byte == Self.lineFeed { newlines += 1 }
+                    if byte == Self.lineFeed {
+                        newlines += 1
+                        if newlines >= maxRecordLines { return tooManyLines(i, newlines, fieldEnds.count) }
+                    }
                     i += 1
                 }
                 fieldEnds.append(fieldBytes.count)
@@ -231,6 +254,10 @@ final class CSVParser {
                                 problem: "a backslash at the end of the file")
                         }
                         switch p[i + 1] {
+                        case Self.lineFeed:
+                            fieldBytes.append(Self.lineFeed)
+                            newlines += 1
+                            if newlines >= maxRecordLines { return tooManyLines(i, newlines, fieldEnds.count) }
                         case UInt8(ascii: "t"): fieldBytes.append(0x09)
                         case UInt8(ascii: "n"): fieldBytes.append(Self.lineFeed)
                         case UInt8(ascii: "r"): fieldBytes.append(Self.carriageReturn)

@@ -14,13 +14,18 @@
 ///   name the columns with ``CSVFormat/columns`` or decode by position (integer coding keys, or `[String]`). See
 ///   ``CSVFormat`` for the dialect and ``FileReaderConfiguration`` for gzip, the record length limit and checksums.
 /// - Restart: the byte offset after the last record of each committed chunk, the line number and the record count
-///   are saved in the step context under `<name>.offset`, `<name>.line` and `<name>.count`. A restarted step seeks
+///   are saved in the step context under `<name>.offset`, `<name>.line` and `<name>.count` (the records taken from
+///   the file: returned or refused, each once; not the header or blank lines). A restarted step seeks
 ///   straight to the offset (for a `.gz` file it decompresses up to it) and goes on with the next record: no record
 ///   is read twice or missed.
 /// - Errors: a malformed record, one with the wrong number of fields, one over the length limit, or a field that
 ///   does not decode (or is not valid UTF-8) throws ``BatchError/Code/malformedRecord`` naming the file, the line
-///   and the field: `orders.csv, line 12, field 'amount' (column 3): expected a decimal number, found 'n/a'`. The
-///   reader has then moved past the record, so a skip policy can skip it.
+///   and the field: `orders.csv, line 12, field 'amount' (column 3): expected a decimal number, found 'n/a'`. A
+///   field decodes whole or not at all ("1.2.3" is no decimal). After a structural error (a misplaced or unclosed
+///   quote, a record over ``FileReaderConfiguration/maxRecordLines`` or ``FileReaderConfiguration/maxRecordLength``,
+///   the wrong number of fields) the reader resumes on the line after the one the bad record starts on, which the
+///   error names; after a field that does not decode, after the record. So a skip policy can skip it; the error
+///   carries the skipped bytes (a ``RawRecordError``), which the read skip records.
 public struct CSVReader<Item: Decodable>: ItemReader {
     private let path: String
     private let format: CSVFormat
@@ -121,7 +126,9 @@ final class CSVReaderState {
         }
         let input = try FileInput(
             path: path, gzip: configuration.compression.isGzip(path), maxRecordLength: configuration.maxRecordLength)
-        let parser = try CSVParser(input: input, format: format, maxRecordLength: configuration.maxRecordLength)
+        let parser = try CSVParser(
+            input: input, format: format, maxRecordLength: configuration.maxRecordLength,
+            maxRecordLines: configuration.maxRecordLines)
         if format.encoding == .utf8 { try parser.skipByteOrderMark() }
         var columns = format.columns
         if format.hasHeader, try parser.next() {
@@ -151,13 +158,23 @@ final class CSVReaderState {
 
     func next<Item: Decodable>(_ type: Item.Type) throws -> Item? {
         let parser = record.parser
-        guard try parser.next() else { return nil }
+        let found: Bool
+        do {
+            found = try parser.next()
+        } catch let error as BatchError where error.code == .malformedRecord {
+            count += 1
+            throw error
+        }
+        guard found else { return nil }
         count += 1
         if let columns = record.columns, parser.fieldCount != columns.count {
+            let fields = parser.fieldCount
+            try parser.refuseLastRecord()
             throw FileErrors.malformed(
                 parser.path, line: parser.recordLine,
-                "the record has \(parser.fieldCount) fields, the header \(columns.count) "
-                    + "(a field with a delimiter or a line break in it must be quoted)")
+                "the record has \(fields) fields, the header \(columns.count) (a field with a delimiter or a line "
+                    + "break in it must be quoted); reading resumes on line \(parser.recordLine + 1)",
+                record: parser.refused)
         }
         record.beginRecord()
         do {
@@ -174,7 +191,7 @@ final class CSVReaderState {
         let parser = record.parser
         guard let decoding = error as? DecodingError else {
             return FileErrors.malformed(
-                parser.path, line: parser.recordLine, "\(error)", underlying: error)
+                parser.path, line: parser.recordLine, "\(error)", underlying: error, record: parser.lastRecord())
         }
         let context: DecodingError.Context
         switch decoding {
@@ -182,7 +199,8 @@ final class CSVReaderState {
             .dataCorrupted(let found):
             context = found
         @unknown default:
-            return FileErrors.malformed(parser.path, line: parser.recordLine, "\(error)", underlying: error)
+            return FileErrors.malformed(
+                parser.path, line: parser.recordLine, "\(error)", underlying: error, record: parser.lastRecord())
         }
         var field: FieldName?
         if let key = context.codingPath.first {
@@ -193,7 +211,8 @@ final class CSVReaderState {
             }
         }
         return FileErrors.malformed(
-            parser.path, line: parser.recordLine, field: field, context.debugDescription, underlying: error)
+            parser.path, line: parser.recordLine, field: field, context.debugDescription, underlying: error,
+            record: parser.lastRecord())
     }
 
     func update(_ context: inout ExecutionContext) {

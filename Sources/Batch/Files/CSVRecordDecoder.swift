@@ -157,14 +157,16 @@ struct CSVField: SingleValueDecodingContainer {
         return value
     }
 
-    func decode(_ type: Double.Type) throws -> Double {
-        guard let value = Double(try decode(String.self)) else { throw mismatch(type, "a number") }
-        return value
-    }
+    func decode(_ type: Double.Type) throws -> Double { try floatingPoint(type) }
+    func decode(_ type: Float.Type) throws -> Float { try floatingPoint(type) }
 
-    func decode(_ type: Float.Type) throws -> Float {
-        guard let value = Float(try decode(String.self)) else { throw mismatch(type, "a number") }
-        return value
+    /// Parses a whole number or refuses the field (see ``NumberText``).
+    private func floatingPoint<T: BinaryFloatingPoint & LosslessStringConvertible>(_ type: T.Type) throws -> T {
+        switch NumberText.floatingPoint(try decode(String.self), as: type) {
+        case .success(let value): return value
+        case .failure(.outOfRange): throw mismatch(type, "a number within the range of \(T.self)")
+        case .failure: throw mismatch(type, "a number")
+        }
     }
 
     func decode(_ type: Int.Type) throws -> Int { try integer(type) }
@@ -208,15 +210,18 @@ struct CSVField: SingleValueDecodingContainer {
 
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
         if T.self == Decimal.self {
-            let text = try decode(String.self)
-            guard !text.isEmpty, text.allSatisfy({ $0.isNumber || "+-.eE".contains($0) }),
-                let value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX"))
-            else { throw mismatch(type, "a decimal number") }
-            return value as! T
+            switch NumberText.decimal(try decode(String.self)) {
+            case .success(let value): return value as! T
+            case .failure(.tooPrecise): throw mismatch(type, "a decimal number of at most 38 significant digits")
+            case .failure(.outOfRange): throw mismatch(type, "a decimal number within the range of Decimal")
+            case .failure: throw mismatch(type, "a decimal number")
+            }
         }
         if T.self == Date.self {
             let text = try decode(String.self)
-            guard let date = ISO8601.parse(text) else { throw mismatch(type, "an ISO 8601 date") }
+            guard let date = ISO8601.parse(text) else {
+                throw mismatch(type, "an ISO 8601 date (2026-11-25 or 2026-11-25T10:00:00Z)")
+            }
             return date as! T
         }
         if T.self == URL.self {

@@ -18,12 +18,15 @@ enum FileErrors {
         BatchError(.fileFailure, "'\(path)': \(problem)")
     }
 
-    /// A record of `path` is malformed: names the file, the line and, when known, the field.
+    /// A record of `path` is malformed: names the file, the line and, when known, the field. With `record`, the
+    /// underlying error is a ``RawRecordError`` carrying the raw record (and `underlying`), for a read skip.
     static func malformed(
-        _ path: String, line: Int, field: FieldName? = nil, _ problem: String, underlying: (any Error)? = nil
+        _ path: String, line: Int, field: FieldName? = nil, _ problem: String, underlying: (any Error)? = nil,
+        record: RawRecord? = nil
     ) -> BatchError {
         let place = field.map { ", \($0)" } ?? ""
-        return BatchError(.malformedRecord, "\(path), line \(line)\(place): \(problem)", underlying: underlying)
+        let cause = record.map { RawRecordError(record: $0, underlying: underlying) } ?? underlying
+        return BatchError(.malformedRecord, "\(path), line \(line)\(place): \(problem)", underlying: cause)
     }
 
     /// An item cannot be written as a record of `path`: names the record (from 1; 0 for the header) and the field.

@@ -30,14 +30,16 @@ public struct JSONLinesReader<Item: Decodable>: ItemReader {
     ///   - path: the file to read; gzip-compressed when it ends in `.gz`, unless the configuration says otherwise.
     ///   - configuration: compression, the line length limit, a checksum to verify.
     ///   - name: prefixes this reader's entries in the step context.
-    ///   - decoder: decodes the lines; pass one with your date or key strategies.
+    ///   - decoder: decodes the lines; pass one with your date or key strategies. A decoder with `.iso8601` dates
+    ///     is used with ``JSONDecoder/DateDecodingStrategy/strictISO8601`` in its place (a copy; yours is not
+    ///     changed), so no date is read from a prefix or rolled over.
     public init(
         path: String, configuration: FileReaderConfiguration = FileReaderConfiguration(), name: String = "reader",
         decoder: JSONDecoder = JSONDecoder()
     ) {
         self.path = path
         self.configuration = configuration
-        self.decoder = decoder
+        self.decoder = decoder.withStrictDates()
         self.name = name
     }
 
@@ -86,7 +88,7 @@ final class JSONLinesReaderState {
 
     init(scanner: LineScanner, decoder: JSONDecoder, keys: ReaderKeys) {
         self.scanner = scanner
-        self.decoder = decoder
+        self.decoder = decoder.withStrictDates()
         self.keys = keys
     }
 
@@ -108,7 +110,7 @@ final class JSONLinesReaderState {
     }
 
     func next<Item: Decodable>(_ type: Item.Type) throws -> Item? {
-        while try scanner.advance() {
+        while try advance() {
             let line = scanner.current
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
             count += 1
@@ -122,11 +124,22 @@ final class JSONLinesReaderState {
         return nil
     }
 
+    /// The scanner's next line; a line refused for its length counts as a record read.
+    private func advance() throws -> Bool {
+        do {
+            return try scanner.advance()
+        } catch let error as BatchError where error.code == .malformedRecord {
+            count += 1
+            throw error
+        }
+    }
+
     private func describe(_ error: any Error, _ data: Data) -> BatchError {
         let path = scanner.input.path
         let line = scanner.lastLine
+        let raw = scanner.lastRecord()
         guard let decoding = error as? DecodingError else {
-            return FileErrors.malformed(path, line: line, "\(error)", underlying: error)
+            return FileErrors.malformed(path, line: line, "\(error)", underlying: error, record: raw)
         }
         let context: DecodingError.Context
         switch decoding {
@@ -134,14 +147,14 @@ final class JSONLinesReaderState {
             .dataCorrupted(let found):
             context = found
         @unknown default:
-            return FileErrors.malformed(path, line: line, "\(error)", underlying: error)
+            return FileErrors.malformed(path, line: line, "\(error)", underlying: error, record: raw)
         }
         if case .dataCorrupted = decoding, context.codingPath.isEmpty {
             let problem =
                 String(validating: data, as: UTF8.self) == nil
                 ? "the line is not valid UTF-8"
                 : "the line is not valid JSON: \(context.underlyingError.map { "\($0)" } ?? context.debugDescription)"
-            return FileErrors.malformed(path, line: line, problem, underlying: error)
+            return FileErrors.malformed(path, line: line, problem, underlying: error, record: raw)
         }
         var codingPath = context.codingPath
         if case .keyNotFound(let key, _) = decoding { codingPath.append(key) }
@@ -155,7 +168,7 @@ final class JSONLinesReaderState {
         }
         return FileErrors.malformed(
             path, line: line, field: name.isEmpty ? nil : FieldName(name: name), context.debugDescription,
-            underlying: error)
+            underlying: error, record: raw)
     }
 
     func update(_ context: inout ExecutionContext) {

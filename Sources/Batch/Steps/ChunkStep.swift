@@ -333,7 +333,7 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
         }
         let skipped = SkippedItem(
             jobName: scope.context.jobName, jobExecutionId: scope.context.jobExecutionId,
-            stepName: scope.context.stepName, phase: phase, item: item.map(SkippedItem.json(of:)),
+            stepName: scope.context.stepName, phase: phase, item: SkippedItem.json(of: item, error: error),
             reason: error.batchDescription)
         chunk.skipped.append(skipped)
         switch phase {

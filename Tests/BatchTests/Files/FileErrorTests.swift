@@ -49,7 +49,7 @@ struct FileErrorTests {
         let short = await batchError { _ = try await readAll(CSVReader<Row>(path: count)) }
         #expect(
             short?.message
-                == "\(count), line 2: the record has 2 fields, the header 3 (a field with a delimiter or a line break in it must be quoted)"
+                == "\(count), line 2: the record has 2 fields, the header 3 (a field with a delimiter or a line break in it must be quoted); reading resumes on line 3"
         )
 
         let open = directory.file("c.csv")
