@@ -56,7 +56,7 @@ public struct SkippedItem: Sendable, Hashable, Codable {
         let type = String(reflecting: Swift.type(of: item))
         guard let encodable = item as? any Encodable else { return .object(["notEncodable": .string(type)]) }
         do {
-            return try JSONValue(parsing: JSONEncoder().encode(encodable))
+            return try JSONValue(parsing: JSONEncoder().encode(encodable), largeIntegers: .nearestDouble)
         } catch {
             return .object(["notEncodable": .string(type), "error": .string("\(error)")])
         }

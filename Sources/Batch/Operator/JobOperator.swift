@@ -78,6 +78,7 @@ public final class JobOperator: Sendable {
     ///   ``BatchError/Code/endedAbnormally``. Nothing is stored when the job or its parameters are refused.
     public func startAsync(_ jobName: String, parameters: JobParameters = JobParameters()) async throws -> Int64 {
         let job = try registry.job(named: jobName)
+        try parameters.validate()  // what no store can hold (NUL, non-finite numbers), however the parameters were made
         try job.validate(parameters)
         let execution = try await repository.createJobExecution(
             jobName: job.name, jobKey: job.identifyingParameters(parameters).instanceKey, parameters: parameters,

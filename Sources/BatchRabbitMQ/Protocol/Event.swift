@@ -83,7 +83,10 @@ public struct Event: Sendable, Hashable {
     /// `2026-11-25T10:00:00.123Z`: whole seconds from the formatter, milliseconds rounded here (formatting the
     /// fraction would truncate 0.123 stored as 0.12299999 to .122).
     private static func format(_ time: Date) -> String {
-        let milliseconds = Int64((time.timeIntervalSince1970 * 1000).rounded())
+        // A date no clock gives (far past or future, not finite) is written in whole seconds rather than trapping.
+        guard let milliseconds = Int64(exactly: (time.timeIntervalSince1970 * 1000).rounded()) else {
+            return time.formatted(Date.ISO8601FormatStyle())
+        }
         let (seconds, fraction) = milliseconds.quotientAndRemainder(dividingBy: 1000)
         let adjusted = fraction < 0 ? (seconds - 1, fraction + 1000) : (seconds, fraction)
         let whole = Date(timeIntervalSince1970: TimeInterval(adjusted.0)).formatted(Date.ISO8601FormatStyle())
