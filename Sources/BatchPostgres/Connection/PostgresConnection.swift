@@ -57,7 +57,7 @@ public actor PostgresConnection {
     ///
     /// - Parameters:
     ///   - configuration: where to connect; its reconnect policy also governs this first connect.
-    ///   - logger: for connection events (reconnects at info, the rest at debug).
+    ///   - logger: for connection events (connection retries at warning, reconnects at info, the rest at debug).
     /// - Throws: ``PostgresError`` with code ``PostgresError/Code/connectionFailed`` when every attempt failed.
     public static func connect(configuration: PostgresConfiguration, logger: Logger) async throws -> PostgresConnection
     {
