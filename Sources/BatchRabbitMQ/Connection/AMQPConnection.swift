@@ -21,18 +21,18 @@ import Logging
 /// with `redeclareOnReconnect`, restarts its consumers and sends again the messages the broker had not confirmed
 /// (so delivery is at least once). Operations issued meanwhile wait for the new connection.
 public final class AMQPConnection: Sendable {
-    let loop: ConnectionLoop
+    let inbox: LoopInbox
 
     /// The configuration, for display (its description hides the password).
-    public var configuration: AMQPConfiguration { loop.configuration }
+    public var configuration: AMQPConfiguration { inbox.configuration }
 
-    private init(loop: ConnectionLoop) {
-        self.loop = loop
+    private init(inbox: LoopInbox) {
+        self.inbox = inbox
     }
 
     /// Closes the connection when the last reference goes (consumers hold one).
     deinit {
-        loop.enqueue(.close(nil))
+        inbox.enqueue(.close(nil))
     }
 
     /// Connects, logs in and starts the connection's I/O thread.
@@ -43,14 +43,14 @@ public final class AMQPConnection: Sendable {
     /// - Throws: ``AMQPError`` with code ``AMQPError/Code/connectionFailed`` or
     ///   ``AMQPError/Code/authenticationFailed`` when the first connection fails (no retry is made then).
     public static func connect(configuration: AMQPConfiguration, logger: Logger) async throws -> AMQPConnection {
-        AMQPConnection(loop: try await ConnectionLoop.start(configuration: configuration, logger: logger))
+        AMQPConnection(inbox: try await ConnectionLoop.start(configuration: configuration, logger: logger))
     }
 
     /// Closes the connection: consumers' sequences end, unconfirmed publishes fail with ``AMQPError/Code/closed``,
     /// unacked deliveries go back to their queues. Calling it twice is harmless.
     public func close() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            if !loop.enqueue(.close(continuation)) { continuation.resume() }
+            if !inbox.enqueue(.close(continuation)) { continuation.resume() }
         }
     }
 
@@ -73,7 +73,7 @@ public final class AMQPConnection: Sendable {
             let pending = PendingPublish(
                 exchange: exchange, routingKey: routingKey, mandatory: mandatory, message: message,
                 continuation: continuation)
-            if !loop.enqueue(.publish(pending)) {
+            if !inbox.enqueue(.publish(pending)) {
                 pending.fail(AMQPError(.closed, "the connection is closed"))
             }
         }
@@ -92,7 +92,7 @@ public final class AMQPConnection: Sendable {
     public func consume(queue: String, prefetch: UInt16 = 1, exclusive: Bool = false) async throws -> AMQPConsumer {
         let buffer = DeliveryBuffer()
         let tag = "swift-batch-\(UUID().uuidString.lowercased())"
-        let channel = try await loop.perform { loop in
+        let channel = try await inbox.perform { loop in
             try loop.addConsumer(queue: queue, tag: tag, prefetch: prefetch, exclusive: exclusive, buffer: buffer)
         }
         return AMQPConsumer(
@@ -110,13 +110,9 @@ public final class AMQPConnection: Sendable {
     /// - Throws: ``AMQPError`` with code ``AMQPError/Code/preconditionFailed`` when an entity exists with other
     ///   settings, saying which one.
     public func declare(_ declarations: [AMQPDeclaration], redeclareOnReconnect: Bool = true) async throws {
-        try await loop.perform { loop in
+        try await inbox.perform { loop in
             for declaration in declarations { try loop.declare(declaration) }
-            if redeclareOnReconnect {
-                for declaration in declarations where !loop.declarations.contains(declaration) {
-                    loop.declarations.append(declaration)
-                }
-            }
+            if redeclareOnReconnect { loop.reconnection.remember(declarations) }
         }
     }
 
@@ -124,21 +120,21 @@ public final class AMQPConnection: Sendable {
     ///
     /// - Throws: ``AMQPError`` with code ``AMQPError/Code/notFound`` when the queue does not exist.
     public func queueStatus(_ queue: String) async throws -> (messages: Int, consumers: Int) {
-        try await loop.perform { loop in try loop.queueStatus(queue) }
+        try await inbox.perform { loop in try loop.queueStatus(queue) }
     }
 
     /// Deletes a queue and what it holds. Deleting a queue that does not exist is not an error.
     public func deleteQueue(_ queue: String) async throws {
-        try await loop.perform { loop in
-            loop.declarations.removeAll { $0.mentions(queue: queue) }
+        try await inbox.perform { loop in
+            loop.reconnection.forget(queue: queue)
             try loop.delete(queue: queue, exchange: nil)
         }
     }
 
     /// Deletes an exchange. Deleting an exchange that does not exist is not an error.
     public func deleteExchange(_ exchange: String) async throws {
-        try await loop.perform { loop in
-            loop.declarations.removeAll { $0.mentions(exchange: exchange) }
+        try await inbox.perform { loop in
+            loop.reconnection.forget(exchange: exchange)
             try loop.delete(queue: nil, exchange: exchange)
         }
     }
@@ -148,37 +144,6 @@ public final class AMQPConnection: Sendable {
     /// - Returns: how many messages were removed.
     @discardableResult
     public func purgeQueue(_ queue: String) async throws -> Int {
-        try await loop.perform { loop in try loop.purge(queue: queue) }
-    }
-}
-
-extension ConnectionLoop {
-    /// Runs `body` on the I/O thread (once connected, unless `requiresConnection` is `false`) and returns its result.
-    func perform<T: Sendable>(
-        requiresConnection: Bool = true, _ body: @escaping @Sendable (ConnectionLoop) throws -> T
-    ) async throws -> T {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let task = LoopTask(
-                requiresConnection: requiresConnection,
-                run: { loop in continuation.resume(with: Result { try body(loop) }) },
-                fail: { error in continuation.resume(throwing: error) })
-            if !enqueue(.task(task)) { continuation.resume(throwing: AMQPError(.closed, "the connection is closed")) }
-        }
-    }
-}
-
-extension AMQPDeclaration {
-    func mentions(queue name: String) -> Bool {
-        switch self {
-        case .queue(let queue, _, _, _, _), .binding(let queue, _, _, _): queue == name
-        case .exchange: false
-        }
-    }
-
-    func mentions(exchange name: String) -> Bool {
-        switch self {
-        case .exchange(let exchange, _, _, _, _), .binding(_, let exchange, _, _): exchange == name
-        case .queue: false
-        }
+        try await inbox.perform { loop in try loop.purge(queue: queue) }
     }
 }

@@ -9,95 +9,91 @@ extension ConnectionLoop {
     ) throws
         -> UInt16
     {
-        guard let channel = freeChannels.popLast() ?? allocateChannel() else {
+        guard
+            let channel = channels.add(queue: queue, tag: tag, prefetch: prefetch, exclusive: exclusive, buffer: buffer)
+        else {
             throw AMQPError(.protocolError, "no free channel on this connection for another consumer")
         }
-        let record = ConsumerRecord(
-            channel: channel, queue: queue, tag: tag, prefetch: prefetch, exclusive: exclusive, buffer: buffer)
-        consumers[channel] = record
         do {
-            try startConsumer(record)
+            try startConsumer(channel)
         } catch {
-            if connection != nil && record.channelOpen, let state = connection {
+            if let state = connection, channels[channel]?.channelOpen == true {
                 _ = amqp_channel_close(state, channel, AMQP_REPLY_SUCCESS)
             }
-            consumers[channel] = nil
-            freeChannels.append(channel)
+            channels.remove(channel)
             throw error
         }
         logger.debug("consuming", metadata: ["amqp.queue": "\(queue)", "amqp.channel": "\(channel)"])
         return channel
     }
 
-    private func allocateChannel() -> UInt16? {
-        guard nextConsumerChannel < 2047 else { return nil }
-        defer { nextConsumerChannel += 1 }
-        return nextConsumerChannel
-    }
-
     /// Opens the consumer's channel if needed and sends basic.consume unless it is paused.
-    func startConsumer(_ record: ConsumerRecord) throws {
-        guard let state = connection else { throw AMQPError(.connectionLost, "the connection is being re-established") }
-        if !record.channelOpen {
-            try openChannel(record.channel)
-            amqp_basic_qos(state, record.channel, 0, record.prefetch, 0)
-            try checkReply("setting the prefetch of channel \(record.channel)", channel: record.channel)
-            record.channelOpen = true
-            record.epoch = newEpoch()
-        }
-        if !record.paused && !record.cancelled && !record.consuming {
-            _ = CArena.with { arena in
-                amqp_basic_consume(
-                    state, record.channel, arena.bytes(record.queue), arena.bytes(record.tag), 0, 0,
-                    record.exclusive ? 1 : 0, amqp_empty_table)
+    func startConsumer(_ channel: UInt16) throws {
+        while true {
+            guard let state = connection else {
+                throw AMQPError(.connectionLost, "the connection is being re-established")
             }
-            try checkReply("consuming from queue '\(record.queue)'", channel: record.channel)
-            record.consuming = true
+            switch channels.nextStartStep(channel) {
+            case .openChannel(let prefetch):
+                try openChannel(channel)
+                amqp_basic_qos(state, channel, 0, prefetch, 0)
+                try checkReply("setting the prefetch of channel \(channel)", channel: channel)
+                channels.channelOpened(channel)
+            case .consume(let queue, let tag, let exclusive):
+                _ = CArena.with { arena in
+                    amqp_basic_consume(
+                        state, channel, arena.bytes(queue), arena.bytes(tag), 0, 0, exclusive ? 1 : 0,
+                        amqp_empty_table)
+                }
+                try checkReply("consuming from queue '\(queue)'", channel: channel)
+                channels.consumeStarted(channel)
+            case .done:
+                channels.started(channel)
+                return
+            }
         }
-        record.retryAt = nil
-        record.retryAttempt = 0
-        record.needsRedeclare = false
     }
 
-    func scheduleRetry(_ record: ConsumerRecord, because error: any Error) {
-        let delay = configuration.reconnect.delay(attempt: record.retryAttempt)
-        record.retryAttempt += 1
-        record.retryAt = .now + delay
+    func scheduleRetry(_ channel: UInt16, because error: any Error) {
+        var random = SystemRandomNumberGenerator()
+        guard let delay = channels.scheduleRetry(channel, now: .now, backoff: reconnection.backoff, using: &random)
+        else { return }
         logger.warning(
             "consumer stopped; consuming again soon",
-            metadata: ["amqp.queue": "\(record.queue)", "error": "\(error)", "amqp.retry.delay": "\(delay)"])
+            metadata: [
+                "amqp.queue": "\(channels[channel]?.queue ?? "")", "error": "\(error)", "amqp.retry.delay": "\(delay)",
+            ])
     }
 
     /// Consumers the broker cancelled or whose channel it closed try again when their time comes.
     func retryDueConsumers() {
         let now = ContinuousClock.now
-        for record in consumers.values {
-            guard let retryAt = record.retryAt, retryAt <= now, connection != nil else { continue }
+        for channel in channels.dueRetries(at: now) {
+            guard connection != nil else { return }
+            // An earlier retry in this pass may have changed this one (a redeclare, a lost connection).
+            guard let record = channels[channel], let retryAt = record.retryAt, retryAt <= now else { continue }
             do {
                 if record.needsRedeclare { try replayDeclarations() }
-                try startConsumer(record)
+                try startConsumer(channel)
                 logger.info("consuming again", metadata: ["amqp.queue": "\(record.queue)"])
             } catch {
                 if connection == nil { return }
-                if record.retryAt == nil || record.retryAt! <= now { scheduleRetry(record, because: error) }
+                if channels[channel]?.retryAt.map({ $0 <= now }) ?? true { scheduleRetry(channel, because: error) }
             }
         }
     }
 
     /// The broker cancelled a consumer (its queue was deleted, for example): redeclare and consume again.
     func serverCancelled(consumerTag: String) {
-        guard let record = consumers.values.first(where: { $0.tag == consumerTag }) else { return }
-        record.consuming = false
-        guard !record.cancelled && !record.paused else { return }
-        record.needsRedeclare = true
-        scheduleRetry(record, because: AMQPError(.channelClosed, "the broker cancelled the consumer"))
+        guard let channel = channels.serverCancelled(tag: consumerTag) else { return }
+        scheduleRetry(channel, because: AMQPError(.channelClosed, "the broker cancelled the consumer"))
     }
 
     /// A delivery arrived: hand it to its consumer, or put it back if the consumer is paused or gone.
     func deliver(_ envelope: amqp_envelope_t) {
         guard let state = connection else { return }
         let channel = envelope.channel
-        guard let record = consumers[channel], record.channelOpen, !record.paused, !record.cancelled else {
+        guard let record = channels.deliveryTarget(channel) else {
             if amqp_basic_reject(state, channel, envelope.delivery_tag, 1) != AMQP_STATUS_OK.rawValue {
                 connectionLost("requeueing a delivery failed")
             }
@@ -113,14 +109,14 @@ extension ConnectionLoop {
             isRedelivered: envelope.redelivered != 0,
             consumerTag: record.tag,
             queue: record.queue,
-            settler: DeliverySettler(loop: self, channel: channel, epoch: record.epoch))
+            settler: DeliverySettler(inbox: inbox, channel: channel, epoch: record.epoch))
         record.buffer.push(delivery)
     }
 
     /// Sends an ack, nack or reject, unless the delivery's channel has been closed since (then the broker has
     /// requeued the message already, and the settlement is dropped).
     func settle(channel: UInt16, epoch: UInt64, deliveryTag: UInt64, settlement: Settlement) {
-        guard let state = connection, let record = consumers[channel], record.channelOpen, record.epoch == epoch else {
+        guard let state = connection, channels.acceptsSettlement(channel: channel, epoch: epoch) else {
             logger.debug(
                 "dropping the settlement of a delivery from a closed channel", metadata: ["amqp.tag": "\(deliveryTag)"])
             return
@@ -138,62 +134,49 @@ extension ConnectionLoop {
 
     /// Stops consuming (basic.cancel) and requeues every delivery the application has not taken yet.
     func pause(channel: UInt16) throws {
-        guard let record = consumers[channel], !record.paused else { return }
-        record.paused = true
-        record.retryAt = nil
-        try cancelAndRequeue(record)
+        guard channels.pause(channel) != nil else { return }
+        try cancelAndRequeue(channel)
     }
 
     /// Consumes again after ``pause(channel:)``.
     func resume(channel: UInt16) throws {
-        guard let record = consumers[channel], record.paused, !record.cancelled else { return }
-        record.paused = false
-        if connection != nil { try startConsumer(record) }
+        guard channels.resume(channel) else { return }
+        if connection != nil { try startConsumer(channel) }
     }
 
     /// Stops consuming for good; the channel stays open so that deliveries the application holds can be settled.
     func cancel(channel: UInt16) throws {
-        guard let record = consumers[channel], !record.cancelled else { return }
-        record.cancelled = true
-        record.retryAt = nil
+        guard let record = channels.cancel(channel) else { return }
         defer { record.buffer.finish() }
-        try cancelAndRequeue(record)
+        try cancelAndRequeue(channel)
     }
 
     /// Cancels and closes the channel: the broker requeues every unacked delivery of this consumer.
     func close(channel: UInt16) throws {
-        guard let record = consumers[channel] else { return }
-        record.cancelled = true
-        record.retryAt = nil
+        guard let record = channels.close(channel) else { return }
+        record.buffer.finish()
         if let state = connection, record.channelOpen {
             let reply = amqp_channel_close(state, channel, AMQP_REPLY_SUCCESS)
-            record.channelOpen = false
-            removeConsumer(record)
             try check(reply, context: "closing channel \(channel)", channel: channel)
-        } else {
-            removeConsumer(record)
         }
     }
 
-    private func cancelAndRequeue(_ record: ConsumerRecord) throws {
+    private func cancelAndRequeue(_ channel: UInt16) throws {
+        guard let record = channels[channel] else { return }
         if let state = connection, record.consuming {
-            CArena.with { arena in _ = amqp_basic_cancel(state, record.channel, arena.bytes(record.tag)) }
-            record.consuming = false
-            try checkReply("cancelling the consumer of queue '\(record.queue)'", channel: record.channel)
+            CArena.with { arena in _ = amqp_basic_cancel(state, channel, arena.bytes(record.tag)) }
+            channels.consumeCancelled(channel)
+            try checkReply("cancelling the consumer of queue '\(record.queue)'", channel: channel)
         }
-        for delivery in record.buffer.drain() where delivery.settler.epoch == record.epoch {
-            guard let state = connection, record.channelOpen, delivery.settler.claim() else { continue }
-            if amqp_basic_reject(state, record.channel, delivery.deliveryTag, 1) != AMQP_STATUS_OK.rawValue {
+        guard let epoch = channels[channel]?.epoch else { return }
+        for delivery in record.buffer.drain() where delivery.settler.epoch == epoch {
+            guard let state = connection, channels[channel]?.channelOpen == true, delivery.settler.claim() else {
+                continue
+            }
+            if amqp_basic_reject(state, channel, delivery.deliveryTag, 1) != AMQP_STATUS_OK.rawValue {
                 connectionLost("requeueing a delivery failed")
                 return
             }
         }
-    }
-
-    func removeConsumer(_ record: ConsumerRecord) {
-        guard consumers[record.channel] === record else { return }
-        consumers[record.channel] = nil
-        freeChannels.append(record.channel)
-        record.buffer.finish()
     }
 }

@@ -86,8 +86,8 @@ extension ConnectionLoop {
         }
         connection = state
         established = true
-        controlChannelOpen = false
-        publisher.channelOpen = false
+        channels.controlChannelOpen = false
+        publisher.connectionEstablished()
         try ensureControlChannel()
         logger.info("connected to the broker")
     }
@@ -98,16 +98,15 @@ extension ConnectionLoop {
         do {
             try establish()
             try restore()
-            reconnectAttempt = 0
+            reconnection.succeeded()
             logger.info("reconnected to the broker")
         } catch {
             if let state = connection {
                 connection = nil
                 amqp_destroy_connection(state)
             }
-            reconnectAttempt += 1
-            let delay = configuration.reconnect.delay(attempt: reconnectAttempt)
-            nextReconnect = .now + delay
+            var random = SystemRandomNumberGenerator()
+            let delay = reconnection.attemptFailed(now: .now, using: &random)
             logger.warning(
                 "reconnecting failed; trying again",
                 metadata: ["error": "\(error)", "amqp.retry.delay": "\(delay)"])
@@ -116,22 +115,17 @@ extension ConnectionLoop {
 
     private func restore() throws {
         try replayDeclarations()
-        for channel in consumers.keys.sorted() {
-            guard let record = consumers[channel] else { continue }
-            if record.cancelled {
-                removeConsumer(record)
-                continue
-            }
+        let plan = channels.restorePlan()
+        for record in plan.removed { record.buffer.finish() }
+        for channel in plan.restart {
             do {
-                try startConsumer(record)
+                try startConsumer(channel)
             } catch {
                 guard connection != nil else { throw error }
-                scheduleRetry(record, because: error)
+                scheduleRetry(channel, because: error)
             }
         }
-        let waiting = publisher.waiting
-        publisher.waiting.removeAll()
-        for pending in waiting { send(pending) }
+        for pending in publisher.takeWaiting() { send(pending) }
         let tasks = deferredTasks
         deferredTasks.removeAll()
         for task in tasks {
@@ -142,7 +136,7 @@ extension ConnectionLoop {
 
     /// Declares every remembered declaration again; one the broker refuses is logged and skipped.
     func replayDeclarations() throws {
-        for declaration in declarations {
+        for declaration in reconnection.declarations {
             do {
                 try declare(declaration)
             } catch {
@@ -157,17 +151,13 @@ extension ConnectionLoop {
         guard let state = connection else { return }
         connection = nil
         amqp_destroy_connection(state)
-        controlChannelOpen = false
-        publisherConnectionLost()
-        for record in Array(consumers.values) {
-            record.channelOpen = false
-            record.consuming = false
+        publisher.connectionLost()
+        for (record, removed) in channels.connectionLost() {
             record.buffer.discardAll()
-            if record.cancelled { removeConsumer(record) }
+            if removed { record.buffer.finish() }
         }
-        reconnectAttempt = 0
-        let delay = configuration.reconnect.delay(attempt: 0)
-        nextReconnect = .now + delay
+        var random = SystemRandomNumberGenerator()
+        reconnection.connectionLost(now: .now, using: &random)
         logger.warning("connection to the broker lost; reconnecting", metadata: ["reason": "\(reason)"])
     }
 
@@ -227,14 +217,20 @@ extension ConnectionLoop {
     func channelClosedByBroker(_ channel: UInt16, error: AMQPError) {
         logger.warning("the broker closed a channel", metadata: ["amqp.channel": "\(channel)", "error": "\(error)"])
         if channel == controlChannel {
-            controlChannelOpen = false
+            channels.controlChannelOpen = false
         } else if channel == publishChannel {
-            publisherChannelClosed(error)
-        } else if let record = consumers[channel] {
-            record.channelOpen = false
-            record.consuming = false
-            record.buffer.discardAll()
-            if record.cancelled { removeConsumer(record) } else { scheduleRetry(record, because: error) }
+            for pending in publisher.channelClosed() { pending.fail(error) }
+        } else {
+            switch channels.channelClosed(channel) {
+            case .removed(let record)?:
+                record.buffer.discardAll()
+                record.buffer.finish()
+            case .retry(let record)?:
+                record.buffer.discardAll()
+                scheduleRetry(channel, because: error)
+            case nil:
+                break
+            }
         }
     }
 
@@ -247,9 +243,9 @@ extension ConnectionLoop {
     }
 
     func ensureControlChannel() throws {
-        guard !controlChannelOpen else { return }
+        guard !channels.controlChannelOpen else { return }
         try openChannel(controlChannel)
-        controlChannelOpen = true
+        channels.controlChannelOpen = true
     }
 
     /// Declares one exchange, queue or binding on the control channel.

@@ -10,87 +10,58 @@ import Synchronization
 /// The I/O thread of one connection: it owns the `amqp_connection_state_t` and makes every librabbitmq call.
 ///
 /// rabbitmq-c's connection state is not thread-safe (DESIGN §5), so exactly one thread, started by ``start``,
-/// touches it. That thread loops: take the operations other threads queued (publishes, acks, declarations, ...),
-/// then wait on `poll` for the broker's socket or the wake-up pipe and read what arrived with
+/// touches it. That thread loops: take the operations other threads queued in the ``LoopInbox`` (publishes, acks,
+/// declarations, ...), then wait on `poll` for the broker's socket or the wake-up pipe and read what arrived with
 /// `amqp_consume_message` (a tiny timeout: it never blocks, and each call also sends heartbeats when they are due).
 /// Deliveries go to their consumer's buffer; confirms, returns, cancels and closes are handled here.
 ///
-/// `@unchecked Sendable`: other threads only call ``enqueue(_:)``, which goes through the `inbox` mutex, and read the
-/// immutable `configuration`, `logger` and `wakeup`. Every other stored property is used on the I/O thread alone
-/// (including from the `LoopTask` closures, which run there).
-final class ConnectionLoop: @unchecked Sendable {
-    let configuration: AMQPConfiguration
-    let logger: Logger
-    let wakeup = WakeupSignal()
-
-    private struct Inbox {
-        var operations: [LoopOperation] = []
-        var closed = false
-    }
-    private let inbox = Mutex(Inbox())
-
-    // Everything below belongs to the I/O thread.
+/// Not `Sendable`, and it need not be: the I/O thread creates it and alone holds it (the `LoopTask` closures receive
+/// it there). The logic lives in values, ``ConfirmTracker``, ``ChannelTable`` and ``ReconnectPlan``, unit-tested
+/// without a broker; this class performs the I/O their transitions call for.
+final class ConnectionLoop {
+    /// The queue other threads hand work through.
+    let inbox: LoopInbox
+    var configuration: AMQPConfiguration { inbox.configuration }
+    var logger: Logger { inbox.logger }
 
     /// The live connection, or `nil` while it is being re-established.
     var connection: amqp_connection_state_t?
-    var closing = false
-    var closeWaiters: [CheckedContinuation<Void, Never>] = []
-    var reconnectAttempt = 0
-    var nextReconnect = ContinuousClock.now
-    /// Declarations to replay after a reconnect (and after a server-initiated cancel).
-    var declarations: [AMQPDeclaration] = []
-    var consumers: [UInt16: ConsumerRecord] = [:]
-    var freeChannels: [UInt16] = []
-    var nextConsumerChannel: UInt16 = 3
-    var controlChannelOpen = false
-    var publisher = PublisherState()
+    /// Who waits for the close; `nil` until a close is asked for.
+    private var closeWaiters: [CheckedContinuation<Void, Never>]?
+    /// Tasks waiting for a connection.
     var deferredTasks: [LoopTask] = []
-    var epochCounter: UInt64 = 0
-    var lastFrameService = ContinuousClock.now
+    private var lastFrameService = ContinuousClock.now
+    /// The publishing channel's confirms.
+    var publisher = ConfirmTracker<PendingPublish>()
+    /// The control channel and the consumers' channels.
+    var channels = ChannelTable()
+    /// When to reconnect, and what to declare again then.
+    var reconnection: ReconnectPlan
 
     /// Channel 1 carries declarations and other synchronous requests.
     let controlChannel: UInt16 = 1
     /// Channel 2 publishes, in confirm mode. Consumers get channels 3 and up, one each.
     let publishChannel: UInt16 = 2
 
-    private init(configuration: AMQPConfiguration, logger: Logger) {
-        self.configuration = configuration
-        var logger = logger
-        logger[metadataKey: "amqp.broker"] = "\(configuration.redactedURL)"
-        self.logger = logger
+    private init(inbox: LoopInbox) {
+        self.inbox = inbox
+        self.reconnection = ReconnectPlan(backoff: Backoff(inbox.configuration.reconnect))
     }
+
+    private var closing: Bool { closeWaiters != nil }
 
     /// Starts the I/O thread and waits for the first connection.
     ///
+    /// - Returns: the inbox through which the connection is used.
     /// - Throws: ``AMQPError`` when the first connection fails; the thread has ended then.
-    static func start(configuration: AMQPConfiguration, logger: Logger) async throws -> ConnectionLoop {
-        let loop = ConnectionLoop(configuration: configuration, logger: logger)
+    static func start(configuration: AMQPConfiguration, logger: Logger) async throws -> LoopInbox {
+        let inbox = try LoopInbox(configuration: configuration, logger: logger)
         try await withCheckedThrowingContinuation { (started: CheckedContinuation<Void, any Error>) in
-            let thread = Thread { loop.run(started: started) }
+            let thread = Thread { ConnectionLoop(inbox: inbox).run(started: started) }
             thread.name = "amqp-io"
             thread.start()
         }
-        return loop
-    }
-
-    /// Queues an operation for the I/O thread. Returns `false` when the connection is closed (the operation is not
-    /// taken; the caller fails it).
-    @discardableResult
-    func enqueue(_ operation: LoopOperation) -> Bool {
-        let (accepted, wasEmpty) = inbox.withLock { inbox -> (Bool, Bool) in
-            guard !inbox.closed else { return (false, false) }
-            inbox.operations.append(operation)
-            return (true, inbox.operations.count == 1)
-        }
-        if wasEmpty { wakeup.signal() }
-        return accepted
-    }
-
-    /// A number no channel incarnation had before: deliveries carry it, so that an ack meant for a channel that has
-    /// since been closed and reopened is dropped instead of acking someone else's delivery.
-    func newEpoch() -> UInt64 {
-        epochCounter += 1
-        return epochCounter
+        return inbox
     }
 
     // MARK: - The loop
@@ -99,22 +70,22 @@ final class ConnectionLoop: @unchecked Sendable {
         do {
             try establish()
         } catch {
-            inbox.withLock { $0.closed = true }
+            _ = inbox.close()
             started.resume(throwing: error)
             return
         }
         started.resume()
         var taken: [LoopOperation] = []
         while !closing {
-            inbox.withLock { swap(&$0.operations, &taken) }
+            inbox.take(into: &taken)
             for operation in taken { handle(operation) }
             taken.removeAll(keepingCapacity: true)
             if closing { break }
             if connection == nil {
-                if ContinuousClock.now >= nextReconnect {
+                if reconnection.isDue(at: .now) {
                     reconnect()
                 } else {
-                    waitForWakeup(until: nextReconnect)
+                    waitForWakeup(until: reconnection.nextAttempt)
                 }
                 continue
             }
@@ -143,8 +114,7 @@ final class ConnectionLoop: @unchecked Sendable {
                 task.run(self)
             }
         case .close(let waiter):
-            if let waiter { closeWaiters.append(waiter) }
-            closing = true
+            closeWaiters = (closeWaiters ?? []) + (waiter.map { [$0] } ?? [])
         }
     }
 
@@ -155,12 +125,12 @@ final class ConnectionLoop: @unchecked Sendable {
         if amqp_frames_enqueued(state) == 0 && amqp_data_in_buffer(state) == 0 {
             var descriptors = (
                 pollfd(fd: amqp_get_sockfd(state), events: Int16(POLLIN), revents: 0),
-                pollfd(fd: wakeup.readDescriptor, events: Int16(POLLIN), revents: 0)
+                pollfd(fd: inbox.wakeup.readDescriptor, events: Int16(POLLIN), revents: 0)
             )
             let ready = withUnsafeMutableBytes(of: &descriptors) { raw in
                 poll(raw.baseAddress!.assumingMemoryBound(to: pollfd.self), 2, pollTimeoutMilliseconds())
             }
-            if descriptors.1.revents != 0 { wakeup.drain() }
+            if descriptors.1.revents != 0 { inbox.wakeup.drain() }
             let socketReady = ready > 0 && descriptors.0.revents != 0
             // Even with nothing to read, call into the library now and then: heartbeats are sent from there. (With
             // TLS, OpenSSL may hold decrypted bytes the socket no longer shows, so read whenever awake.)
@@ -176,9 +146,8 @@ final class ConnectionLoop: @unchecked Sendable {
 
     private func pollTimeoutMilliseconds() -> Int32 {
         var timeout: Duration = .milliseconds(250)
-        let now = ContinuousClock.now
-        for record in consumers.values {
-            if let retryAt = record.retryAt { timeout = min(timeout, max(.zero, now.duration(to: retryAt))) }
+        if let retryAt = channels.earliestRetry {
+            timeout = min(timeout, max(.zero, ContinuousClock.now.duration(to: retryAt)))
         }
         return Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
     }
@@ -188,8 +157,8 @@ final class ConnectionLoop: @unchecked Sendable {
         let milliseconds =
             Int32(min(remaining, .milliseconds(250)).components.attoseconds / 1_000_000_000_000_000)
             + Int32(min(remaining, .milliseconds(250)).components.seconds * 1000)
-        var descriptor = pollfd(fd: wakeup.readDescriptor, events: Int16(POLLIN), revents: 0)
-        if poll(&descriptor, 1, max(milliseconds, 1)) > 0 { wakeup.drain() }
+        var descriptor = pollfd(fd: inbox.wakeup.readDescriptor, events: Int16(POLLIN), revents: 0)
+        if poll(&descriptor, 1, max(milliseconds, 1)) > 0 { inbox.wakeup.drain() }
     }
 
     /// Reads one frame if one is there. Returns `false` when nothing was there or the connection was lost.
@@ -250,7 +219,7 @@ final class ConnectionLoop: @unchecked Sendable {
             } else {
                 connectionLost("reading a returned message failed"); return
             }
-            markReturned(exchange: exchange, routingKey: routingKey, code: Int(returned.reply_code), text: text)
+            publisher.returned(exchange: exchange, routingKey: routingKey, code: Int(returned.reply_code), text: text)
         case AMQP_BASIC_CANCEL_METHOD:
             let cancel = decoded.assumingMemoryBound(to: amqp_basic_cancel_t.self).pointee
             serverCancelled(consumerTag: String(amqpBytes: cancel.consumer_tag))
@@ -281,31 +250,25 @@ final class ConnectionLoop: @unchecked Sendable {
 
     private func shutdown() {
         let closedError = AMQPError(.closed, "the connection was closed")
-        let leftover = inbox.withLock { inbox -> [LoopOperation] in
-            inbox.closed = true
-            defer { inbox.operations.removeAll() }
-            return inbox.operations
-        }
-        for operation in leftover {
+        var waiters = closeWaiters ?? []
+        for operation in inbox.close() {
             switch operation {
             case .publish(let pending): pending.fail(closedError)
             case .task(let task): task.fail(closedError)
             case .settle: break
-            case .close(let waiter): if let waiter { closeWaiters.append(waiter) }
+            case .close(let waiter): if let waiter { waiters.append(waiter) }
             }
         }
         for task in deferredTasks { task.fail(closedError) }
         deferredTasks.removeAll()
-        failAllPublishes(closedError)
-        for record in consumers.values { record.buffer.finish() }
-        consumers.removeAll()
+        for pending in publisher.closeAll() { pending.fail(closedError) }
+        for record in channels.removeAll() { record.buffer.finish() }
         if let state = connection {
             _ = amqp_connection_close(state, AMQP_REPLY_SUCCESS)
             amqp_destroy_connection(state)
             connection = nil
         }
         logger.debug("connection closed")
-        for waiter in closeWaiters { waiter.resume() }
-        closeWaiters.removeAll()
+        for waiter in waiters { waiter.resume() }
     }
 }

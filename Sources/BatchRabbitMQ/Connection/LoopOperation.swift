@@ -29,18 +29,14 @@ struct LoopTask: Sendable {
     var fail: @Sendable (any Error) -> Void
 }
 
-/// A message waiting for the broker's confirm.
-///
-/// `@unchecked Sendable`: it is created by the publishing task and handed to the I/O thread through the inbox; from
-/// then on only the I/O thread reads or writes `returned`, and resumes `continuation`, exactly once.
-final class PendingPublish: @unchecked Sendable {
+/// A message waiting for the broker's confirm. Its continuation is resumed exactly once, by the I/O thread (or by the
+/// publishing task when the inbox refuses it); whether the broker returned it is the ``ConfirmTracker``'s to know.
+final class PendingPublish: Sendable, ConfirmablePublish {
     let exchange: String
     let routingKey: String
     let mandatory: Bool
     let message: AMQPMessage
     private let continuation: CheckedContinuation<Void, any Error>
-    /// Set when the broker returned the (mandatory) message as unroutable; its confirm then fails the publish.
-    var returned: (code: Int, text: String)?
 
     init(
         exchange: String, routingKey: String, mandatory: Bool, message: AMQPMessage,

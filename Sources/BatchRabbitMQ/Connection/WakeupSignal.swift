@@ -11,9 +11,15 @@ final class WakeupSignal: Sendable {
     let readDescriptor: Int32
     private let writeDescriptor: Int32
 
-    init() {
+    /// - Throws: ``AMQPError`` with code ``AMQPError/Code/connectionFailed`` when no pipe can be created (the
+    ///   process is out of file descriptors, for example).
+    init() throws {
         var descriptors: [Int32] = [0, 0]
-        guard pipe(&descriptors) == 0 else { fatalError("pipe() failed: errno \(errno)") }
+        guard pipe(&descriptors) == 0 else {
+            let code = errno
+            throw AMQPError(
+                .connectionFailed, "cannot create the I/O thread's wake-up pipe: \(String(cString: strerror(code)))")
+        }
         for descriptor in descriptors {
             _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
             _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)

@@ -57,7 +57,7 @@ public final class AMQPConsumer: AsyncSequence, Sendable {
     /// - Throws: ``AMQPError`` if the broker refused the cancel.
     public func pause() async throws {
         let channel = channel
-        try await connection.loop.perform(requiresConnection: false) { loop in try loop.pause(channel: channel) }
+        try await connection.inbox.perform(requiresConnection: false) { loop in try loop.pause(channel: channel) }
     }
 
     /// Receives again after ``pause()``.
@@ -65,20 +65,20 @@ public final class AMQPConsumer: AsyncSequence, Sendable {
     /// - Throws: ``AMQPError`` if the broker refused the consume (the consumer then keeps trying).
     public func resume() async throws {
         let channel = channel
-        try await connection.loop.perform(requiresConnection: false) { loop in try loop.resume(channel: channel) }
+        try await connection.inbox.perform(requiresConnection: false) { loop in try loop.resume(channel: channel) }
     }
 
     /// Stops receiving for good and ends the sequence; deliveries not yet taken are requeued. Deliveries already
     /// taken can still be settled.
     public func cancel() async throws {
         let channel = channel
-        try await connection.loop.perform(requiresConnection: false) { loop in try loop.cancel(channel: channel) }
+        try await connection.inbox.perform(requiresConnection: false) { loop in try loop.cancel(channel: channel) }
     }
 
     /// Cancels and closes the consumer's channel: the broker requeues every delivery not yet acked (they come back
     /// with ``AMQPDelivery/isRedelivered`` set).
     public func close() async throws {
         let channel = channel
-        try await connection.loop.perform(requiresConnection: false) { loop in try loop.close(channel: channel) }
+        try await connection.inbox.perform(requiresConnection: false) { loop in try loop.close(channel: channel) }
     }
 }

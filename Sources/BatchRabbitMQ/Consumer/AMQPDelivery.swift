@@ -58,14 +58,14 @@ public struct AMQPDelivery: Sendable {
 
 /// Sends a delivery's one settlement to the channel it came from.
 final class DeliverySettler: Sendable {
-    let loop: ConnectionLoop
+    let inbox: LoopInbox
     let channel: UInt16
-    /// The incarnation of the channel the delivery arrived on (see ``ConnectionLoop/newEpoch()``).
+    /// The incarnation of the channel the delivery arrived on (see ``ChannelTable/channelOpened(_:)``).
     let epoch: UInt64
     private let settled = Atomic<Bool>(false)
 
-    init(loop: ConnectionLoop, channel: UInt16, epoch: UInt64) {
-        self.loop = loop
+    init(inbox: LoopInbox, channel: UInt16, epoch: UInt64) {
+        self.inbox = inbox
         self.channel = channel
         self.epoch = epoch
     }
@@ -81,7 +81,7 @@ final class DeliverySettler: Sendable {
         guard claim() else {
             throw AMQPError(.alreadySettled, "delivery \(deliveryTag) was already acknowledged, rejected or requeued")
         }
-        let queued = loop.enqueue(
+        let queued = inbox.enqueue(
             .settle(channel: channel, epoch: epoch, deliveryTag: deliveryTag, settlement: settlement))
         guard queued else {
             throw AMQPError(

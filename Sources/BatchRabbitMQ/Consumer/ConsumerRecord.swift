@@ -1,7 +1,7 @@
 /// What the I/O thread knows of one consumer: its channel, its state, and where its deliveries go.
 ///
-/// Used on the I/O thread only; the `buffer` is the one part shared with the consumer's readers.
-final class ConsumerRecord {
+/// A value kept in the ``ChannelTable``; the `buffer` is the one part shared with the consumer's readers.
+struct ConsumerRecord {
     let channel: UInt16
     let queue: String
     let tag: String
@@ -17,20 +17,15 @@ final class ConsumerRecord {
     var channelOpen = false
     /// basic.consume is in force on the channel.
     var consuming = false
-    /// The channel's incarnation; see ``ConnectionLoop/newEpoch()``.
+    /// The channel's incarnation; see ``ChannelTable/channelOpened(_:)``.
     var epoch: UInt64 = 0
     /// When to try to consume again after the broker cancelled the consumer or closed the channel.
     var retryAt: ContinuousClock.Instant?
+    /// How many retries have been scheduled since the consumer last started.
     var retryAttempt = 0
     /// Redeclare the topology before the next attempt (the queue may have been deleted).
     var needsRedeclare = false
 
-    init(channel: UInt16, queue: String, tag: String, prefetch: UInt16, exclusive: Bool, buffer: DeliveryBuffer) {
-        self.channel = channel
-        self.queue = queue
-        self.tag = tag
-        self.prefetch = prefetch
-        self.exclusive = exclusive
-        self.buffer = buffer
-    }
+    /// Whether basic.consume is due: the channel is open, and the consumer is neither paused, cancelled nor consuming.
+    var wantsConsume: Bool { !paused && !cancelled && !consuming }
 }
