@@ -8,9 +8,11 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Batch", targets: ["Batch"]),
+        .library(name: "BatchFiles", targets: ["BatchFiles"]),
         .library(name: "BatchPostgres", targets: ["BatchPostgres"]),
         .library(name: "BatchRabbitMQ", targets: ["BatchRabbitMQ"]),
         .library(name: "BatchWorker", targets: ["BatchWorker"]),
+        .library(name: "BatchTestKit", targets: ["BatchTestKit"]),
         .executable(name: "swiftbatch", targets: ["swiftbatch"]),
     ],
     dependencies: [
@@ -20,19 +22,18 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
+        // The engine: jobs, steps, parameters, records, the repository protocol, the operator. No I/O of its own.
         .target(
             name: "Batch",
             dependencies: [
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                "CZlib",
             ],
             swiftSettings: strict
         ),
-        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "BatchTestKit",
-            dependencies: ["Batch"],
+            dependencies: ["Batch", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(
@@ -40,19 +41,25 @@ let package = Package(
             dependencies: ["Batch", "BatchTestKit", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
-        // -- PostgreSQL targets (CLibPQ, BatchPostgres, BatchPostgresTests) go here --
-        .systemLibrary(
-            name: "CLibPQ",
-            pkgConfig: "libpq",
-            providers: [.apt(["libpq-dev"])]
+
+        // Files: CSV, TSV and JSON Lines readers and writers, gzip, checksums.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(
+            name: "BatchFiles",
+            dependencies: ["Batch", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
         ),
+        .testTarget(
+            name: "BatchFilesTests",
+            dependencies: ["Batch", "BatchFiles", "BatchTestKit"],
+            swiftSettings: strict
+        ),
+
+        // PostgreSQL through libpq: the job repository, the chunk transaction, readers and writers.
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .target(
             name: "BatchPostgres",
-            dependencies: [
-                "Batch",
-                "CLibPQ",
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            dependencies: ["Batch", "CLibPQ", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(
@@ -62,39 +69,18 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .executableTarget(
-            name: "PostgresBenchmarks",
-            dependencies: ["Batch", "BatchPostgres", .product(name: "Logging", package: "swift-log")],
-            path: "Benchmarks/PostgresBenchmarks",
-            swiftSettings: strict
-        ),
-        // -- RabbitMQ targets (CRabbitMQ, CRabbitMQShim, BatchRabbitMQ, BatchRabbitMQTests) go here --
-        .systemLibrary(
-            name: "CRabbitMQ",
-            pkgConfig: "librabbitmq",
-            providers: [.apt(["librabbitmq-dev"])]
-        ),
+
+        // RabbitMQ through librabbitmq: connection, consumers, confirms, the wire protocol.
+        .systemLibrary(name: "CRabbitMQ", pkgConfig: "librabbitmq", providers: [.apt(["librabbitmq-dev"])]),
         .target(name: "CRabbitMQShim", dependencies: ["CRabbitMQ"]),
         .target(
             name: "BatchRabbitMQ",
-            dependencies: [
-                "Batch", "CRabbitMQ", "CRabbitMQShim",
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            dependencies: ["Batch", "CRabbitMQ", "CRabbitMQShim", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
-        .testTarget(
-            name: "BatchRabbitMQTests",
-            dependencies: ["BatchRabbitMQ", "Batch"],
-            swiftSettings: strict
-        ),
-        .target(name: "RabbitMQBareLoop", dependencies: ["CRabbitMQ"], path: "Benchmarks/RabbitMQBareLoop"),
-        .executableTarget(
-            name: "RabbitMQBenchmarks",
-            dependencies: ["BatchRabbitMQ", "RabbitMQBareLoop"],
-            path: "Benchmarks/RabbitMQBenchmarks",
-            swiftSettings: strict
-        ),
+        .testTarget(name: "BatchRabbitMQTests", dependencies: ["BatchRabbitMQ", "Batch"], swiftSettings: strict),
+
+        // The worker service and the CLI, and the example executable with the demo jobs.
         .target(
             name: "BatchWorker",
             dependencies: [
@@ -116,24 +102,6 @@ let package = Package(
                 "Batch", "BatchPostgres", "BatchRabbitMQ", "BatchWorker",
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: strict
-        ),
-        .executableTarget(
-            name: "WorkerBenchmarks",
-            dependencies: ["Batch", "BatchPostgres", "BatchRabbitMQ", .product(name: "Logging", package: "swift-log")],
-            path: "Benchmarks/WorkerBenchmarks",
-            swiftSettings: strict
-        ),
-        .executableTarget(
-            name: "FileBenchmarks",
-            dependencies: ["Batch", .product(name: "Logging", package: "swift-log")],
-            path: "Benchmarks/FileBenchmarks",
-            swiftSettings: strict
-        ),
-        .executableTarget(
-            name: "BatchBenchmarks",
-            dependencies: ["Batch", .product(name: "Logging", package: "swift-log")],
-            path: "Benchmarks/BatchBenchmarks",
             swiftSettings: strict
         ),
     ],

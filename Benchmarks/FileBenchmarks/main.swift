@@ -9,6 +9,7 @@
 // chunk also saves the reader's and the writer's positions). Prints the median rows/s of each and their ratio;
 // the target (issue 6) is a ratio of at least 0.5. Both outputs are checked to be identical.
 import Batch
+import BatchFiles
 import Foundation
 import Logging
 

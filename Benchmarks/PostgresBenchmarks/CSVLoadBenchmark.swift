@@ -1,4 +1,5 @@
 import Batch
+import BatchFiles
 import BatchPostgres
 import Foundation
 import Logging

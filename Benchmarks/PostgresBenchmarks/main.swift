@@ -17,6 +17,7 @@
 // BENCH_ASYNC_CHUNK_COMMIT=1 sets `synchronousChunkCommit = false`; BENCH_ROWS_PER_STATEMENT sets the writer's
 // `rowsPerStatement`.
 import Batch
+import BatchFiles
 import BatchPostgres
 import Foundation
 import Logging

@@ -1,4 +1,5 @@
 import Batch
+import BatchTestKit
 import Testing
 
 /// An array reader that records every item it reads.

@@ -1,4 +1,5 @@
 import Batch
+import BatchTestKit
 import Testing
 
 /// Records every callback it gets, with its own name.

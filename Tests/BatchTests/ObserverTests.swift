@@ -1,4 +1,5 @@
 import Batch
+import BatchTestKit
 import Testing
 
 /// Records the statuses it is told of.

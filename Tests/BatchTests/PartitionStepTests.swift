@@ -1,4 +1,5 @@
 import Batch
+import BatchTestKit
 import Synchronization
 import Testing
 

@@ -1,4 +1,5 @@
 import Batch
+import BatchTestKit
 import Testing
 
 @Suite("Stop and restart")

@@ -1,4 +1,5 @@
 import Batch
+import BatchTestKit
 import Testing
 
 /// A start's parameter checks — the job's validators and the steps' own (a chunk size read from the parameters) —

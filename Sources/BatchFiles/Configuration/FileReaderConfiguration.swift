@@ -1,0 +1,47 @@
+import Batch
+/// How a file reader opens and checks its file; shared by ``CSVReader``, ``TSVReader`` and ``JSONLinesReader``.
+public struct FileReaderConfiguration: Sendable, Hashable {
+    /// Whether the file is gzip-compressed: by default when its path ends in `.gz`.
+    public var compression: FileCompression
+    /// The longest record accepted, in bytes with its line break (default 1 MiB). A longer one is refused with a
+    /// ``BatchError/Code/malformedRecord`` error naming the file and line, after buffering at most this much.
+    public var maxRecordLength: Int
+    /// The most lines one CSV or TSV record may run over (default 100): a quoted field with line breaks in it
+    /// makes a record of several lines, and a quote that is never closed would make one of every line up to the
+    /// next quote. A record that runs longer is refused with a ``BatchError/Code/malformedRecord`` error naming
+    /// the line it starts on, and reading resumes on the line after that one (as after any malformed record).
+    /// Lines are counted by their line feeds. JSON Lines records are one line each.
+    public var maxRecordLines: Int
+    /// When set, the file is checked against its checksum file (`<path>.md5` or `<path>.sha256`) when the reader
+    /// opens, before anything is read; a mismatch fails the step with ``BatchError/Code/checksumMismatch``.
+    public var checksum: ChecksumAlgorithm?
+    /// The checksum file to check against, when it is not `<path>.<algorithm>`.
+    public var checksumPath: String?
+
+    /// Creates a configuration.
+    /// - Parameters:
+    ///   - compression: gzip or not; by default from the extension.
+    ///   - maxRecordLength: the longest record accepted, in bytes.
+    ///   - maxRecordLines: the most lines a CSV or TSV record may run over.
+    ///   - checksum: the checksum file to verify before reading, if any.
+    ///   - checksumPath: where that checksum file is, if not beside the file.
+    public init(
+        compression: FileCompression = .automatic, maxRecordLength: Int = 1 << 20, maxRecordLines: Int = 100,
+        checksum: ChecksumAlgorithm? = nil, checksumPath: String? = nil
+    ) {
+        self.compression = compression
+        self.maxRecordLength = maxRecordLength
+        self.maxRecordLines = maxRecordLines
+        self.checksum = checksum
+        self.checksumPath = checksumPath
+    }
+
+    func validate(_ path: String) throws {
+        guard maxRecordLength >= 1 else {
+            throw FileErrors.definition("reader for '\(path)': maxRecordLength must be at least 1")
+        }
+        guard maxRecordLines >= 1 else {
+            throw FileErrors.definition("reader for '\(path)': maxRecordLines must be at least 1")
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import Batch
+import Foundation
+
+/// ISO 8601 dates for CSV fields: `2026-11-25T10:00:00Z`, with as many fractional second digits as the date needs
+/// to read back equal, or a date alone (`2026-11-25`, midnight UTC).
+///
+/// Parsed by hand, strictly: `Date.ISO8601FormatStyle` reads `2026-01-01T10:00:00Zjunk`, drops the fraction of
+/// `10:00:00.5Z` and rolls `2026-02-30` over to March. Accepted: `YYYY-MM-DD`, or that, `T`, `hh:mm:ss`, an
+/// optional `.` and digits, and `Z` or an offset `±hh:mm` (or `±hhmm`); every part in range.
+enum ISO8601 {
+    /// Seconds from 1970-01-01 to 2001-01-01, the reference date of `Date`.
+    private static let referenceOffset: Int64 = 978_307_200
+
+    static func parse(_ text: String) -> Date? {
+        let bytes = Array(text.utf8)
+        var i = 0
+        func number(_ count: Int) -> Int64? {
+            guard i + count <= bytes.count else { return nil }
+            var value: Int64 = 0
+            for byte in bytes[i..<(i + count)] {
+                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+                value = value * 10 + Int64(byte - UInt8(ascii: "0"))
+            }
+            i += count
+            return value
+        }
+        func expect(_ character: Character) -> Bool {
+            guard i < bytes.count, bytes[i] == character.asciiValue else { return false }
+            i += 1
+            return true
+        }
+        guard let year = number(4), expect("-"), let month = number(2), expect("-"), let day = number(2),
+            (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year)
+        else { return nil }
+        let days = daysFromCivil(year, month, day)
+        if i == bytes.count { return date(seconds: days * 86_400, fraction: 0) }
+        guard expect("T"), let hour = number(2), expect(":"), let minute = number(2), expect(":"),
+            let second = number(2), hour < 24, minute < 60, second < 60
+        else { return nil }
+        var fraction = 0.0
+        if expect(".") {
+            let start = i
+            while i < bytes.count, bytes[i] >= UInt8(ascii: "0"), bytes[i] <= UInt8(ascii: "9") { i += 1 }
+            guard i > start, let value = Double("0." + String(decoding: bytes[start..<i], as: UTF8.self)) else {
+                return nil
+            }
+            fraction = value
+        }
+        var offset: Int64 = 0
+        if expect("Z") {
+            offset = 0
+        } else if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") {
+            let sign: Int64 = bytes[i] == UInt8(ascii: "-") ? -1 : 1
+            i += 1
+            guard let hours = number(2), hours < 24 else { return nil }
+            _ = expect(":")
+            guard let minutes = number(2), minutes < 60 else { return nil }
+            offset = sign * (hours * 3_600 + minutes * 60)
+        } else {
+            return nil
+        }
+        guard i == bytes.count else { return nil }
+        return date(seconds: days * 86_400 + hour * 3_600 + minute * 60 + second - offset, fraction: fraction)
+    }
+
+    /// The date `seconds` after 1970 plus `fraction`, computed as ``format(_:)`` expects to read it back.
+    private static func date(seconds: Int64, fraction: Double) -> Date {
+        Date(timeIntervalSinceReferenceDate: Double(seconds - referenceOffset) + fraction)
+    }
+
+    static func format(_ date: Date) -> String {
+        let interval = date.timeIntervalSinceReferenceDate
+        guard interval.isFinite, abs(interval) < 1e15 else { return date.formatted(Date.ISO8601FormatStyle()) }
+        let whole = interval.rounded(.down)
+        let fraction = interval - whole
+        let seconds = Int64(whole) + referenceOffset
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let time = seconds - days * 86_400
+        let (year, month, day) = civilFromDays(days)
+        var text = pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2) + "T" + pad(time / 3_600, 2) + ":"
+        text += pad(time / 60 % 60, 2) + ":" + pad(time % 60, 2)
+        if fraction > 0 { text += "." + digits(of: fraction, whole: whole, interval: interval) }
+        return text + "Z"
+    }
+
+    /// The fewest fraction digits `d` for which `whole + Double("0.d")` is `interval` again.
+    private static func digits(of fraction: Double, whole: Double, interval: Double) -> String {
+        var best = ""
+        var scale = 1.0
+        for count in 1...20 {
+            scale *= 10
+            let scaled = (fraction * scale).rounded()
+            guard scaled < scale else { continue }
+            let text = pad(Int64(scaled), count)
+            best = text
+            if let value = Double("0." + text), whole + value == interval { break }
+        }
+        while best.count > 1, best.hasSuffix("0") { best.removeLast() }
+        return best
+    }
+
+    private static func pad(_ value: Int64, _ width: Int) -> String {
+        let text = String(value)
+        return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+    }
+
+    private static func daysIn(month: Int64, year: Int64) -> Int64 {
+        switch month {
+        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    /// Days from 1970-01-01 to a date of the proleptic Gregorian calendar (H. Hinnant's algorithm).
+    private static func daysFromCivil(_ year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    /// The date of the proleptic Gregorian calendar `days` after 1970-01-01.
+    private static func civilFromDays(_ days: Int64) -> (Int64, Int64, Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+}
