@@ -1,10 +1,9 @@
 // The worker end to end, measured against release-built `swiftbatch worker` processes on the local PostgreSQL and
-// RabbitMQ (`scripts/services up`), each figure in one run (`swift build` builds only the last `--product` given,
-// hence two builds):
+// RabbitMQ (`scripts/services up`), each figure in one run. From the Benchmarks folder:
 //
-//     swift build -c release --scratch-path .build-bench --product swiftbatch \
-//         && swift build -c release --scratch-path .build-bench --product WorkerBenchmarks \
-//         && .build-bench/release/WorkerBenchmarks
+//     (cd .. && swift build -c release --product swiftbatch) \
+//         && swift build -c release --product WorkerBenchmarks \
+//         && .build/release/WorkerBenchmarks ../.build/release/swiftbatch
 //
 // 1. `hello` jobs per second, first start message published to the N-th COMPLETED event, one worker and two
 //    (alternating trials, medians, the ratio), with the CPU each part of the stack spent per job;
