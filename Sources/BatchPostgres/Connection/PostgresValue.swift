@@ -21,6 +21,12 @@ public enum PostgresValue: Sendable, Hashable {
     case json(JSONValue)
     /// A `bytea`: any bytes, including NUL and invalid UTF-8.
     case bytes([UInt8])
+    /// A `numeric`, exact to `Decimal`'s 38 digits (sent as its decimal text).
+    case decimal(Decimal)
+    /// A `date`: a calendar day.
+    case date(PostgresDate)
+    /// A `uuid`.
+    case uuid(UUID)
 
     /// The type OID sent with the parameter; 0 lets the server infer the type from the statement.
     var typeOID: UInt32 {
@@ -32,6 +38,9 @@ public enum PostgresValue: Sendable, Hashable {
         case .timestamp: PostgresTypeOID.timestamptz
         case .json: PostgresTypeOID.jsonb
         case .bytes: PostgresTypeOID.bytea
+        case .decimal: PostgresTypeOID.numeric
+        case .date: PostgresTypeOID.date
+        case .uuid: PostgresTypeOID.uuid
         }
     }
 
@@ -74,6 +83,11 @@ public enum PostgresValue: Sendable, Hashable {
                 hex.append(digits[Int(byte & 0x0f)])
             }
             return String(decoding: hex, as: UTF8.self)
+        case .decimal(let value):
+            // `Decimal`'s description is locale-independent: digits, an optional '-' and '.', or "NaN".
+            return value.description
+        case .date(let value): return value.description
+        case .uuid(let value): return value.uuidString
         }
     }
 }
@@ -110,7 +124,9 @@ enum PostgresTypeOID {
     static let float8: UInt32 = 701
     static let varchar: UInt32 = 1043
     static let timestamp: UInt32 = 1114
+    static let date: UInt32 = 1082
     static let timestamptz: UInt32 = 1184
     static let numeric: UInt32 = 1700
+    static let uuid: UInt32 = 2950
     static let jsonb: UInt32 = 3802
 }

@@ -2,8 +2,8 @@ import Foundation
 
 /// One column of a chunk as a single array parameter for `INSERT ... SELECT * FROM unnest($1, $2, ...)`.
 ///
-/// Columns of the common types (integers, `float8`, `bool`, `text`, `varchar`, `timestamptz`, `json`, `jsonb`,
-/// `bytea`) are sent in PostgreSQL's binary array format, which the server reads without parsing; any other
+/// Columns of the common types (integers, `float8`, `bool`, `text`, `varchar`, `timestamptz`, `date`, `uuid`,
+/// `json`, `jsonb`, `bytea`) are sent in PostgreSQL's binary array format, which the server reads without parsing; any other
 /// type, or a value that does not match the column's type, makes the column fall back to the text array format,
 /// parsed by the column type's own input function. Either way no value is spliced into SQL.
 struct PostgresColumnArray {
@@ -57,7 +57,8 @@ struct PostgresColumnArray {
     static let binaryTypes: Set<UInt32> = [
         PostgresTypeOID.int8, PostgresTypeOID.int4, PostgresTypeOID.int2, PostgresTypeOID.float8,
         PostgresTypeOID.bool, PostgresTypeOID.text, PostgresTypeOID.varchar, PostgresTypeOID.json,
-        PostgresTypeOID.jsonb, PostgresTypeOID.timestamptz, PostgresTypeOID.bytea,
+        PostgresTypeOID.jsonb, PostgresTypeOID.timestamptz, PostgresTypeOID.bytea, PostgresTypeOID.date,
+        PostgresTypeOID.uuid,
     ]
 
     /// The binary array, or nil when some value has no binary encoding for this element type.
@@ -122,6 +123,12 @@ struct PostgresColumnArray {
         case (PostgresTypeOID.bytea, .bytes(let data)):
             append(Int32(data.count), to: &bytes)
             bytes.append(contentsOf: data)
+        case (PostgresTypeOID.date, .date(let day)):
+            append(Int32(4), to: &bytes)
+            append(day.daysSince2000, to: &bytes)
+        case (PostgresTypeOID.uuid, .uuid(let uuid)):
+            append(Int32(16), to: &bytes)
+            withUnsafeBytes(of: uuid.uuid) { bytes.append(contentsOf: $0) }
         default:
             return false
         }

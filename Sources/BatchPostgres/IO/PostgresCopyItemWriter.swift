@@ -5,9 +5,9 @@ import Batch
 ///
 /// The fastest way into PostgreSQL for large chunks: `COPY` fills table pages several rows at a time, where an
 /// `INSERT` adds them one by one. Rows go in PostgreSQL's binary COPY format when every column's type has a binary
-/// encoding here (integers, `float8`, `bool`, `text`, `varchar`, `json`, `jsonb`, `timestamptz`, `bytea`), which the
-/// server reads without parsing text; otherwise (a `numeric`, `date` or `uuid` column, say, or a value that does not
-/// fit its column) the chunk goes in the text format, read by each column type's input function. No value is ever
+/// encoding here (integers, `float8`, `bool`, `text`, `varchar`, `json`, `jsonb`, `timestamptz`, `date`, `uuid`,
+/// `bytea`), which the server reads without parsing text; otherwise (a `numeric` column, say, or a value that does
+/// not fit its column) the chunk goes in the text format, read by each column type's input function. No value is ever
 /// spliced into SQL.
 ///
 /// ```swift
@@ -17,6 +17,8 @@ import Batch
 ///     }
 /// })
 /// ```
+/// `Encodable` items need no closure: ``init(table:columns:naming:rowsPerStatement:format:)`` fills each column
+/// from the coding key of its name, as ``PostgresItemWriter`` does.
 ///
 /// **Transactions.** The chunk's `BEGIN` and its `COPY` statements go out in one message; libpq runs no `COPY` in
 /// pipeline mode, so a chunk costs three round trips (start the copy, end it, commit) where the
@@ -36,12 +38,11 @@ public struct PostgresCopyItemWriter<Item>: ItemWriter {
 
     private let tableName: String
     private let quotedTable: String
-    private let columns: [String]
-    private let binaryStatement: String
-    private let textStatement: String
+    private var mapping: PostgresRowMapping<Item>
+    /// The binary and the text `COPY` statement, built once the columns are known.
+    private var statements: (binary: String, text: String)?
     private let rowsPerStatement: Int
     private let format: Format
-    private let values: @Sendable (Item) throws -> [PostgresValue?]
     private var columnTypes: [UInt32]?
     /// Whether every column has a binary encoding here.
     private var binaryColumns = false
@@ -61,20 +62,39 @@ public struct PostgresCopyItemWriter<Item>: ItemWriter {
         table: String, columns: [String], rowsPerStatement: Int = 250, format: Format = .automatic,
         values: @escaping @Sendable (Item) throws -> [PostgresValue?]
     ) throws {
-        let quotedTable = try PostgresIdentifier.quoted(table, what: "table")
-        let quotedColumns = try columns.map { try PostgresIdentifier.quoted($0, what: "column") }
-        guard !columns.isEmpty, Set(columns).count == columns.count else {
-            throw PostgresError(.invalidConfiguration, "PostgresCopyItemWriter needs distinct columns for \(table)")
-        }
+        try self.init(
+            table: table, rowsPerStatement: rowsPerStatement, format: format,
+            mapping: try PostgresRowMapping(
+                writer: "PostgresCopyItemWriter", table: table, columns: columns, values: values))
+    }
+
+    /// Creates a writer of `Encodable` items, each coding key filling the column of its name, the values mapped as
+    /// ``PostgresItemWriter/init(table:columns:naming:rowsPerStatement:)`` maps them.
+    ///
+    /// - Parameters:
+    ///   - table: the table, optionally schema-qualified (`ledger`, `accounting.ledger`).
+    ///   - columns: the columns to fill; the item's other keys are left out. Nil (the default) fills a column for
+    ///     every key of the first item written.
+    ///   - naming: how a coding key becomes a column name (default: as it is).
+    ///   - rowsPerStatement: a chunk is copied in `COPY` statements of at most this many rows (default 250).
+    ///   - format: ``Format/automatic`` (binary where possible) or ``Format/text``.
+    /// - Throws: ``PostgresError`` with ``PostgresError/Code/invalidConfiguration`` for a bad table or column name.
+    public init(
+        table: String, columns: [String]? = nil, naming: PostgresColumnNaming = .codingKeys,
+        rowsPerStatement: Int = 250, format: Format = .automatic
+    ) throws where Item: Encodable {
+        try self.init(
+            table: table, rowsPerStatement: rowsPerStatement, format: format,
+            mapping: try PostgresRowMapping(
+                writer: "PostgresCopyItemWriter", table: table, columns: columns, naming: naming))
+    }
+
+    private init(table: String, rowsPerStatement: Int, format: Format, mapping: PostgresRowMapping<Item>) throws {
         self.tableName = table
-        self.quotedTable = quotedTable
-        self.columns = columns
-        let target = "\(quotedTable) (\(quotedColumns.joined(separator: ", ")))"
-        self.binaryStatement = "COPY \(target) FROM STDIN WITH (FORMAT binary)"
-        self.textStatement = "COPY \(target) FROM STDIN"
+        self.quotedTable = try PostgresIdentifier.quoted(table, what: "table")
+        self.mapping = mapping
         self.rowsPerStatement = max(1, rowsPerStatement)
         self.format = format
-        self.values = values
     }
 
     /// Copies the items on the chunk transaction's connection.
@@ -83,8 +103,10 @@ public struct PostgresCopyItemWriter<Item>: ItemWriter {
     ///   PostgreSQL; ``PostgresError`` when the copy fails (the chunk then rolls back).
     public mutating func write(_ items: [Item], in transaction: any ChunkTransaction) async throws {
         let connection = try PostgresChunkTransaction.of(transaction, writer: "PostgresCopyItemWriter").connection
-        guard !items.isEmpty else { return }
-        let types = try await types(on: connection)
+        guard let first = items.first else { return }
+        let columns = try mapping.settleColumns(from: first)
+        let types = try await types(columns, on: connection)
+        let statements = try statements(columns)
         var pieces: [[UInt8]] = []
         pieces.reserveCapacity((items.count + rowsPerStatement - 1) / rowsPerStatement)
         var binary = binaryColumns && format == .automatic
@@ -105,16 +127,22 @@ public struct PostgresCopyItemWriter<Item>: ItemWriter {
             var start = 0
             while start < items.count {
                 let end = min(items.count, start + rowsPerStatement)
-                pieces.append(try encodeText(items[start..<end], first: start))
+                pieces.append(try encodeText(items[start..<end], columns, first: start))
                 start = end
             }
         }
-        do {
-            try await connection.copyIn(binary ? binaryStatement : textStatement, pieces: pieces)
-        } catch var error as PostgresError {
-            error.message = "PostgresCopyItemWriter for \(tableName): " + error.message
-            throw error
-        }
+        let statement = binary ? statements.binary : statements.text
+        try await mapping.prefixed { try await connection.copyIn(statement, pieces: pieces) }
+    }
+
+    /// The binary and the text `COPY` statement for `columns`, built once.
+    private mutating func statements(_ columns: [String]) throws -> (binary: String, text: String) {
+        if let statements { return statements }
+        let quotedColumns = try columns.map { try PostgresIdentifier.quoted($0, what: "column") }
+        let target = "\(quotedTable) (\(quotedColumns.joined(separator: ", ")))"
+        let built = (binary: "COPY \(target) FROM STDIN WITH (FORMAT binary)", text: "COPY \(target) FROM STDIN")
+        statements = built
+        return built
     }
 
     /// The rows in the binary COPY format, or nil when some value has no binary form for its column.
@@ -126,7 +154,7 @@ public struct PostgresCopyItemWriter<Item>: ItemWriter {
         PostgresColumnArray.append(Int32(0), to: &bytes)  // header extension length
         let fieldCount = Int16(types.count)
         for (offset, item) in items.enumerated() {
-            let row = try rowValues(item, index: first + offset)
+            let row = try mapping.values(of: item, index: first + offset)
             PostgresColumnArray.append(fieldCount, to: &bytes)
             for (column, value) in row.enumerated() {
                 guard let value else {
@@ -135,11 +163,8 @@ public struct PostgresCopyItemWriter<Item>: ItemWriter {
                 }
                 do {
                     guard try PostgresColumnArray.appendElement(value, types[column], to: &bytes) else { return nil }
-                } catch var error as PostgresError {
-                    error.message =
-                        "PostgresCopyItemWriter for \(tableName), column \(columns[column]), item \(first + offset): "
-                        + error.message
-                    throw error
+                } catch let error as PostgresError {
+                    throw located(error, column: column, item: first + offset)
                 }
             }
         }
@@ -148,18 +173,15 @@ public struct PostgresCopyItemWriter<Item>: ItemWriter {
     }
 
     /// The rows in the text COPY format.
-    private func encodeText(_ items: ArraySlice<Item>, first: Int) throws -> [UInt8] {
+    private func encodeText(_ items: ArraySlice<Item>, _ columns: [String], first: Int) throws -> [UInt8] {
         var text = PostgresCopyText(capacity: items.count * 16 * columns.count)
         for (offset, item) in items.enumerated() {
-            let row = try rowValues(item, index: first + offset)
+            let row = try mapping.values(of: item, index: first + offset)
             for (column, value) in row.enumerated() {
                 do {
                     try text.append(value, position: column + 1)
-                } catch var error as PostgresError {
-                    error.message =
-                        "PostgresCopyItemWriter for \(tableName), column \(columns[column]), item \(first + offset): "
-                        + error.message
-                    throw error
+                } catch let error as PostgresError {
+                    throw located(error, column: column, item: first + offset)
                 }
             }
             text.endRow()
@@ -167,23 +189,20 @@ public struct PostgresCopyItemWriter<Item>: ItemWriter {
         return text.bytes
     }
 
-    private func rowValues(_ item: Item, index: Int) throws -> [PostgresValue?] {
-        let row = try values(item)
-        guard row.count == columns.count else {
-            throw PostgresError(
-                .invalidParameter,
-                "PostgresCopyItemWriter for \(tableName): item \(index) has \(row.count) values for "
-                    + "\(columns.count) columns")
-        }
-        return row
+    /// `error` with the writer, table, column and item in front of its message.
+    private func located(_ error: PostgresError, column: Int, item: Int) -> PostgresError {
+        var error = error
+        error.message = "\(mapping.context), column \(mapping.columns?[column] ?? "?"), item \(item): " + error.message
+        return error
     }
 
     /// The columns' type OIDs, from the catalog (looked up once per writer).
-    private mutating func types(on connection: PostgresConnection) async throws -> [UInt32] {
+    private mutating func types(_ columns: [String], on connection: PostgresConnection) async throws -> [UInt32] {
         if let columnTypes { return columnTypes }
-        let types = try await PostgresColumnArray.lookUpTypes(
-            table: quotedTable, tableName: tableName, columns: columns, on: connection
-        ).map(\.elementOID)
+        let types = try await mapping.prefixed {
+            try await PostgresColumnArray.lookUpTypes(
+                table: quotedTable, tableName: tableName, columns: columns, on: connection)
+        }.map(\.elementOID)
         binaryColumns = types.allSatisfy(PostgresColumnArray.binaryTypes.contains)
         columnTypes = types
         return types

@@ -25,9 +25,9 @@ struct ExecutionsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try connection.logger()
-        let repository = try connection.repository(logger)
-        let executions = try await repository.jobExecutions(jobName: job, limit: limit)
-        await repository.shutdown()
+        let executions = try await connection.withRepository(logger) { repository in
+            try await repository.jobExecutions(jobName: job, limit: limit)
+        }
         print(json ? try ExecutionFormatter.json(executions) : ExecutionFormatter.executions(executions))
     }
 }
@@ -57,10 +57,15 @@ struct ExecutionCommand: AsyncParsableCommand {
     func run() async throws {
         let id = try self.id
         let logger = try connection.logger()
-        let repository = try connection.repository(logger)
-        defer { Task { await repository.shutdown() } }
-        let detail = try await JobOperator(registry: SwiftBatch.registry, repository: repository).execution(id)
-        print(json ? try ExecutionFormatter.json(detail) : ExecutionFormatter.detail(detail))
+        let registry = try SwiftBatch.registry
+        let (detail, totals) = try await connection.withRepository(logger) { repository in
+            let jobOperator = JobOperator(registry: registry, repository: repository)
+            let detail = try await jobOperator.execution(id)
+            return (detail, try await jobOperator.instanceTotals(instanceId: detail.instance.id))
+        }
+        print(
+            json
+                ? try ExecutionFormatter.json(detail, totals: totals) : ExecutionFormatter.detail(detail, totals: totals))
     }
 }
 
@@ -157,10 +162,10 @@ struct MigrateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try connection.logger()
-        let repository = try connection.repository(logger)
-        let applied = try await repository.migrate()
-        await repository.shutdown()
-        print(applied.isEmpty ? "schema '\(repository.schema)' is up to date" : "applied migrations \(applied)")
+        let (applied, schema) = try await connection.withRepository(logger) { repository in
+            (try await repository.migrate(), repository.schema)
+        }
+        print(applied.isEmpty ? "schema '\(schema)' is up to date" : "applied migrations \(applied)")
     }
 }
 
