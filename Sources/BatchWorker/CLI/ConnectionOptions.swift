@@ -36,16 +36,21 @@ struct ConnectionOptions: ParsableArguments {
         return nil
     }
 
-    func logger(label: String = "swiftbatch", defaultLevel: Logger.Level = .warning) throws -> Logger {
+    /// The level chosen with `--log-level` or `BATCH_LOG_LEVEL`, or `defaultLevel`.
+    func level(default defaultLevel: Logger.Level = .warning) throws -> Logger.Level {
         let text = setting(logLevel, "BATCH_LOG_LEVEL") ?? defaultLevel.rawValue
         guard let level = Logger.Level(rawValue: text.lowercased()) else {
             throw ValidationError(
-                "unknown log level '\(text)'; use trace, debug, info, notice, warning, error or critical")
+                "unknown log level '\(text.prefix(100))'; use trace, debug, info, notice, warning, error or critical")
         }
-        LoggingBootstrap.once()
-        var logger = Logger(label: label)
-        logger.logLevel = level
-        return logger
+        return level
+    }
+
+    /// The command's logger; also sets the level of every other logger of the process (the libraries', the jobs')
+    /// to the chosen one.
+    func logger(label: String = "swiftbatch", defaultLevel: Logger.Level = .warning) throws -> Logger {
+        LoggingBootstrap.setLevel(try level(default: defaultLevel))
+        return Logger(label: label)
     }
 
     func postgresConfiguration() throws -> PostgresConfiguration {
@@ -69,8 +74,35 @@ struct ConnectionOptions: ParsableArguments {
     }
 }
 
-/// Logs go to standard error, once per process.
-enum LoggingBootstrap {
-    private static let done: Void = LoggingSystem.bootstrap(StreamLogHandler.standardError)
-    static func once() { _ = done }
+extension ConnectionOptions {
+    /// Runs `body` with a repository and shuts the repository down before returning or throwing: its connections
+    /// closed, their threads joined.
+    func withRepository<Result>(
+        _ logger: Logger, _ body: (PostgresJobRepository) async throws -> Result
+    ) async throws -> Result {
+        let repository = try self.repository(logger)
+        do {
+            let result = try await body(repository)
+            await repository.shutdown()
+            return result
+        } catch {
+            await repository.shutdown()
+            throw error
+        }
+    }
+
+    /// Runs `body` with a broker connection and closes it before returning or throwing.
+    func withMessaging<Result>(
+        _ logger: Logger, _ body: (BatchMessaging) async throws -> Result
+    ) async throws -> Result {
+        let messaging = try await self.messaging(logger)
+        do {
+            let result = try await body(messaging)
+            await messaging.connection.close()
+            return result
+        } catch {
+            await messaging.connection.close()
+            throw error
+        }
+    }
 }

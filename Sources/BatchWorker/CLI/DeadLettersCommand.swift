@@ -12,7 +12,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
             database refuses) or that failed every attempt is moved to the dead-letter queue <prefix>.commands.dead \
             with its reason. Listing leaves the queue as it is. --requeue ID sends that one command back to the \
             commands queue with a fresh attempt count (fix what it depends on first, e.g. deploy the missing job).
-            Example: swiftbatch dead-letters; swiftbatch dead-letters --requeue 6f0c...
+            Example: \(SwiftBatch.commandName) dead-letters; \(SwiftBatch.commandName) dead-letters --requeue 6f0c...
             """)
 
     @OptionGroup var connection: ConnectionOptions
@@ -29,22 +29,17 @@ struct DeadLettersCommand: AsyncParsableCommand {
     func validate() throws {
         try CLIValidation.integer(limit, "--limit", in: 1...BatchMessaging.deadLetterScanLimit)
         if let requeue, requeue.isEmpty || requeue.count > 64 {
-            throw ValidationError("--requeue takes a dead letter's id, as `swiftbatch dead-letters` lists it")
+            throw ValidationError(
+                "--requeue takes a dead letter's id, as `\(SwiftBatch.commandName) dead-letters` lists it")
         }
     }
 
     func run() async throws {
         let logger = try connection.logger()
-        let messaging = try await connection.messaging(logger)
-        let output: String
-        do {
+        let output = try await connection.withMessaging(logger) { messaging in
             try await messaging.declareTopology()  // what every worker declares; a fresh broker has no queue yet
-            output = try await report(messaging)
-        } catch {
-            await messaging.connection.close()
-            throw error
+            return try await report(messaging)
         }
-        await messaging.connection.close()
         print(output)
     }
 

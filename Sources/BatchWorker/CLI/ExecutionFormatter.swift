@@ -43,7 +43,9 @@ enum ExecutionFormatter {
         return table(rows)
     }
 
-    static func detail(_ detail: JobExecutionDetail) -> String {
+    /// An execution for people: its record, its steps, and with `totals` its own counters beside its instance's
+    /// totals across all its executions.
+    static func detail(_ detail: JobExecutionDetail, totals: InstanceTotals? = nil) -> String {
         let execution = detail.execution
         var lines = [
             "execution \(execution.id)  job \(execution.jobName)  instance \(execution.instanceId)",
@@ -69,7 +71,47 @@ enum ExecutionFormatter {
             ])
         }
         lines.append(table(rows))
+        if let totals {
+            lines.append("")
+            lines.append(Self.totals(own: InstanceTotals.counters(of: detail.steps), totals))
+        }
         return lines.joined(separator: "\n")
+    }
+
+    /// The execution's own counters and the instance's totals, as a table.
+    static func totals(own: StepCounters, _ totals: InstanceTotals) -> String {
+        func cells(_ counters: StepCounters) -> [String] {
+            [
+                String(counters.read), String(counters.write), String(counters.filter), String(counters.commit),
+                String(counters.rollback), String(counters.readSkip + counters.processSkip + counters.writeSkip),
+            ]
+        }
+        let count = totals.executionIds.count
+        let executions = count == 1 ? "1 execution" : "\(count) executions"
+        let instance = "instance \(totals.instanceId) (\(executions)\(totals.isComplete ? "" : ", not all found"))"
+        return table([
+            ["TOTALS", "READ", "WRITE", "FILTER", "COMMIT", "ROLLBACK", "SKIP"],
+            ["this execution"] + cells(own),
+            [instance] + cells(totals.counters),
+        ])
+    }
+
+    /// An execution for scripts: the detail's fields, its own counters (`executionTotals`) and its instance's
+    /// totals across all its executions (`instanceTotals`).
+    static func json(_ detail: JobExecutionDetail, totals: InstanceTotals) throws -> String {
+        try json(
+            DetailReport(
+                execution: detail.execution, instance: detail.instance, steps: detail.steps,
+                executionTotals: InstanceTotals.counters(of: detail.steps), instanceTotals: totals))
+    }
+
+    /// What `execution ID --json` prints.
+    private struct DetailReport: Encodable {
+        let execution: JobExecution
+        let instance: JobInstance
+        let steps: [StepExecution]
+        let executionTotals: StepCounters
+        let instanceTotals: InstanceTotals
     }
 
     /// Steps in the order they ran, each partitioned step followed by its partitions sorted by name.

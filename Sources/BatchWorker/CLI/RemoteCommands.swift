@@ -13,7 +13,7 @@ struct StartCommand: AsyncParsableCommand {
         discussion: """
             Prints the execution id once a worker has stored the execution. With --wait, follows it: status changes \
             and read / write counts as they happen; exits 0 when it COMPLETED and 1 otherwise.
-            Example: swiftbatch start daily-accounting --params '{"date":"2026-11-25"}' --wait
+            Example: \(SwiftBatch.commandName) start daily-accounting --params '{"date":"2026-11-25"}' --wait
             """)
 
     @OptionGroup var connection: ConnectionOptions
@@ -40,11 +40,11 @@ struct StartCommand: AsyncParsableCommand {
         let parameters = try JobParameters(json: params)
         let job = try SwiftBatch.registry.job(named: job)
         try job.validate(parameters)
-        let remote = try await RemoteSession(connection, logger: logger, follow: wait)
-        let id = try await remote.send(.start(job.name, parameters: parameters.values), timeout: timeout)
-        print("started execution \(id) of job '\(job.name)'")
-        if wait { try await remote.follow(id) }
-        await remote.close()
+        try await RemoteSession.with(connection, logger: logger, follow: wait) { remote in
+            let id = try await remote.send(.start(job.name, parameters: parameters.values), timeout: timeout)
+            print("started execution \(id) of job '\(job.name)'")
+            if wait { try await remote.follow(id) }
+        }
     }
 }
 
@@ -136,13 +136,13 @@ struct TargetOptions: ParsableArguments {
             // while a by-id stop returns it unchanged — so a stop that worked never reports an error.
             target = .executionId(id)
         }
-        let remote = try await RemoteSession(connection, logger: logger, follow: follow)
         let command = RemoteSession.command(action, target)
-        if broadcast { try await remote.messaging.broadcast(command) }
-        let id = try await remote.send(command, timeout: timeout)
-        print(message(id))
-        if follow { try await remote.follow(id) }
-        await remote.close()
+        try await RemoteSession.with(connection, logger: logger, follow: follow) { remote in
+            if broadcast { try await remote.messaging.broadcast(command) }
+            let id = try await remote.send(command, timeout: timeout)
+            print(message(id))
+            if follow { try await remote.follow(id) }
+        }
     }
 }
 
@@ -151,11 +151,10 @@ extension TargetOptions {
     /// STOPPING), read from the database; nil when nothing runs or the database cannot say (the command then goes
     /// by name, and the worker decides).
     func runningExecutionId(of job: String, _ logger: Logger) async -> Int64? {
-        guard let repository = try? connection.repository(logger), let registry = try? SwiftBatch.registry else {
-            return nil
+        guard let registry = try? SwiftBatch.registry else { return nil }
+        let last = try? await connection.withRepository(logger) { repository in
+            try await JobOperator(registry: registry, repository: repository).lastExecution(of: .name(job))
         }
-        let last = try? await JobOperator(registry: registry, repository: repository).lastExecution(of: .name(job))
-        await repository.shutdown()
         guard let last, last.status.isRunning else { return nil }
         return last.id
     }
@@ -168,12 +167,16 @@ struct RemoteSession {
     let connection: ConnectionOptions
     let logger: Logger
 
-    init(_ connection: ConnectionOptions, logger: Logger, follow: Bool) async throws {
-        self.connection = connection
-        self.logger = logger
-        self.messaging = try await connection.messaging(logger)
-        // Subscribe before sending, so no event of the new execution is missed.
-        self.events = follow ? try await messaging.events(matching: "job.#") : nil
+    /// Runs `body` with a session and closes the broker connection before returning or throwing.
+    /// - Parameter follow: subscribe to the events first (before anything is sent, so none is missed).
+    static func with<Result>(
+        _ connection: ConnectionOptions, logger: Logger, follow: Bool, _ body: (RemoteSession) async throws -> Result
+    ) async throws -> Result {
+        try await connection.withMessaging(logger) { messaging in
+            let events = follow ? try await messaging.events(matching: "job.#") : nil
+            return try await body(
+                RemoteSession(messaging: messaging, events: events, connection: connection, logger: logger))
+        }
     }
 
     /// The command for `action` on a target.
@@ -192,7 +195,8 @@ struct RemoteSession {
         do {
             reply = try await messaging.request(command, timeout: .seconds(timeout))
         } catch let error as AMQPError where error.code == .timeout {
-            throw CLIError("no worker answered within \(Int(timeout)) s; is `swiftbatch worker` running?")
+            throw CLIError(
+                "no worker answered within \(Int(timeout)) s; is `\(SwiftBatch.commandName) worker` running?")
         }
         switch reply {
         case .accepted(let id?):
@@ -207,8 +211,12 @@ struct RemoteSession {
     /// Follows an execution to its end: events for status changes, the database for counts (and as the truth
     /// should an event be missed).
     func follow(_ executionId: Int64) async throws {
-        let repository = try connection.repository(logger)
-        defer { Task { await repository.shutdown() } }
+        try await connection.withRepository(logger) { repository in
+            try await follow(executionId, in: repository)
+        }
+    }
+
+    private func follow(_ executionId: Int64, in repository: PostgresJobRepository) async throws {
         let wakeup = Wakeup()
         let listener = Task {
             guard let events else { return }
@@ -242,10 +250,6 @@ struct RemoteSession {
             // Wake at the next event, or after a second to refresh the counts.
             await wakeup.wait(atMost: .seconds(1))
         }
-    }
-
-    func close() async {
-        await messaging.connection.close()
     }
 }
 

@@ -11,10 +11,14 @@ import Synchronization
 ///     static func main() async { await SwiftBatch.main(jobs: [dailyAccounting, monthEnd]) }
 /// }
 /// ```
+///
+/// Help and errors name the command as the executable is named (`USAGE: import-orders start <job> …`), unless
+/// `name` says otherwise.
 public enum SwiftBatch {
     private static let registeredJobs = Mutex<JobRegistry?>(nil)
+    private static let chosenName = Mutex<String?>(nil)
 
-    /// The jobs given to ``main(jobs:arguments:)``.
+    /// The jobs given to ``main(jobs:name:arguments:)``.
     static var registry: JobRegistry {
         get throws {
             guard let registry = registeredJobs.withLock({ $0 }) else {
@@ -24,18 +28,44 @@ public enum SwiftBatch {
         }
     }
 
+    /// The root command's name in usage lines, help and error messages: the `name` given to
+    /// ``main(jobs:name:arguments:)``, or else the executable's file name.
+    static var commandName: String {
+        chosenName.withLock { $0 } ?? executableName
+    }
+
+    /// The last component of the path the process was started with (`swiftbatch` when there is none).
+    static var executableName: String {
+        let path = CommandLine.arguments.first ?? ""
+        let name = path.split(separator: "/").last.map(String.init) ?? ""
+        return name.isEmpty ? "swiftbatch" : name
+    }
+
     /// Parses the command line and runs the command with these jobs; exits the process when done.
+    ///
+    /// Every command closes its connections before it returns, also when it fails: the broker connection is
+    /// closed and the PostgreSQL pool shut down with its connection threads joined. The process then ends with
+    /// `exit`, so buffered output is flushed and C `atexit` handlers run with nothing left to race against.
     /// - Parameters:
     ///   - jobs: the jobs this executable can run (only these run, whatever a message asks).
+    ///   - name: the command's name in help and errors (`USAGE: <name> start …`); the executable's file name by
+    ///     default.
     ///   - arguments: the arguments, without the program name; the process's by default.
-    public static func main(jobs: [Job], arguments: [String]? = nil) async -> Never {
+    public static func main(jobs: [Job], name: String? = nil, arguments: [String]? = nil) async -> Never {
+        if let name, !name.isEmpty { chosenName.withLock { $0 = name } }
+        LoggingBootstrap.once()
         do {
             let registry = try JobRegistry(jobs)
             registeredJobs.withLock { $0 = registry }
         } catch {
-            FileHandle.standardError.write(Data("swiftbatch: \(error.batchDescription)\n".utf8))
+            FileHandle.standardError.write(Data("\(commandName): \(error.batchDescription)\n".utf8))
             exit(70)
         }
+        exit(await run(arguments))
+    }
+
+    /// Parses and runs one command line; returns the exit status, after printing the outcome of a failure.
+    static func run(_ arguments: [String]?) async -> Int32 {
         do {
             var command = try SwiftBatchCommand.parseAsRoot(arguments)
             if var command = command as? any AsyncParsableCommand {
@@ -43,7 +73,7 @@ public enum SwiftBatch {
             } else {
                 try command.run()
             }
-            terminate(0)
+            return 0
         } catch {
             let code = SwiftBatchCommand.exitCode(for: error)
             let message = SwiftBatchCommand.fullMessage(for: error)
@@ -54,32 +84,28 @@ public enum SwiftBatch {
                     FileHandle.standardError.write(Data((message + "\n").utf8))
                 }
             }
-            terminate(code.rawValue)
+            return code.rawValue
         }
-    }
-
-    /// Flushes the output and ends the process without running C `atexit` handlers: libpq's and OpenSSL's global
-    /// clean-up would otherwise race with connection threads still closing (seen as a crash in libcrypto at exit).
-    private static func terminate(_ code: Int32) -> Never {
-        fflush(nil)  // every open output stream
-        _exit(code)
     }
 }
 
 /// The root command.
 struct SwiftBatchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "swiftbatch",
-        abstract: "Run, start, stop and restart batch jobs persisted in PostgreSQL and driven through RabbitMQ.",
-        discussion: """
-            Configuration comes from flags or the environment: BATCH_DATABASE_URL, BATCH_AMQP_URL, BATCH_PREFIX, \
-            BATCH_DATABASE_SCHEMA, BATCH_LOG_LEVEL. Defaults are the local services of scripts/services.
-            A job is named by its name, an execution by its id: `swiftbatch stop daily-accounting`, \
-            `swiftbatch stop 42`.
-            """,
-        subcommands: [
-            WorkerCommand.self, StartCommand.self, StopCommand.self, RestartCommand.self, AbandonCommand.self,
-            ExecutionsCommand.self, ExecutionCommand.self, RunCommand.self, MigrateCommand.self, JobsCommand.self,
-            DeadLettersCommand.self,
-        ])
+    static var configuration: CommandConfiguration {
+        let name = SwiftBatch.commandName
+        return CommandConfiguration(
+            commandName: name,
+            abstract: "Run, start, stop and restart batch jobs persisted in PostgreSQL and driven through RabbitMQ.",
+            discussion: """
+                Configuration comes from flags or the environment: BATCH_DATABASE_URL, BATCH_AMQP_URL, BATCH_PREFIX, \
+                BATCH_DATABASE_SCHEMA, BATCH_LOG_LEVEL. Defaults are the local services of scripts/services.
+                A job is named by its name, an execution by its id: `\(name) stop daily-accounting`, \
+                `\(name) stop 42`.
+                """,
+            subcommands: [
+                WorkerCommand.self, StartCommand.self, StopCommand.self, RestartCommand.self, AbandonCommand.self,
+                ExecutionsCommand.self, ExecutionCommand.self, RunCommand.self, MigrateCommand.self, JobsCommand.self,
+                DeadLettersCommand.self,
+            ])
+    }
 }
