@@ -1,3 +1,4 @@
+import Batch
 import Foundation
 
 extension PostgresConfiguration {
@@ -16,80 +17,20 @@ extension PostgresConfiguration {
         func invalid(_ reason: String) -> PostgresError {
             PostgresError(.invalidConfiguration, "invalid PostgreSQL URL: \(reason)")
         }
-        var rest = Substring(url)
-        guard let schemeEnd = rest.range(of: "://") else {
-            throw invalid("expected postgres://user:password@host:port/database")
+        let parts: ServiceURL
+        do {
+            parts = try ServiceURL(parsing: url, schemes: ["postgres", "postgresql"], isSecret: Self.isSecret)
+        } catch {
+            throw invalid(error.reason)
         }
-        let scheme = rest[..<schemeEnd.lowerBound].lowercased()
-        guard scheme == "postgres" || scheme == "postgresql" else {
-            throw invalid("the scheme must be postgres:// or postgresql://, not \(scheme)://")
-        }
-        rest = rest[schemeEnd.upperBound...]
-
-        var query = Substring("")
-        if let mark = rest.firstIndex(of: "?") {
-            query = rest[rest.index(after: mark)...]
-            rest = rest[..<mark]
-        }
-        var path = Substring("")
-        if let slash = rest.firstIndex(of: "/") {
-            path = rest[rest.index(after: slash)...]
-            rest = rest[..<slash]
-        }
-        var authority = rest
-
-        var user = ""
-        var password: String?
-        if let at = authority.lastIndex(of: "@") {
-            let userInfo = authority[..<at]
-            authority = authority[authority.index(after: at)...]
-            if let colon = userInfo.firstIndex(of: ":") {
-                user = try Self.decode(userInfo[..<colon], what: "user", invalid: invalid)
-                // The password's own text is never put into an error message.
-                guard let decoded = String(userInfo[userInfo.index(after: colon)...]).removingPercentEncoding else {
-                    throw invalid("the password is not validly percent-encoded")
-                }
-                password = decoded
-            } else {
-                user = try Self.decode(userInfo, what: "user", invalid: invalid)
-            }
-        }
-
-        var host = "127.0.0.1"
-        var port = 5432
-        if authority.hasPrefix("[") {
-            guard let close = authority.firstIndex(of: "]") else { throw invalid("unterminated [ in the host") }
-            host = String(authority[authority.index(after: authority.startIndex)..<close])
-            let after = authority[authority.index(after: close)...]
-            if after.hasPrefix(":") {
-                port = try Self.port(after.dropFirst(), invalid: invalid)
-            } else if !after.isEmpty {
-                throw invalid("unexpected text after the IPv6 address")
-            }
-        } else if let colon = authority.lastIndex(of: ":") {
-            let name = authority[..<colon]
-            if !name.isEmpty { host = try Self.decode(name, what: "host", invalid: invalid) }
-            port = try Self.port(authority[authority.index(after: colon)...], invalid: invalid)
-        } else if !authority.isEmpty {
-            host = try Self.decode(authority, what: "host", invalid: invalid)
-        }
-
-        var database = try Self.decode(path, what: "database", invalid: invalid)
+        var host = parts.host.isEmpty ? "127.0.0.1" : parts.host
+        var port = parts.port ?? 5432
+        var user = parts.user ?? ""
+        var password = parts.password
+        var database = parts.path ?? ""
         if database.isEmpty { database = user }
-
         var options: [String: String] = [:]
-        for item in query.split(separator: "&", omittingEmptySubsequences: true) {
-            let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let key = try Self.decode(pair[0], what: "query key", invalid: invalid)
-            let value: String
-            if Self.isSecret(key) {
-                guard let decoded = String(pair.count > 1 ? pair[1] : "").removingPercentEncoding else {
-                    throw invalid("the value of \(key) is not validly percent-encoded")
-                }
-                value = decoded
-            } else {
-                value = try Self.decode(pair.count > 1 ? pair[1] : "", what: key, invalid: invalid)
-            }
+        for (key, value) in parts.queryItems {
             switch key {
             case "host": host = value
             case "port": port = try Self.port(Substring(value), invalid: invalid)
@@ -158,21 +99,8 @@ extension PostgresConfiguration {
         return configuration
     }
 
-    private static func decode(
-        _ text: Substring, what: String, invalid: (String) -> PostgresError
-    ) throws -> String {
-        guard let decoded = String(text).removingPercentEncoding else {
-            throw invalid("the \(what) '\(text)' is not validly percent-encoded")
-        }
-        return decoded
-    }
-
     private static func port(_ text: Substring, invalid: (String) -> PostgresError) throws -> Int {
-        guard let port = Int(text), (1...65535).contains(port) else {
-            // Not echoed: in `postgres://user:secret` (the host forgotten) the password stands where a port would.
-            throw invalid("the port is not a number from 1 to 65535")
-        }
-        return port
+        do { return try ServiceURL.port(text) } catch { throw invalid(error.reason) }
     }
 
     /// Checks a `connect_timeout`: a whole number of seconds, at least 1 (libpq would take 0 as "wait forever").

@@ -1,3 +1,4 @@
+import Batch
 import Foundation
 
 /// Where and how to connect to PostgreSQL, the schema swift-batch keeps its tables in, the pool size and the
@@ -145,26 +146,14 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
     /// The password is left out by position, never by searching for its text, so a password that happens to equal
     /// the user name or a word of the URL leaves them as they are and gives nothing away.
     public var description: String {
-        var text = "postgres://" + Self.percentEncoded(user)
-        if password != nil { text += ":***" }
-        let hostPart = host.contains(":") && !host.hasPrefix("/") ? "[\(host)]" : Self.percentEncoded(host)
-        text += "@\(hostPart):\(port)/" + Self.percentEncoded(database)
-        let query = options.keys.sorted().map { key in
-            let value = Self.isSecret(key) ? "***" : Self.percentEncoded(options[key]!)
-            return Self.percentEncoded(key) + "=" + value
-        }
-        if !query.isEmpty { text += "?" + query.joined(separator: "&") }
-        return text + " (schema \(schema), pool \(pool.size))"
+        let url = ServiceURL(
+            scheme: "postgres", user: user, password: password, host: host, port: port, path: database,
+            queryItems: options.keys.sorted().map { ($0, options[$0]!) })
+        return url.redacted(isSecret: Self.isSecret) + " (schema \(schema), pool \(pool.size))"
     }
 
     /// Whether a libpq keyword holds a secret (`password`, `sslpassword`, ...), so its value is never shown.
     static func isSecret(_ keyword: String) -> Bool { keyword.lowercased().contains("password") }
-
-    static func percentEncoded(_ text: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
-    }
 }
 
 extension PostgresConfiguration: CustomReflectable {

@@ -1,3 +1,4 @@
+import Batch
 import Foundation
 
 /// Where and how to connect to RabbitMQ.
@@ -118,10 +119,10 @@ public struct AMQPConfiguration: Sendable {
     /// The URL is built from the fields with the password left out by position; nothing is searched for the
     /// password's text, so a password equal to the user name or to a word of the host shows nothing of itself.
     public var redactedURL: String {
-        let scheme = tls == nil ? "amqp" : "amqps"
-        let hostPart = host.contains(":") ? "[\(host)]" : host
-        return
-            "\(scheme)://\(Self.percentEncode(username)):***@\(hostPart):\(port)/\(Self.percentEncode(virtualHost))"
+        ServiceURL(
+            scheme: tls == nil ? "amqp" : "amqps", user: username, password: password, host: host, port: port,
+            path: virtualHost
+        ).redacted()
     }
 }
 
