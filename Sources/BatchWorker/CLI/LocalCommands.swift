@@ -3,6 +3,8 @@ import Batch
 import BatchPostgres
 import Foundation
 import Logging
+import ServiceLifecycle
+import Synchronization
 
 struct ExecutionsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -102,55 +104,90 @@ struct RunCommand: AsyncParsableCommand {
         let workerId = postgres.map { _ in "run-" + WorkerConfiguration.defaultWorkerId() }
         let repository: any JobRepository = postgres ?? InMemoryJobRepository()
         let jobOperator = JobOperator(registry: registry, repository: repository, workerId: workerId, logger: logger)
-        var heartbeat: Task<Void, Never>?
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let postgres, let workerId {
             try await postgres.migrate()
-            try await postgres.registerWorker(
-                id: workerId, host: ProcessInfo.processInfo.hostName,
+            try await postgres.register(
+                workerId: workerId, host: ProcessInfo.processInfo.hostName,
                 pid: Int(ProcessInfo.processInfo.processIdentifier))
-            // Without workers nobody else may be sweeping: fail what lost processes left running.
-            _ = try? await postgres.failExecutionsOfLostWorkers()
-            heartbeat = Task {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .seconds(3))
-                    _ = try? await postgres.heartbeat(workerId: workerId)
-                }
-            }
+            // The worker's heartbeat and lease service; without workers nobody else may be sweeping, so it also
+            // fails what lost processes left running.
+            let defaults = WorkerConfiguration(workerId: workerId)
+            services.append(
+                .init(
+                    service: HeartbeatService(
+                        registry: postgres, workerId: workerId, interval: defaults.heartbeatInterval,
+                        lease: defaults.lease, running: { Set(jobOperator.runningExecutionIds) }, logger: logger),
+                    successTerminationBehavior: .ignore, serviceName: "heartbeat"))
         }
+        let (target, isRestart, json) = (job, restart, params)
+        let run = RunJobService(jobOperator: jobOperator) {
+            isRestart
+                ? try await jobOperator.restartAsync(CLIValidation.target(target))
+                : try await jobOperator.startAsync(target, parameters: JobParameters(json: json))
+        }
+        services.append(.init(service: run, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "job"))
         // SIGINT or SIGTERM asks the job to stop at its next chunk boundary: it ends STOPPED, restartable.
-        let signals = StopOnSignals { [jobOperator] in
-            for id in jobOperator.runningExecutionIds { _ = try? await jobOperator.stop(.executionId(id)) }
+        let execution: JobExecution
+        do {
+            try await ServiceGroup(
+                configuration: ServiceGroupConfiguration(
+                    services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            ).run()
+            execution = try run.outcome
+        } catch {
+            await postgres?.shutdown()
+            throw error
         }
-        let id =
-            restart
-            ? try await jobOperator.restartAsync(CLIValidation.target(job))
-            : try await jobOperator.startAsync(job, parameters: JobParameters(json: params))
-        let execution = try await jobOperator.wait(for: id)
-        signals.cancel()
-        heartbeat?.cancel()
         print(ExecutionFormatter.detail(try await jobOperator.execution(execution.id)))
-        if let postgres, let workerId { try? await postgres.removeWorker(id: workerId) }
         await postgres?.shutdown()
         if execution.status != .completed { throw ExitCode(1) }
     }
 }
 
-/// Runs an action on SIGINT or SIGTERM instead of dying, until cancelled.
-final class StopOnSignals {
-    private let sources: [any DispatchSourceSignal]
+/// Runs one job in this process and waits for it to end; a graceful shutdown (SIGINT, SIGTERM) asks it to stop at
+/// its next chunk boundary, so that it ends STOPPED and restartable.
+final class RunJobService: Service {
+    private let jobOperator: JobOperator
+    private let start: @Sendable () async throws -> Int64
+    private let result = Mutex<Result<JobExecution, any Error>?>(nil)
+    private let stopRequested = ShutdownFlag()
 
-    init(_ action: @escaping @Sendable () async -> Void) {
-        sources = [SIGINT, SIGTERM].map { signalNumber in
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { Task { await action() } }
-            source.resume()
-            return source
+    init(jobOperator: JobOperator, start: @escaping @Sendable () async throws -> Int64) {
+        self.jobOperator = jobOperator
+        self.start = start
+    }
+
+    /// The ended execution, or what starting it threw.
+    var outcome: JobExecution {
+        get throws {
+            guard let result = result.withLock({ $0 }) else {
+                throw BatchError(.invalidState, "the job was not run")
+            }
+            return try result.get()
         }
     }
 
-    func cancel() {
-        for source in sources { source.cancel() }
+    func run() async {
+        let jobOperator = jobOperator
+        let stopRequested = stopRequested
+        await withGracefulShutdownHandler {
+            let outcome: Result<JobExecution, any Error>
+            do {
+                let id = try await start()
+                // A signal that came while the job was being started found nothing to stop yet.
+                if stopRequested.isRequested { _ = try? await jobOperator.stop(.executionId(id)) }
+                outcome = .success(try await jobOperator.wait(for: id))
+            } catch {
+                outcome = .failure(error)
+            }
+            result.withLock { $0 = outcome }
+        } onGracefulShutdown: {
+            stopRequested.request()
+            Task {
+                for id in jobOperator.runningExecutionIds { _ = try? await jobOperator.stop(.executionId(id)) }
+            }
+        }
     }
 }
 

@@ -67,12 +67,15 @@ struct WorkerCommand: AsyncParsableCommand {
                 maximumAttempts: commandAttempts, initialDelay: .seconds(commandRetryDelay)))
         let repository = try connection.repository(logger)
         let messaging = try await connection.messaging(logger)
-        let worker = Worker(
+        let worker = try await Worker.connect(
             registry: try SwiftBatch.registry, repository: repository, messaging: messaging,
             configuration: configuration, logger: logger)
-        let group = ServiceGroup(
-            configuration: .init(services: [worker], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        var group = ServiceGroupConfiguration(
+            services: worker.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // The worker bounds its own drain by --grace; this is the backstop for the services after it (events still
+        // queued, deregistration), which all leave at once when cancelled.
+        group.maximumGracefulShutdownDuration = configuration.grace + .seconds(3)
+        try await ServiceGroup(configuration: group).run()
         await messaging.connection.close()
         await repository.shutdown()
     }

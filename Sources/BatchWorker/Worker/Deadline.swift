@@ -1,22 +1,45 @@
 import Synchronization
 
 /// Runs work that may block past a deadline — a call to a database or broker that stopped answering cannot be
-/// interrupted — without letting the caller wait for it beyond the deadline.
-enum Deadline {
-    /// Runs `body` in a task of its own and returns its result, or `nil` once `deadline` passes; the task is then
-    /// cancelled and left to end on its own.
-    static func run<T: Sendable>(
-        until deadline: ContinuousClock.Instant, _ body: @escaping @Sendable () async -> T
+/// interrupted — without letting the caller wait for it beyond the deadline, a shutdown request, or its own
+/// cancellation.
+///
+/// This is how the worker's services stay inside a `ServiceGroup` (structured: the group waits for them) and still
+/// let the process exit on time: what may block runs in a task of its own, which is abandoned, not awaited.
+public enum Deadline {
+    /// Runs `body` in a task of its own and returns its result, or `nil` once `deadline` passes, `flag` is set, or
+    /// the calling task is cancelled; the task is then cancelled and left to end on its own.
+    ///
+    /// - Parameters:
+    ///   - deadline: when to stop waiting; `nil` for no time limit.
+    ///   - flag: stop waiting once it is set (a graceful shutdown), if given.
+    ///   - body: the work.
+    public static func run<T: Sendable>(
+        until deadline: ContinuousClock.Instant? = nil, unless flag: ShutdownFlag? = nil,
+        _ body: @escaping @Sendable () async -> T
     ) async -> T? {
         let outcome = Outcome<T>()
         let work = Task { outcome.finish(await body()) }
-        let timer = Task {
-            try? await Task.sleep(until: deadline, clock: .continuous)
+        let timer = deadline.map { deadline in
+            Task {
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                outcome.finish(nil)
+            }
+        }
+        let shutdown = flag.map { flag in
+            Task {
+                await flag.wait()
+                outcome.finish(nil)
+            }
+        }
+        let result = await withTaskCancellationHandler {
+            await outcome.wait()
+        } onCancel: {
             outcome.finish(nil)
         }
-        let result = await outcome.wait()
         work.cancel()
-        timer.cancel()
+        timer?.cancel()
+        shutdown?.cancel()
         return result
     }
 

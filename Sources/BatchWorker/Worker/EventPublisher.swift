@@ -1,22 +1,27 @@
 import Batch
 import BatchRabbitMQ
 import Logging
+import ServiceLifecycle
 
-/// Publishes every job execution state change to `batch.events`, in order, without holding up the job: the
-/// engine's observer callback only queues the change; a task of the worker's publishes it (with confirms).
+/// Publishes every job execution state change to an ``EventSink`` (`batch.events`), in order, without holding up
+/// the job: the engine's observer callback only queues the change; this service publishes it.
 ///
 /// Events are a notification, not the record: the database is the truth. An event that cannot be published
-/// (the broker is away longer than the connection's retries) is logged and dropped.
-final class EventPublisher: JobExecutionObserver {
-    private let messaging: BatchMessaging
+/// (the broker is away longer than the connection's retries) is logged and dropped. On graceful shutdown it
+/// publishes what is queued, for at most ``flushLimit``; on cancellation it leaves at once.
+final class EventPublisher: JobExecutionObserver, Service {
+    private let sink: any EventSink
     private let logger: Logger
     private let stream: AsyncStream<JobExecution>
     private let continuation: AsyncStream<JobExecution>.Continuation
     /// Told of every change too (the worker's capacity accounting).
     private let onChange: @Sendable (JobExecution) -> Void
 
-    init(messaging: BatchMessaging, logger: Logger, onChange: @escaping @Sendable (JobExecution) -> Void) {
-        self.messaging = messaging
+    /// The longest a graceful shutdown waits for queued events to be published.
+    static let flushLimit = Duration.seconds(2)
+
+    init(sink: any EventSink, logger: Logger, onChange: @escaping @Sendable (JobExecution) -> Void) {
+        self.sink = sink
         self.logger = logger
         self.onChange = onChange
         (stream, continuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
@@ -27,26 +32,38 @@ final class EventPublisher: JobExecutionObserver {
         continuation.yield(execution)
     }
 
-    /// Publishes changes until ``finish()`` is called and the queue is drained.
+    /// Publishes changes until a graceful shutdown (then what is queued) or cancellation.
     func run() async {
-        for await execution in stream {
-            let event = Event(
-                executionId: execution.id, jobName: execution.jobName, instanceId: execution.instanceId,
-                status: execution.status, exitMessage: execution.exitMessage.isEmpty ? nil : execution.exitMessage,
-                time: execution.lastUpdated)
-            do {
-                try await messaging.publish(event)
-            } catch {
-                logger.warning(
-                    "could not publish an event",
-                    metadata: [
-                        "job.execution.id": "\(execution.id)", "status": "\(execution.status.rawValue)",
-                        "error": "\(error)",
-                    ])
+        let expired = ShutdownFlag()
+        await withGracefulShutdownHandler {
+            // Each publish runs in a task of its own: a broker that stopped answering cannot hold the service past
+            // its flush limit or its cancellation.
+            for await execution in stream {
+                guard await Deadline.run(unless: expired, { await self.publish(execution) }) != nil else { return }
+            }
+        } onGracefulShutdown: {
+            self.continuation.finish()
+            Task {
+                try? await Task.sleep(for: Self.flushLimit)
+                expired.request()
             }
         }
     }
 
-    /// Ends the stream once what is queued is published.
-    func finish() { continuation.finish() }
+    private func publish(_ execution: JobExecution) async {
+        let event = Event(
+            executionId: execution.id, jobName: execution.jobName, instanceId: execution.instanceId,
+            status: execution.status, exitMessage: execution.exitMessage.isEmpty ? nil : execution.exitMessage,
+            time: execution.lastUpdated)
+        do {
+            try await sink.publish(event)
+        } catch {
+            logger.warning(
+                "could not publish an event",
+                metadata: [
+                    "job.execution.id": "\(execution.id)", "status": "\(execution.status.rawValue)",
+                    "error": "\(error)",
+                ])
+        }
+    }
 }

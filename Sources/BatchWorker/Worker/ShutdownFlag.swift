@@ -1,36 +1,61 @@
 import Synchronization
 
 /// Set once when a graceful shutdown begins; loops check it, and ``wait()`` returns once it is set.
-final class ShutdownFlag: Sendable {
+///
+/// Public so that services outside the worker (``HeartbeatService`` in `swiftbatch run`, tests) can share the one
+/// primitive the worker's services use to leave a call that may block on a server.
+public final class ShutdownFlag: Sendable {
     private struct State {
         var requested = false
-        var waiters: [CheckedContinuation<Void, Never>] = []
+        var nextWaiter = 0
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
     }
 
     private let state = Mutex(State())
 
+    /// Creates a flag that is not set.
+    public init() {}
+
     /// Sets the flag and wakes every waiter.
-    func request() {
+    public func request() {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.requested = true
-            defer { state.waiters = [] }
-            return state.waiters
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
         }
         for waiter in waiters { waiter.resume() }
     }
 
     /// Whether shutdown was requested.
-    var isRequested: Bool { state.withLock { $0.requested } }
+    public var isRequested: Bool { state.withLock { $0.requested } }
 
-    /// Returns once shutdown is requested.
-    func wait() async {
-        await withCheckedContinuation { continuation in
-            let now = state.withLock { state -> Bool in
-                if state.requested { return true }
-                state.waiters.append(continuation)
-                return false
+    /// Returns once shutdown is requested, or once the calling task is cancelled.
+    public func wait() async {
+        let id = state.withLock { state -> Int in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let now = state.withLock { state -> Bool in
+                    if state.requested || Task.isCancelled { return true }
+                    state.waiters[id] = continuation
+                    return false
+                }
+                if now { continuation.resume() }
             }
-            if now { continuation.resume() }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
+        }
+    }
+
+    /// Sleeps for `duration`, or less if shutdown is requested or the task is cancelled meanwhile.
+    public func sleep(for duration: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await Task.sleep(for: duration) }
+            group.addTask { await self.wait() }
+            await group.next()
+            group.cancelAll()
         }
     }
 }

@@ -3,40 +3,46 @@ import BatchRabbitMQ
 import Logging
 
 extension Worker {
-    /// Takes commands while there is capacity: when every slot is busy it pauses the consumer (the broker takes
-    /// back what it sent ahead) until a job ends.
-    func commandLoop(_ commands: CommandStream) async {
-        var iterator = commands.makeAsyncIterator()
+    /// Takes commands while there is capacity: when every slot is busy it pauses the source (which hands back what
+    /// it sent ahead) until a job ends.
+    func commandLoop() async {
         while !shuttingDown.isRequested {
-            let incoming: IncomingCommand?
+            let delivery: (any CommandDelivery)?
             do {
-                incoming = try await iterator.next()
+                delivery = try await commands.next()
             } catch {
                 if shuttingDown.isRequested || Task.isCancelled { return }
                 logger.error("command consumer failed; retrying", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: .seconds(1))
                 continue
             }
-            guard let incoming else { return }
-            await handle(incoming)
+            guard let delivery else { return }
+            await handle(delivery)
             // Short jobs free their slot within moments: wait a little before giving the broker back what it sent
             // ahead, so a busy worker does not cancel and re-create its consumer after every job.
             if capacity.isFull, !shuttingDown.isRequested, await !capacity.waitForFreeSlot(atMost: Self.pauseGrace) {
-                try? await commands.consumer.pause()
+                try? await commands.pause()
                 logger.debug("at capacity: paused consuming", metadata: ["running": "\(capacity.runningCount)"])
                 await capacity.waitForFreeSlot()
                 if shuttingDown.isRequested { return }
-                try? await commands.consumer.resume()
+                try? await commands.resume()
             }
         }
     }
 
     /// Runs one command and settles its delivery: acked once accepted (a start once its execution row is
     /// committed); otherwise as the ``CommandRetryPolicy`` decides — acked with a refusal when the rules refuse it,
-    /// dead-lettered at once when it can never succeed, and sent to the retry queue (holding no slot) when a passing
-    /// failure met it, until its attempts run out and it is dead-lettered with its last error.
-    func handle(_ incoming: IncomingCommand) async {
-        let command = incoming.command
+    /// dead-lettered at once when it can never succeed (a body that is not a valid command included), and sent back
+    /// for a later attempt (holding no slot) when a passing failure met it, until its attempts run out and it is
+    /// dead-lettered with its last error.
+    func handle(_ delivery: any CommandDelivery) async {
+        let command: Command
+        do {
+            command = try delivery.command()
+        } catch {
+            await settle(delivery, failedWith: error, logger)
+            return
+        }
         var logger = self.logger
         logger[metadataKey: "command"] = "\(command.action.rawValue)"
         logger[metadataKey: "target"] = "\(command.target)"
@@ -44,30 +50,30 @@ extension Worker {
         do {
             executionId = try await execute(command)
         } catch {
-            await settle(incoming, failedWith: error, logger)
+            await settle(delivery, failedWith: error, logger)
             return
         }
         do {
-            try incoming.delivery.ack()
+            try await delivery.ack()
         } catch {
             // The channel closed under the command: the broker redelivers it, and the rules refuse a second start.
             logger.warning("could not ack an accepted command", metadata: ["error": "\(error)"])
         }
         logger.info("command accepted", metadata: ["job.execution.id": "\(executionId.map(String.init) ?? "-")"])
-        await reply(.accepted(executionId: executionId), to: incoming, logger)
+        await reply(.accepted(executionId: executionId), to: delivery, logger)
     }
 
-    private func settle(_ incoming: IncomingCommand, failedWith error: any Error, _ logger: Logger) async {
-        switch configuration.commandRetry.decide(error, previous: CommandAttempts(incoming.delivery)) {
+    private func settle(_ delivery: any CommandDelivery, failedWith error: any Error, _ logger: Logger) async {
+        switch configuration.commandRetry.decide(error, previous: delivery.attempts) {
         case .refuse(let reason):
             logger.info("command refused", metadata: ["reason": "\(reason)"])
-            try? incoming.delivery.ack()
-            await reply(.refused(reason), to: incoming, logger)
+            try? await delivery.ack()
+            await reply(.refused(reason), to: delivery, logger)
         case .deadLetter(let reason):
             logger.warning("dead-lettering a command that cannot succeed", metadata: ["reason": "\(reason)"])
-            await reply(.refused(reason), to: incoming, logger)
+            await reply(.refused(reason), to: delivery, logger)
             do {
-                try await messaging.deadLetter(incoming.delivery, reason: reason)
+                try await delivery.deadLetter(reason: reason)
             } catch {
                 logger.error("could not dead-letter a command", metadata: ["error": "\(error)"])
             }
@@ -79,7 +85,7 @@ extension Worker {
                     "retry.in": "\(delay)",
                 ])
             do {
-                try await messaging.retry(incoming.delivery, attempts: attempts, after: delay)
+                try await delivery.retry(attempts: attempts, after: delay)
             } catch {
                 logger.error("could not send a command back for a retry", metadata: ["error": "\(error)"])
             }
@@ -107,7 +113,7 @@ extension Worker {
             // The worker running it learns at once, whichever worker took the command.
             if execution.status == .stopping {
                 do {
-                    try await messaging.broadcast(.stop(executionId: execution.id))
+                    try await sink.broadcast(.stop(executionId: execution.id))
                 } catch {
                     logger.warning("could not broadcast a stop", metadata: ["error": "\(error)"])
                 }
@@ -125,9 +131,9 @@ extension Worker {
         }
     }
 
-    private func reply(_ reply: Reply, to incoming: IncomingCommand, _ logger: Logger) async {
+    private func reply(_ reply: Reply, to delivery: any CommandDelivery, _ logger: Logger) async {
         do {
-            try await messaging.reply(reply, to: incoming.delivery)
+            try await delivery.reply(reply)
         } catch {
             logger.warning("could not send a reply", metadata: ["error": "\(error)"])
         }

@@ -5,81 +5,127 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// The worker: consumes start, stop, restart and abandon commands from RabbitMQ, runs the jobs, persists them in
-/// PostgreSQL, publishes their events, heartbeats, and fails the executions of lost workers.
+/// The worker: takes start, stop, restart and abandon commands from a ``CommandSource``, runs the jobs, persists
+/// them in a `JobRepository`, publishes their events to an ``EventSink``, heartbeats in a ``WorkerRegistry``, and
+/// fails the executions of lost workers.
 ///
-/// Run it in a `ServiceGroup` (``SwiftBatch`` does) so SIGTERM and SIGINT shut it down gracefully: it stops
-/// consuming, asks its running jobs to stop, waits up to the grace period for them to reach STOPPED (restartable),
-/// and returns.
+/// Its long-lived loops are services of one `ServiceGroup`, in this order: the ``HeartbeatService``, the event
+/// publisher, the control listener and the command consumer (``services``). A graceful shutdown (SIGTERM, SIGINT)
+/// stops them in reverse: the consumer stops taking commands, asks the running jobs to stop and waits up to the
+/// grace period for them to reach STOPPED (restartable) while the others still hear stops, publish events and
+/// heartbeat; then the control listener ends, the events still queued are published, and the worker deregisters.
+/// If the grace period ends first, the running executions are marked FAILED and the group fails.
+///
+/// In production, ``connect(registry:repository:messaging:configuration:logger:)`` builds one over PostgreSQL and
+/// RabbitMQ; in tests, the in-memory twins (``InMemoryCommandSource``, ``InMemoryEventSink``,
+/// ``InMemoryWorkerRegistry``) and `InMemoryJobRepository` run it without servers.
 public final class Worker: Service {
     /// The worker's configuration.
     public let configuration: WorkerConfiguration
     /// The operator running this worker's jobs.
     public let jobOperator: JobOperator
-    let repository: PostgresJobRepository
-    let messaging: BatchMessaging
+    let workers: any WorkerRegistry
+    let commands: any CommandSource
+    let control: (any CommandSource)?
+    let sink: any EventSink
     let logger: Logger
     let capacity: WorkerCapacity
     let events: EventPublisher
     let shuttingDown = ShutdownFlag()
+    let created = ContinuousClock.now
+    /// Where the commands come from, for the log.
+    let commandsName: String
 
     /// Creates a worker.
     /// - Parameters:
     ///   - registry: the jobs it may run; commands naming other jobs are dead-lettered.
     ///   - repository: where executions live.
-    ///   - messaging: the RabbitMQ protocol layer.
+    ///   - workers: where the worker registers and heartbeats.
+    ///   - commands: the commands to take (the commands queue).
+    ///   - control: stops that reach every worker (the control exchange), if any.
+    ///   - events: where execution events and stop broadcasts go.
     ///   - configuration: concurrency, lease, grace, ...
     ///   - logger: the worker's logger; `worker.id` is added to its metadata.
+    ///   - commandsName: where the commands come from, for the log.
     public init(
-        registry: JobRegistry, repository: PostgresJobRepository, messaging: BatchMessaging,
-        configuration: WorkerConfiguration = WorkerConfiguration(), logger: Logger
+        registry: JobRegistry, repository: any JobRepository, workers: any WorkerRegistry,
+        commands: any CommandSource, control: (any CommandSource)? = nil, events: any EventSink,
+        configuration: WorkerConfiguration = WorkerConfiguration(), logger: Logger, commandsName: String = "commands"
     ) {
         var logger = logger
         logger[metadataKey: "worker.id"] = "\(configuration.workerId)"
         let capacity = WorkerCapacity(limit: configuration.concurrency)
         let workerId = configuration.workerId
-        let events = EventPublisher(messaging: messaging, logger: logger) { execution in
+        let publisher = EventPublisher(sink: events, logger: logger) { execution in
             if !execution.status.isRunning, execution.workerId == workerId { capacity.remove(execution.id) }
         }
         self.configuration = configuration
-        self.repository = repository
-        self.messaging = messaging
+        self.workers = workers
+        self.commands = commands
+        self.control = control
+        self.sink = events
         self.logger = logger
         self.capacity = capacity
-        self.events = events
+        self.events = publisher
+        self.commandsName = commandsName
         self.jobOperator = JobOperator(
-            registry: registry, repository: repository, workerId: configuration.workerId, observer: events,
+            registry: registry, repository: repository, workerId: configuration.workerId, observer: publisher,
             logger: logger)
     }
 
-    /// Runs until a graceful shutdown (or task cancellation), then drains.
-    public func run() async throws {
-        let started = ContinuousClock.now
-        if configuration.migrate {
-            let applied = try await repository.migrate()
-            if !applied.isEmpty { logger.info("schema migrated", metadata: ["migrations": "\(applied)"]) }
+    /// The worker's services, to run in one `ServiceGroup` in this order (a graceful shutdown stops them in
+    /// reverse): the heartbeat, the event publisher, the control listener, and the command consumer, whose failure
+    /// (the grace period ended with jobs running) cancels the group.
+    public var services: [ServiceGroupConfiguration.ServiceConfiguration] {
+        let jobOperator = jobOperator
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(
+                service: HeartbeatService(
+                    registry: workers, workerId: configuration.workerId, interval: configuration.heartbeatInterval,
+                    lease: configuration.lease, running: { Set(jobOperator.runningExecutionIds) }, observer: events,
+                    logger: logger),
+                successTerminationBehavior: .ignore, serviceName: "heartbeat"),
+            .init(service: events, successTerminationBehavior: .ignore, serviceName: "events"),
+        ]
+        if let control {
+            services.append(
+                .init(
+                    service: ControlListener(source: control, jobOperator: jobOperator, logger: logger),
+                    successTerminationBehavior: .ignore, serviceName: "control"))
         }
-        try await messaging.declareTopology()
-        try await repository.registerWorker(
-            id: configuration.workerId, host: ProcessInfo.processInfo.hostName,
-            pid: Int(ProcessInfo.processInfo.processIdentifier))
-        let control = try await messaging.controlCommands(workerID: configuration.workerId)
-        let commands = try await messaging.commands(prefetch: UInt16(clamping: configuration.concurrency))
+        services.append(
+            .init(
+                service: CommandConsumer(worker: self), successTerminationBehavior: .gracefullyShutdownGroup,
+                serviceName: "commands"))
+        return services
+    }
+
+    /// Runs the worker's ``services`` in a `ServiceGroup` of their own until a graceful shutdown of the group this
+    /// worker runs in (or of the task), then drains as described above.
+    ///
+    /// - Throws: when the grace period ended with executions still running (they were marked FAILED where the
+    ///   database answered).
+    public func run() async throws {
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, logger: logger))
+        try await withGracefulShutdownHandler {
+            try await group.run()
+        } onGracefulShutdown: {
+            Task { await group.triggerGracefulShutdown() }
+        }
+    }
+
+    /// Takes commands until a graceful shutdown (or the source ends), then asks the running jobs to stop and waits
+    /// for them, up to the grace period.
+    func consume() async throws {
         logger.info(
             "worker consuming",
             metadata: [
-                "concurrency": "\(configuration.concurrency)", "queue": "\(messaging.topology.commandsQueue)",
-                "startup": "\(ContinuousClock.now - started)",
+                "concurrency": "\(configuration.concurrency)", "queue": "\(commandsName)",
+                "startup": "\(ContinuousClock.now - created)",
             ])
-
-        // The loops that talk to the servers run as tasks of their own, not children of this one: a call in flight
-        // to a server that stopped answering cannot be interrupted, and shutdown must not wait for it past grace.
-        let loops = [
-            Task { await self.events.run() },
-            Task { await self.heartbeatLoop() },
-            Task { await self.controlLoop(control) },
-        ]
-        let commandLoop = Task { await self.commandLoop(commands) }
+        // The loop runs as a task of its own: a call in flight to a server that stopped answering cannot be
+        // interrupted, and shutdown must not wait for it past grace.
+        let commandLoop = Task { await self.commandLoop() }
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await commandLoop.value }
@@ -90,7 +136,8 @@ public final class Worker: Service {
         } onGracefulShutdown: {
             self.logger.info("shutting down: no more commands")
             self.shuttingDown.request()
-            Task { try? await commands.consumer.cancel() }
+            let commands = self.commands
+            Task { try? await commands.cancel() }
             self.capacity.wakeAll()
         }
         shuttingDown.request()
@@ -98,24 +145,16 @@ public final class Worker: Service {
         let drained: Bool? = await Deadline.run(until: deadline) {
             await commandLoop.value
             await self.drain()
-            try? await control.consumer.cancel()
-            self.events.finish()
-            await loops[0].value
             return true
         }
-        for loop in loops { loop.cancel() }
         guard drained != nil else {
+            commandLoop.cancel()
             let running = jobOperator.runningExecutionIds
-            await giveUp(running, commands: commands)
+            await giveUp(running)
             throw BatchError(
                 .invalidState,
                 "the grace period of \(configuration.grace) ended with executions \(running) still running; "
                     + "they were marked FAILED where the database answered, else their lease will expire")
-        }
-        if jobOperator.runningExecutionIds.isEmpty {
-            _ = await Deadline.run(until: .now + .seconds(1)) {
-                try? await self.repository.removeWorker(id: self.configuration.workerId)
-            }
         }
         logger.info("worker stopped")
     }
@@ -137,17 +176,17 @@ public final class Worker: Service {
         await jobOperator.waitForRunningExecutions()
     }
 
-    /// The grace period is over with jobs still running: marks them FAILED if the database answers within a second
-    /// (else the lost-worker sweep will, once the lease expires) and closes the commands channel so the broker
-    /// requeues whatever this worker still holds.
-    func giveUp(_ running: [Int64], commands: CommandStream) async {
+    /// The grace period is over with jobs still running: marks them FAILED if the registry answers within a second
+    /// (else the lost-worker sweep will, once the lease expires) and closes the command source so that whatever
+    /// this worker still holds goes back to the queue.
+    func giveUp(_ running: [Int64]) async {
         logger.warning(
             "grace period over with jobs still running; marking them FAILED",
             metadata: ["executions": "\(running)", "grace": "\(configuration.grace)"])
         let message = "worker \(configuration.workerId) shut down before the job stopped (grace \(configuration.grace))"
         let marked = await Deadline.run(until: .now + .seconds(1)) {
             do {
-                return try await self.repository.failRunningExecutions(
+                return try await self.workers.failRunningExecutions(
                     workerId: self.configuration.workerId, message: message)
             } catch {
                 self.logger.warning("could not mark the executions FAILED", metadata: ["error": "\(error)"])
@@ -157,57 +196,14 @@ public final class Worker: Service {
         if marked == nil {
             logger.warning("the database did not answer; the lease sweep will mark the executions FAILED")
         }
-        _ = await Deadline.run(until: .now + .milliseconds(500)) { try? await commands.consumer.close() }
+        let commands = commands
+        _ = await Deadline.run(until: .now + .milliseconds(500)) { try? await commands.close() }
     }
+}
 
-    /// Records the heartbeat and fails the executions of lost workers, every heartbeat interval.
-    func heartbeatLoop() async {
-        while !Task.isCancelled {
-            do {
-                if try await !repository.heartbeat(workerId: configuration.workerId) {
-                    try await repository.registerWorker(
-                        id: configuration.workerId, host: ProcessInfo.processInfo.hostName,
-                        pid: Int(ProcessInfo.processInfo.processIdentifier))
-                }
-                for execution in try await repository.failExecutionsOfLostWorkers(lease: configuration.lease) {
-                    await events.jobExecutionChanged(execution)
-                }
-                let running = Set(jobOperator.runningExecutionIds)
-                for execution in try await repository.failOrphanedExecutions(
-                    workerId: configuration.workerId, running: running)
-                {
-                    await events.jobExecutionChanged(execution)
-                }
-            } catch {
-                logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
-            }
-            try? await Task.sleep(for: configuration.heartbeatInterval)
-        }
-    }
+/// The command consumer: the worker's last service, the first a graceful shutdown reaches.
+struct CommandConsumer: Service {
+    let worker: Worker
 
-    /// Stops reaching every worker over the control exchange: acts on those for executions running here.
-    func controlLoop(_ control: CommandStream) async {
-        do {
-            for try await incoming in control {
-                try? incoming.delivery.ack()
-                guard incoming.command.action == .stop else { continue }
-                await stopLocally(incoming.command.target)
-            }
-        } catch {
-            if !Task.isCancelled { logger.warning("control consumer ended", metadata: ["error": "\(error)"]) }
-        }
-    }
-
-    private func stopLocally(_ target: Command.Target) async {
-        let executionId: Int64?
-        switch target {
-        case .execution(let id):
-            executionId = id
-        case .job(let name):
-            executionId = try? await jobOperator.lastExecution(of: .name(name)).id
-        }
-        guard let executionId, jobOperator.requestLocalStop(executionId: executionId) else { return }
-        logger.info("stop received over the control exchange", metadata: ["job.execution.id": "\(executionId)"])
-        _ = try? await jobOperator.stop(.executionId(executionId))
-    }
+    func run() async throws { try await worker.consume() }
 }

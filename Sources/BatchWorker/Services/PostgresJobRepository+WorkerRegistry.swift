@@ -1,0 +1,26 @@
+import Batch
+import BatchPostgres
+
+/// The PostgreSQL repository keeps the workers' record in its `workers` table.
+extension PostgresJobRepository: WorkerRegistry {
+    /// Records a worker as alive (``registerWorker(id:host:pid:)``).
+    public func register(workerId: String, host: String, pid: Int) async throws {
+        try await registerWorker(id: workerId, host: host, pid: pid)
+    }
+
+    /// Removes a worker's row (``removeWorker(id:)``).
+    public func deregister(workerId: String) async throws {
+        try await removeWorker(id: workerId)
+    }
+
+    /// Fails the executions of workers past their lease (``failExecutionsOfLostWorkers(lease:)``).
+    public func sweepLostWorkers(lease: Duration) async throws -> [JobExecution] {
+        try await failExecutionsOfLostWorkers(lease: lease)
+    }
+
+    /// Fails this worker's executions it is not running, once older than 30 s
+    /// (``failOrphanedExecutions(workerId:running:grace:)``).
+    public func sweepOrphanedExecutions(workerId: String, running: Set<Int64>) async throws -> [JobExecution] {
+        try await failOrphanedExecutions(workerId: workerId, running: running, grace: .seconds(30))
+    }
+}

@@ -1,0 +1,87 @@
+import Batch
+import BatchRabbitMQ
+
+/// One command as received, with the means to settle it: the worker acks it once accepted (a start once its
+/// execution row is committed), dead-letters what can never succeed, sends what met a passing failure back for a
+/// later attempt, and answers when an answer was asked for.
+///
+/// RabbitMQ's deliveries (``AMQPCommandSource``) and ``InMemoryCommandSource``'s are the two kinds.
+public protocol CommandDelivery: Sendable {
+    /// The command it holds.
+    /// - Throws: what is wrong with the body when it is not a valid command (not JSON, an unknown command or field,
+    ///   too large): the worker dead-letters it with that reason.
+    func command() throws -> Command
+    /// How often the command met a passing failure before (carried with it, so the count survives any worker).
+    var attempts: CommandAttempts { get }
+    /// Settles it as done.
+    func ack() async throws
+    /// Moves it aside for good, with the reason it can never succeed.
+    func deadLetter(reason: String) async throws
+    /// Sends it back to be tried again after `delay`, carrying `attempts` (already counting this attempt).
+    func retry(attempts: CommandAttempts, after delay: Duration) async throws
+    /// Hands it back untouched, for this or another worker to take.
+    func requeue() async throws
+    /// Answers it, if an answer was asked for; does nothing otherwise.
+    func reply(_ reply: Reply) async throws
+}
+
+/// Where a worker takes its commands from (the commands queue, or the control exchange a stop reaches every worker
+/// through). One consumer: ``next()`` is called from one task at a time.
+public protocol CommandSource: Sendable {
+    /// The next command, waiting for one; `nil` once the source is cancelled or ended.
+    func next() async throws -> (any CommandDelivery)?
+    /// Stops receiving for now and hands back what was sent ahead but not yet taken (a full worker holds no
+    /// command it cannot start).
+    func pause() async throws
+    /// Receives again after ``pause()``.
+    func resume() async throws
+    /// Stops receiving for good: ``next()`` returns `nil`. Deliveries already taken can still be settled.
+    func cancel() async throws
+    /// Cancels and hands back every delivery taken but not settled (the worker gives up at the end of its grace).
+    func close() async throws
+}
+
+/// Where the worker announces what happens: every execution state change as an ``Event``, and stops for every
+/// worker at once (the control exchange).
+public protocol EventSink: Sendable {
+    /// Publishes one event; returns once it is accepted.
+    func publish(_ event: Event) async throws
+    /// Sends a command (a stop) to every worker.
+    func broadcast(_ command: Command) async throws
+}
+
+/// The workers' shared record: who is alive, and the executions of those who are not.
+///
+/// A worker registers, heartbeats, and deregisters when it ends cleanly; every heartbeat it also fails the
+/// executions of workers whose heartbeat is older than the lease, and its own executions it is not running
+/// (orphans of a start whose commit answer was lost).
+public protocol WorkerRegistry: Sendable {
+    /// Records a worker as alive.
+    func register(workerId: String, host: String, pid: Int) async throws
+    /// Records a heartbeat.
+    /// - Returns: `false` when the worker is not registered (its row was removed): it registers again.
+    func heartbeat(workerId: String) async throws -> Bool
+    /// Removes a worker's record (a clean exit).
+    func deregister(workerId: String) async throws
+    /// Marks FAILED the running executions of workers whose heartbeat is older than `lease`.
+    /// - Returns: the executions marked FAILED.
+    func sweepLostWorkers(lease: Duration) async throws -> [JobExecution]
+    /// Marks FAILED the running executions recorded for `workerId` that it is not running.
+    /// - Returns: the executions marked FAILED.
+    func sweepOrphanedExecutions(workerId: String, running: Set<Int64>) async throws -> [JobExecution]
+    /// Marks FAILED every running execution of `workerId` (its grace period ended with them still running).
+    /// - Returns: the executions marked FAILED.
+    func failRunningExecutions(workerId: String, message: String) async throws -> [JobExecution]
+}
+
+extension Command {
+    /// Decodes a delivery's body; what is wrong with it is a ``BatchError/Code/invalidJSON`` (it can never succeed:
+    /// the ``CommandRetryPolicy`` dead-letters it).
+    static func decodingDelivery(_ body: [UInt8], limits: MessageLimits = MessageLimits()) throws -> Command {
+        do {
+            return try Command(decoding: body, limits: limits)
+        } catch let error as AMQPError {
+            throw BatchError(.invalidJSON, error.message)
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import Batch
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// The heartbeat and lease service, shared by `swiftbatch worker` and `swiftbatch run`: every interval it records
+/// the process's heartbeat (registering again if its row was removed), fails the executions of workers past their
+/// lease, and fails its own executions it is not running (orphans). On graceful shutdown it deregisters — only if
+/// nothing of its own still runs, so that what it leaves behind is swept once the lease expires.
+///
+/// What it asks the registry runs in a task of its own: a database that stopped answering cannot hold the service
+/// past a shutdown or a cancellation.
+public final class HeartbeatService: Service {
+    private let registry: any WorkerRegistry
+    private let workerId: String
+    private let interval: Duration
+    private let lease: Duration
+    private let running: @Sendable () -> Set<Int64>
+    private let observer: (any JobExecutionObserver)?
+    private let logger: Logger
+
+    /// Creates the service.
+    /// - Parameters:
+    ///   - registry: the workers' record.
+    ///   - workerId: this process's id.
+    ///   - interval: between heartbeats.
+    ///   - lease: how long a worker may go without a heartbeat before its executions are failed.
+    ///   - running: the executions this process runs now.
+    ///   - observer: told of every execution the sweeps fail (the worker publishes them as events).
+    ///   - logger: for failed heartbeats.
+    public init(
+        registry: any WorkerRegistry, workerId: String, interval: Duration, lease: Duration,
+        running: @escaping @Sendable () -> Set<Int64>, observer: (any JobExecutionObserver)? = nil, logger: Logger
+    ) {
+        self.registry = registry
+        self.workerId = workerId
+        self.interval = interval
+        self.lease = lease
+        self.running = running
+        self.observer = observer
+        self.logger = logger
+    }
+
+    /// Beats until a graceful shutdown or cancellation; deregisters on a graceful shutdown with nothing running.
+    public func run() async {
+        let stop = ShutdownFlag()
+        await withGracefulShutdownHandler {
+            _ = await Deadline.run(unless: stop) {
+                while !Task.isCancelled {
+                    await self.beat()
+                    try? await Task.sleep(for: self.interval)
+                }
+            }
+        } onGracefulShutdown: {
+            stop.request()
+        }
+        guard !Task.isCancelled, running().isEmpty else { return }
+        _ = await Deadline.run(until: .now + .seconds(1)) {
+            do {
+                try await self.registry.deregister(workerId: self.workerId)
+            } catch {
+                self.logger.warning("could not deregister", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// One heartbeat and the sweeps.
+    func beat() async {
+        do {
+            if try await !registry.heartbeat(workerId: workerId) {
+                try await registry.register(
+                    workerId: workerId, host: ProcessInfo.processInfo.hostName,
+                    pid: Int(ProcessInfo.processInfo.processIdentifier))
+            }
+            for execution in try await registry.sweepLostWorkers(lease: lease) {
+                await observer?.jobExecutionChanged(execution)
+            }
+            for execution in try await registry.sweepOrphanedExecutions(workerId: workerId, running: running()) {
+                await observer?.jobExecutionChanged(execution)
+            }
+        } catch {
+            logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
+        }
+    }
+}

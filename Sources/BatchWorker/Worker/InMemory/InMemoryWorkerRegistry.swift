@@ -1,0 +1,115 @@
+import Batch
+import Foundation
+import Synchronization
+
+/// A ``WorkerRegistry`` in memory, the twin of the `workers` table for tests: records registrations, heartbeats and
+/// deregistrations, and — given the ``InMemoryJobRepository`` the workers use — fails the executions of lost
+/// workers, orphans, and those a worker gives up, as the PostgreSQL repository does (job executions only; their
+/// step executions are left as they are).
+public final class InMemoryWorkerRegistry: WorkerRegistry {
+    /// One registered worker.
+    public struct Entry: Sendable, Hashable {
+        /// Its host.
+        public var host: String
+        /// Its process id.
+        public var pid: Int
+        /// Its last heartbeat.
+        public var heartbeat: ContinuousClock.Instant
+        /// How many heartbeats it recorded.
+        public var heartbeats: Int
+    }
+
+    private struct State {
+        var workers: [String: Entry] = [:]
+        var deregistered: [String] = []
+        var failure: (any Error)?
+    }
+
+    private let state = Mutex(State())
+    private let repository: (any JobRepository)?
+
+    /// Creates an empty registry.
+    /// - Parameter repository: where the executions live, for the sweeps (without one they find nothing).
+    public init(repository: (any JobRepository)? = nil) { self.repository = repository }
+
+    /// The workers registered now.
+    public var workers: [String: Entry] { state.withLock { $0.workers } }
+    /// The ids deregistered, in order.
+    public var deregistered: [String] { state.withLock { $0.deregistered } }
+
+    /// Makes every later call throw `error` (a database away), or succeed again with `nil`.
+    public func fail(with error: (any Error)?) { state.withLock { $0.failure = error } }
+
+    private func check() throws {
+        if let failure = state.withLock({ $0.failure }) { throw failure }
+    }
+
+    /// Records the worker.
+    public func register(workerId: String, host: String, pid: Int) async throws {
+        try check()
+        state.withLock { $0.workers[workerId] = Entry(host: host, pid: pid, heartbeat: .now, heartbeats: 0) }
+    }
+
+    /// Records a heartbeat; `false` when the worker is not registered.
+    public func heartbeat(workerId: String) async throws -> Bool {
+        try check()
+        return state.withLock { state in
+            guard state.workers[workerId] != nil else { return false }
+            state.workers[workerId]?.heartbeat = .now
+            state.workers[workerId]?.heartbeats += 1
+            return true
+        }
+    }
+
+    /// Removes the worker.
+    public func deregister(workerId: String) async throws {
+        try check()
+        state.withLock { state in
+            state.workers[workerId] = nil
+            state.deregistered.append(workerId)
+        }
+    }
+
+    /// Fails the running executions of workers not registered or silent for longer than `lease`.
+    public func sweepLostWorkers(lease: Duration) async throws -> [JobExecution] {
+        try check()
+        let now = ContinuousClock.now
+        let alive = state.withLock { state in
+            Set(state.workers.filter { now - $0.value.heartbeat <= lease }.keys)
+        }
+        return try await fail(message: { "worker \($0) was lost (no heartbeat within the lease)" }) { execution in
+            guard let worker = execution.workerId else { return false }
+            return !alive.contains(worker)
+        }
+    }
+
+    /// Fails `workerId`'s running executions that are not in `running` (no grace: tests control what runs).
+    public func sweepOrphanedExecutions(workerId: String, running: Set<Int64>) async throws -> [JobExecution] {
+        try check()
+        return try await fail(message: { "worker \($0) was not running this execution" }) { execution in
+            execution.workerId == workerId && !running.contains(execution.id)
+        }
+    }
+
+    /// Fails every running execution of `workerId` with `message`.
+    public func failRunningExecutions(workerId: String, message: String) async throws -> [JobExecution] {
+        try check()
+        return try await fail(message: { _ in message }) { $0.workerId == workerId }
+    }
+
+    private func fail(
+        message: (String) -> String, where matches: (JobExecution) -> Bool
+    ) async throws -> [JobExecution] {
+        guard let repository else { return [] }
+        var failed: [JobExecution] = []
+        for var execution in try await repository.jobExecutions(jobName: nil, limit: 10_000)
+        where execution.status.isRunning && matches(execution) {
+            execution.status = .failed
+            execution.exitCode = "FAILED"
+            execution.exitMessage = message(execution.workerId ?? "-")
+            execution.endTime = Date()
+            failed.append(try await repository.updateJobExecution(execution))
+        }
+        return failed
+    }
+}
