@@ -202,3 +202,32 @@ import Testing
             ).contains("ISO 8601"))
     }
 }
+
+@Suite struct MessageCodableTests {
+    /// Each message's `Codable` form is its wire JSON, decoded as strictly as a body.
+    @Test func codableWritesTheWireFormAndDecodesStrictly() throws {
+        let event = Event(
+            executionId: 4, jobName: "j", instanceId: 2, status: .completed,
+            time: Date(timeIntervalSince1970: 1_795_000_000.5))
+        let messages: [any JSONMessage] = [Command.stop(executionId: 42), event, Reply.refused("no")]
+        for message in messages {
+            let encoded = try JSONEncoder().encode(message)
+            #expect(try JSONValue(parsing: Array(encoded)) == message.json)
+            #expect(try JSONValue(parsing: message.body) == message.json)
+        }
+        let wire = try JSONValue(parsing: Array(try JSONEncoder().encode(event)))
+        #expect(wire.objectValue?["time"] == "2026-11-18T11:06:40.500Z")
+        for (type, text) in [
+            (Command.self as any JSONMessage.Type, #"{"command":"stop","executionId":1,"parms":{}}"#),
+            (
+                Event.self,
+                #"{"executionId":1,"jobName":"j","instanceId":2,"status":"DONE","exitMessage":null,"time":"x"}"#
+            ),
+            (Reply.self, #"{"ok":false}"#),
+        ] {
+            let error = #expect(throws: DecodingError.self) { try JSONDecoder().decode(type, from: Data(text.utf8)) }
+            guard case .dataCorrupted(let context) = error else { continue }
+            #expect(context.underlyingError is AMQPError, "\(type)")
+        }
+    }
+}

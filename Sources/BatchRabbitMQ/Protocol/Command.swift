@@ -166,22 +166,6 @@ public struct Command: Sendable, Hashable {
         if action == .start && !parameters.isEmpty { members["params"] = .object(parameters) }
         return .object(members)
     }
-
-    /// The message body: canonical JSON, UTF-8.
-    public var body: [UInt8] { Array(json.canonicalJSON.utf8) }
 }
 
-extension Command: Codable {
-    /// Decodes strictly, as ``init(json:)``.
-    public init(from decoder: any Decoder) throws {
-        let value = try JSONValue(from: decoder)
-        do { try self.init(json: value) } catch let error as AMQPError {
-            throw DecodingError.invalid(error, in: decoder)
-        }
-    }
-
-    /// Encodes as ``json``.
-    public func encode(to encoder: any Encoder) throws {
-        try json.encode(to: encoder)
-    }
-}
+extension Command: JSONMessage {}

@@ -102,22 +102,6 @@ public struct Event: Sendable, Hashable {
             "time": .string(Self.format(time)),
         ]
     }
-
-    /// The message body: canonical JSON, UTF-8.
-    public var body: [UInt8] { Array(json.canonicalJSON.utf8) }
 }
 
-extension Event: Codable {
-    /// Decodes as ``init(json:)``.
-    public init(from decoder: any Decoder) throws {
-        let value = try JSONValue(from: decoder)
-        do { try self.init(json: value) } catch let error as AMQPError {
-            throw DecodingError.invalid(error, in: decoder)
-        }
-    }
-
-    /// Encodes as ``json``.
-    public func encode(to encoder: any Encoder) throws {
-        try json.encode(to: encoder)
-    }
-}
+extension Event: JSONMessage {}

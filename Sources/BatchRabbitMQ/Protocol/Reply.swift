@@ -47,22 +47,6 @@ public enum Reply: Sendable, Hashable {
         case .refused(let message): ["ok": false, "error": .string(message)]
         }
     }
-
-    /// The message body: canonical JSON, UTF-8.
-    public var body: [UInt8] { Array(json.canonicalJSON.utf8) }
 }
 
-extension Reply: Codable {
-    /// Decodes as ``init(json:)``.
-    public init(from decoder: any Decoder) throws {
-        let value = try JSONValue(from: decoder)
-        do { try self.init(json: value) } catch let error as AMQPError {
-            throw DecodingError.invalid(error, in: decoder)
-        }
-    }
-
-    /// Encodes as ``json``.
-    public func encode(to encoder: any Encoder) throws {
-        try json.encode(to: encoder)
-    }
-}
+extension Reply: JSONMessage {}
