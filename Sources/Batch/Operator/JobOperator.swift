@@ -25,6 +25,8 @@ public final class JobOperator: Sendable {
     /// How long a finished step or job keeps trying to store its outcome while the store is unreachable, before
     /// the job tries to record UNKNOWN.
     public let outcomeRetryDeadline: Duration
+    /// The application resources every job of this operator reaches (a job's own registrations win).
+    public let resources: JobResources
     private let logger: Logger
     private let running = Mutex<[Int64: RunningExecution]>([:])
 
@@ -41,12 +43,14 @@ public final class JobOperator: Sendable {
     ///   - observer: told of every job execution status change this operator makes (stored first).
     ///   - outcomeRetryDeadline: how long to keep trying to store an outcome while the store is unreachable
     ///     (default 10 minutes; if the process dies meanwhile, the lost-worker sweep records FAILED).
+    ///   - resources: application resources for the steps of every job (see ``ResourceKey``).
     ///   - logger: the logger for the engine's messages.
     public init(
         registry: JobRegistry, repository: any JobRepository, workerId: String? = nil,
         observer: (any JobExecutionObserver)? = nil, outcomeRetryDeadline: Duration = .seconds(600),
-        logger: Logger = Logger(label: "swift-batch")
+        resources: JobResources = JobResources(), logger: Logger = Logger(label: "swift-batch")
     ) {
+        self.resources = resources
         self.outcomeRetryDeadline = outcomeRetryDeadline
         self.registry = registry
         self.repository = repository
@@ -298,7 +302,8 @@ public final class JobOperator: Sendable {
         logger[metadataKey: "job.instance.id"] = "\(execution.instanceId)"
         let run = JobRun(
             execution: execution, job: job, repository: repository, stopSignal: StopSignal(), observer: observer,
-            outcomeRetryDeadline: outcomeRetryDeadline, logger: logger)
+            outcomeRetryDeadline: outcomeRetryDeadline, resources: resources.overlaid(with: job.resources),
+            logger: logger)
         running.withLock { running in
             let task = Task {
                 await run.observer?.jobExecutionChanged(execution)
