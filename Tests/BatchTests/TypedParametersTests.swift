@@ -20,6 +20,11 @@ struct TypedParametersTests {
                 seen.append(try context.parameters.string("region"))  // keyed access still works
             }
         }
+        .validator(as: Daily.self) { daily in
+            guard (1...100).contains(daily.rows ?? 1) else {
+                throw BatchError(.invalidParameters, "job parameter 'rows' must be between 1 and 100")
+            }
+        }
     }
 
     @Test("steps read the parameters as the job's type, and by key")
@@ -41,6 +46,7 @@ struct TypedParametersTests {
             ),
             (#"{"date":"2026-11-25","region":7}"#, "job parameter 'region' must be a string"),
             (#"{"date":"2026-11-25","region":"eu","rows":"many"}"#, "job parameter 'rows' must be an integer"),
+            (#"{"date":"2026-11-25","region":"eu","rows":101}"#, "job parameter 'rows' must be between 1 and 100"),
         ])
     func refused(parameters: String, message: String) async throws {
         let jobOperator = try makeOperator(Self.job(Recorder()))

@@ -90,6 +90,8 @@ public struct BatchError: Error, Sendable, CustomStringConvertible {
     ///   - code: what kind of failure.
     ///   - message: what happened and what to do.
     ///   - underlying: the cause, if any.
+    ///   - file: the file it is thrown from (the caller's, by default).
+    ///   - line: the line it is thrown from (the caller's, by default).
     public init(
         _ code: Code, _ message: String, underlying: (any Error)? = nil, file: String = #fileID, line: Int = #line
     ) {

@@ -102,6 +102,24 @@ public struct Job: Sendable {
         return copy
     }
 
+    /// Returns this job with a validator of its parameters decoded as `type` (typically the job's typed
+    /// parameters, ``init(_:parameters:steps:)``): parameters that do not decode, or that `validate` refuses, refuse
+    /// the start before anything is stored.
+    ///
+    /// ```swift
+    /// Job("daily", parameters: Daily.self) { ... }
+    ///     .validator(as: Daily.self) { daily in
+    ///         guard (1...10_000).contains(daily.rows ?? 100) else {
+    ///             throw BatchError(.invalidParameters, "job parameter 'rows' must be between 1 and 10000")
+    ///         }
+    ///     }
+    /// ```
+    public func validator<Parameters: Decodable & SendableMetatype>(
+        as type: Parameters.Type, _ validate: @escaping @Sendable (Parameters) throws -> Void
+    ) -> Job {
+        validator { parameters in try validate(parameters.decode(as: type)) }
+    }
+
     /// Returns this job with `keys` marked as not identifying: they are passed to the steps but do not make a new
     /// instance.
     public func nonIdentifying(_ keys: String...) -> Job {

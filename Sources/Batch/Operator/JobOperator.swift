@@ -12,7 +12,7 @@ import Synchronization
 /// try await jobOperator.stop(.executionId(id))
 /// try await jobOperator.restart("daily-accounting")
 /// ```
-/// Jobs started here run in this process, as tasks; ``wait(for:)`` awaits one.
+/// Jobs started here run in this process, as tasks; ``wait(for:pollInterval:)`` awaits one.
 public final class JobOperator: Sendable {
     /// The jobs this operator may run.
     public let registry: JobRegistry
@@ -249,7 +249,9 @@ public final class JobOperator: Sendable {
 
     /// Waits for an execution to end: at once for one running in this process, by polling the repository
     /// otherwise.
-    /// - Parameter pollInterval: how often to look at an execution running elsewhere.
+    /// - Parameters:
+    ///   - executionId: the execution to wait for.
+    ///   - pollInterval: how often to look at an execution running elsewhere.
     /// - Returns: the ended execution.
     public func wait(for executionId: Int64, pollInterval: Duration = .milliseconds(200)) async throws -> JobExecution {
         if let task = running.withLock({ $0[executionId]?.task }) {
