@@ -1,5 +1,6 @@
 import Batch
 import BatchTestKit
+import Foundation
 import Synchronization
 import Testing
 
@@ -123,5 +124,41 @@ struct ResourceTests {
             seen.all == [
                 "listener:app", "reader:app", "processor:app", "processor:app", "writer:app:[10, 20]",
             ])
+    }
+
+    @Test("closing the resources releases what factories made, once, and a later request makes it again")
+    func close() async throws {
+        let made = Mutex(0)
+        let closed = Recorder<String>()
+        let job = Job("closable") { Step("s") { context in _ = try await context.resource(AppPool.self) } }
+            .resource(AppPool.self) {
+                FakePool("pool-\(made.withLock { $0 += 1; return $0 })")
+            } close: { pool in
+                closed.append(pool.name)
+            }
+        let jobOperator = try makeOperator(job)
+        await jobOperator.closeResources()
+        #expect(closed.all.isEmpty, "nothing made, nothing to close")
+        #expect(try await jobOperator.start("closable", params: #"{"n":1}"#).status == .completed)
+        await jobOperator.closeResources()
+        await jobOperator.closeResources()
+        #expect(closed.all == ["pool-1"])
+        #expect(try await jobOperator.start("closable", params: #"{"n":2}"#).status == .completed)
+        #expect(made.withLock { $0 } == 2)
+    }
+
+    @Test("a step's data directory is the one registered as a resource, else the process's")
+    func dataDirectory() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("resource-dir-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let registered = try DataDirectory(path: root.path)
+        let seen = Recorder<String>()
+        func job(_ name: String) -> Job {
+            Job(name) { Step("s") { context in seen.append(try await context.dataDirectory.path) } }
+        }
+        let jobOperator = try makeOperator(job("dirs"), job("dirs-registered").resource(registered))
+        #expect(try await jobOperator.start("dirs").status == .completed)
+        #expect(try await jobOperator.start("dirs-registered").status == .completed)
+        #expect(seen.all == [try DataDirectory.fromEnvironment().path, registered.path])
     }
 }

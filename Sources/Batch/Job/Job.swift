@@ -79,11 +79,17 @@ public struct Job: Sendable {
 
     /// Returns this job with a factory for the resource `key`: run once, when a step first asks for it, and shared
     /// by the job's executions in this process from then on.
+    /// - Parameters:
+    ///   - key: the key steps read the resource with.
+    ///   - make: makes the resource.
+    ///   - close: releases it (shuts a pool down) when the operator closes its resources
+    ///     (``JobOperator/closeResources()``).
     public func resource<Key: ResourceKey>(
-        _ key: Key.Type, make: @escaping @Sendable () async throws -> Key.Value
+        _ key: Key.Type, make: @escaping @Sendable () async throws -> Key.Value,
+        close: (@Sendable (Key.Value) async -> Void)? = nil
     ) -> Job {
         var copy = self
-        copy.resources.set(key, make: make)
+        copy.resources.set(key, make: make, close: close)
         return copy
     }
 

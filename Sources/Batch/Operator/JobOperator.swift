@@ -275,6 +275,18 @@ public final class JobOperator: Sendable {
         for task in running.withLock({ $0.values.map(\.task) }) { _ = await task.value }
     }
 
+    // MARK: Resources
+
+    /// Releases the resources the factories of this operator and of its jobs made (``JobResources/close()``):
+    /// call it when the process is done running jobs, after ``waitForRunningExecutions()``. A job's resources are
+    /// shared by every operator holding the job.
+    public func closeResources() async {
+        await resources.close()
+        for name in registry.names {
+            await (try? registry.job(named: name))?.resources.close()
+        }
+    }
+
     // MARK: Internals
 
     /// The execution `stop` and `restart` act on: by job name, the last execution of its most recent instance; by

@@ -23,11 +23,33 @@ public struct JobResources: Sendable {
     /// Registers a factory under `key`: it runs once, when a step first asks for the resource, and its value is
     /// shared from then on (by every execution of the jobs that hold these resources). When it throws, the step
     /// that asked fails and the next request tries again.
+    ///
+    /// - Parameters:
+    ///   - key: the key steps read the resource with.
+    ///   - make: makes the resource.
+    ///   - close: releases a resource `make` made (shuts a pool down), called by ``close()`` (see
+    ///     ``JobOperator/closeResources()``).
     public mutating func set<Key: ResourceKey>(
-        _ key: Key.Type, make: @escaping @Sendable () async throws -> Key.Value
+        _ key: Key.Type, make: @escaping @Sendable () async throws -> Key.Value,
+        close: (@Sendable (Key.Value) async -> Void)? = nil
     ) {
+        var release: (@Sendable (any Sendable) async -> Void)?
+        if let close {
+            release = { @Sendable (value: any Sendable) async in
+                if let value = value as? Key.Value { await close(value) }
+            }
+        }
         entries[ObjectIdentifier(key)] = Entry(
-            name: String(reflecting: key), value: .lazy(LazyResource { try await make() as any Sendable }))
+            name: String(reflecting: key),
+            value: .lazy(LazyResource(make: { try await make() as any Sendable }, close: release)))
+    }
+
+    /// Releases what the factories made (with their `close`) and forgets it: a later request makes it again.
+    /// Values registered as such are left alone: whoever made them releases them.
+    public func close() async {
+        for entry in entries.values {
+            if case .lazy(let lazy) = entry.value { await lazy.close() }
+        }
     }
 
     /// Whether something is registered under `key`.
@@ -87,13 +109,29 @@ public struct JobResources: Sendable {
     }
 }
 
-/// A factory run at most once at a time, whose value is kept once it succeeded.
+/// A factory run at most once at a time, whose value is kept once it succeeded (until ``close()``).
 final class LazyResource: Sendable {
     private let make: @Sendable () async throws -> any Sendable
+    private let release: (@Sendable (any Sendable) async -> Void)?
     private let task = Mutex<Task<any Sendable, any Error>?>(nil)
 
-    init(_ make: @escaping @Sendable () async throws -> any Sendable) {
+    init(
+        make: @escaping @Sendable () async throws -> any Sendable,
+        close: (@Sendable (any Sendable) async -> Void)?
+    ) {
         self.make = make
+        self.release = close
+    }
+
+    /// Forgets the value, releasing it when it was made.
+    func close() async {
+        guard
+            let made = task.withLock({ task in
+                defer { task = nil }; return task
+            })
+        else { return }
+        guard let value = try? await made.value else { return }
+        await release?(value)
     }
 
     /// The value: made by the first caller, awaited by the others; a failure is forgotten so a later call retries.

@@ -38,7 +38,7 @@ extension DemoJobs {
         .chunkSize { try $0.parameters.int("chunkSize", default: 100, in: CountLimits.chunkSize) }
     }
     .nonIdentifying("chunkSize", "delayMs", "failAt")
-    .resource(DemoDatabase.self, make: openDatabase)
+    .resource(DemoDatabase.self, make: openDatabase, close: { await $0.shutdown() })
     .validator { parameters in
         _ = try parameters.int("items", default: 1_000, in: CountLimits.items)
         _ = try parameters.int("chunkSize", default: 100, in: CountLimits.chunkSize)

@@ -83,7 +83,7 @@ extension DemoJobs {
                 ])
         }
     }
-    .resource(DemoDatabase.self, make: openDatabase)
+    .resource(DemoDatabase.self, make: openDatabase, close: { await $0.shutdown() })
     .validator { parameters in
         _ = try parameters.date("date")
         _ = try parameters.int("rows", default: 100_000, in: DailyAccountingLimits.rows)
