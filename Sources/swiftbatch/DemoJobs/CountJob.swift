@@ -85,7 +85,7 @@ struct CountReader: ItemReader {
     }
 }
 
-/// Creates the demo table on first use (on the demo database), then inserts.
+/// Creates the demo table on first use (where the rows go), then inserts.
 struct CountWriter: ItemWriter {
     let pool: PostgresConnectionPool
     var insert: DemoTableWriter<Int>
@@ -98,8 +98,15 @@ struct CountWriter: ItemWriter {
 
     mutating func write(_ items: [Int], in transaction: any ChunkTransaction) async throws {
         if !tableReady {
-            try await pool.withConnection { connection in
-                try await connection.withTransaction { connection in try await DemoJobs.createTables(on: connection) }
+            // In the chunk transaction when there is one: the rows go there, so must the tables.
+            if let transaction = transaction as? PostgresChunkTransaction {
+                try await DemoJobs.createTables(on: transaction.connection)
+            } else {
+                try await pool.withConnection { connection in
+                    try await connection.withTransaction { connection in
+                        try await DemoJobs.createTables(on: connection)
+                    }
+                }
             }
             tableReady = true
         }
