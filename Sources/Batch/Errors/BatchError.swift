@@ -14,6 +14,7 @@ public struct BatchError: Error, Sendable, CustomStringConvertible {
             case notRestartable, notRunning, invalidParameters, invalidJSON, executionNotFound, optimisticLock
             case stopped, stepFailed, listenerFailed, invalidDefinition, repositoryFailure, invalidState
             case cannotAbandon, skipLimitExceeded, malformedRecord, checksumMismatch, fileFailure
+            case missingResource
         }
 
         private let base: Base
@@ -66,6 +67,9 @@ public struct BatchError: Error, Sendable, CustomStringConvertible {
         public static let checksumMismatch = Code(.checksumMismatch)
         /// A file could not be opened, read, written, truncated or renamed; the message names it and the reason.
         public static let fileFailure = Code(.fileFailure)
+        /// A step asked for an application resource (``ResourceKey``) that neither the job nor the operator
+        /// registered, or whose factory failed; the message names the key.
+        public static let missingResource = Code(.missingResource)
 
         /// The code's name, for logs.
         public var description: String { base.rawValue }
@@ -86,6 +90,8 @@ public struct BatchError: Error, Sendable, CustomStringConvertible {
     ///   - code: what kind of failure.
     ///   - message: what happened and what to do.
     ///   - underlying: the cause, if any.
+    ///   - file: the file it is thrown from (the caller's, by default).
+    ///   - line: the line it is thrown from (the caller's, by default).
     public init(
         _ code: Code, _ message: String, underlying: (any Error)? = nil, file: String = #fileID, line: Int = #line
     ) {

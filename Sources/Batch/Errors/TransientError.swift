@@ -6,7 +6,7 @@
 /// dead-lettered, an outcome write is not retried) instead of being tried again in a loop.
 ///
 /// The database and broker errors conform (`PostgresError`, `AMQPError`); ``BatchError`` defers to the error
-/// underneath it. Use ``Swift/Error/isTransient`` to classify any error.
+/// underneath it. Use `error.isTransient` to classify any error.
 public protocol TransientClassifying: Error {
     /// Whether trying again later could succeed.
     var isTransient: Bool { get }

@@ -37,7 +37,7 @@ public protocol ItemWriter<Item>: ItemStream {
     /// the ones whose call throws.
     mutating func write(_ items: [Item], in transaction: any ChunkTransaction) async throws
 
-    /// The chunk's transaction rolled back (to retry it, or to write its items one by one): undo what ``write``
+    /// The chunk's transaction rolled back (to retry it, or to write its items one by one): undo what ``write(_:in:)``
     /// did outside the transaction since `committed`, the step context of the last committed chunk (a file writer
     /// truncates back to the offset saved there). Writers that write only through the transaction do nothing.
     mutating func rollback(to committed: ExecutionContext) async throws

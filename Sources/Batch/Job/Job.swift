@@ -18,6 +18,12 @@ public struct Job: Sendable {
     public private(set) var listeners = Listeners()
     /// Parameters that do not identify the instance (for example a chunk size or a delay).
     public private(set) var nonIdentifyingKeys: Set<String> = []
+    /// The application resources this job's steps reach through ``StepContext/resource(_:)``, laid over the
+    /// operator's.
+    public private(set) var resources = JobResources()
+    /// The name of the type the job's parameters decode as (``init(_:parameters:steps:)``), or nil for a job that
+    /// reads its parameters by key only.
+    public private(set) var parametersType: String?
     private var validators: [@Sendable (JobParameters) throws -> Void] = []
 
     /// Creates a job from its steps.
@@ -26,17 +32,71 @@ public struct Job: Sendable {
         self.steps = steps()
     }
 
+    /// Creates a job whose parameters are the `Decodable` type `parameters`: a start whose parameters do not decode
+    /// as it is refused before anything is stored, with a message naming the parameter at fault; the steps read
+    /// them with ``StepContext/parameters(as:)``. The keyed getters (``JobParameters/string(_:)``, ...) still work.
+    ///
+    /// ```swift
+    /// struct Daily: Codable { var date: CalendarDay; var rows: Int? }
+    /// let job = Job("daily", parameters: Daily.self) {
+    ///     Step("load") { context in
+    ///         let daily = try context.parameters(as: Daily.self)
+    ///         ...
+    ///     }
+    /// }
+    /// ```
+    public init<Parameters: Decodable & SendableMetatype>(
+        _ name: String, parameters: Parameters.Type, @JobBuilder steps: () -> [any JobStep]
+    ) {
+        self.init(name, steps: steps)
+        self.parametersType = "\(Parameters.self)"
+        validators.append { _ = try $0.decode(as: Parameters.self) }
+    }
+
     /// Creates a job from an array of steps.
     public init(_ name: String, steps: [any JobStep]) {
         self.name = name
         self.steps = steps
     }
 
-    /// Returns this job with `listener` attached: any value conforming to ``JobListener``, ``StepListener``,
-    /// ``ChunkListener`` or ``PartitionListener`` (or several).
-    public func listener(_ listener: some Sendable) -> Job {
+    /// Returns this job with `listener` attached: a ``JobListener``, ``StepListener``, ``ChunkListener``,
+    /// ``PartitionListener``, ``SkipListener`` or ``RetryListener`` (or a value conforming to several). Step, chunk,
+    /// partition, skip and retry listeners attached to the job reach every step. Anything that is not a listener
+    /// does not compile.
+    public func listener(_ listener: some BatchListener) -> Job {
         var copy = self
         copy.listeners.add(listener)
+        return copy
+    }
+
+    /// Returns this job with `value` registered as the resource `key` for its steps
+    /// (``StepContext/resource(_:)``).
+    public func resource<Key: ResourceKey>(_ key: Key.Type, _ value: Key.Value) -> Job {
+        var copy = self
+        copy.resources.set(key, to: value)
+        return copy
+    }
+
+    /// Returns this job with a factory for the resource `key`: run once, when a step first asks for it, and shared
+    /// by the job's executions in this process from then on.
+    /// - Parameters:
+    ///   - key: the key steps read the resource with.
+    ///   - make: makes the resource.
+    ///   - close: releases it (shuts a pool down) when the operator closes its resources
+    ///     (``JobOperator/closeResources()``).
+    public func resource<Key: ResourceKey>(
+        _ key: Key.Type, make: @escaping @Sendable () async throws -> Key.Value,
+        close: (@Sendable (Key.Value) async -> Void)? = nil
+    ) -> Job {
+        var copy = self
+        copy.resources.set(key, make: make, close: close)
+        return copy
+    }
+
+    /// Returns this job with `value` registered under its own type (``StepContext/resource(ofType:)``).
+    public func resource<Value: Sendable>(_ value: Value) -> Job {
+        var copy = self
+        copy.resources.set(value)
         return copy
     }
 
@@ -46,6 +106,24 @@ public struct Job: Sendable {
         var copy = self
         copy.validators.append(validate)
         return copy
+    }
+
+    /// Returns this job with a validator of its parameters decoded as `type` (typically the job's typed
+    /// parameters, ``init(_:parameters:steps:)``): parameters that do not decode, or that `validate` refuses, refuse
+    /// the start before anything is stored.
+    ///
+    /// ```swift
+    /// Job("daily", parameters: Daily.self) { ... }
+    ///     .validator(as: Daily.self) { daily in
+    ///         guard (1...10_000).contains(daily.rows ?? 100) else {
+    ///             throw BatchError(.invalidParameters, "job parameter 'rows' must be between 1 and 10000")
+    ///         }
+    ///     }
+    /// ```
+    public func validator<Parameters: Decodable & SendableMetatype>(
+        as type: Parameters.Type, _ validate: @escaping @Sendable (Parameters) throws -> Void
+    ) -> Job {
+        validator { parameters in try validate(parameters.decode(as: type)) }
     }
 
     /// Returns this job with `keys` marked as not identifying: they are passed to the steps but do not make a new
@@ -81,8 +159,7 @@ public struct Job: Sendable {
         }
     }
 
-    /// Checks the definition: a valid name, at least one step, valid steps with unique names, and listeners that
-    /// are listeners.
+    /// Checks the definition: a valid name, at least one step, valid steps with unique names.
     /// - Throws: ``BatchError/Code/invalidDefinition``.
     public func validateDefinition() throws {
         guard !name.isEmpty, name.count <= 200, !name.contains(where: { $0.isWhitespace || $0.isNewline }) else {
@@ -90,13 +167,6 @@ public struct Job: Sendable {
         }
         guard !steps.isEmpty else {
             throw BatchError(.invalidDefinition, "job '\(name)' has no steps")
-        }
-        let unrecognized = steps.reduce(listeners.unrecognized) { $0 + $1.listeners.unrecognized }
-        guard unrecognized.isEmpty else {
-            throw BatchError(
-                .invalidDefinition,
-                "job '\(name)': \(unrecognized.joined(separator: ", ")) is not a listener; conform it to JobListener, "
-                    + "StepListener, ChunkListener, PartitionListener, SkipListener or RetryListener")
         }
         var seen: Set<String> = []
         for step in steps {

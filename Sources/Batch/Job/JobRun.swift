@@ -10,6 +10,8 @@ final class JobRun: Sendable {
     let jobContext: JobContextBox
     let observer: (any JobExecutionObserver)?
     let logger: Logger
+    /// The operator's resources with the job's laid over them.
+    let resources: JobResources
     /// How long to keep trying to store an outcome while the store is unreachable.
     let outcomeRetryDeadline: Duration
     /// The status last reported to the observer.
@@ -17,8 +19,10 @@ final class JobRun: Sendable {
 
     init(
         execution: JobExecution, job: Job, repository: any JobRepository, stopSignal: StopSignal,
-        observer: (any JobExecutionObserver)?, outcomeRetryDeadline: Duration, logger: Logger
+        observer: (any JobExecutionObserver)?, outcomeRetryDeadline: Duration,
+        resources: JobResources, logger: Logger
     ) {
+        self.resources = resources
         self.outcomeRetryDeadline = outcomeRetryDeadline
         self.execution = execution
         self.observer = observer

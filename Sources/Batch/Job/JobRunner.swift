@@ -27,9 +27,12 @@ enum JobRunner {
 
         var status = BatchStatus.completed
         var message = ""
+        let listenerContext = JobListenerContext(logger: logger, resources: run.resources)
         do {
             for listener in run.job.listeners.job {
-                try await callListener(listener, "beforeJob") { try await $0.beforeJob(execution) }
+                try await callListener(listener, "beforeJob") {
+                    try await $0.beforeJob(execution, context: listenerContext)
+                }
             }
             (status, message) = try await runSteps(&execution, run)
         } catch {
@@ -42,7 +45,9 @@ enum JobRunner {
         execution.exitMessage = message
         for listener in run.job.listeners.job.reversed() {
             do {
-                try await callListener(listener, "afterJob") { try await $0.afterJob(execution) }
+                try await callListener(listener, "afterJob") {
+                    try await $0.afterJob(execution, context: listenerContext)
+                }
             } catch {
                 if execution.status != .failed {
                     execution.status = .failed
@@ -61,13 +66,21 @@ enum JobRunner {
             }
             let previous = try await run.repository.lastStepExecution(
                 instanceId: execution.instanceId, stepName: step.name)
+            var startContext = previous?.context ?? ExecutionContext()
             if let previous, previous.status == .completed {
+                guard step.allowStartIfComplete else {
+                    run.logger.info(
+                        "step already completed in an earlier execution, skipped",
+                        metadata: ["step.name": "\(step.name)"])
+                    continue
+                }
                 run.logger.info(
-                    "step already completed in an earlier execution, skipped", metadata: ["step.name": "\(step.name)"])
-                continue
+                    "step completed in an earlier execution runs again (allowStartIfComplete)",
+                    metadata: ["step.name": "\(step.name)"])
+                startContext = ExecutionContext()
             }
             let result = try await StepRunner.run(
-                step, as: step.name, startContext: previous?.context ?? ExecutionContext(), in: run,
+                step, as: step.name, startContext: startContext, in: run,
                 listeners: run.job.listeners.merged(with: step.listeners))
             execution.context = run.jobContext.value
             execution = try await persist(execution, run)

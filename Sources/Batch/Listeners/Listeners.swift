@@ -1,24 +1,50 @@
+/// What every listener conforms to, through one of its refinements: ``JobListener``, ``StepListener``,
+/// ``ChunkListener``, ``PartitionListener``, ``SkipListener`` and ``RetryListener``.
+///
+/// ``Job/listener(_:)`` and ``JobStep/listener(_:)`` accept only listeners, so passing anything else is a compile
+/// error. A value may conform to several listener protocols: it then receives the callbacks of each. Conforming to
+/// `BatchListener` alone receives nothing.
+public protocol BatchListener: Sendable {}
+
+/// A listener a step accepts (``JobStep/listener(_:)``): every listener kind but ``JobListener``, whose callbacks
+/// surround the whole job and so belong on the ``Job``.
+public protocol StepScopedListener: BatchListener {}
+
 /// Called around a job execution. `beforeJob` runs before the first step; `afterJob` runs after the last, whatever
 /// the outcome, with the execution's final status (not yet stored). An error from either fails the job.
 ///
 /// Several listeners run `before` in the order they were added and `after` in the reverse order.
-public protocol JobListener: Sendable {
+///
+/// Implement either form of each callback: the one with a `context` (a logger carrying the execution's metadata,
+/// the job's resources) or the one without, which the default of the other calls.
+public protocol JobListener: BatchListener {
     /// Called before a job execution runs its steps.
     func beforeJob(_ execution: JobExecution) async throws
     /// Called after a job execution, regardless of success or failure.
     func afterJob(_ execution: JobExecution) async throws
+    /// Called before a job execution runs its steps, with the execution's logger and resources.
+    func beforeJob(_ execution: JobExecution, context: JobListenerContext) async throws
+    /// Called after a job execution, regardless of success or failure, with the execution's logger and resources.
+    func afterJob(_ execution: JobExecution, context: JobListenerContext) async throws
 }
 
 /// Called around each step execution (and each partition's step execution). An error fails the step.
-public protocol StepListener: Sendable {
+///
+/// Implement either form of each callback: the one with the step's ``StepContext`` (its logger carries the
+/// execution's metadata) or the one without, which the default of the other calls.
+public protocol StepListener: StepScopedListener {
     /// Called before the step does any work.
     func beforeStep(_ execution: StepExecution) async throws
     /// Called after the step's work, with its outcome (not yet stored).
     func afterStep(_ execution: StepExecution) async throws
+    /// Called before the step does any work, with the step's context.
+    func beforeStep(_ execution: StepExecution, context: StepContext) async throws
+    /// Called after the step's work, with its outcome (not yet stored) and the step's context.
+    func afterStep(_ execution: StepExecution, context: StepContext) async throws
 }
 
 /// Called around each chunk of a chunk step. An error rolls the chunk back and fails the step.
-public protocol ChunkListener: Sendable {
+public protocol ChunkListener: StepScopedListener {
     /// Called before the chunk's first item is read.
     func beforeChunk(_ context: StepContext) async throws
     /// Called after the chunk committed.
@@ -28,23 +54,33 @@ public protocol ChunkListener: Sendable {
 }
 
 /// Called around each partition of a partitioned step. An error fails the partition.
-public protocol PartitionListener: Sendable {
+///
+/// Implement either form of `beforePartition` and `afterPartition`: with the partition's ``StepContext`` (its
+/// logger carries the execution's metadata) or without, which the default of the other calls.
+public protocol PartitionListener: StepScopedListener {
     /// Called before the partition runs, with its step execution.
     func beforePartition(_ execution: StepExecution) async throws
     /// Called after the partition ran, with its outcome.
     func afterPartition(_ execution: StepExecution) async throws
+    /// Called before the partition runs, with its step execution and context.
+    func beforePartition(_ execution: StepExecution, context: StepContext) async throws
+    /// Called after the partition ran, with its outcome and context.
+    func afterPartition(_ execution: StepExecution, context: StepContext) async throws
     /// Called when the partition failed, with the error.
     func onPartitionError(_ error: any Error, execution: StepExecution) async
 }
 
-/// Told of every item a fault-tolerant chunk step skips, when it decides to skip it.
-public protocol SkipListener: Sendable {
+/// Told of every item a fault-tolerant chunk step skips, when it decides to skip it. Implement either form of
+/// `onSkip`: with the step's ``StepContext`` (its logger) or without, which the default of the other calls.
+public protocol SkipListener: StepScopedListener {
     /// An item was skipped (it is recorded with the chunk's commit).
     func onSkip(_ item: SkippedItem, error: any Error) async
+    /// An item was skipped, with the step's context.
+    func onSkip(_ item: SkippedItem, error: any Error, context: StepContext) async
 }
 
 /// Told of every retry a fault-tolerant chunk step makes.
-public protocol RetryListener: Sendable {
+public protocol RetryListener: StepScopedListener {
     /// Attempt number `attempt` (from 1) failed with `error` and will be retried.
     func onRetry(attempt: Int, error: any Error, context: StepContext) async
 }
@@ -54,6 +90,14 @@ extension JobListener {
     public func beforeJob(_ execution: JobExecution) async throws {}
     /// Does nothing.
     public func afterJob(_ execution: JobExecution) async throws {}
+    /// Calls ``beforeJob(_:)``.
+    public func beforeJob(_ execution: JobExecution, context: JobListenerContext) async throws {
+        try await beforeJob(execution)
+    }
+    /// Calls ``afterJob(_:)``.
+    public func afterJob(_ execution: JobExecution, context: JobListenerContext) async throws {
+        try await afterJob(execution)
+    }
 }
 
 extension StepListener {
@@ -61,6 +105,23 @@ extension StepListener {
     public func beforeStep(_ execution: StepExecution) async throws {}
     /// Does nothing.
     public func afterStep(_ execution: StepExecution) async throws {}
+    /// Calls ``beforeStep(_:)``.
+    public func beforeStep(_ execution: StepExecution, context: StepContext) async throws {
+        try await beforeStep(execution)
+    }
+    /// Calls ``afterStep(_:)``.
+    public func afterStep(_ execution: StepExecution, context: StepContext) async throws {
+        try await afterStep(execution)
+    }
+}
+
+extension SkipListener {
+    /// Does nothing.
+    public func onSkip(_ item: SkippedItem, error: any Error) async {}
+    /// Calls ``onSkip(_:error:)``.
+    public func onSkip(_ item: SkippedItem, error: any Error, context: StepContext) async {
+        await onSkip(item, error: error)
+    }
 }
 
 extension ChunkListener {
@@ -77,6 +138,14 @@ extension PartitionListener {
     public func beforePartition(_ execution: StepExecution) async throws {}
     /// Does nothing.
     public func afterPartition(_ execution: StepExecution) async throws {}
+    /// Calls ``beforePartition(_:)``.
+    public func beforePartition(_ execution: StepExecution, context: StepContext) async throws {
+        try await beforePartition(execution)
+    }
+    /// Calls ``afterPartition(_:)``.
+    public func afterPartition(_ execution: StepExecution, context: StepContext) async throws {
+        try await afterPartition(execution)
+    }
     /// Does nothing.
     public func onPartitionError(_ error: any Error, execution: StepExecution) async {}
 }
@@ -94,21 +163,14 @@ public struct Listeners: Sendable {
     /// No listeners.
     public init() {}
 
-    /// The types of values added that conform to no listener protocol: a definition error, reported when the job
-    /// is registered.
-    var unrecognized: [String] = []
-
-    /// Adds `listener` to every list whose protocol it conforms to; a value conforming to none is noted in
-    /// ``unrecognized``.
-    mutating func add(_ listener: any Sendable) {
-        var used = false
-        if let listener = listener as? any JobListener { job.append(listener); used = true }
-        if let listener = listener as? any StepListener { step.append(listener); used = true }
-        if let listener = listener as? any ChunkListener { chunk.append(listener); used = true }
-        if let listener = listener as? any PartitionListener { partition.append(listener); used = true }
-        if let listener = listener as? any SkipListener { skip.append(listener); used = true }
-        if let listener = listener as? any RetryListener { retry.append(listener); used = true }
-        if !used { unrecognized.append(String(describing: type(of: listener))) }
+    /// Adds `listener` to every list whose protocol it conforms to.
+    mutating func add(_ listener: any BatchListener) {
+        if let listener = listener as? any JobListener { job.append(listener) }
+        if let listener = listener as? any StepListener { step.append(listener) }
+        if let listener = listener as? any ChunkListener { chunk.append(listener) }
+        if let listener = listener as? any PartitionListener { partition.append(listener) }
+        if let listener = listener as? any SkipListener { skip.append(listener) }
+        if let listener = listener as? any RetryListener { retry.append(listener) }
     }
 
     /// These listeners followed by `other`'s.
@@ -120,7 +182,6 @@ public struct Listeners: Sendable {
         result.partition += other.partition
         result.skip += other.skip
         result.retry += other.retry
-        result.unrecognized += other.unrecognized
         return result
     }
 }

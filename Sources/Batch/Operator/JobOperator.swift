@@ -12,7 +12,7 @@ import Synchronization
 /// try await jobOperator.stop(.executionId(id))
 /// try await jobOperator.restart("daily-accounting")
 /// ```
-/// Jobs started here run in this process, as tasks; ``wait(for:)`` awaits one.
+/// Jobs started here run in this process, as tasks; ``wait(for:pollInterval:)`` awaits one.
 public final class JobOperator: Sendable {
     /// The jobs this operator may run.
     public let registry: JobRegistry
@@ -25,6 +25,8 @@ public final class JobOperator: Sendable {
     /// How long a finished step or job keeps trying to store its outcome while the store is unreachable, before
     /// the job tries to record UNKNOWN.
     public let outcomeRetryDeadline: Duration
+    /// The application resources every job of this operator reaches (a job's own registrations win).
+    public let resources: JobResources
     private let logger: Logger
     private let running = Mutex<[Int64: RunningExecution]>([:])
 
@@ -41,12 +43,14 @@ public final class JobOperator: Sendable {
     ///   - observer: told of every job execution status change this operator makes (stored first).
     ///   - outcomeRetryDeadline: how long to keep trying to store an outcome while the store is unreachable
     ///     (default 10 minutes; if the process dies meanwhile, the lost-worker sweep records FAILED).
+    ///   - resources: application resources for the steps of every job (see ``ResourceKey``).
     ///   - logger: the logger for the engine's messages.
     public init(
         registry: JobRegistry, repository: any JobRepository, workerId: String? = nil,
         observer: (any JobExecutionObserver)? = nil, outcomeRetryDeadline: Duration = .seconds(600),
-        logger: Logger = Logger(label: "swift-batch")
+        resources: JobResources = JobResources(), logger: Logger = Logger(label: "swift-batch")
     ) {
+        self.resources = resources
         self.outcomeRetryDeadline = outcomeRetryDeadline
         self.registry = registry
         self.repository = repository
@@ -245,7 +249,9 @@ public final class JobOperator: Sendable {
 
     /// Waits for an execution to end: at once for one running in this process, by polling the repository
     /// otherwise.
-    /// - Parameter pollInterval: how often to look at an execution running elsewhere.
+    /// - Parameters:
+    ///   - executionId: the execution to wait for.
+    ///   - pollInterval: how often to look at an execution running elsewhere.
     /// - Returns: the ended execution.
     public func wait(for executionId: Int64, pollInterval: Duration = .milliseconds(200)) async throws -> JobExecution {
         if let task = running.withLock({ $0[executionId]?.task }) {
@@ -267,6 +273,18 @@ public final class JobOperator: Sendable {
     /// Waits until no execution runs in this process.
     public func waitForRunningExecutions() async {
         for task in running.withLock({ $0.values.map(\.task) }) { _ = await task.value }
+    }
+
+    // MARK: Resources
+
+    /// Releases the resources the factories of this operator and of its jobs made (``JobResources/close()``):
+    /// call it when the process is done running jobs, after ``waitForRunningExecutions()``. A job's resources are
+    /// shared by every operator holding the job.
+    public func closeResources() async {
+        await resources.close()
+        for name in registry.names {
+            await (try? registry.job(named: name))?.resources.close()
+        }
     }
 
     // MARK: Internals
@@ -298,7 +316,8 @@ public final class JobOperator: Sendable {
         logger[metadataKey: "job.instance.id"] = "\(execution.instanceId)"
         let run = JobRun(
             execution: execution, job: job, repository: repository, stopSignal: StopSignal(), observer: observer,
-            outcomeRetryDeadline: outcomeRetryDeadline, logger: logger)
+            outcomeRetryDeadline: outcomeRetryDeadline, resources: resources.overlaid(with: job.resources),
+            logger: logger)
         running.withLock { running in
             let task = Task {
                 await run.observer?.jobExecutionChanged(execution)

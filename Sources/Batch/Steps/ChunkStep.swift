@@ -10,9 +10,11 @@ import Logging
 /// ```swift
 /// ChunkStep("post-entries", chunkSize: 500,
 ///           reader: { context in CSVReader<Entry>(path: try context.parameters.string("file")) },
-///           processor: { entry in entry.amount == 0 ? nil : Posting(entry) },
-///           writer: { _ in LedgerWriter() })
+///           processor: { entry, context in entry.amount == 0 ? nil : Posting(entry, day: try context.parameters.day("date")) },
+///           writer: { context in LedgerWriter(pool: try context.resource(AppDatabase.self)) })
 /// ```
+/// The factories may be `async` (to open a connection, say); the processor gets the item alone or the item and
+/// the step's context.
 /// A stop is seen at the next chunk boundary: the step ends STOPPED after the chunk in progress commits.
 public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
     /// The step's name.
@@ -23,45 +25,71 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
     @usableFromInline var faultTolerance = FaultTolerance()
     /// The step's own listeners.
     public var listeners = Listeners()
-    @usableFromInline let makeReader: @Sendable (StepContext) throws -> Reader
-    @usableFromInline let makeWriter: @Sendable (StepContext) throws -> Writer
-    @usableFromInline let processor: (@Sendable (Reader.Item) async throws -> Writer.Item?)?
+    /// Whether the step runs again on a restart after an execution completed it (``allowStartIfComplete(_:)``).
+    public var allowStartIfComplete = false
+    @usableFromInline let makeReader: @Sendable (StepContext) async throws -> Reader
+    @usableFromInline let makeWriter: @Sendable (StepContext) async throws -> Writer
+    @usableFromInline let processor: (@Sendable (Reader.Item, StepContext) async throws -> Writer.Item?)?
+    /// Without a processor, how a read item becomes the item written: the identity, typed by the initialiser that
+    /// requires `Reader.Item == Writer.Item`.
+    @usableFromInline let passThrough: (@Sendable (Reader.Item) -> Writer.Item)?
     /// The chunk loop, specialised for the concrete reader and writer where the step is created (the
     /// initialisers are inlinable): the engine reaches the step through `any JobStep`, which would otherwise run
     /// the per-item loop as unspecialised generic code.
     @usableFromInline let body: @Sendable (Self, StepScope) async throws -> BatchStatus
 
-    /// Creates a chunk step with a processor.
+    /// Creates a chunk step with a processor that sees the step's context (parameters, execution contexts,
+    /// resources, logger).
     /// - Parameters:
     ///   - name: the step's name.
     ///   - chunkSize: items per chunk, at least 1.
-    ///   - reader: makes the reader for a step execution.
+    ///   - reader: makes the reader for a step execution (may be `async`).
     ///   - processor: turns a read item into one to write, or nil to filter it out.
-    ///   - writer: makes the writer for a step execution.
+    ///   - writer: makes the writer for a step execution (may be `async`).
     @inlinable
     public init(
-        _ name: String, chunkSize: Int, reader: @escaping @Sendable (StepContext) throws -> Reader,
-        processor: @escaping @Sendable (Reader.Item) async throws -> Writer.Item?,
-        writer: @escaping @Sendable (StepContext) throws -> Writer
+        _ name: String, chunkSize: Int, reader: @escaping @Sendable (StepContext) async throws -> Reader,
+        processor: @escaping @Sendable (Reader.Item, StepContext) async throws -> Writer.Item?,
+        writer: @escaping @Sendable (StepContext) async throws -> Writer
     ) {
         self.name = name
         self.chunkSize = chunkSize
         self.makeReader = reader
         self.processor = processor
+        self.passThrough = nil
         self.makeWriter = writer
         self.body = { step, scope in try await step.run(scope) }
+    }
+
+    /// Creates a chunk step with a processor that needs only the item.
+    /// - Parameters:
+    ///   - name: the step's name.
+    ///   - chunkSize: items per chunk, at least 1.
+    ///   - reader: makes the reader for a step execution (may be `async`).
+    ///   - processor: turns a read item into one to write, or nil to filter it out.
+    ///   - writer: makes the writer for a step execution (may be `async`).
+    @inlinable
+    public init(
+        _ name: String, chunkSize: Int, reader: @escaping @Sendable (StepContext) async throws -> Reader,
+        processor: @escaping @Sendable (Reader.Item) async throws -> Writer.Item?,
+        writer: @escaping @Sendable (StepContext) async throws -> Writer
+    ) {
+        self.init(
+            name, chunkSize: chunkSize, reader: reader, processor: { item, _ in try await processor(item) },
+            writer: writer)
     }
 
     /// Creates a chunk step that writes what it reads.
     @inlinable
     public init(
-        _ name: String, chunkSize: Int, reader: @escaping @Sendable (StepContext) throws -> Reader,
-        writer: @escaping @Sendable (StepContext) throws -> Writer
+        _ name: String, chunkSize: Int, reader: @escaping @Sendable (StepContext) async throws -> Reader,
+        writer: @escaping @Sendable (StepContext) async throws -> Writer
     ) where Reader.Item == Writer.Item {
         self.name = name
         self.chunkSize = chunkSize
         self.makeReader = reader
         self.processor = nil
+        self.passThrough = { $0 }
         self.makeWriter = writer
         self.body = { step, scope in try await step.run(scope) }
     }
@@ -111,6 +139,14 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
         return copy
     }
 
+    /// Returns this step marked to run again on every restart of its job instance, even after an execution
+    /// completed it (for set-up steps: creating tables, fetching a file); see ``JobStep/allowStartIfComplete``.
+    public func allowStartIfComplete(_ allow: Bool = true) -> Self {
+        var copy = self
+        copy.allowStartIfComplete = allow
+        return copy
+    }
+
     /// Runs chunks until the reader is exhausted or a stop is requested.
     public func execute(_ scope: StepScope) async throws -> BatchStatus {
         try await body(self, scope)
@@ -121,8 +157,8 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
         let context = scope.context
         let chunkSize = try resolveChunkSize?(context) ?? self.chunkSize
         try Self.checkChunkSize(chunkSize, step: name)
-        var reader = try makeReader(context)
-        var writer = try makeWriter(context)
+        var reader = try await makeReader(context)
+        var writer = try await makeWriter(context)
         try await reader.open(scope.execution.context)
         do {
             try await writer.open(scope.execution.context)
@@ -187,12 +223,11 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
                             } catch {
                                 try await skipOrThrow(error, item: item, phase: .process, &chunk, scope)
                             }
-                        } else if let output = try await processor(item) {
+                        } else if let output = try await processor(item, scope.context) {
                             chunk.outputs.append(output)
                         }
-                    } else {
-                        // Without a processor the initialiser required Reader.Item == Writer.Item.
-                        chunk.outputs.append(unsafeBitCast(item, to: Writer.Item.self))
+                    } else if let passThrough {
+                        chunk.outputs.append(passThrough(item))
                     }
                 }
                 if chunk.read > 0 || !chunk.skipped.isEmpty {
@@ -303,12 +338,13 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
 
     @inlinable
     func processWithRetry(
-        _ item: Reader.Item, _ processor: @Sendable (Reader.Item) async throws -> Writer.Item?, _ scope: StepScope
+        _ item: Reader.Item, _ processor: @Sendable (Reader.Item, StepContext) async throws -> Writer.Item?,
+        _ scope: StepScope
     ) async throws -> Writer.Item? {
         var attempt = 0
         while true {
             do {
-                return try await processor(item)
+                return try await processor(item, scope.context)
             } catch {
                 attempt += 1
                 guard let delay = faultTolerance.retryDelay(for: error, attempt: attempt) else { throw error }
@@ -343,7 +379,7 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
         }
         scope.logger.warning(
             "item skipped", metadata: ["phase": "\(phase.rawValue)", "error": "\(error.batchDescription)"])
-        for listener in scope.listeners.skip { await listener.onSkip(skipped, error: error) }
+        for listener in scope.listeners.skip { await listener.onSkip(skipped, error: error, context: scope.context) }
     }
 }
 
@@ -400,7 +436,7 @@ extension StepContext {
             job: job,
             stepExecution: StepExecution(jobExecutionId: 0, stepName: stepName, startTime: now, lastUpdated: now),
             partitionName: nil, jobContext: JobContextBox(ExecutionContext()), repository: InMemoryJobRepository(),
-            stopSignal: StopSignal(),
+            resources: JobResources(), stopSignal: StopSignal(),
             logger: Logger(label: "swift-batch.parameters", factory: { _ in SwiftLogNoOpLogHandler() }))
     }
 }

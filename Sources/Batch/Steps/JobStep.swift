@@ -13,12 +13,20 @@ public protocol JobStep: Sendable {
     func execute(_ scope: StepScope) async throws -> BatchStatus
     /// Checks the definition (names, sizes) when the job is registered.
     func validate() throws
+    /// Whether the step runs again when its job instance restarts even though an earlier execution completed it
+    /// (Spring Batch's `allowStartIfComplete`), as a set-up step must: it then starts afresh, from an empty step
+    /// context. False by default: a restart skips completed steps.
+    var allowStartIfComplete: Bool { get }
 }
 
 extension JobStep {
-    /// Returns this step with `listener` attached: any value conforming to ``StepListener``, ``ChunkListener`` or
-    /// ``PartitionListener``.
-    public func listener(_ listener: some Sendable) -> Self {
+    /// False: a restart skips the step once an execution completed it.
+    public var allowStartIfComplete: Bool { false }
+
+    /// Returns this step with `listener` attached: a ``StepListener``, ``ChunkListener``, ``PartitionListener``,
+    /// ``SkipListener`` or ``RetryListener`` (or a value conforming to several). A ``JobListener`` belongs on the
+    /// ``Job``; anything that is not a step-scoped listener does not compile.
+    public func listener(_ listener: some StepScopedListener) -> Self {
         var copy = self
         copy.listeners.add(listener)
         return copy

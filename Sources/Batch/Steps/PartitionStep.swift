@@ -44,6 +44,8 @@ public struct PartitionStep: JobStep {
     public let maxConcurrency: Int
     /// The step's own listeners (step, chunk and partition listeners reach the partitions too).
     public var listeners = Listeners()
+    /// Whether the step runs again on a restart after an execution completed it (``allowStartIfComplete(_:)``).
+    public var allowStartIfComplete = false
     let partitioner: any Partitioner
     let aggregator: any StepAggregator
     let step: any JobStep
@@ -92,9 +94,17 @@ public struct PartitionStep: JobStep {
         try step.validate()
     }
 
+    /// Returns this step marked to run again on every restart of its job instance, even after an execution
+    /// completed it (for set-up steps: creating tables, fetching a file); see ``JobStep/allowStartIfComplete``.
+    public func allowStartIfComplete(_ allow: Bool = true) -> Self {
+        var copy = self
+        copy.allowStartIfComplete = allow
+        return copy
+    }
+
     /// Runs the partitions and aggregates them.
     public func execute(_ scope: StepScope) async throws -> BatchStatus {
-        let partitions = try await partitionsToRun(scope)
+        let (partitions, resumed) = try await partitionsToRun(scope)
         let listeners = scope.listeners.merged(with: step.listeners)
         let run = scope.run
         let results = try await withThrowingTaskGroup(of: StepExecution.self) { group in
@@ -103,7 +113,8 @@ public struct PartitionStep: JobStep {
             func addNext() -> Bool {
                 guard let (partition, context) = iterator.next() else { return false }
                 group.addTask {
-                    try await runPartition(partition, context: context, run: run, listeners: listeners)
+                    try await runPartition(
+                        partition, context: context, resumed: resumed, run: run, listeners: listeners)
                 }
                 return true
             }
@@ -127,9 +138,13 @@ public struct PartitionStep: JobStep {
 
     /// The partitions with their initial contexts: from the partitioner on a first run, from the saved context
     /// on a restart (so a restart runs the same partitions even if the partitioner would now answer otherwise).
-    private func partitionsToRun(_ scope: StepScope) async throws -> [String: ExecutionContext] {
+    /// `resumed` says they came from the saved context: only then are partitions an earlier execution completed
+    /// left out (a step that runs again after completing, ``allowStartIfComplete``, runs every partition).
+    private func partitionsToRun(
+        _ scope: StepScope
+    ) async throws -> (partitions: [String: ExecutionContext], resumed: Bool) {
         if let saved = scope.execution.context[Self.partitionsKey]?.objectValue {
-            return saved.mapValues { ExecutionContext($0.objectValue ?? [:]) }
+            return (saved.mapValues { ExecutionContext($0.objectValue ?? [:]) }, true)
         }
         let partitions = try await partitioner.partition(gridSize: gridSize, context: scope.context)
         for partition in partitions.keys { try Self.validateName(partition, of: "partition") }
@@ -137,15 +152,17 @@ public struct PartitionStep: JobStep {
         execution.context[Self.partitionsKey] = .object(partitions.mapValues(\.jsonValue))
         scope.execution = try await scope.repository.updateStepExecution(execution)
         scope.context.stepContext = scope.execution.context
-        return partitions
+        return (partitions, false)
     }
 
     private func runPartition(
-        _ partition: String, context: ExecutionContext, run: JobRun, listeners: Listeners
+        _ partition: String, context: ExecutionContext, resumed: Bool, run: JobRun, listeners: Listeners
     ) async throws -> StepExecution {
         let stepName = "\(name):\(partition)"
-        let previous = try await run.repository.lastStepExecution(
-            instanceId: run.execution.instanceId, stepName: stepName)
+        let previous =
+            resumed
+            ? try await run.repository.lastStepExecution(instanceId: run.execution.instanceId, stepName: stepName)
+            : nil
         if let previous, previous.status == .completed {
             run.logger.debug("partition already completed, not run again", metadata: ["step.name": "\(stepName)"])
             return previous

@@ -21,6 +21,8 @@ public struct Step: JobStep {
     /// The step's own listeners.
     public var listeners = Listeners()
     private let tasklet: @Sendable (StepContext) async throws -> Void
+    /// Whether the step runs again on a restart after an execution completed it (``allowStartIfComplete(_:)``).
+    public var allowStartIfComplete = false
 
     /// Creates a tasklet step from a closure.
     public init(_ name: String, _ tasklet: @escaping @Sendable (StepContext) async throws -> Void) {
@@ -31,6 +33,14 @@ public struct Step: JobStep {
     /// Creates a tasklet step from a ``Tasklet`` value.
     public init(_ name: String, tasklet: some Tasklet) {
         self.init(name) { context in try await tasklet.execute(context) }
+    }
+
+    /// Returns this step marked to run again on every restart of its job instance, even after an execution
+    /// completed it (for set-up steps: creating tables, fetching a file); see ``JobStep/allowStartIfComplete``.
+    public func allowStartIfComplete(_ allow: Bool = true) -> Self {
+        var copy = self
+        copy.allowStartIfComplete = allow
+        return copy
     }
 
     /// Runs the tasklet.

@@ -5,7 +5,7 @@ import Synchronization
 /// What a running step sees: the job parameters, the job's and the step's execution contexts, whether a stop was
 /// requested, and a logger carrying the execution ids.
 ///
-/// Given to tasklets, to reader and writer factories, and to chunk listeners. Changes to ``stepContext`` are saved
+/// Given to tasklets, to reader and writer factories, to processors, partitioners and chunk listeners. Changes to ``stepContext`` are saved
 /// with the next chunk commit (and when a tasklet step ends); changes to ``jobContext`` when the step ends.
 public final class StepContext: Sendable {
     /// The job parameters, shared by all steps.
@@ -25,16 +25,19 @@ public final class StepContext: Sendable {
     /// A logger with `job.name`, `job.execution.id` and `step.name` in its metadata.
     public let logger: Logger
 
-    /// The repository the job runs against: a tasklet that needs the store's own handle casts it (a PostgreSQL
-    /// tasklet to `PostgresJobRepository`, for its connection pool).
-    public let repository: any JobRepository
+    /// The application resources this step reaches (the operator's, with the job's laid over them): read them
+    /// with ``resource(_:)``.
+    public let resources: JobResources
+    /// The job repository, for the stop check: application data is reached through ``resources``.
+    let repository: any JobRepository
     let stopSignal: StopSignal
     private let contexts: Mutex<(step: ExecutionContext, job: JobContextBox)>
 
     init(
         job: JobExecution, stepExecution: StepExecution, partitionName: String?, jobContext: JobContextBox,
-        repository: any JobRepository, stopSignal: StopSignal, logger: Logger
+        repository: any JobRepository, resources: JobResources, stopSignal: StopSignal, logger: Logger
     ) {
+        self.resources = resources
         self.parameters = job.parameters
         self.jobName = job.jobName
         self.jobExecutionId = job.id
@@ -61,6 +64,25 @@ public final class StepContext: Sendable {
     public var jobContext: ExecutionContext {
         get { contexts.withLock { $0.job }.value }
         set { contexts.withLock { $0.job }.value = newValue }
+    }
+
+    /// The job parameters decoded as `type` (the job's typed parameters, see ``Job/init(_:parameters:steps:)``).
+    /// - Throws: ``BatchError/Code/invalidParameters`` naming the parameter at fault.
+    public func parameters<Parameters: Decodable>(as type: Parameters.Type) throws -> Parameters {
+        try parameters.decode(as: type)
+    }
+
+    /// The application resource registered under `key` on the job or the operator (made now if it is a factory
+    /// that has not run yet).
+    /// - Throws: ``BatchError/Code/missingResource`` naming the key when none is registered or its factory fails.
+    public func resource<Key: ResourceKey>(_ key: Key.Type) async throws -> Key.Value {
+        try await resources.resource(key)
+    }
+
+    /// The application resource registered by its type (``Job/resource(_:)``).
+    /// - Throws: ``BatchError/Code/missingResource`` when none is registered.
+    public func resource<Value: Sendable>(ofType type: Value.Type) async throws -> Value {
+        try await resources.resource(ofType: type)
     }
 
     /// Whether a stop was requested for this job execution. Checks the repository when no stop reached this

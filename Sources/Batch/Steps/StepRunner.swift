@@ -17,7 +17,7 @@ enum StepRunner {
                 context: startContext))
         let context = StepContext(
             job: run.execution, stepExecution: created, partitionName: partition, jobContext: run.jobContext,
-            repository: run.repository, stopSignal: run.stopSignal, logger: run.logger)
+            repository: run.repository, resources: run.resources, stopSignal: run.stopSignal, logger: run.logger)
         let scope = StepScope(run: run, execution: created, context: context, listeners: listeners)
         let logger = context.logger
         logger.debug("step starting")
@@ -26,12 +26,14 @@ enum StepRunner {
         var failure: (any Error)?
         do {
             for listener in listeners.step {
-                try await callListener(listener, "beforeStep") { try await $0.beforeStep(scope.execution) }
+                try await callListener(listener, "beforeStep") {
+                    try await $0.beforeStep(scope.execution, context: context)
+                }
             }
             if partition != nil {
                 for listener in listeners.partition {
                     try await callListener(listener, "beforePartition") {
-                        try await $0.beforePartition(scope.execution)
+                        try await $0.beforePartition(scope.execution, context: context)
                     }
                 }
             }
@@ -56,9 +58,11 @@ enum StepRunner {
                     await listener.onPartitionError(failure, execution: scope.execution)
                 }
             }
-            await callAfter(listeners.partition.reversed(), "afterPartition", scope) { try await $0.afterPartition($1) }
+            await callAfter(listeners.partition.reversed(), "afterPartition", scope) {
+                try await $0.afterPartition($1, context: context)
+            }
         }
-        await callAfter(listeners.step.reversed(), "afterStep", scope) { try await $0.afterStep($1) }
+        await callAfter(listeners.step.reversed(), "afterStep", scope) { try await $0.afterStep($1, context: context) }
 
         let outcome = scope.execution
         let final = try await StorageRetry.retrying(

@@ -19,7 +19,8 @@ import Synchronization
 public final class PostgresChunkTransaction: ChunkTransaction {
     /// The connection the chunk's transaction is open on. Use it only until the chunk commits or rolls back.
     public let connection: PostgresConnection
-    private let repository: PostgresJobRepository
+    /// The repository whose chunk this is (its schema holds the skipped items).
+    let repository: PostgresJobRepository
     private let depth: Int
     /// Set once commit or rollback has begun: exactly one of them runs.
     private let finished = Atomic(false)

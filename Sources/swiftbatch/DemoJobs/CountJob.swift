@@ -26,9 +26,10 @@ extension DemoJobs {
             },
             writer: { context in
                 CountWriter(
-                    instanceId: context.jobInstanceId, executionId: context.jobExecutionId,
-                    insert: try PostgresItemWriter<Int>(
-                        table: "\(schema).count_items", columns: ["instance_id", "execution_id", "n"]
+                    pool: try await database(context),
+                    insert: try DemoTableWriter<Int>(
+                        table: "\(schema).count_items", columns: ["instance_id", "execution_id", "n"],
+                        pool: try await database(context)
                     ) { [instance = context.jobInstanceId, execution = context.jobExecutionId] n in
                         [.int(instance), .int(execution), .int(Int64(n))]
                     })
@@ -37,6 +38,7 @@ extension DemoJobs {
         .chunkSize { try $0.parameters.int("chunkSize", default: 100, in: CountLimits.chunkSize) }
     }
     .nonIdentifying("chunkSize", "delayMs", "failAt")
+    .resource(DemoDatabase.self, make: openDatabase, close: { await $0.shutdown() })
     .validator { parameters in
         _ = try parameters.int("items", default: 1_000, in: CountLimits.items)
         _ = try parameters.int("chunkSize", default: 100, in: CountLimits.chunkSize)
@@ -83,22 +85,29 @@ struct CountReader: ItemReader {
     }
 }
 
-/// Creates the demo table on first use, then inserts through the chunk transaction.
+/// Creates the demo table on first use (where the rows go), then inserts.
 struct CountWriter: ItemWriter {
-    let instanceId: Int64
-    let executionId: Int64
-    var insert: PostgresItemWriter<Int>
+    let pool: PostgresConnectionPool
+    var insert: DemoTableWriter<Int>
     private var tableReady = false
 
-    init(instanceId: Int64, executionId: Int64, insert: PostgresItemWriter<Int>) {
-        self.instanceId = instanceId
-        self.executionId = executionId
+    init(pool: PostgresConnectionPool, insert: DemoTableWriter<Int>) {
+        self.pool = pool
         self.insert = insert
     }
 
     mutating func write(_ items: [Int], in transaction: any ChunkTransaction) async throws {
-        if !tableReady, let transaction = transaction as? PostgresChunkTransaction {
-            try await DemoJobs.createTables(on: transaction.connection)
+        if !tableReady {
+            // In the chunk transaction when there is one: the rows go there, so must the tables.
+            if let transaction = transaction as? PostgresChunkTransaction {
+                try await DemoJobs.createTables(on: transaction.connection)
+            } else {
+                try await pool.withConnection { connection in
+                    try await connection.withTransaction { connection in
+                        try await DemoJobs.createTables(on: connection)
+                    }
+                }
+            }
             tableReady = true
         }
         try await insert.write(items, in: transaction)

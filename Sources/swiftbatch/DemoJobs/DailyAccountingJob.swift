@@ -20,7 +20,7 @@ extension DemoJobs {
                 try file.generate()
                 context.logger.info("transactions file written", metadata: ["file": "\(file.path)"])
             }
-            try await postgres(context).pool.withConnection { connection in
+            try await database(context).withConnection { connection in
                 try await connection.withTransaction { connection in try await createTables(on: connection) }
             }
         }
@@ -30,8 +30,9 @@ extension DemoJobs {
             processor: { line in try LedgerEntry(csvLine: line) },
             writer: { context in
                 let day = try context.parameters.string("date")
-                return try PostgresItemWriter<LedgerEntry>(
-                    table: "\(schema).ledger", columns: ["day", "transaction_id", "account", "amount_cents"]
+                return try DemoTableWriter<LedgerEntry>(
+                    table: "\(schema).ledger", columns: ["day", "transaction_id", "account", "amount_cents"],
+                    pool: try await database(context)
                 ) { entry in [.text(day), .int(Int64(entry.id)), .int(Int64(entry.account)), .int(entry.amountCents)] }
             })
         PartitionStep(
@@ -41,7 +42,7 @@ extension DemoJobs {
                 guard let first = context.stepContext.int("firstAccount"),
                     let last = context.stepContext.int("lastAccount")
                 else { throw BatchError(.invalidState, "partition context lacks its account range") }
-                let rows = try await postgres(context).pool.withConnection { connection in
+                let rows = try await database(context).withConnection { connection in
                     try await connection.query(
                         """
                         INSERT INTO \(schema).balances (day, account, balance_cents, entries)
@@ -55,7 +56,7 @@ extension DemoJobs {
             })
         Step("summary") { context in
             let day = try context.parameters.string("date")
-            let row = try await postgres(context).pool.withConnection { connection in
+            let row = try await database(context).withConnection { connection in
                 try await connection.query(
                     """
                     SELECT (SELECT count(*) FROM \(schema).balances WHERE day = $1::date) AS accounts,
@@ -82,6 +83,7 @@ extension DemoJobs {
                 ])
         }
     }
+    .resource(DemoDatabase.self, make: openDatabase, close: { await $0.shutdown() })
     .validator { parameters in
         _ = try parameters.date("date")
         _ = try parameters.int("rows", default: 100_000, in: DailyAccountingLimits.rows)

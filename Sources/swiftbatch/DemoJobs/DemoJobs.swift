@@ -1,6 +1,7 @@
 import Batch
 import BatchPostgres
 import Foundation
+import Logging
 
 /// The demo jobs of the `swiftbatch` executable. Their names are fixed: the tests and the README use them.
 enum DemoJobs {
@@ -16,13 +17,24 @@ enum DemoJobs {
         return valid ? name : "batch_demo"
     }()
 
-    /// The PostgreSQL repository a demo step runs with.
-    static func postgres(_ context: StepContext) throws -> PostgresJobRepository {
-        guard let repository = context.repository as? PostgresJobRepository else {
-            throw BatchError(
-                .invalidState,
-                "job '\(context.jobName)' writes to PostgreSQL: run it with the database, not --in-memory")
-        }
-        return repository
+    /// The demo jobs' own database pool (registered on each job that needs it): a step reaches it through its
+    /// context, never through the job repository, so `run --in-memory` (only the repository in memory) works.
+    static func database(_ context: StepContext) async throws -> PostgresConnectionPool {
+        try await context.resource(DemoDatabase.self)
     }
+
+    /// Opens the demo database pool: `BATCH_DEMO_DATABASE_URL`, else `BATCH_DATABASE_URL`, else the local default.
+    /// It lives as long as the process.
+    @Sendable static func openDatabase() throws -> PostgresConnectionPool {
+        let configuration =
+            try PostgresConfiguration.fromEnvironment("BATCH_DEMO_DATABASE_URL")
+            ?? PostgresConfiguration.fromEnvironment()
+            ?? PostgresConfiguration(url: "postgres://batch:batch@127.0.0.1:5432/batch")
+        return PostgresConnectionPool(configuration: configuration, logger: Logger(label: "swiftbatch.demo"))
+    }
+}
+
+/// The demo jobs' application database: the key their steps read the pool with.
+enum DemoDatabase: ResourceKey {
+    typealias Value = PostgresConnectionPool
 }
