@@ -34,7 +34,7 @@ import Testing
     /// A failed execution and its restart: the instance's totals are the sum of both executions' own counters,
     /// and every item was written exactly once across them.
     @Test func totalsAddUpAFailedExecutionAndItsRestart() async throws {
-        let jobOperator = Self.jobOperator()
+        let jobOperator = try Self.jobOperator()
         let failed = try await jobOperator.start("tally")
         #expect(failed.status == .failed)
         let restarted = try await jobOperator.restart(.executionId(failed.id))
@@ -59,7 +59,7 @@ import Testing
 
     /// Another instance of the same job does not count.
     @Test func otherInstancesAreLeftOut() async throws {
-        let jobOperator = Self.jobOperator()
+        let jobOperator = try Self.jobOperator()
         let failed = try await jobOperator.start("tally", params: #"{"run":1}"#)
         let other = try await jobOperator.start("tally", params: #"{"run":2}"#)
         #expect(other.status == .completed)
@@ -70,7 +70,7 @@ import Testing
 
     /// The text and the JSON of `execution ID` carry both the execution's counters and the instance's totals.
     @Test func formatterShowsOwnCountersAndInstanceTotals() async throws {
-        let jobOperator = Self.jobOperator()
+        let jobOperator = try Self.jobOperator()
         let failed = try await jobOperator.start("tally")
         let restarted = try await jobOperator.restart(.executionId(failed.id))
         let detail = try await jobOperator.execution(restarted.id)

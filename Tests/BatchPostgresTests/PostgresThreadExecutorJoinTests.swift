@@ -1,0 +1,78 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import BatchPostgres
+
+/// `PostgresThreadExecutor.shutdown()` joins its thread (directly, or through `joinStoppedThreads()` when the
+/// executor shuts itself down from its own thread, as a closing connection does), so nothing of libpq still runs when
+/// the process exits.
+@Suite struct PostgresThreadExecutorJoinTests {
+    /// An actor living on a `PostgresThreadExecutor`, like `PostgresConnection`.
+    actor Host {
+        nonisolated let executor: PostgresThreadExecutor
+        nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+        init(_ executor: PostgresThreadExecutor) { self.executor = executor }
+
+        /// The kernel id of the thread the actor runs on (from `/proc/thread-self`).
+        func threadId() throws -> String {
+            #expect(executor.isCurrentThread)
+            let link = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self")
+            return String(link.split(separator: "/").last ?? "")
+        }
+
+        /// Shuts the executor down from its own thread, as `PostgresConnection.close()` does, after a moment in
+        /// which the caller queues more work.
+        func closeFromInside() {
+            Thread.sleep(forTimeInterval: 0.1)
+            executor.shutdown()
+        }
+
+        /// Stays busy on the thread.
+        func busy(for seconds: Double) {
+            Thread.sleep(forTimeInterval: seconds)
+        }
+    }
+
+    /// Whether a thread of this process with this kernel id still exists.
+    static func threadExists(_ tid: String) -> Bool {
+        FileManager.default.fileExists(atPath: "/proc/self/task/\(tid)")
+    }
+
+    @Test func shutdownFromAnotherThreadReturnsOnlyAfterTheThreadEnded() async throws {
+        let host = Host(PostgresThreadExecutor(name: "join-test"))
+        let tid = try await host.threadId()
+        #expect(Self.threadExists(tid))
+        // A job still queued when shutdown is asked for runs first: shutdown waits for it and for the thread's end.
+        let busy = Task { await host.busy(for: 0.3) }
+        try await Task.sleep(for: .milliseconds(50))
+        host.executor.shutdown()
+        #expect(!Self.threadExists(tid))
+        await busy.value
+        host.executor.shutdown()  // again: harmless
+    }
+
+    @Test func shutdownFromItsOwnThreadIsJoinedByJoinStoppedThreads() async throws {
+        let host = Host(PostgresThreadExecutor(name: "join-test"))
+        let tid = try await host.threadId()
+        async let closed: Void = host.closeFromInside()
+        try await Task.sleep(for: .milliseconds(30))
+        // Queued before the shutdown, so it runs on the thread after `closeFromInside` has returned.
+        let busy = Task { await host.busy(for: 0.3) }
+        await closed
+        #expect(Self.threadExists(tid))  // still busy
+        // joinStoppedThreads() waits for the thread's end.
+        await PostgresThreadExecutor.joinStoppedThreads()
+        #expect(!Self.threadExists(tid))
+        await busy.value
+    }
+
+    /// Jobs sent after shutdown still run (on the caller's thread): nothing is lost, nothing hangs.
+    @Test func jobsAfterShutdownStillRun() async throws {
+        let host = Host(PostgresThreadExecutor(name: "join-test"))
+        _ = try await host.threadId()
+        host.executor.shutdown()
+        await host.busy(for: 0)
+    }
+}
