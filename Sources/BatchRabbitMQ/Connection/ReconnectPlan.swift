@@ -1,5 +1,6 @@
 /// Exponential backoff with jitter: `initialDelay × 2^attempt`, capped at `maximumDelay`, each delay moved at random
-/// by up to `jitter` of itself. The random source is a parameter, so tests can fix it.
+/// by up to `jitter` of itself. The random source is a parameter, so tests can fix it: one draw per delay, 0 giving
+/// the shortest delay and `UInt64.max` (nearly) the longest.
 struct Backoff: Sendable, Hashable {
     /// The delay before attempt 0.
     var initialDelay: Duration
@@ -23,7 +24,9 @@ struct Backoff: Sendable, Hashable {
             capped = min(capped * 2, maximumDelay)
         }
         let spread = jitter.isNaN ? 0 : max(0, min(1, jitter))
-        return capped * Double.random(in: (1 - spread)...(1 + spread), using: &random)
+        // One draw, its top 53 bits as a fraction in [0, 1): the factor lies in [1 - spread, 1 + spread).
+        let unit = Double(random.next() >> 11) / Double(UInt64(1) << 53)
+        return capped * (1 - spread + 2 * spread * unit)
     }
 }
 
