@@ -62,6 +62,26 @@ struct HostileInputTests {
         }
     }
 
+    @Test("a reply_to naming the framework's own queue gets no reply: one dead letter, not a second one for the answer")
+    func replyToOwnQueueIgnored() async throws {
+        try await withWorld { world in
+            let worker = try await world.startWorker()
+            let topology = world.messaging.topology
+            try await world.messaging.connection.publish(
+                AMQPMessage(
+                    text: #"{"command":"start","job":"no-such-job"}"#,
+                    properties: AMQPProperties(
+                        contentType: "application/json", correlationID: "c1", replyTo: topology.commandsQueue)),
+                exchange: "", routingKey: topology.commandsQueue)
+            try await worker.waitForLog("names a queue of the framework", timeout: .seconds(20))
+            let letters = try await world.deadLetters(1)
+            #expect(letters.first?.reason.contains("no-such-job") == true)
+            try await Task.sleep(for: .milliseconds(500))
+            let status = try await world.messaging.connection.queueStatus(topology.deadLetterQueue)
+            #expect(status.messages == 0, "no reply was dead-lettered after the command")
+        }
+    }
+
     /// Publishes the poison then 100 distinct hello starts; returns how long until all 100 COMPLETED.
     static func flood(_ world: EndToEnd, run: String, poison: [String]) async throws -> Duration {
         let started = ContinuousClock.now

@@ -113,6 +113,16 @@ public final class BatchMessaging: Sendable {
     /// - Throws: ``AMQPError`` when the publish fails.
     public func reply(_ reply: Reply, to delivery: AMQPDelivery) async throws {
         guard let replyTo = delivery.properties.replyTo, !replyTo.isEmpty else { return }
+        // A message does not get to drop replies into the framework's own queues (where they would be taken for
+        // commands and dead-lettered): it may only name a queue of its own.
+        guard !topology.ownQueues.contains(replyTo) else {
+            logger.warning(
+                "not replying to a command whose reply_to names a queue of the framework",
+                metadata: [
+                    "amqp.reply_to": "\(replyTo)"
+                ])
+            return
+        }
         try await connection.publish(
             AMQPMessage(
                 body: reply.body,

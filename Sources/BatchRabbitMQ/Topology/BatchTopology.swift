@@ -35,6 +35,9 @@ public struct BatchTopology: Sendable, Hashable {
     /// The topic exchange of job execution events: `<prefix>.events`.
     public var eventsExchange: String { "\(prefix).events" }
 
+    /// The shared queues of the framework, which no message may name as its `reply_to`.
+    public var ownQueues: Set<String> { [commandsQueue, deadLetterQueue, commandsRetryQueue] }
+
     /// A worker's own control queue: `<prefix>.control.<workerID>`.
     public func controlQueue(workerID: String) -> String { "\(prefix).control.\(workerID)" }
 
