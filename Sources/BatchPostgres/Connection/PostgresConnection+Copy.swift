@@ -31,13 +31,7 @@ extension PostgresConnection {
     /// - Throws: ``PostgresError`` as ``copyIn(_:data:)``; after a refused piece the server skips the rest.
     @discardableResult
     func copyIn(_ sql: String, pieces: [[UInt8]]) async throws -> Int {
-        if transactionAborted {
-            throw PostgresError(
-                .transactionAborted,
-                "the connection broke inside this transaction, so the server rolled it back; "
-                    + "end the transaction block and start again",
-                statement: sql)
-        }
+        try refuseIfTransactionAborted(sql)
         guard !pieces.isEmpty else { return 0 }
         if !pipelined.isEmpty {
             try await pipelineSync()

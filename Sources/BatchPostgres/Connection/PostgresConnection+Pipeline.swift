@@ -18,13 +18,7 @@ extension PostgresConnection {
     func pipelineSend(
         _ sql: String, _ parameters: [PostgresEncodedParameter?], prepared: Bool = false
     ) async throws {
-        if transactionAborted {
-            throw PostgresError(
-                .transactionAborted,
-                "the connection broke inside this transaction, so the server rolled it back; "
-                    + "end the transaction block and start again",
-                statement: sql)
-        }
+        try refuseIfTransactionAborted(sql)
         try await sendRequestedBegin()
         let handle: OpaquePointer
         if pipelined.isEmpty {

@@ -147,18 +147,24 @@ public actor PostgresConnection {
         return try await query(sql, encoded: encoded, prepared: prepared)
     }
 
+    /// Refuses `sql` when the connection broke inside the current transaction, which the server has rolled back.
+    ///
+    /// - Throws: ``PostgresError`` with code ``PostgresError/Code/transactionAborted``.
+    func refuseIfTransactionAborted(_ sql: String) throws {
+        guard transactionAborted else { return }
+        throw PostgresError(
+            .transactionAborted,
+            "the connection broke inside this transaction, so the server rolled it back; "
+                + "end the transaction block and start again",
+            statement: sql)
+    }
+
     /// Runs one statement with parameters already encoded (nil is NULL).
     @discardableResult
     func query(
         _ sql: String, encoded parameters: [PostgresEncodedParameter?], prepared: Bool = false
     ) async throws -> PostgresRows {
-        if transactionAborted {
-            throw PostgresError(
-                .transactionAborted,
-                "the connection broke inside this transaction, so the server rolled it back; "
-                    + "end the transaction block and start again",
-                statement: sql)
-        }
+        try refuseIfTransactionAborted(sql)
         try await sendRequestedBegin()
         if !pipelined.isEmpty {
             // Statements sent ahead (a chunk's BEGIN and inserts): their outcome comes first.
