@@ -24,7 +24,7 @@ public enum PostgresValue: Sendable, Hashable {
     /// A `numeric`, exact to `Decimal`'s 38 digits (sent as its decimal text).
     case decimal(Decimal)
     /// A `date`: a calendar day.
-    case date(PostgresDate)
+    case date(CalendarDay)
     /// A `uuid`.
     case uuid(UUID)
 

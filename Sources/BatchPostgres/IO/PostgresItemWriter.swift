@@ -48,11 +48,11 @@ public struct PostgresItemWriter<Item>: ItemWriter {
     /// hand, and the order of the item's properties does not matter.
     ///
     /// `Bool`, integers, `Float`, `Double` and `String` fill columns of their types; `Decimal` a `numeric`, `Date` a
-    /// `timestamptz`, ``PostgresDate`` a `date`, `UUID` a `uuid`, `Data` a `bytea`; a nested struct, array or
+    /// `timestamptz`, ``CalendarDay`` a `date`, `UUID` a `uuid`, `Data` a `bytea`; a nested struct, array or
     /// dictionary (or a ``JSONValue``) a `jsonb`; nil is NULL. A value PostgreSQL can convert (a `String` into a
     /// `uuid` column, an `Int` into a `numeric` one) is converted by the column type's input function.
     /// ```swift
-    /// struct Entry: Encodable { var account: Int; var amount: Decimal; var bookedOn: PostgresDate }
+    /// struct Entry: Encodable { var account: Int; var amount: Decimal; var bookedOn: CalendarDay }
     /// try PostgresItemWriter<Entry>(table: "ledger", naming: .snakeCase)   // account, amount, booked_on
     /// ```
     ///

@@ -5,7 +5,7 @@ import Foundation
 /// the item encodes them.
 ///
 /// `Bool`, the integers, `Float`, `Double` and `String` map to their own values (a `UInt64` beyond `Int64` to a
-/// `numeric`); `Decimal` to `numeric`, `Date` to `timestamptz`, ``PostgresDate`` to `date`, `UUID` to `uuid`, `Data`
+/// `numeric`); `Decimal` to `numeric`, `Date` to `timestamptz`, ``CalendarDay`` to `date`, `UUID` to `uuid`, `Data`
 /// to `bytea`, ``JSONValue`` to `jsonb`; nil to NULL (an optional that is nil still names its column). A value that
 /// encodes as one of those through a single-value container (an enum with raw values, a `URL`) maps as that value;
 /// anything else — a nested struct, an array, a dictionary — becomes `jsonb` (dates in it as ISO 8601 text).
@@ -38,7 +38,7 @@ struct PostgresRowEncoder {
         case let date as Date: return .timestamp(date)
         case let decimal as Decimal: return .decimal(decimal)
         case let uuid as UUID: return .uuid(uuid)
-        case let day as PostgresDate: return .date(day)
+        case let day as CalendarDay: return .date(day)
         case let data as Data: return .bytes(Array(data))
         case let json as JSONValue: return json == .null ? nil : .json(json)
         default: break
