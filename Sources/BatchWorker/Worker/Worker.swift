@@ -4,6 +4,7 @@ import BatchRabbitMQ
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// The worker: takes start, stop, restart and abandon commands from a ``CommandSource``, runs the jobs, persists
 /// them in a `JobRepository`, publishes their events to an ``EventSink``, heartbeats in a ``WorkerRegistry``, and
@@ -35,6 +36,8 @@ public final class Worker: Service {
     let created = ContinuousClock.now
     /// Where the commands come from, for the log.
     let commandsName: String
+    /// The services, made once.
+    private let made = Mutex<[ServiceGroupConfiguration.ServiceConfiguration]?>(nil)
 
     /// Creates a worker.
     /// - Parameters:
@@ -75,8 +78,18 @@ public final class Worker: Service {
 
     /// The worker's services, to run in one `ServiceGroup` in this order (a graceful shutdown stops them in
     /// reverse): the heartbeat, the event publisher, the control listener, and the command consumer, whose failure
-    /// (the grace period ended with jobs running) cancels the group.
+    /// (the grace period ended with jobs running) cancels the group. The same services on every call: run them
+    /// once.
     public var services: [ServiceGroupConfiguration.ServiceConfiguration] {
+        made.withLock { made in
+            if let made { return made }
+            let services = makeServices()
+            made = services
+            return services
+        }
+    }
+
+    private func makeServices() -> [ServiceGroupConfiguration.ServiceConfiguration] {
         let jobOperator = jobOperator
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(
