@@ -45,7 +45,7 @@ extension PostgresJobRepository {
     /// version moves on (so a worker that was only slow fails loudly on its next update), and the instance can be
     /// restarted. One statement.
     ///
-    /// - Parameter lease: how long a worker may go without a heartbeat (DESIGN §3 default: 10 s).
+    /// - Parameter lease: how long a worker may go without a heartbeat (the worker's default: 10 s).
     /// - Returns: the executions marked FAILED, as stored.
     @discardableResult
     public func failExecutionsOfLostWorkers(lease: Duration = .seconds(10)) async throws -> [JobExecution] {

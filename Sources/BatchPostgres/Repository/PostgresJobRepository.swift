@@ -2,8 +2,8 @@ import Batch
 import Foundation
 import Logging
 
-/// The job repository in PostgreSQL (DESIGN §6): job instances, job executions, step executions and workers in a
-/// schema of their own, with exactly the behaviour of `InMemoryJobRepository`.
+/// The job repository in PostgreSQL (the tables of ``PostgresMigrations``): job instances, job executions, step
+/// executions and workers in a schema of their own, with exactly the behaviour of `InMemoryJobRepository`.
 ///
 /// - One running execution per instance: creating an execution locks the instance row, applies the start rules
 ///   and inserts, in one transaction; a partial unique index over the running statuses backs it up, so two

@@ -4,9 +4,9 @@ import Foundation
 /// C memory that lives exactly as long as one librabbitmq call.
 ///
 /// librabbitmq takes strings as `amqp_bytes_t` (pointer and length). A pointer from `withCString` dies at the end of
-/// its closure, and a temporary Swift string's storage may move (DESIGN §5), so every string, table and array given
-/// to the library is copied into memory owned by an arena, and the arena frees it all when the call that used it
-/// has returned: `CArena.with { arena in amqp_queue_declare(..., arena.bytes(name), ...) }`.
+/// its closure, and a temporary Swift string's storage may move once the closure returns, so every string, table
+/// and array given to the library is copied into memory owned by an arena, and the arena frees it all when the call
+/// that used it has returned: `CArena.with { arena in amqp_queue_declare(..., arena.bytes(name), ...) }`.
 final class CArena {
     private var blocks: [UnsafeMutableRawPointer] = []
 

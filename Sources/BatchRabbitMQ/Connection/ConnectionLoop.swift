@@ -9,7 +9,8 @@ import Synchronization
 
 /// The I/O thread of one connection: it owns the `amqp_connection_state_t` and makes every librabbitmq call.
 ///
-/// rabbitmq-c's connection state is not thread-safe (DESIGN §5), so exactly one thread, started by ``start``,
+/// rabbitmq-c's connection state is not thread-safe (a connection and its channels must be used from one
+/// thread at a time), so exactly one thread, started by ``start``,
 /// touches it. That thread loops: take the operations other threads queued in the ``LoopInbox`` (publishes, acks,
 /// declarations, ...), then wait on `poll` for the broker's socket or the wake-up pipe and read what arrived with
 /// `amqp_consume_message` (a tiny timeout: it never blocks, and each call also sends heartbeats when they are due).

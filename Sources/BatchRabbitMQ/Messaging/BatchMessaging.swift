@@ -2,8 +2,9 @@ import Foundation
 import Logging
 import Synchronization
 
-/// DESIGN §4's wire protocol over one ``AMQPConnection``: commands in (with dead-lettering of bad ones), replies,
-/// events, the control broadcast and the RPC trigger.
+/// The batch wire protocol (``Command``, ``Reply``, ``Event``, named by ``BatchTopology``) over one
+/// ``AMQPConnection``: commands in (with dead-lettering of bad ones), replies, events, the control broadcast and the
+/// RPC trigger.
 ///
 /// ```swift
 /// let messaging = BatchMessaging(connection: connection, logger: logger)

@@ -1,5 +1,5 @@
-/// A command taken from the queue, with the delivery to settle once the command is accepted (DESIGN §4: a start is
-/// acked once its execution is committed).
+/// A command taken from the queue, with the delivery to settle once the command is accepted (a start is acked once
+/// its execution is committed, so a worker that dies before that leaves the command to another).
 public struct IncomingCommand: Sendable {
     /// The decoded command.
     public let command: Command

@@ -1,7 +1,7 @@
 import Batch
 import Foundation
 
-/// A command to the workers, as DESIGN §4 defines it: a JSON object with content type `application/json`.
+/// A command to the workers: a JSON object with content type `application/json`.
 ///
 /// ```json
 /// {"command": "start",   "job": "daily-accounting", "params": {"date": "2026-11-25"}}

@@ -1,6 +1,6 @@
 import Batch
 
-/// The names of DESIGN §4's wire protocol under one prefix (default `batch`), and their declarations.
+/// The queues and exchanges of the batch wire protocol under one prefix (default `batch`), and their declarations.
 ///
 /// | entity | kind |
 /// | --- | --- |

@@ -21,7 +21,8 @@ public struct WorkerConfiguration: Sendable {
     /// - Parameters:
     ///   - workerId: defaults to `<host>-<pid>-<random>`.
     ///   - concurrency: defaults to the number of cores.
-    ///   - lease: defaults to 10 s (DESIGN §3).
+    ///   - lease: defaults to 10 s: a worker whose heartbeats stop for that long counts as lost, and its running
+    ///     executions are marked FAILED (restartable).
     ///   - heartbeatInterval: defaults to a third of the lease, at most 3 s.
     ///   - grace: defaults to 30 s.
     ///   - migrate: defaults to true.
