@@ -13,11 +13,10 @@ public struct CalendarDay: Sendable, Hashable, Comparable, Codable, LosslessStri
     public let day: Int
 
     /// The day `year`-`month`-`day`, or nil when there is no such day (a 30 February, a month 13).
+    /// Days are those of the proleptic Gregorian calendar (as in ISO 8601 and PostgreSQL), before 1582 too.
     public init?(year: Int, month: Int, day: Int) {
-        guard (1...9_999).contains(year),
-            let date = Self.utc.date(from: DateComponents(year: year, month: month, day: day)),
-            Self.utc.dateComponents([.year, .month, .day], from: date)
-                == DateComponents(year: year, month: month, day: day)
+        guard (1...9_999).contains(year), (1...12).contains(month),
+            (1...CivilCalendar.daysIn(month: Int64(month), of: Int64(year))).contains(Int64(day))
         else { return nil }
         self.year = year
         self.month = month
@@ -26,20 +25,28 @@ public struct CalendarDay: Sendable, Hashable, Comparable, Codable, LosslessStri
 
     /// Parses `yyyy-MM-dd`; nil for any other text or a day that does not exist.
     public init?(_ description: String) {
-        guard let date = BatchDate.parse(description) else { return nil }
-        let components = Self.utc.dateComponents([.year, .month, .day], from: date)
-        guard let year = components.year, let month = components.month, let day = components.day else { return nil }
+        let bytes = Array(description.utf8)
+        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-") else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for byte in bytes[range] {
+                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+            }
+            return value
+        }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10) else { return nil }
         self.init(year: year, month: month, day: day)
     }
 
     /// The day of `date` in `timeZone` (UTC unless given).
-    public init(_ date: Date, in timeZone: TimeZone = TimeZone(identifier: "UTC")!) {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
-        let components = calendar.dateComponents([.year, .month, .day], from: date)
-        self.year = components.year ?? 1970
-        self.month = components.month ?? 1
-        self.day = components.day ?? 1
+    public init(_ date: Date, in timeZone: TimeZone = .gmt) {
+        let seconds = date.timeIntervalSince1970 + TimeInterval(timeZone.secondsFromGMT(for: date))
+        let days = Int64(exactly: (seconds / 86_400).rounded(.down)) ?? 0
+        let (year, month, day) = CivilCalendar.date(fromDays: days)
+        self.year = Int(year)
+        self.month = Int(month)
+        self.day = Int(day)
     }
 
     /// `yyyy-MM-dd`.
@@ -53,7 +60,8 @@ public struct CalendarDay: Sendable, Hashable, Comparable, Codable, LosslessStri
 
     /// Midnight UTC at the start of the day.
     public var date: Date {
-        Self.utc.date(from: DateComponents(year: year, month: month, day: day)) ?? Date(timeIntervalSince1970: 0)
+        let days = CivilCalendar.days(fromYear: Int64(year), month: Int64(month), day: Int64(day))
+        return Date(timeIntervalSince1970: TimeInterval(days) * 86_400)
     }
 
     /// Earlier days first.
@@ -78,12 +86,6 @@ public struct CalendarDay: Sendable, Hashable, Comparable, Codable, LosslessStri
         var container = encoder.singleValueContainer()
         try container.encode(description)
     }
-
-    private static let utc: Calendar = {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        return calendar
-    }()
 }
 
 extension JobParameters {
