@@ -33,7 +33,9 @@ let package = Package(
         ),
         .target(
             name: "BatchTestKit",
-            dependencies: ["Batch", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Batch", "BatchRabbitMQ", "BatchWorker", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
@@ -99,8 +101,9 @@ let package = Package(
         .testTarget(
             name: "BatchWorkerTests",
             dependencies: [
-                "Batch", "BatchPostgres", "BatchRabbitMQ", "BatchWorker",
+                "Batch", "BatchPostgres", "BatchRabbitMQ", "BatchWorker", "BatchTestKit",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),

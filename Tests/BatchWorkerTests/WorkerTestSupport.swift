@@ -1,5 +1,6 @@
 import Batch
 import BatchRabbitMQ
+import BatchTestKit
 import BatchWorker
 import Logging
 import ServiceLifecycle

@@ -1,5 +1,6 @@
 import Batch
 import BatchRabbitMQ
+import BatchWorker
 import Synchronization
 
 /// A ``CommandSource`` in memory, the twin of the commands queue for tests: enqueue commands (or raw bodies), run a

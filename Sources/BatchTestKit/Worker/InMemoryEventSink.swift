@@ -1,5 +1,6 @@
 import Batch
 import BatchRabbitMQ
+import BatchWorker
 import Synchronization
 
 /// An ``EventSink`` in memory, the twin of the events and control exchanges for tests: records every event and

@@ -1,4 +1,5 @@
 import Batch
+import BatchWorker
 import Foundation
 import Synchronization
 

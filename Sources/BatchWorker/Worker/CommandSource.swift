@@ -77,7 +77,7 @@ public protocol WorkerRegistry: Sendable {
 extension Command {
     /// Decodes a delivery's body; what is wrong with it is a ``BatchError/Code/invalidJSON`` (it can never succeed:
     /// the ``CommandRetryPolicy`` dead-letters it).
-    static func decodingDelivery(_ body: [UInt8], limits: MessageLimits = MessageLimits()) throws -> Command {
+    public static func decodingDelivery(_ body: [UInt8], limits: MessageLimits = MessageLimits()) throws -> Command {
         do {
             return try Command(decoding: body, limits: limits)
         } catch let error as AMQPError {
