@@ -22,10 +22,10 @@ import Testing
             return String(link.split(separator: "/").last ?? "")
         }
 
-        /// Shuts the executor down from its own thread, as `PostgresConnection.close()` does, after a moment in
-        /// which the caller queues more work.
-        func closeFromInside() {
-            Thread.sleep(forTimeInterval: 0.1)
+        /// Shuts the executor down from its own thread, as `PostgresConnection.close()` does, with one more job
+        /// queued before the shutdown: it keeps the thread busy for `lingering` seconds after this returns.
+        func closeFromInside(lingering: Double) {
+            Task { self.busy(for: lingering) }  // enqueued on this executor now, runs after this job
             executor.shutdown()
         }
 
@@ -56,16 +56,11 @@ import Testing
     @Test func shutdownFromItsOwnThreadIsJoinedByJoinStoppedThreads() async throws {
         let host = Host(PostgresThreadExecutor(name: "join-test"))
         let tid = try await host.threadId()
-        async let closed: Void = host.closeFromInside()
-        try await Task.sleep(for: .milliseconds(30))
-        // Queued before the shutdown, so it runs on the thread after `closeFromInside` has returned.
-        let busy = Task { await host.busy(for: 0.3) }
-        await closed
+        await host.closeFromInside(lingering: 1)
         #expect(Self.threadExists(tid))  // still busy
         // joinStoppedThreads() waits for the thread's end.
         await PostgresThreadExecutor.joinStoppedThreads()
         #expect(!Self.threadExists(tid))
-        await busy.value
     }
 
     /// Jobs sent after shutdown still run (on the caller's thread): nothing is lost, nothing hangs.
