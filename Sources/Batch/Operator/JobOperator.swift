@@ -3,7 +3,7 @@ import Logging
 import Synchronization
 
 /// Starts, stops, restarts and abandons job executions, and answers questions about them: the seed's operations,
-/// with exactly the rules of DESIGN §3.
+/// with exactly the rules of ``StartRules``.
 ///
 /// ```swift
 /// let jobOperator = JobOperator(registry: try JobRegistry([dailyAccounting]), repository: InMemoryJobRepository())

@@ -1,4 +1,6 @@
-/// The rules of DESIGN §3 that decide whether an instance may get a new execution, given its last one.
+/// The rules that decide whether an instance may get a new execution, given its last one: refused while it is
+/// STARTING, STARTED or STOPPING (already running) or UNKNOWN (ended abnormally: abandon it first), and after
+/// COMPLETED (already complete) or ABANDONED; allowed after STOPPED or FAILED (a restart).
 public enum StartRules {
     /// Throws the error that refuses a new execution after `last`, or returns when one may be created
     /// (`last` is STOPPED or FAILED).
