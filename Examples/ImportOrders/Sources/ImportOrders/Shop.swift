@@ -35,7 +35,8 @@ struct Shop: Sendable {
         else {
             throw BatchError(.invalidDefinition, "SHOP_SCHEMA must be a lower-case identifier, not '\(schema)'")
         }
-        return Shop(pool: PostgresConnectionPool(configuration: configuration, logger: Logger(label: "shop")), schema: schema)
+        return Shop(
+            pool: PostgresConnectionPool(configuration: configuration, logger: Logger(label: "shop")), schema: schema)
     }
 
     /// Creates the schema and its tables when they are missing.
@@ -43,7 +44,8 @@ struct Shop: Sendable {
         try await pool.withConnection { connection in
             try await connection.withTransaction { connection in
                 // Two jobs setting up at once wait for each other here.
-                _ = try await connection.query("SELECT pg_advisory_xact_lock(hashtext($1))", [.text("\(schema).tables")])
+                _ = try await connection.query(
+                    "SELECT pg_advisory_xact_lock(hashtext($1))", [.text("\(schema).tables")])
                 _ = try await connection.query("CREATE SCHEMA IF NOT EXISTS \(schema)")
                 _ = try await connection.query(
                     """
