@@ -69,11 +69,3 @@ let importOrders = Job("import-orders", parameters: ImportOrdersParameters.self)
 .validator(as: ImportOrdersParameters.self) { try $0.validate() }
 .resource(ShopDatabase.self, make: Shop.open, close: { await $0.pool.shutdown() })
 .listener(ImportReport())
-
-/// Pauses after each committed chunk for the job's `throttleMs`, if any.
-struct ChunkThrottle: ChunkListener {
-    func afterChunk(_ context: StepContext) async throws {
-        let pause = try context.parameters.int("throttleMs", default: 0)
-        if pause > 0 { try await Task.sleep(for: .milliseconds(pause)) }
-    }
-}
