@@ -67,7 +67,8 @@ struct ExecutionCommand: AsyncParsableCommand {
         }
         print(
             json
-                ? try ExecutionFormatter.json(detail, totals: totals) : ExecutionFormatter.detail(detail, totals: totals))
+                ? try ExecutionFormatter.json(detail, totals: totals)
+                : ExecutionFormatter.detail(detail, totals: totals))
     }
 }
 
@@ -106,10 +107,15 @@ struct RunCommand: AsyncParsableCommand {
         let jobOperator = JobOperator(registry: registry, repository: repository, workerId: workerId, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let postgres, let workerId {
-            try await postgres.migrate()
-            try await postgres.register(
-                workerId: workerId, host: ProcessInfo.processInfo.hostName,
-                pid: Int(ProcessInfo.processInfo.processIdentifier))
+            do {
+                try await postgres.migrate()
+                try await postgres.register(
+                    workerId: workerId, host: ProcessInfo.processInfo.hostName,
+                    pid: Int(ProcessInfo.processInfo.processIdentifier))
+            } catch {
+                await postgres.shutdown()
+                throw error
+            }
             // The worker's heartbeat and lease service; without workers nobody else may be sweeping, so it also
             // fails what lost processes left running.
             let defaults = WorkerConfiguration(workerId: workerId)
@@ -128,20 +134,22 @@ struct RunCommand: AsyncParsableCommand {
         }
         services.append(.init(service: run, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "job"))
         // SIGINT or SIGTERM asks the job to stop at its next chunk boundary: it ends STOPPED, restartable.
-        let execution: JobExecution
+        let detail: JobExecutionDetail
         do {
             try await ServiceGroup(
                 configuration: ServiceGroupConfiguration(
                     services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             ).run()
-            execution = try run.outcome
+            detail = try await jobOperator.execution(try run.outcome.id)
         } catch {
+            await jobOperator.closeResources()
             await postgres?.shutdown()
             throw error
         }
-        print(ExecutionFormatter.detail(try await jobOperator.execution(execution.id)))
+        await jobOperator.closeResources()
         await postgres?.shutdown()
-        if execution.status != .completed { throw ExitCode(1) }
+        print(ExecutionFormatter.detail(detail))
+        if detail.execution.status != .completed { throw ExitCode(1) }
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Batch
+import BatchRabbitMQ
 import Logging
 import ServiceLifecycle
 
@@ -66,16 +67,37 @@ struct WorkerCommand: AsyncParsableCommand {
             commandRetry: CommandRetryPolicy(
                 maximumAttempts: commandAttempts, initialDelay: .seconds(commandRetryDelay)))
         let repository = try connection.repository(logger)
-        let messaging = try await connection.messaging(logger)
-        let worker = try await Worker.connect(
-            registry: try SwiftBatch.registry, repository: repository, messaging: messaging,
-            configuration: configuration, logger: logger)
-        var group = ServiceGroupConfiguration(
-            services: worker.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        // The worker bounds its own drain by --grace; this is the backstop for the services after it (events still
-        // queued, deregistration), which all leave at once when cancelled.
-        group.maximumGracefulShutdownDuration = configuration.grace + .seconds(3)
-        try await ServiceGroup(configuration: group).run()
+        let messaging: BatchMessaging
+        do {
+            messaging = try await connection.messaging(logger)
+        } catch {
+            await repository.shutdown()
+            throw error
+        }
+        var jobOperator: JobOperator?
+        do {
+            let worker = try await Worker.connect(
+                registry: try SwiftBatch.registry, repository: repository, messaging: messaging,
+                configuration: configuration, logger: logger)
+            jobOperator = worker.jobOperator
+            var group = ServiceGroupConfiguration(
+                services: worker.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            // The worker bounds its own drain by --grace; this is the backstop for the services after it (events
+            // still queued, deregistration), which all leave at once when cancelled.
+            group.maximumGracefulShutdownDuration = configuration.grace + .seconds(3)
+            try await ServiceGroup(configuration: group).run()
+        } catch {
+            // A server that stopped answering must not hold the exit past the grace period: close what closes
+            // within a second and leave the rest to the process's end.
+            _ = await Deadline.run(until: .now + .seconds(1)) { [jobOperator] in
+                await jobOperator?.closeResources()
+                await messaging.connection.close()
+                await repository.shutdown()
+                return true
+            }
+            throw error
+        }
+        await jobOperator?.closeResources()
         await messaging.connection.close()
         await repository.shutdown()
     }
