@@ -1,4 +1,5 @@
 import Batch
+
 /// Reads a CSV file (RFC 4180) record by record, decoding each into `Item` by header name.
 ///
 /// ```swift
@@ -190,16 +191,7 @@ final class CSVReaderState {
     /// An error from decoding the current record, naming its file, line and field.
     private func describe(_ error: any Error) -> BatchError {
         let parser = record.parser
-        guard let decoding = error as? DecodingError else {
-            return FileErrors.malformed(
-                parser.path, line: parser.recordLine, "\(error)", underlying: error, record: parser.lastRecord())
-        }
-        let context: DecodingError.Context
-        switch decoding {
-        case .typeMismatch(_, let found), .valueNotFound(_, let found), .keyNotFound(_, let found),
-            .dataCorrupted(let found):
-            context = found
-        @unknown default:
+        guard let context = (error as? DecodingError)?.decodingContext else {
             return FileErrors.malformed(
                 parser.path, line: parser.recordLine, "\(error)", underlying: error, record: parser.lastRecord())
         }

@@ -1,4 +1,5 @@
 import Batch
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -56,6 +57,19 @@ struct FieldName: CustomStringConvertible {
         case (let name?, nil): "field '\(name)'"
         case (nil, let index?): "column \(index + 1)"
         case (nil, nil): "a field"
+        }
+    }
+}
+
+extension DecodingError {
+    /// What every case carries: where in the record decoding stopped and why; nil for a case added later.
+    var decodingContext: Context? {
+        switch self {
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context),
+            .dataCorrupted(let context):
+            context
+        @unknown default:
+            nil
         }
     }
 }

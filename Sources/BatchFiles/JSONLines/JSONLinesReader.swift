@@ -139,15 +139,7 @@ final class JSONLinesReaderState {
         let path = scanner.input.path
         let line = scanner.lastLine
         let raw = scanner.lastRecord()
-        guard let decoding = error as? DecodingError else {
-            return FileErrors.malformed(path, line: line, "\(error)", underlying: error, record: raw)
-        }
-        let context: DecodingError.Context
-        switch decoding {
-        case .typeMismatch(_, let found), .valueNotFound(_, let found), .keyNotFound(_, let found),
-            .dataCorrupted(let found):
-            context = found
-        @unknown default:
+        guard let decoding = error as? DecodingError, let context = decoding.decodingContext else {
             return FileErrors.malformed(path, line: line, "\(error)", underlying: error, record: raw)
         }
         if case .dataCorrupted = decoding, context.codingPath.isEmpty {
