@@ -82,6 +82,30 @@ struct HostileInputTests {
         }
     }
 
+    @Test("a start before any worker ever ran waits in a queue and says no worker answered (not a broker 404)")
+    func startBeforeAnyWorker() async throws {
+        try await withWorld { world in
+            let prefix = world.name + "_fresh"
+            var environment = world.environment
+            environment["BATCH_PREFIX"] = prefix
+            let process = try WorkerProcess(
+                executable: EndToEnd.executable, arguments: ["start", "hello", "--timeout", "1"],
+                environment: environment, log: "\(world.dataDirectory)/fresh.log")
+            let status = try await process.waitForExit(timeout: .seconds(30))
+            #expect(status == 1)
+            #expect(process.output.contains("no worker answered"), "\(process.output)")
+            let topology = BatchTopology(prefix: prefix)
+            let waiting = try await world.messaging.connection.queueStatus(topology.commandsQueue).messages
+            #expect(waiting == 1, "the start waits for the first worker")
+            for queue in [topology.commandsQueue, topology.deadLetterQueue, topology.commandsRetryQueue] {
+                try? await world.messaging.connection.deleteQueue(queue)
+            }
+            for exchange in [topology.deadLetterExchange, topology.controlExchange, topology.eventsExchange] {
+                try? await world.messaging.connection.deleteExchange(exchange)
+            }
+        }
+    }
+
     /// Publishes the poison then 100 distinct hello starts; returns how long until all 100 COMPLETED.
     static func flood(_ world: EndToEnd, run: String, poison: [String]) async throws -> Duration {
         let started = ContinuousClock.now

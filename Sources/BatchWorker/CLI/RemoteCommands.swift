@@ -173,6 +173,8 @@ struct RemoteSession {
         _ connection: ConnectionOptions, logger: Logger, follow: Bool, _ body: (RemoteSession) async throws -> Result
     ) async throws -> Result {
         try await connection.withMessaging(logger) { messaging in
+            // What every worker declares: before the first worker ever ran, a command still has a queue to wait in.
+            try await messaging.declareTopology()
             let events = follow ? try await messaging.events(matching: "job.#") : nil
             return try await body(
                 RemoteSession(messaging: messaging, events: events, connection: connection, logger: logger))
