@@ -56,7 +56,7 @@ import Testing
     @Test func shutdownFromItsOwnThreadIsJoinedByJoinStoppedThreads() async throws {
         let host = Host(PostgresThreadExecutor(name: "join-test"))
         let tid = try await host.threadId()
-        await host.closeFromInside(lingering: 1)
+        await host.closeFromInside(lingering: 3)  // long enough to be still busy on a loaded machine
         #expect(Self.threadExists(tid))  // still busy
         // joinStoppedThreads() waits for the thread's end.
         await PostgresThreadExecutor.joinStoppedThreads()
