@@ -16,7 +16,9 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "BatchBenchmarks",
-            dependencies: [.product(name: "Batch", package: "swift-batch"), .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                .product(name: "Batch", package: "swift-batch"), .product(name: "Logging", package: "swift-log"),
+            ],
             path: "BatchBenchmarks", swiftSettings: strict),
         .executableTarget(
             name: "FileBenchmarks",
@@ -29,7 +31,8 @@ let package = Package(
             name: "PostgresBenchmarks",
             dependencies: [
                 .product(name: "Batch", package: "swift-batch"), .product(name: "BatchFiles", package: "swift-batch"),
-                .product(name: "BatchPostgres", package: "swift-batch"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "BatchPostgres", package: "swift-batch"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "PostgresBenchmarks", swiftSettings: strict),
         // The bare librabbitmq loop the RabbitMQ benchmark compares against: plain C, linked straight to the library.
@@ -42,8 +45,10 @@ let package = Package(
         .executableTarget(
             name: "WorkerBenchmarks",
             dependencies: [
-                .product(name: "Batch", package: "swift-batch"), .product(name: "BatchPostgres", package: "swift-batch"),
-                .product(name: "BatchRabbitMQ", package: "swift-batch"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "Batch", package: "swift-batch"),
+                .product(name: "BatchPostgres", package: "swift-batch"),
+                .product(name: "BatchRabbitMQ", package: "swift-batch"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "WorkerBenchmarks", swiftSettings: strict),
     ],

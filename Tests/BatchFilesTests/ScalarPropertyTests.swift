@@ -1,5 +1,5 @@
-import BatchFiles
 import Batch
+import BatchFiles
 import BatchTestKit
 import Foundation
 import Testing
