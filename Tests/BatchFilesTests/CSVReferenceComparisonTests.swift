@@ -39,7 +39,7 @@ enum RandomCSV {
     }
 }
 
-@Suite("File formats: the CSV reader agrees with Python's csv module on random files")
+@Suite("File formats: the CSV reader agrees with Python's csv module on random files", .timeLimit(.minutes(2)))
 struct CSVReferenceComparisonTests {
     static let seed: UInt64 = 0xC5F_4180
 

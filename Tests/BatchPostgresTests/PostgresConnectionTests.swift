@@ -264,7 +264,7 @@ final class FinishOrder: Sendable {
 }
 
 /// Restarts the server: runs alone (the gate keeps every other database test out meanwhile).
-@Suite struct PostgresRestartTests {
+@Suite(.timeLimit(.minutes(3))) struct PostgresRestartTests {
     @Test(.tags(.slow), .exclusiveDatabase) func survivesAServerRestartBetweenTwoStatements() async throws {
         try await TestDatabase.withConnection { connection in
             let before = try #require(await connection.backendProcessID)

@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 import Testing
 
-@Suite(.tags(.broker, .slow)) struct BrokerRestartTests {
+@Suite(.tags(.broker, .slow), .timeLimit(.minutes(5))) struct BrokerRestartTests {
     /// Restarts the broker application (`rabbitmqctl stop_app` / `start_app`) while a publisher and a consumer run;
     /// both must reconnect by themselves and every confirmed message must be consumed at least once. Runs alone (the
     /// other broker tests wait), and starts the broker again even when it fails.

@@ -5,7 +5,7 @@ import Testing
 /// against the Compose specification's schema (`deploy/compose-spec/compose-spec.json`, shipped in the repository) and the
 /// project's rules (a worker that scales, health checks, ...). These tests run it as a process from the package root,
 /// on the real file and on broken copies of it, so a validator that accepts everything fails them.
-@Suite("docker-compose.yml")
+@Suite("docker-compose.yml", .timeLimit(.minutes(3)))
 struct ComposeFileTests {
     @Test("docker-compose.yml passes scripts/validate-compose")
     func composeFileIsValid() throws {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// A bare clone of the repository has everything its tests read: nothing refers to files beside the repository.
-@Suite("the repository is self-contained")
+@Suite("the repository is self-contained", .timeLimit(.minutes(3)))
 struct SelfContainedTests {
     @Test("scripts/validate-compose passes in a copy of the repository's files with nothing beside them")
     func composeValidationNeedsNothingOutside() throws {

@@ -6,7 +6,7 @@ import Testing
 
 /// The product as users meet it: worker processes of the built `swiftbatch`, driven over RabbitMQ, persisting in
 /// PostgreSQL.
-@Suite("Worker end to end", .tags(.endToEnd), .serialized)
+@Suite("Worker end to end", .tags(.endToEnd), .serialized, .timeLimit(.minutes(10)))
 struct WorkerEndToEndTests {
     /// Runs `body` in a fresh world and always tears it down.
     func withWorld(_ body: (EndToEnd) async throws -> Void) async throws {
