@@ -17,7 +17,7 @@ import Batch
 ///     }
 /// })
 /// ```
-/// `Encodable` items need no closure: ``init(table:columns:naming:rowsPerStatement:format:)`` fills each column
+/// `Encodable` items need no closure: ``init(table:columns:naming:rowsPerStatement:format:pool:)`` fills each column
 /// from the coding key of its name, as ``PostgresItemWriter`` does.
 ///
 /// **Transactions.** The chunk's `BEGIN` and its `COPY` statements go out in one message; libpq runs no `COPY` in
@@ -25,8 +25,11 @@ import Batch
 /// ``PostgresItemWriter`` needs one. A refused row fails the whole `COPY`: the chunk rolls back, and a skip policy
 /// then writes the items one by one, each after a savepoint, to leave the bad one out.
 ///
-/// It needs the step to run with a ``PostgresJobRepository`` (whose chunk transaction it writes in). The column
-/// types come from the catalog, looked up once per writer.
+/// It writes in the chunk transaction of a ``PostgresJobRepository``. Given the application's own pool (`pool:`), it
+/// also runs with another repository (the ``InMemoryJobRepository`` of `run --in-memory`) or one on another
+/// database, each chunk then copied in a transaction of its own: see
+/// ``init(table:columns:rowsPerStatement:format:pool:values:)``. The column types come from the catalog, looked up
+/// once per writer.
 public struct PostgresCopyItemWriter<Item>: ItemWriter {
     /// The COPY format.
     public enum Format: Sendable, Hashable {
@@ -46,6 +49,7 @@ public struct PostgresCopyItemWriter<Item>: ItemWriter {
     private var columnTypes: [UInt32]?
     /// Whether every column has a binary encoding here.
     private var binaryColumns = false
+    private let target: PostgresWriteConnection
 
     /// Creates a writer.
     ///
@@ -56,20 +60,28 @@ public struct PostgresCopyItemWriter<Item>: ItemWriter {
     ///     sent in one message. PostgreSQL 15's cost per `COPY` grows with the square of the rows it buffers (up to
     ///     1,000), so 1,000-row chunks load faster as four statements than as one.
     ///   - format: ``Format/automatic`` (binary where possible) or ``Format/text``.
+    ///   - pool: the application's pool to the table's database, or nil (the default) to copy only inside a
+    ///     PostgreSQL repository's chunk transaction. When the chunk transaction is a ``PostgresChunkTransaction`` on
+    ///     this pool's database (same host, port and database name), the rows still go in it and commit with the
+    ///     chunk, exactly once. Otherwise (an ``InMemoryJobRepository``, a repository on another database) each
+    ///     chunk is copied in a transaction of its own on the pool, committed just before the chunk's checkpoint:
+    ///     a crash between the two can copy a chunk twice when the job restarts from the previous checkpoint (an
+    ///     in-memory repository restarts nothing across processes). A unique key on the table turns such a
+    ///     repeat into a failed chunk instead of duplicate rows.
     ///   - values: an item's values for those columns (nil is NULL).
     /// - Throws: ``PostgresError`` with ``PostgresError/Code/invalidConfiguration`` for a bad table or column name.
     public init(
         table: String, columns: [String], rowsPerStatement: Int = 250, format: Format = .automatic,
-        values: @escaping @Sendable (Item) throws -> [PostgresValue?]
+        pool: PostgresConnectionPool? = nil, values: @escaping @Sendable (Item) throws -> [PostgresValue?]
     ) throws {
         try self.init(
-            table: table, rowsPerStatement: rowsPerStatement, format: format,
+            table: table, rowsPerStatement: rowsPerStatement, format: format, pool: pool,
             mapping: try PostgresRowMapping(
                 writer: "PostgresCopyItemWriter", table: table, columns: columns, values: values))
     }
 
     /// Creates a writer of `Encodable` items, each coding key filling the column of its name, the values mapped as
-    /// ``PostgresItemWriter/init(table:columns:naming:rowsPerStatement:)`` maps them.
+    /// ``PostgresItemWriter/init(table:columns:naming:rowsPerStatement:pool:)`` maps them.
     ///
     /// - Parameters:
     ///   - table: the table, optionally schema-qualified (`ledger`, `accounting.ledger`).
@@ -78,18 +90,24 @@ public struct PostgresCopyItemWriter<Item>: ItemWriter {
     ///   - naming: how a coding key becomes a column name (default: as it is).
     ///   - rowsPerStatement: a chunk is copied in `COPY` statements of at most this many rows (default 250).
     ///   - format: ``Format/automatic`` (binary where possible) or ``Format/text``.
+    ///   - pool: the application's pool to the table's database, or nil (the default) to copy only inside a
+    ///     PostgreSQL repository's chunk transaction; as in ``init(table:columns:rowsPerStatement:format:pool:values:)``.
     /// - Throws: ``PostgresError`` with ``PostgresError/Code/invalidConfiguration`` for a bad table or column name.
     public init(
         table: String, columns: [String]? = nil, naming: PostgresColumnNaming = .codingKeys,
-        rowsPerStatement: Int = 250, format: Format = .automatic
+        rowsPerStatement: Int = 250, format: Format = .automatic, pool: PostgresConnectionPool? = nil
     ) throws where Item: Encodable {
         try self.init(
-            table: table, rowsPerStatement: rowsPerStatement, format: format,
+            table: table, rowsPerStatement: rowsPerStatement, format: format, pool: pool,
             mapping: try PostgresRowMapping(
                 writer: "PostgresCopyItemWriter", table: table, columns: columns, naming: naming))
     }
 
-    private init(table: String, rowsPerStatement: Int, format: Format, mapping: PostgresRowMapping<Item>) throws {
+    private init(
+        table: String, rowsPerStatement: Int, format: Format, pool: PostgresConnectionPool?,
+        mapping: PostgresRowMapping<Item>
+    ) throws {
+        self.target = PostgresWriteConnection(writer: "PostgresCopyItemWriter", pool: pool)
         self.tableName = table
         self.quotedTable = try PostgresIdentifier.quoted(table, what: "table")
         self.mapping = mapping
@@ -97,12 +115,19 @@ public struct PostgresCopyItemWriter<Item>: ItemWriter {
         self.format = format
     }
 
-    /// Copies the items on the chunk transaction's connection.
+    /// Copies the items on the chunk transaction's connection, or in a transaction of their own on the pool given
+    /// to the initializer when the chunk transaction is not a PostgreSQL one on its database.
     ///
     /// - Throws: ``BatchError`` with ``BatchError/Code/invalidState`` when the step's repository is not
-    ///   PostgreSQL; ``PostgresError`` when the copy fails (the chunk then rolls back).
+    ///   PostgreSQL and no pool was given; ``PostgresError`` when the copy fails (the chunk then rolls back).
     public mutating func write(_ items: [Item], in transaction: any ChunkTransaction) async throws {
-        let connection = try PostgresChunkTransaction.of(transaction, writer: "PostgresCopyItemWriter").connection
+        let target = self.target
+        guard !items.isEmpty else { return try target.check(transaction) }
+        try await target.write(in: transaction) { connection, _ in try await copy(items, on: connection) }
+    }
+
+    /// Encodes the items and copies them on `connection`.
+    private mutating func copy(_ items: [Item], on connection: PostgresConnection) async throws {
         guard let first = items.first else { return }
         let columns = try mapping.settleColumns(from: first)
         let types = try await types(columns, on: connection)
@@ -139,8 +164,8 @@ public struct PostgresCopyItemWriter<Item>: ItemWriter {
     private mutating func statements(_ columns: [String]) throws -> (binary: String, text: String) {
         if let statements { return statements }
         let quotedColumns = try columns.map { try PostgresIdentifier.quoted($0, what: "column") }
-        let target = "\(quotedTable) (\(quotedColumns.joined(separator: ", ")))"
-        let built = (binary: "COPY \(target) FROM STDIN WITH (FORMAT binary)", text: "COPY \(target) FROM STDIN")
+        let into = "\(quotedTable) (\(quotedColumns.joined(separator: ", ")))"
+        let built = (binary: "COPY \(into) FROM STDIN WITH (FORMAT binary)", text: "COPY \(into) FROM STDIN")
         statements = built
         return built
     }

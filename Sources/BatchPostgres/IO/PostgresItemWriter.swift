@@ -16,7 +16,9 @@ import Batch
 ///     }
 /// })
 /// ```
-/// It needs the step to run with a ``PostgresJobRepository`` (whose chunk transaction it writes in).
+/// It writes in the chunk transaction of a ``PostgresJobRepository``. Given the application's own pool (`pool:`), it
+/// also runs with another repository (the ``InMemoryJobRepository`` of `run --in-memory`) or one on another
+/// database: see ``init(table:columns:rowsPerStatement:pool:values:)``.
 public struct PostgresItemWriter<Item>: ItemWriter {
     private let table: String
     private let tableName: String
@@ -24,6 +26,7 @@ public struct PostgresItemWriter<Item>: ItemWriter {
     private var insertStatement: String?
     private var columnTypes: [PostgresColumnArray.ColumnType]?
     private let rowsPerStatement: Int
+    private let target: PostgresWriteConnection
 
     /// Creates a writer.
     ///
@@ -32,14 +35,22 @@ public struct PostgresItemWriter<Item>: ItemWriter {
     ///   - columns: the columns to fill, in the order `values` returns them.
     ///   - rowsPerStatement: a chunk is sent in inserts of at most this many rows, pipelined so that the server
     ///     works on one while the next is encoded (default 125).
+    ///   - pool: the application's pool to the table's database, or nil (the default) to write only inside a
+    ///     PostgreSQL repository's chunk transaction. When the chunk transaction is a ``PostgresChunkTransaction`` on
+    ///     this pool's database (same host, port and database name), the rows still go in it and commit with the
+    ///     chunk, exactly once. Otherwise (an ``InMemoryJobRepository``, a repository on another database) each
+    ///     chunk's rows go in a transaction of their own on the pool, committed just before the chunk's checkpoint:
+    ///     a crash between the two can write a chunk twice when the job restarts from the previous checkpoint (an
+    ///     in-memory repository restarts nothing across processes). A unique key on the table turns such a
+    ///     repeat into a failed chunk instead of duplicate rows.
     ///   - values: an item's values for those columns (nil is NULL).
     /// - Throws: ``PostgresError`` with ``PostgresError/Code/invalidConfiguration`` for a bad table or column name.
     public init(
-        table: String, columns: [String], rowsPerStatement: Int = 125,
+        table: String, columns: [String], rowsPerStatement: Int = 125, pool: PostgresConnectionPool? = nil,
         values: @escaping @Sendable (Item) throws -> [PostgresValue?]
     ) throws {
         try self.init(
-            table: table, rowsPerStatement: rowsPerStatement,
+            table: table, rowsPerStatement: rowsPerStatement, pool: pool,
             mapping: try PostgresRowMapping(
                 writer: "PostgresItemWriter", table: table, columns: columns, values: values))
     }
@@ -62,32 +73,44 @@ public struct PostgresItemWriter<Item>: ItemWriter {
     ///     every key of the first item written.
     ///   - naming: how a coding key becomes a column name (default: as it is).
     ///   - rowsPerStatement: a chunk is sent in inserts of at most this many rows (default 125).
+    ///   - pool: the application's pool to the table's database, or nil (the default) to write only inside a
+    ///     PostgreSQL repository's chunk transaction; as in ``init(table:columns:rowsPerStatement:pool:values:)``.
     /// - Throws: ``PostgresError`` with ``PostgresError/Code/invalidConfiguration`` for a bad table or column name.
     ///   Writing throws ``PostgresError/Code/invalidConfiguration`` when the table lacks a column, and
     ///   ``PostgresError/Code/invalidParameter`` when an item has no key for one of `columns`.
     public init(
         table: String, columns: [String]? = nil, naming: PostgresColumnNaming = .codingKeys,
-        rowsPerStatement: Int = 125
+        rowsPerStatement: Int = 125, pool: PostgresConnectionPool? = nil
     ) throws where Item: Encodable {
         try self.init(
-            table: table, rowsPerStatement: rowsPerStatement,
+            table: table, rowsPerStatement: rowsPerStatement, pool: pool,
             mapping: try PostgresRowMapping(
                 writer: "PostgresItemWriter", table: table, columns: columns, naming: naming))
     }
 
-    private init(table: String, rowsPerStatement: Int, mapping: PostgresRowMapping<Item>) throws {
+    private init(
+        table: String, rowsPerStatement: Int, pool: PostgresConnectionPool?, mapping: PostgresRowMapping<Item>
+    ) throws {
         self.rowsPerStatement = max(1, rowsPerStatement)
+        self.target = PostgresWriteConnection(writer: "PostgresItemWriter", pool: pool)
         self.table = try PostgresIdentifier.quoted(table, what: "table")
         self.tableName = table
         self.mapping = mapping
     }
 
-    /// Inserts the items on the chunk transaction's connection.
+    /// Inserts the items on the chunk transaction's connection, or in a transaction of their own on the pool given
+    /// to the initializer when the chunk transaction is not a PostgreSQL one on its database.
     ///
     /// - Throws: ``BatchError`` with ``BatchError/Code/invalidState`` when the step's repository is not
-    ///   PostgreSQL; ``PostgresError`` when the insert fails (the chunk then rolls back).
+    ///   PostgreSQL and no pool was given; ``PostgresError`` when the insert fails (the chunk then rolls back).
     public mutating func write(_ items: [Item], in transaction: any ChunkTransaction) async throws {
-        let connection = try PostgresChunkTransaction.of(transaction, writer: "PostgresItemWriter").connection
+        let target = self.target
+        guard !items.isEmpty else { return try target.check(transaction) }
+        try await target.write(in: transaction) { connection, _ in try await insert(items, on: connection) }
+    }
+
+    /// Sends the items' inserts on `connection`, pipelined; the transaction's commit reads their outcome.
+    private mutating func insert(_ items: [Item], on connection: PostgresConnection) async throws {
         guard let first = items.first else { return }
         let columns = try mapping.settleColumns(from: first)
         let types = try await columnTypes(columns, on: connection)
