@@ -10,7 +10,7 @@
 /// } }
 /// .resource(LedgerDatabase.self) { try await PostgresConnectionPool(configuration: .fromEnvironment()) }
 /// ```
-/// Register a value or a factory on the ``Job`` (``Job/resource(_:_:)``, ``Job/resource(_:make:)``) or on the
+/// Register a value or a factory on the ``Job`` (``Job/resource(_:_:)``, ``Job/resource(_:make:close:)``) or on the
 /// ``JobOperator`` (its `resources:`, shared by all its jobs); the job's registration wins. Nothing is found by
 /// downcasting the repository, so a job using resources runs the same over an in-memory repository.
 public protocol ResourceKey: SendableMetatype {
