@@ -80,7 +80,10 @@ let package = Package(
             dependencies: ["Batch", "CRabbitMQ", "CRabbitMQShim", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
-        .testTarget(name: "BatchRabbitMQTests", dependencies: ["BatchRabbitMQ", "Batch"], swiftSettings: strict),
+        .testTarget(
+            name: "BatchRabbitMQTests", dependencies: ["BatchRabbitMQ", "Batch", "BatchTestKit"],
+            swiftSettings: strict
+        ),
 
         // The worker service and the CLI, and the example executable with the demo jobs.
         .target(

@@ -50,20 +50,6 @@ public final class Recorder<Element: Sendable>: Sendable {
     public func removeAll() { storage.withLock { $0.removeAll() } }
 }
 
-/// Polls until `condition` holds, for at most `timeout`.
-/// - Returns: whether the condition held before the deadline.
-public func eventually(
-    timeout: Duration = .seconds(5), _ condition: () async throws -> Bool
-) async throws -> Bool {
-    let clock = ContinuousClock()
-    let deadline = clock.now + timeout
-    while clock.now < deadline {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(5))
-    }
-    return try await condition()
-}
-
 /// An error tests throw on purpose.
 public struct Boom: Error, CustomStringConvertible {
     /// What it says.

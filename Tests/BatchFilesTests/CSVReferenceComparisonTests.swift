@@ -8,7 +8,7 @@ import Testing
 enum RandomCSV {
     /// A well-formed RFC 4180 file: random fields quoted when they need it (and sometimes when not), random line
     /// endings, sometimes no final line break.
-    static func wellFormed(using generator: inout SeededGenerator) -> String {
+    static func wellFormed(using generator: inout SeededRandomNumberGenerator) -> String {
         let alphabet = Array("ab ,\"\n\r;é")
         var text = ""
         let fieldCount = Int.random(in: 1...4, using: &generator)
@@ -32,7 +32,7 @@ enum RandomCSV {
     }
 
     /// A random string of CSV's structural characters and a few others: mostly malformed.
-    static func soup(using generator: inout SeededGenerator) -> String {
+    static func soup(using generator: inout SeededRandomNumberGenerator) -> String {
         let pieces = ["a", "b", ",", "\"", "\"", "\n", "\r\n", "\r", " ", "\"\""]
         return (0..<Int.random(in: 0...30, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }
             .joined()
@@ -78,7 +78,7 @@ struct CSVReferenceComparisonTests {
         }
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("scripts/csv-reference.py").path
-        var generator = SeededGenerator(seed: Self.seed)
+        var generator = SeededRandomNumberGenerator(seed: Self.seed)
         let directory = try TemporaryDirectory()
         var paths: [String] = []
         for index in 0..<300 {

@@ -4,22 +4,6 @@ import BatchTestKit
 import Foundation
 import Testing
 
-/// A small seeded generator (SplitMix64), so a failing case can be replayed: the property tests print their seed.
-/// Used instead of the swift-property-based package, which would add a dependency and build time to CI.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Every scalar the writers write, with random values.
 struct Scalars: Codable, Equatable, Sendable {
     var int: Int
@@ -33,7 +17,7 @@ struct Scalars: Codable, Equatable, Sendable {
     var id: UUID
     var text: String
 
-    static func random(using generator: inout SeededGenerator) -> Scalars {
+    static func random(using generator: inout SeededRandomNumberGenerator) -> Scalars {
         var double = Double(bitPattern: generator.next())
         if double.isNaN { double = -0.0 }
         var float = Float(bitPattern: UInt32(truncatingIfNeeded: generator.next()))
@@ -64,7 +48,7 @@ struct ScalarPropertyTests {
     @Test("every value the CSV and TSV writers write reads back equal", arguments: ["csv", "tsv", "linear-tsv"])
     func roundTrip(format name: String) async throws {
         let format: CSVFormat = name == "csv" ? .csv : name == "tsv" ? .tsv : .linearTSV
-        var generator = SeededGenerator(seed: Self.seed)
+        var generator = SeededRandomNumberGenerator(seed: Self.seed)
         let values = (0..<400).map { _ in Scalars.random(using: &generator) }
         let directory = try TemporaryDirectory()
         let path = directory.file("scalars.\(name)")
@@ -82,7 +66,7 @@ struct ScalarPropertyTests {
     /// when an independent grammar (a regular expression) calls it one, and then as that number.
     @Test("every text that is not a well-formed number is refused; every well-formed one is read exactly")
     func numbersOrNothing() async throws {
-        var generator = SeededGenerator(seed: Self.seed)
+        var generator = SeededRandomNumberGenerator(seed: Self.seed)
         let alphabet = Array("0123456789+-.eE, x_")
         let texts = (0..<3_000).map { _ in
             String(

@@ -1,5 +1,6 @@
 import Batch
 import BatchPostgres
+import BatchTestKit
 import Foundation
 import Logging
 import Testing

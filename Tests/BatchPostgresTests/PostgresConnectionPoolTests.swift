@@ -1,5 +1,5 @@
 import BatchPostgres
-import Synchronization
+import BatchTestKit
 import Testing
 
 @Suite(.database) struct PostgresConnectionPoolTests {
@@ -82,18 +82,5 @@ import Testing
         #expect(await second.backendProcessID != firstPid)
         await pool.release(second)
         await pool.shutdown()
-    }
-}
-
-/// A value behind a lock, shareable between tasks.
-final class Locked<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-
-    init(_ value: Value) {
-        mutex = Mutex(value)
-    }
-
-    func withLock<Result: Sendable>(_ body: (inout sending Value) throws -> sending Result) rethrows -> Result {
-        try mutex.withLock(body)
     }
 }

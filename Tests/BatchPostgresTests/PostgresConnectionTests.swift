@@ -1,7 +1,7 @@
 import Batch
 import BatchPostgres
+import BatchTestKit
 import Foundation
-import Synchronization
 import Testing
 
 @Suite(.database) struct PostgresConnectionTests {
@@ -236,7 +236,7 @@ import Testing
         // threads as cores, but each connection blocks a thread of its own. Order, not wall-clock bounds, is
         // asserted, so a loaded machine cannot fail it: the probe must finish before any sleep returns.
         let configuration = try TestDatabase.configuration()
-        let finished = FinishOrder()
+        let finished = Recorder<String>()  // the order in which concurrent tasks finished
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<4 {
                 group.addTask {
@@ -254,13 +254,6 @@ import Testing
         }
         #expect(finished.all.first == "probe", "the probe ran while all four connections blocked")
     }
-}
-
-/// The order in which concurrent tasks finished.
-final class FinishOrder: Sendable {
-    private let names = Mutex<[String]>([])
-    func append(_ name: String) { names.withLock { $0.append(name) } }
-    var all: [String] { names.withLock { $0 } }
 }
 
 /// Restarts the server: runs alone (the gate keeps every other database test out meanwhile).

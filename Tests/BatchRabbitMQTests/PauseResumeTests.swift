@@ -1,4 +1,5 @@
 import BatchRabbitMQ
+import BatchTestKit
 import Foundation
 import Testing
 
@@ -17,13 +18,19 @@ import Testing
             var held: [AMQPDelivery] = []
             for _ in 0..<3 { held.append(try #require(try await iterator.next())) }
             // The broker sent exactly `prefetch` ahead: 3 taken, 2 buffered, the rest ready.
-            #expect(try await eventually { try await connection.queueStatus(queue).messages == total - Int(prefetch) })
+            #expect(
+                try await eventually(every: .milliseconds(50)) {
+                    try await connection.queueStatus(queue).messages == total - Int(prefetch)
+                })
             try await Task.sleep(for: .milliseconds(200))
             #expect(try await connection.queueStatus(queue).messages == total - Int(prefetch))
 
             try await consumer.pause()
             // The 2 buffered went back; only the 3 taken are held.
-            #expect(try await eventually { try await connection.queueStatus(queue).messages == total - 3 })
+            #expect(
+                try await eventually(every: .milliseconds(50)) {
+                    try await connection.queueStatus(queue).messages == total - 3
+                })
             let nothing = try? await withTimeout(.milliseconds(500), "a delivery while paused") {
                 var iterator = consumer.makeAsyncIterator()
                 return try await iterator.next()

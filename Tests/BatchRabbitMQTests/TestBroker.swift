@@ -93,18 +93,6 @@ enum TestBroker {
     }
 }
 
-/// Polls `condition` until it holds or `limit` passes; returns whether it held.
-func eventually(
-    within limit: Duration = .seconds(5), _ condition: () async throws -> Bool
-) async throws -> Bool {
-    let deadline = ContinuousClock.now + limit
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    return try await condition()
-}
-
 struct TimeoutError: Error, CustomStringConvertible {
     var what: String
     var description: String { "timed out: \(what)" }

@@ -208,7 +208,7 @@ struct JSONParsingTests {
 
     @Test("random values: canonical JSON parses back equal (fixed seed)")
     func randomRoundTrip() throws {
-        var generator = SplitMix64(seed: 0x5EED_BA7C)
+        var generator = SeededRandomNumberGenerator(seed: 0x5EED_BA7C)
         for _ in 0..<500 {
             let value = JSONValue.random(depth: 5, using: &generator)
             let canonical = value.canonicalJSON
@@ -229,22 +229,9 @@ struct JSONParsingTests {
     }
 }
 
-/// A small, seedable generator (SplitMix64), so the random round trip is the same every run.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 extension JSONValue {
     /// A random value at most `depth` levels deep: every type, awkward strings and numbers included.
-    static func random(depth: Int, using generator: inout SplitMix64) -> JSONValue {
+    static func random(depth: Int, using generator: inout SeededRandomNumberGenerator) -> JSONValue {
         let kinds = depth > 0 ? 8 : 6
         switch Int.random(in: 0..<kinds, using: &generator) {
         case 0: return .null
@@ -273,7 +260,7 @@ extension JSONValue {
         }
     }
 
-    private static func randomString(using generator: inout SplitMix64) -> String {
+    private static func randomString(using generator: inout SeededRandomNumberGenerator) -> String {
         let pool: [Unicode.Scalar] = [
             "a", "Z", "0", " ", "\"", "\\", "/", "\n", "\r", "\t", "\u{0}", "\u{1}", "\u{1F}", "\u{7F}", "é", "\u{301}",
             "\u{2028}", "\u{FEFF}", "\u{FFFF}", "😀", "\u{10FFFF}", "中",

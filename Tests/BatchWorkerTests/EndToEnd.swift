@@ -1,8 +1,10 @@
 import Batch
 import BatchPostgres
 import BatchRabbitMQ
+import BatchTestKit
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 extension Tag {
@@ -12,14 +14,13 @@ extension Tag {
 
 /// One isolated world for end-to-end tests: its own schema, demo schema and queue prefix, worker processes of
 /// the built `swiftbatch`, and direct handles on the database and the broker to check what happened.
-final class EndToEnd: @unchecked Sendable {  // immutable after init, except `workers` under `lock`
+final class EndToEnd: Sendable {
     let name: String
     let environment: [String: String]
     let repository: PostgresJobRepository
     let messaging: BatchMessaging
     let dataDirectory: String
-    private let lock = NSLock()
-    private var workers: [WorkerProcess] = []
+    private let workers = Mutex<[WorkerProcess]>([])
 
     static let logger = Logger(label: "e2e", factory: { _ in SwiftLogNoOpLogHandler() })
 
@@ -67,7 +68,7 @@ final class EndToEnd: @unchecked Sendable {  // immutable after init, except `wo
         let worker = try WorkerProcess(
             executable: Self.executable, arguments: ["worker"] + arguments, environment: environment,
             log: "\(dataDirectory)/worker-\(UUID().uuidString.prefix(8)).log")
-        lock.withLock { workers.append(worker) }
+        workers.withLock { $0.append(worker) }
         try await worker.waitForLog("worker consuming", timeout: .seconds(30))
         return worker
     }
@@ -88,24 +89,24 @@ final class EndToEnd: @unchecked Sendable {  // immutable after init, except `wo
 
     /// Waits for an execution to reach a finished status.
     func finished(_ id: Int64, timeout: Duration = .seconds(60)) async throws -> JobExecution {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let execution = try await repository.jobExecution(id: id), execution.status.isFinished {
-                return execution
-            }
-            try await Task.sleep(for: .milliseconds(50))
+        var finished: JobExecution?
+        try await eventually("execution \(id) finished", timeout: timeout, every: .milliseconds(50)) {
+            finished = try await repository.jobExecution(id: id)
+            return finished?.status.isFinished == true
         }
-        throw EndToEndError("execution \(id) did not finish within \(timeout)")
+        return finished!
     }
 
-    /// Waits until `condition` holds.
-    func eventually(timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(50))
+    /// Runs `body` in a fresh world and always tears it down.
+    static func with(_ body: (EndToEnd) async throws -> Void) async throws {
+        let world = try await EndToEnd()
+        do {
+            try await body(world)
+        } catch {
+            await world.tearDown()
+            throw error
         }
-        throw EndToEndError("condition not met within \(timeout)")
+        await world.tearDown()
     }
 
     /// Publishes raw command bodies to the commands queue, confirmed.
@@ -158,7 +159,7 @@ final class EndToEnd: @unchecked Sendable {  // immutable after init, except `wo
 
     /// Stops every worker still running, drops the schemas and deletes the queues and exchanges.
     func tearDown() async {
-        for worker in lock.withLock({ workers }) { worker.kill() }
+        for worker in workers.withLock({ $0 }) { worker.kill() }
         _ = try? await repository.pool.withConnection { connection in
             try await connection.query("DROP SCHEMA IF EXISTS \(name) CASCADE")
             try await connection.query("DROP SCHEMA IF EXISTS \(name)_demo CASCADE")

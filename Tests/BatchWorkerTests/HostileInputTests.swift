@@ -1,6 +1,7 @@
 import Batch
 import BatchPostgres
 import BatchRabbitMQ
+import BatchTestKit
 import Foundation
 import Testing
 
@@ -9,17 +10,6 @@ import Testing
 /// deadline whether the database answers or not.
 @Suite("Hostile input and bounded shutdown", .tags(.endToEnd), .serialized, .timeLimit(.minutes(5)))
 struct HostileInputTests {
-    func withWorld(_ body: (EndToEnd) async throws -> Void) async throws {
-        let world = try await EndToEnd()
-        do {
-            try await body(world)
-        } catch {
-            await world.tearDown()
-            throw error
-        }
-        await world.tearDown()
-    }
-
     /// Bodies that can never succeed, each reaching a different check.
     static let poison: [String] = [
         #"{"command":"start","job":"hello","params":{"who":"a\u0000b"}}"#,
@@ -37,7 +27,7 @@ struct HostileInputTests {
 
     @Test("100 starts behind 20 poison commands on 2 workers all complete; the poison is dead-lettered with reasons")
     func poisonDoesNotStallTheFleet() async throws {
-        try await withWorld { world in
+        try await EndToEnd.with { world in
             try await world.startWorker(["--concurrency", "2"])
             try await world.startWorker(["--concurrency", "2"])
 
@@ -64,7 +54,7 @@ struct HostileInputTests {
 
     @Test("a reply_to naming the framework's own queue gets no reply: one dead letter, not a second one for the answer")
     func replyToOwnQueueIgnored() async throws {
-        try await withWorld { world in
+        try await EndToEnd.with { world in
             let worker = try await world.startWorker()
             let topology = world.messaging.topology
             try await world.messaging.connection.publish(
@@ -84,7 +74,7 @@ struct HostileInputTests {
 
     @Test("a start before any worker ever ran waits in a queue and says no worker answered (not a broker 404)")
     func startBeforeAnyWorker() async throws {
-        try await withWorld { world in
+        try await EndToEnd.with { world in
             let prefix = world.name + "_fresh"
             var environment = world.environment
             environment["BATCH_PREFIX"] = prefix
@@ -112,7 +102,7 @@ struct HostileInputTests {
         try await world.publishCommands(poison)
         try await world.publishCommands(
             (1...100).map { #"{"command":"start","job":"hello","params":{"who":"\#(run)-\#($0)"}}"# })
-        try await world.eventually(timeout: .seconds(120)) {
+        try await eventually("every start completed", timeout: .seconds(120), every: .milliseconds(50)) {
             let done = try await world.repository.jobExecutions(jobName: "hello", limit: 500)
                 .filter { $0.status == .completed }
             return done.count >= (run == "clean" ? 100 : 200)
@@ -124,7 +114,7 @@ struct HostileInputTests {
         "a command that keeps meeting a passing failure is dead-lettered after 3 attempts; `dead-letters --requeue` runs it"
     )
     func boundedAttemptsAndReplay() async throws {
-        try await withWorld { world in
+        try await EndToEnd.with { world in
             let proxy = try await DatabaseProxy(world)
             let worker = try await world.startWorker(
                 [
@@ -134,7 +124,7 @@ struct HostileInputTests {
             proxy.kill()  // the database vanishes for this worker only
             try await world.publishCommands([#"{"command":"start","job":"hello","params":{"who":"patient"}}"#])
             var listing = ""
-            try await world.eventually(timeout: .seconds(90)) {
+            try await eventually("dead-lettered after 3 attempts", timeout: .seconds(90), every: .milliseconds(50)) {
                 listing = try await world.cli(["dead-letters", "--json"]).output
                 return listing.contains("gave up after 3 attempts")
             }
@@ -153,7 +143,7 @@ struct HostileInputTests {
             try await world.startWorker()
             let requeue = try await world.cli(["dead-letters", "--requeue", id])
             #expect(requeue.status == 0, "\(requeue.output)")
-            try await world.eventually {
+            try await eventually("the replayed start completed", timeout: .seconds(30), every: .milliseconds(50)) {
                 try await world.repository.jobExecutions(jobName: "hello", limit: 10).first?.status == .completed
             }
             let after = try await world.cli(["dead-letters", "--json"]).output
@@ -165,11 +155,13 @@ struct HostileInputTests {
 
     @Test("--grace is a deadline: a chunk longer than grace, database up — exits non-zero in time, job marked FAILED")
     func graceDeadlineDatabaseUp() async throws {
-        try await withWorld { world in
+        try await EndToEnd.with { world in
             let worker = try await world.startWorker(["--grace", "2"])
             let id = try WorkerEndToEndTests.executionId(
                 try await world.request(.start("count", parameters: ["items": 5, "chunkSize": 1, "delayMs": 8_000])))
-            try await world.eventually { try await world.repository.jobExecution(id: id)?.status == .started }
+            try await eventually("started", timeout: .seconds(30), every: .milliseconds(50)) {
+                try await world.repository.jobExecution(id: id)?.status == .started
+            }
             try await Task.sleep(for: .milliseconds(300))
             worker.terminate()
             let started = ContinuousClock.now
@@ -187,12 +179,14 @@ struct HostileInputTests {
 
     @Test("--grace is a deadline with the database gone: exits non-zero in time; the lease sweep fails the job")
     func graceDeadlineDatabaseDown() async throws {
-        try await withWorld { world in
+        try await EndToEnd.with { world in
             let proxy = try await DatabaseProxy(world)
             let worker = try await world.startWorker(["--database-url", proxy.url, "--grace", "2"])
             let id = try WorkerEndToEndTests.executionId(
                 try await world.request(.start("count", parameters: ["items": 50, "chunkSize": 1, "delayMs": 500])))
-            try await world.eventually { try await world.repository.jobExecution(id: id)?.status == .started }
+            try await eventually("started", timeout: .seconds(30), every: .milliseconds(50)) {
+                try await world.repository.jobExecution(id: id)?.status == .started
+            }
             proxy.kill()
             try await Task.sleep(for: .milliseconds(300))
             worker.terminate()

@@ -1,5 +1,6 @@
 import Batch
 import BatchRabbitMQ
+import BatchTestKit
 import Foundation
 import Testing
 
@@ -20,7 +21,7 @@ struct StopByNameTests {
                 guard case .accepted(let id?) = try await world.request(.start("count", parameters: parameters)) else {
                     throw EndToEndError("start refused")
                 }
-                try await world.eventually {
+                try await eventually("a chunk committed", timeout: .seconds(30), every: .milliseconds(50)) {
                     try await world.repository.stepExecutions(jobExecutionId: id).first?.counters.commit ?? 0 >= 1
                 }
                 let (status, output) = try await world.cli(["stop", "count"], timeout: .seconds(60))

@@ -1,6 +1,7 @@
 import Batch
 import BatchPostgres
 import BatchRabbitMQ
+import BatchTestKit
 import Foundation
 import Testing
 
@@ -8,18 +9,6 @@ import Testing
 /// PostgreSQL.
 @Suite("Worker end to end", .tags(.endToEnd), .serialized, .timeLimit(.minutes(10)))
 struct WorkerEndToEndTests {
-    /// Runs `body` in a fresh world and always tears it down.
-    func withWorld(_ body: (EndToEnd) async throws -> Void) async throws {
-        let world = try await EndToEnd()
-        do {
-            try await body(world)
-        } catch {
-            await world.tearDown()
-            throw error
-        }
-        await world.tearDown()
-    }
-
     static func executionId(_ reply: Reply) throws -> Int64 {
         guard case .accepted(let id?) = reply else { throw EndToEndError("refused: \(reply)") }
         return id
@@ -27,7 +16,7 @@ struct WorkerEndToEndTests {
 
     @Test("a start message runs the job to COMPLETED, with events for each status")
     func startCompletes() async throws {
-        try await withWorld { world in
+        try await EndToEnd.with { world in
             try await world.startWorker(["--concurrency", "2"])
             let events = try await world.messaging.events(matching: "job.hello.*")
             let id = try Self.executionId(try await world.request(.start("hello", parameters: ["who": "e2e"])))
@@ -45,7 +34,7 @@ struct WorkerEndToEndTests {
 
     @Test("count with failAt fails; restart by id completes with exactly `items` rows")
     func failAndRestart() async throws {
-        try await withWorld { world in
+        try await EndToEnd.with { world in
             try await world.startWorker()
             let id = try Self.executionId(
                 try await world.request(.start("count", parameters: ["items": 1_000, "chunkSize": 100, "failAt": 550])))
@@ -63,11 +52,11 @@ struct WorkerEndToEndTests {
 
     @Test("a stop by name over the queue ends a slow job STOPPED within a chunk; restart completes it exactly")
     func stopAndRestart() async throws {
-        try await withWorld { world in
+        try await EndToEnd.with { world in
             try await world.startWorker()
             let parameters: [String: JSONValue] = ["items": 200, "chunkSize": 10, "delayMs": 20]
             let id = try Self.executionId(try await world.request(.start("count", parameters: parameters)))
-            try await world.eventually {
+            try await eventually("two chunks committed", timeout: .seconds(30), every: .milliseconds(50)) {
                 try await world.repository.stepExecutions(jobExecutionId: id).first?.counters.commit ?? 0 >= 2
             }
             let stop = try await world.request(.stop(job: "count"))
@@ -89,11 +78,11 @@ struct WorkerEndToEndTests {
 
     @Test("a worker killed mid-job: FAILED within the lease, restarted on another worker, exactly `items` rows")
     func killedWorker() async throws {
-        try await withWorld { world in
+        try await EndToEnd.with { world in
             let doomed = try await world.startWorker(["--lease", "2", "--heartbeat", "0.5"])
             let id = try Self.executionId(
                 try await world.request(.start("count", parameters: ["items": 300, "chunkSize": 10, "delayMs": 10])))
-            try await world.eventually {
+            try await eventually("three chunks committed", timeout: .seconds(30), every: .milliseconds(50)) {
                 try await world.repository.stepExecutions(jobExecutionId: id).first?.counters.commit ?? 0 >= 3
             }
             doomed.kill()
@@ -113,7 +102,7 @@ struct WorkerEndToEndTests {
 
     @Test("two workers, 50 identical start messages: exactly one execution, the rest refused")
     func identicalStarts() async throws {
-        try await withWorld { world in
+        try await EndToEnd.with { world in
             try await world.startWorker()
             try await world.startWorker()
             let replies = try await withThrowingTaskGroup(of: Reply.self) { group in
@@ -139,7 +128,7 @@ struct WorkerEndToEndTests {
 
     @Test("undecodable, unknown-job and bad-parameter messages are dead-lettered with reasons; the worker serves on")
     func badInput() async throws {
-        try await withWorld { world in
+        try await EndToEnd.with { world in
             try await world.startWorker()
             let topology = world.messaging.topology
             let bodies: [(String, String)] = [
@@ -173,11 +162,11 @@ struct WorkerEndToEndTests {
 
     @Test("SIGTERM during a job: the job ends STOPPED and restartable, the worker exits 0")
     func gracefulShutdown() async throws {
-        try await withWorld { world in
+        try await EndToEnd.with { world in
             let worker = try await world.startWorker(["--grace", "20"])
             let id = try Self.executionId(
                 try await world.request(.start("count", parameters: ["items": 200, "chunkSize": 10, "delayMs": 20])))
-            try await world.eventually {
+            try await eventually("a chunk committed", timeout: .seconds(30), every: .milliseconds(50)) {
                 try await world.repository.stepExecutions(jobExecutionId: id).first?.counters.commit ?? 0 >= 1
             }
             worker.terminate()
@@ -193,23 +182,23 @@ struct WorkerEndToEndTests {
 
     @Test("a full worker holds no more commands than it can run: the rest wait in the queue for a free slot")
     func capacity() async throws {
-        try await withWorld { world in
+        try await EndToEnd.with { world in
             try await world.startWorker(["--concurrency", "1"])
             let queue = world.messaging.topology.commandsQueue
             for run in 1...3 {
                 try await world.messaging.send(
                     .start("count", parameters: ["items": 40, "chunkSize": 10, "delayMs": 25, "run": .int(Int64(run))]))
             }
-            try await world.eventually {
+            try await eventually("one execution", timeout: .seconds(30), every: .milliseconds(50)) {
                 try await world.repository.jobExecutions(jobName: "count", limit: 10).count == 1
             }
-            try await world.eventually {
+            try await eventually("two messages waiting, no consumer", timeout: .seconds(30), every: .milliseconds(50)) {
                 let status = try await world.messaging.connection.queueStatus(queue)
                 return status.messages == 2 && status.consumers == 0
             }
             let running = try await world.repository.jobExecutions(jobName: "count", limit: 10)
             #expect(running.count == 1, "one job at a time")
-            try await world.eventually(timeout: .seconds(60)) {
+            try await eventually("three executions completed", timeout: .seconds(60), every: .milliseconds(50)) {
                 let executions = try await world.repository.jobExecutions(jobName: "count", limit: 10)
                 return executions.count == 3 && executions.allSatisfy { $0.status == .completed }
             }
@@ -219,16 +208,16 @@ struct WorkerEndToEndTests {
 
     @Test("`swiftbatch stop` reaches a worker too busy to take commands, over the control exchange")
     func stopReachesAFullWorker() async throws {
-        try await withWorld { world in
+        try await EndToEnd.with { world in
             try await world.startWorker(["--concurrency", "1"])
             let id = try Self.executionId(
                 try await world.request(.start("count", parameters: ["items": 2_000, "chunkSize": 10, "delayMs": 10])))
-            try await world.eventually {
+            try await eventually("a chunk committed", timeout: .seconds(30), every: .milliseconds(50)) {
                 try await world.repository.stepExecutions(jobExecutionId: id).first?.counters.commit ?? 0 >= 1
             }
             // A second start keeps the worker full: its consumer is paused, the commands queue unattended.
             try await world.messaging.send(.start("count", parameters: ["items": 10, "run": "queued"]))
-            try await world.eventually {
+            try await eventually("no consumer on the commands queue", timeout: .seconds(30), every: .milliseconds(50)) {
                 try await world.messaging.connection.queueStatus(world.messaging.topology.commandsQueue).consumers == 0
             }
             let sent = ContinuousClock.now
@@ -239,7 +228,7 @@ struct WorkerEndToEndTests {
             #expect(stopped.status == .stopped, "the running worker heard the broadcast")
             #expect(ContinuousClock.now - sent < .seconds(10), "well before the job's 20 s of work")
             // The freed slot takes the queued start.
-            try await world.eventually {
+            try await eventually("two executions", timeout: .seconds(30), every: .milliseconds(50)) {
                 try await world.repository.jobExecutions(jobName: "count", limit: 10).count == 2
             }
         }
@@ -247,12 +236,12 @@ struct WorkerEndToEndTests {
 
     @Test("`run` in this process: SIGINT ends the job STOPPED, `run --restart` completes it exactly")
     func runInProcess() async throws {
-        try await withWorld { world in
+        try await EndToEnd.with { world in
             let run = try WorkerProcess(
                 executable: EndToEnd.executable,
                 arguments: ["run", "count", "--params", #"{"items":300,"chunkSize":10,"delayMs":10}"#],
                 environment: world.environment, log: "\(world.dataDirectory)/run.log")
-            try await world.eventually {
+            try await eventually("two chunks committed", timeout: .seconds(30), every: .milliseconds(50)) {
                 let id = try await world.repository.jobExecutions(jobName: "count", limit: 1).first?.id
                 guard let id else { return false }
                 return try await world.repository.stepExecutions(jobExecutionId: id).first?.counters.commit ?? 0 >= 2
@@ -270,7 +259,7 @@ struct WorkerEndToEndTests {
 
     @Test("start --wait exits 0 on COMPLETED and 1 otherwise")
     func waitExitCodes() async throws {
-        try await withWorld { world in
+        try await EndToEnd.with { world in
             try await world.startWorker()
             let ok = try await world.cli(["start", "hello", "--params", #"{"who":"wait"}"#, "--wait"])
             #expect(ok.status == 0, "\(ok.output)")

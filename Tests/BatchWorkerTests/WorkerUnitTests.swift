@@ -11,17 +11,17 @@ struct WorkerUnitTests {
     @Test("a start is acked and answered only once its execution row is committed")
     func ackAfterCommit() async throws {
         let gate = ShutdownFlag()
-        let repository = ScriptedRepository { await gate.wait() }
+        let repository = InterceptingRepository(beforeCreate: { await gate.wait() })
         let harness = try WorkerHarness(jobs: [UnitJobs.hello], repository: repository)
         let start = harness.commands.enqueue(.start("hello"))
-        try await harness.eventually("the worker is creating the execution") { repository.createCalls == 1 }
+        try await eventually("the worker is creating the execution") { repository.createCalls == 1 }
         try await Task.sleep(for: .milliseconds(100))
         #expect(start.settlement == nil, "not acked before the row commits")
         #expect(start.replies.isEmpty, "not answered before the row commits")
         gate.request()
-        try await harness.eventually("acked once committed") { start.settlement == .acked }
+        try await eventually("acked once committed") { start.settlement == .acked }
         let id = try WorkerHarness.accepted(start)
-        try await harness.eventually("the job completes") { try await harness.execution(id)?.status == .completed }
+        try await eventually("the job completes") { try await harness.execution(id)?.status == .completed }
         _ = try await harness.shutDown().get()
     }
 
@@ -30,14 +30,14 @@ struct WorkerUnitTests {
         let gate = ShutdownFlag()
         let harness = try WorkerHarness(jobs: [UnitJobs.held(gate)], concurrency: 2)
         let starts = (1...5).map { harness.commands.enqueue(.start("held", parameters: ["n": .int(Int64($0))])) }
-        try await harness.eventually("paused at capacity") { harness.commands.isPaused }
+        try await eventually("paused at capacity") { harness.commands.isPaused }
         #expect(starts.filter { $0.settlement == .acked }.count == 2, "two taken and started")
         #expect(harness.commands.pendingCount == 3, "the rest wait in the source")
         #expect(try await harness.repository.jobExecutions(jobName: "held", limit: 10).count == 2)
         try await Task.sleep(for: .milliseconds(150))
         #expect(harness.commands.pendingCount == 3, "nothing more is taken while full")
         gate.request()
-        try await harness.eventually("every start ran") {
+        try await eventually("every start ran") {
             let done = try await harness.repository.jobExecutions(jobName: "held", limit: 10)
             return done.count == 5 && done.allSatisfy { $0.status == .completed }
         }
@@ -51,7 +51,7 @@ struct WorkerUnitTests {
     func drainOnShutdown() async throws {
         let harness = try WorkerHarness(jobs: [UnitJobs.slow, UnitJobs.hello])
         let id = try await startAndWait(harness, .start("slow"), until: .started)
-        try await harness.eventually("registered and beating") {
+        try await eventually("registered and beating") {
             harness.workers.workers["unit-worker"]?.heartbeats ?? 0 >= 1
         }
         let outcome = await harness.shutDown()
@@ -90,10 +90,10 @@ struct WorkerUnitTests {
         let first = try await startAndWait(harness, .start("slow"), until: .started)
 
         let stop = harness.commands.enqueue(.stop(executionId: first))
-        try await harness.eventually("stop acked") { stop.settlement == .acked }
+        try await eventually("stop acked") { stop.settlement == .acked }
         #expect(stop.replies == [.accepted(executionId: first)])
         #expect(harness.events.broadcasts.contains(.stop(executionId: first)), "every worker hears the stop")
-        try await harness.eventually("STOPPED") { try await harness.execution(first)?.status == .stopped }
+        try await eventually("STOPPED") { try await harness.execution(first)?.status == .stopped }
 
         let second = try await startAndWait(harness, .restart(job: "slow"), until: .started)
         #expect(second != first)
@@ -102,12 +102,12 @@ struct WorkerUnitTests {
         #expect(restarted.instanceId == original.instanceId, "a restart runs the same instance")
 
         let stopByName = harness.commands.enqueue(.stop(job: "slow"))
-        try await harness.eventually("stop by name acked") { stopByName.settlement == .acked }
+        try await eventually("stop by name acked") { stopByName.settlement == .acked }
         #expect(stopByName.replies == [.accepted(executionId: second)])
-        try await harness.eventually("STOPPED") { try await harness.execution(second)?.status == .stopped }
+        try await eventually("STOPPED") { try await harness.execution(second)?.status == .stopped }
 
         let abandon = harness.commands.enqueue(.abandon(executionId: second))
-        try await harness.eventually("abandon acked") { abandon.settlement == .acked }
+        try await eventually("abandon acked") { abandon.settlement == .acked }
         #expect(abandon.replies == [.accepted(executionId: second)])
         #expect(try await harness.execution(second)?.status == .abandoned)
         _ = try await harness.shutDown().get()
@@ -117,9 +117,9 @@ struct WorkerUnitTests {
     func stopOverControl() async throws {
         let harness = try WorkerHarness(jobs: [UnitJobs.slow], concurrency: 1)
         let id = try await startAndWait(harness, .start("slow"), until: .started)
-        try await harness.eventually("paused: full") { harness.commands.isPaused }
+        try await eventually("paused: full") { harness.commands.isPaused }
         harness.control.enqueue(.stop(executionId: id), wantsReply: false)
-        try await harness.eventually("STOPPED") { try await harness.execution(id)?.status == .stopped }
+        try await eventually("STOPPED") { try await harness.execution(id)?.status == .stopped }
         _ = try await harness.shutDown().get()
     }
 
@@ -135,7 +135,7 @@ struct WorkerUnitTests {
             (harness.commands.enqueue(Command(action: .start, target: .execution(7))), "takes a job name"),
         ]
         for (delivery, expected) in cases {
-            try await harness.eventually("settled: \(delivery.body)") { delivery.settlement != nil }
+            try await eventually("settled: \(delivery.body)") { delivery.settlement != nil }
             guard case .deadLettered(let reason) = delivery.settlement else {
                 Issue.record("not dead-lettered: \(String(describing: delivery.settlement))")
                 continue
@@ -145,18 +145,18 @@ struct WorkerUnitTests {
         }
         #expect(try await harness.repository.jobExecutions(jobName: nil, limit: 10).isEmpty, "nothing written")
         let good = harness.commands.enqueue(.start("hello"))
-        try await harness.eventually("still serving") { good.settlement == .acked }
+        try await eventually("still serving") { good.settlement == .acked }
         _ = try await harness.shutDown().get()
     }
 
     @Test("a passing failure is retried with attempts + 1, then dead-lettered at the limit with its last error")
     func transientFailureRetriesThenDeadLetters() async throws {
-        let repository = ScriptedRepository { throw ConnectionLost() }
+        let repository = InterceptingRepository(beforeCreate: { throw ConnectionLost() })
         let harness = try WorkerHarness(
             jobs: [UnitJobs.hello], repository: repository,
             commandRetry: CommandRetryPolicy(maximumAttempts: 3, initialDelay: .milliseconds(1)))
         harness.commands.enqueue(.start("hello"))
-        try await harness.eventually("three attempts") {
+        try await eventually("three attempts") {
             harness.commands.deliveries.count == 3 && harness.commands.deliveries[2].settlement != nil
         }
         let settlements = harness.commands.deliveries.map(\.settlement)
@@ -181,14 +181,14 @@ struct WorkerUnitTests {
         let harness = try WorkerHarness(jobs: [UnitJobs.slow])
         let id = try await startAndWait(harness, .start("slow"), until: .started)
         let again = harness.commands.enqueue(.start("slow"))
-        try await harness.eventually("refused") { again.settlement == .acked }
+        try await eventually("refused") { again.settlement == .acked }
         guard case .refused(let reason)? = again.replies.first else {
             Issue.record("replies: \(again.replies)")
             return
         }
         #expect(reason.contains("already running"), "\(reason)")
         let silent = harness.commands.enqueue(.stop(executionId: id), wantsReply: false)
-        try await harness.eventually("stop acked") { silent.settlement == .acked }
+        try await eventually("stop acked") { silent.settlement == .acked }
         #expect(silent.replies.isEmpty)
         _ = try await harness.shutDown().get()
     }
@@ -198,9 +198,9 @@ struct WorkerUnitTests {
         _ harness: WorkerHarness, _ command: Command, until status: BatchStatus
     ) async throws -> Int64 {
         let delivery = harness.commands.enqueue(command)
-        try await harness.eventually("accepted") { delivery.settlement == .acked }
+        try await eventually("accepted") { delivery.settlement == .acked }
         let id = try WorkerHarness.accepted(delivery)
-        try await harness.eventually("\(status.rawValue)") { try await harness.execution(id)?.status == status }
+        try await eventually("\(status.rawValue)") { try await harness.execution(id)?.status == status }
         return id
     }
 }

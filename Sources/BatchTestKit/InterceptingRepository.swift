@@ -1,0 +1,81 @@
+import Batch
+import Synchronization
+
+/// An in-memory repository that runs a hook before each job execution is created and before each is updated (to
+/// hold or fail it, as a slow or lost database would), and counts the creations. Everything else goes straight
+/// to ``base``.
+public final class InterceptingRepository: JobRepository {
+    /// The repository that stores everything.
+    public let base = InMemoryJobRepository()
+    private let beforeCreate: @Sendable () async throws -> Void
+    private let beforeUpdate: @Sendable (JobExecution) async throws -> Void
+    private let calls = Mutex(0)
+
+    /// Creates the repository.
+    /// - Parameters:
+    ///   - beforeCreate: runs before each new job execution is created; what it throws is the creation's failure.
+    ///   - beforeUpdate: runs with each job execution before it is updated; what it throws is the update's failure.
+    public init(
+        beforeCreate: @escaping @Sendable () async throws -> Void = {},
+        beforeUpdate: @escaping @Sendable (JobExecution) async throws -> Void = { _ in }
+    ) {
+        self.beforeCreate = beforeCreate
+        self.beforeUpdate = beforeUpdate
+    }
+
+    /// How many times a job execution was asked to be created (failed ones included).
+    public var createCalls: Int { calls.withLock { $0 } }
+
+    /// Runs `beforeCreate`, then creates the execution in ``base``.
+    public func createJobExecution(
+        jobName: String, jobKey: String, parameters: JobParameters, workerId: String?
+    ) async throws -> JobExecution {
+        calls.withLock { $0 += 1 }
+        try await beforeCreate()
+        return try await base.createJobExecution(
+            jobName: jobName, jobKey: jobKey, parameters: parameters, workerId: workerId)
+    }
+    /// Runs `beforeUpdate`, then updates the execution in ``base``.
+    public func updateJobExecution(_ execution: JobExecution) async throws -> JobExecution {
+        try await beforeUpdate(execution)
+        return try await base.updateJobExecution(execution)
+    }
+    /// As ``base`` answers.
+    public func jobExecution(id: Int64) async throws -> JobExecution? { try await base.jobExecution(id: id) }
+    /// As ``base`` answers.
+    public func jobExecutionStatus(id: Int64) async throws -> ExecutionStatusSnapshot? {
+        try await base.jobExecutionStatus(id: id)
+    }
+    /// As ``base`` answers.
+    public func jobInstance(id: Int64) async throws -> JobInstance? { try await base.jobInstance(id: id) }
+    /// As ``base`` answers.
+    public func lastJobInstance(jobName: String) async throws -> JobInstance? {
+        try await base.lastJobInstance(jobName: jobName)
+    }
+    /// As ``base`` answers.
+    public func lastJobExecution(instanceId: Int64) async throws -> JobExecution? {
+        try await base.lastJobExecution(instanceId: instanceId)
+    }
+    /// As ``base`` answers.
+    public func jobExecutions(jobName: String?, limit: Int) async throws -> [JobExecution] {
+        try await base.jobExecutions(jobName: jobName, limit: limit)
+    }
+    /// As ``base`` answers.
+    public func createStepExecution(_ stepExecution: StepExecution) async throws -> StepExecution {
+        try await base.createStepExecution(stepExecution)
+    }
+    /// As ``base`` answers.
+    public func updateStepExecution(_ stepExecution: StepExecution) async throws -> StepExecution {
+        try await base.updateStepExecution(stepExecution)
+    }
+    /// As ``base`` answers.
+    public func stepExecutions(jobExecutionId: Int64) async throws -> [StepExecution] {
+        try await base.stepExecutions(jobExecutionId: jobExecutionId)
+    }
+    /// As ``base`` answers.
+    public func lastStepExecution(instanceId: Int64, stepName: String) async throws -> StepExecution? {
+        try await base.lastStepExecution(instanceId: instanceId, stepName: stepName)
+    }
+    /// A chunk transaction of ``base``.
+    public func beginChunk() async throws -> any ChunkTransaction { try await base.beginChunk() }
+}
