@@ -46,6 +46,19 @@ final class SilentListener: Sendable {
         return ContinuousClock.now - start
     }
 
+    /// Connects with `configuration`, requiring it to fail: the error and how long the attempts took.
+    static func failedConnect(
+        _ configuration: PostgresConfiguration, logger: Logger
+    ) async throws -> (error: PostgresError, took: Duration) {
+        var caught: PostgresError?
+        let took = try await elapsed {
+            caught = try await #require(throws: PostgresError.self) {
+                _ = try await PostgresConnection.connect(configuration: configuration, logger: logger)
+            }
+        }
+        return (try #require(caught), took)
+    }
+
     @Test func theDefaultConnectTimeoutIsFiveSecondsAndReachesLibpqFromTheURL() throws {
         let plain = try PostgresConfiguration(url: "postgres://batch@db/jobs")
         #expect(plain.connectTimeout == .seconds(5))
@@ -77,13 +90,7 @@ final class SilentListener: Sendable {
         var configuration = try PostgresConfiguration(
             url: "postgres://batch:x@127.0.0.1:\(listener.port)/batch?connect_timeout=2&sslmode=disable")
         configuration.reconnect = .init(maxAttempts: 2, initialDelay: .milliseconds(50))
-        var caught: PostgresError?
-        let took = try await Self.elapsed {
-            caught = try await #require(throws: PostgresError.self) {
-                _ = try await PostgresConnection.connect(configuration: configuration, logger: recorder.logger)
-            }
-        }
-        let error = try #require(caught)
+        let (error, took) = try await Self.failedConnect(configuration, logger: recorder.logger)
         #expect(error.code == .connectionFailed)
         #expect(error.message.contains("timeout expired"), "\(error.message)")
         #expect(error.message.contains("connect_timeout = 2 s"))
@@ -105,13 +112,7 @@ final class SilentListener: Sendable {
         configuration.password = "Wrong-Secret-Pa55"
         // A second attempt would come 5 s after the first: one attempt takes milliseconds (seconds on a busy box).
         configuration.reconnect = .init(maxAttempts: 8, initialDelay: .seconds(5), maxDelay: .seconds(10))
-        var caught: PostgresError?
-        let took = try await Self.elapsed {
-            caught = try await #require(throws: PostgresError.self) {
-                _ = try await PostgresConnection.connect(configuration: configuration, logger: recorder.logger)
-            }
-        }
-        let error = try #require(caught)
+        let (error, took) = try await Self.failedConnect(configuration, logger: recorder.logger)
         #expect(error.code == .connectionFailed)
         #expect(error.sqlState == PostgresError.SQLState.invalidPassword)
         #expect(error.message.contains("password authentication failed"))
@@ -139,13 +140,7 @@ final class SilentListener: Sendable {
             url: (ProcessInfo.processInfo.environment["BATCH_TEST_DATABASE_URL"] ?? TestDatabase.defaultURL)
                 + "?sslmode=bogus")
         configuration.reconnect = .init(maxAttempts: 8, initialDelay: .seconds(5), maxDelay: .seconds(10))
-        var caught: PostgresError?
-        let took = try await Self.elapsed {
-            caught = try await #require(throws: PostgresError.self) {
-                _ = try await PostgresConnection.connect(configuration: configuration, logger: TestDatabase.logger)
-            }
-        }
-        let error = try #require(caught)
+        let (error, took) = try await Self.failedConnect(configuration, logger: TestDatabase.logger)
         #expect(error.code == .invalidConfiguration)
         #expect(error.message.contains("invalid sslmode value: \"bogus\""), "\(error.message)")
         #expect(!error.isTransient)
