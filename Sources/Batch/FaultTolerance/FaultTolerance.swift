@@ -83,6 +83,8 @@ struct FaultTolerance: Sendable {
     @usableFromInline var skip: SkipPolicy?
     @usableFromInline var retry: RetryPolicy?
     @usableFromInline var recorder: (any SkippedItemRecorder)?
+    /// Makes the recorder from the step's context when the step starts (overrides ``recorder``).
+    @usableFromInline var makeRecorder: (@Sendable (StepContext) async throws -> any SkippedItemRecorder)?
 
     @usableFromInline init() {}
 

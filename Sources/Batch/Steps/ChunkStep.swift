@@ -136,6 +136,23 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
     public func recordSkippedItems(_ recorder: any SkippedItemRecorder) -> Self {
         var copy = self
         copy.faultTolerance.recorder = recorder
+        copy.faultTolerance.makeRecorder = nil
+        return copy
+    }
+
+    /// Returns this step recording every skipped item with the recorder `make` returns from the step's context
+    /// when the step starts: for a recorder that needs an application resource (a pool to the application's own
+    /// database, say).
+    /// ```swift
+    /// .recordSkippedItems { context in
+    ///     try PostgresSkippedItemRecorder(pool: try await context.resource(AppDatabase.self))
+    /// }
+    /// ```
+    public func recordSkippedItems(
+        _ make: @escaping @Sendable (StepContext) async throws -> any SkippedItemRecorder
+    ) -> Self {
+        var copy = self
+        copy.faultTolerance.makeRecorder = make
         return copy
     }
 
@@ -155,6 +172,12 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
     @inlinable
     func run(_ scope: StepScope) async throws -> BatchStatus {
         let context = scope.context
+        if let makeRecorder = faultTolerance.makeRecorder {
+            var step = self
+            step.faultTolerance.recorder = try await makeRecorder(context)
+            step.faultTolerance.makeRecorder = nil
+            return try await step.run(scope)
+        }
         let chunkSize = try resolveChunkSize?(context) ?? self.chunkSize
         try Self.checkChunkSize(chunkSize, step: name)
         var reader = try await makeReader(context)
