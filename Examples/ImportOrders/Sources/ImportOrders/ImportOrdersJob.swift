@@ -44,12 +44,16 @@ let importOrders = Job("import-orders", parameters: ImportOrdersParameters.self)
             return Order(line, day: try context.parameters.day("date"))
         },
         writer: { context in
+            // In the chunk's transaction when the job repository is PostgreSQL on the shop's database; on the
+            // shop's pool otherwise (`run --in-memory`).
             let shop = try await context.resource(ShopDatabase.self)
-            return try PostgresItemWriter<Order>(table: shop.ordersTable, naming: .snakeCase)
+            return try PostgresItemWriter<Order>(table: shop.ordersTable, naming: .snakeCase, pool: shop.pool)
         }
     )
     .skip(SkipPolicy(limit: 100) { ($0 as? BatchError)?.code == .malformedRecord })
-    .recordSkippedItems(PostgresSkippedItemRecorder())
+    .recordSkippedItems { context in
+        try PostgresSkippedItemRecorder(pool: try await context.resource(ShopDatabase.self).pool)
+    }
     .listener(ChunkThrottle())
 
     PartitionStep(

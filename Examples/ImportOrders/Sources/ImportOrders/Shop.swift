@@ -11,9 +11,9 @@ enum ShopDatabase: ResourceKey {
 
 /// A connection pool to the shop's database and the schema of its tables.
 ///
-/// The orders are written inside each chunk's transaction (so they commit with the job's progress), which runs
-/// on the job repository's connection: the shop's tables live in the repository's database, in a schema of
-/// their own.
+/// The shop's tables live in the job repository's database, in a schema of their own, so the orders are written
+/// inside each chunk's transaction (they commit with the job's progress). With `run --in-memory` the load writes
+/// on this pool instead, each chunk in a transaction of its own.
 struct Shop: Sendable {
     let pool: PostgresConnectionPool
     /// The schema of the shop's tables: `SHOP_SCHEMA`, default `shop`.
