@@ -1,5 +1,6 @@
 import Batch
 import BatchPostgres
+import BatchTestKit
 import Testing
 
 @Suite(.database) struct PostgresStopTests {
@@ -20,10 +21,8 @@ import Testing
             let runner = JobOperator(registry: registry, repository: repository, logger: TestDatabase.logger)
             let elsewhere = JobOperator(registry: registry, repository: repository, logger: TestDatabase.logger)
             let id = try await runner.startAsync("slow")
-            var commits = 0
-            while commits < 2 {
-                try await Task.sleep(for: .milliseconds(10))
-                commits = try await repository.stepExecutions(jobExecutionId: id).first?.counters.commit ?? 0
+            try await eventually("two chunks committed", timeout: .seconds(30), every: .milliseconds(10)) {
+                try await repository.stepExecutions(jobExecutionId: id).first?.counters.commit ?? 0 >= 2
             }
             let stopping = try await elsewhere.stop(.executionId(id))
             #expect(stopping.status == .stopping)
