@@ -113,7 +113,13 @@ final class CSVRecordEncoding {
     private func writeField(_ field: ArraySlice<UInt8>, column: Int, to output: inout [UInt8]) throws {
         let delimiter = self.delimiter
         if quotes {
-            guard field.contains(where: { $0 == delimiter || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) else {
+            // A field starting with U+FEFF is quoted: at the start of a file, its bytes would read back as a byte
+            // order mark and be dropped.
+            let startsWithByteOrderMark = field.starts(with: [0xEF, 0xBB, 0xBF])
+            guard
+                startsWithByteOrderMark
+                    || field.contains(where: { $0 == delimiter || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D })
+            else {
                 output.append(contentsOf: field)
                 return
             }

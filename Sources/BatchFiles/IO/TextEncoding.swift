@@ -1,4 +1,5 @@
 import Batch
+
 /// The character encoding of a delimited text file. JSON Lines files are always UTF-8 (RFC 8259).
 ///
 /// Both encodings keep the ASCII delimiters, quotes and line breaks as single bytes, which is what lets the
@@ -22,16 +23,26 @@ public struct TextEncoding: Sendable, Hashable, CustomStringConvertible {
 
     /// The text of `bytes`, or nil when they are not valid in this encoding.
     func decode(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
-        if isUTF8 {
-            // ASCII needs no validation, and most fields are ASCII.
-            var ascii = true
-            for byte in bytes where byte >= 0x80 {
-                ascii = false
-                break
-            }
-            return ascii ? String(decoding: bytes, as: UTF8.self) : String(validating: bytes, as: UTF8.self)
+        // ASCII needs no validation and reads the same in both encodings, and most fields are ASCII.
+        var ascii = true
+        for byte in bytes where byte >= 0x80 {
+            ascii = false
+            break
         }
-        return String(String.UnicodeScalarView(bytes.lazy.map { Unicode.Scalar($0) }))
+        if ascii { return String(decoding: bytes, as: UTF8.self) }
+        if isUTF8 { return String(validating: bytes, as: UTF8.self) }
+        // Latin-1: each byte is the code point of the same value; those from 0x80 take two bytes in UTF-8.
+        var utf8: [UInt8] = []
+        utf8.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            if byte < 0x80 {
+                utf8.append(byte)
+            } else {
+                utf8.append(0xC0 | byte >> 6)
+                utf8.append(0x80 | byte & 0x3F)
+            }
+        }
+        return String(decoding: utf8, as: UTF8.self)
     }
 
     /// Appends the bytes of `text` to `output`; false when a character has no representation in this encoding.
