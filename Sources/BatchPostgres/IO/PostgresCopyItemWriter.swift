@@ -91,7 +91,8 @@ public struct PostgresCopyItemWriter<Item>: ItemWriter {
     ///   - rowsPerStatement: a chunk is copied in `COPY` statements of at most this many rows (default 250).
     ///   - format: ``Format/automatic`` (binary where possible) or ``Format/text``.
     ///   - pool: the application's pool to the table's database, or nil (the default) to copy only inside a
-    ///     PostgreSQL repository's chunk transaction; as in ``init(table:columns:rowsPerStatement:format:pool:values:)``.
+    ///     PostgreSQL repository's chunk transaction; as in
+    ///     ``init(table:columns:rowsPerStatement:format:pool:values:)``.
     /// - Throws: ``PostgresError`` with ``PostgresError/Code/invalidConfiguration`` for a bad table or column name.
     public init(
         table: String, columns: [String]? = nil, naming: PostgresColumnNaming = .codingKeys,

@@ -39,8 +39,9 @@ public struct PostgresSkippedItemRecorder: SkippedItemRecorder {
     /// Creates a recorder that records in the chunk transaction when it is a ``PostgresChunkTransaction`` on `pool`'s
     /// database (same host, port and database name), exactly once, as ``init()`` does; otherwise (an
     /// ``InMemoryJobRepository``, a repository on another database) in `<schema>.skipped_items` on `pool`, the schema
-    /// of `pool`'s configuration (`BATCH_SCHEMA`, `batch` by default), in a transaction of its own committed just
-    /// before the chunk's checkpoint. The table comes with the schema's migrations (`migrate` on that database).
+    /// of `pool`'s configuration (`BATCH_DATABASE_SCHEMA`, `batch` by default), in a transaction of its own
+    /// committed just before the chunk's checkpoint. The table comes with the schema's migrations (`migrate` on that
+    /// database).
     ///
     /// A crash between that commit and the checkpoint records the chunk's skips twice when the job restarts from
     /// the previous checkpoint (an in-memory repository restarts nothing across processes); a chunk that fails
