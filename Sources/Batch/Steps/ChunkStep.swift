@@ -30,6 +30,9 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
     @usableFromInline let makeReader: @Sendable (StepContext) async throws -> Reader
     @usableFromInline let makeWriter: @Sendable (StepContext) async throws -> Writer
     @usableFromInline let processor: (@Sendable (Reader.Item, StepContext) async throws -> Writer.Item?)?
+    /// The processor as given when it needs only the item: called directly in the chunk loop, without handing it
+    /// the step context for every item.
+    @usableFromInline let itemProcessor: (@Sendable (Reader.Item) async throws -> Writer.Item?)?
     /// Without a processor, how a read item becomes the item written: the identity, typed by the initialiser that
     /// requires `Reader.Item == Writer.Item`.
     @usableFromInline let passThrough: (@Sendable (Reader.Item) -> Writer.Item)?
@@ -56,6 +59,7 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
         self.chunkSize = chunkSize
         self.makeReader = reader
         self.processor = processor
+        self.itemProcessor = nil
         self.passThrough = nil
         self.makeWriter = writer
         self.body = { step, scope in try await step.run(scope) }
@@ -74,9 +78,14 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
         processor: @escaping @Sendable (Reader.Item) async throws -> Writer.Item?,
         writer: @escaping @Sendable (StepContext) async throws -> Writer
     ) {
-        self.init(
-            name, chunkSize: chunkSize, reader: reader, processor: { item, _ in try await processor(item) },
-            writer: writer)
+        self.name = name
+        self.chunkSize = chunkSize
+        self.makeReader = reader
+        self.processor = { item, _ in try await processor(item) }
+        self.itemProcessor = processor
+        self.passThrough = nil
+        self.makeWriter = writer
+        self.body = { step, scope in try await step.run(scope) }
     }
 
     /// Creates a chunk step that writes what it reads.
@@ -89,6 +98,7 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
         self.chunkSize = chunkSize
         self.makeReader = reader
         self.processor = nil
+        self.itemProcessor = nil
         self.passThrough = { $0 }
         self.makeWriter = writer
         self.body = { step, scope in try await step.run(scope) }
@@ -246,6 +256,8 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
                             } catch {
                                 try await skipOrThrow(error, item: item, phase: .process, &chunk, scope)
                             }
+                        } else if let itemProcessor {
+                            if let output = try await itemProcessor(item) { chunk.outputs.append(output) }
                         } else if let output = try await processor(item, scope.context) {
                             chunk.outputs.append(output)
                         }
