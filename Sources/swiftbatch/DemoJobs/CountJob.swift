@@ -27,7 +27,7 @@ extension DemoJobs {
             writer: { context in
                 CountWriter(
                     pool: try await database(context),
-                    insert: try DemoTableWriter<Int>(
+                    insert: try PostgresItemWriter<Int>(
                         table: "\(schema).count_items", columns: ["instance_id", "execution_id", "n"],
                         pool: try await database(context)
                     ) { [instance = context.jobInstanceId, execution = context.jobExecutionId] n in
@@ -88,25 +88,19 @@ struct CountReader: ItemReader {
 /// Creates the demo table on first use (where the rows go), then inserts.
 struct CountWriter: ItemWriter {
     let pool: PostgresConnectionPool
-    var insert: DemoTableWriter<Int>
+    var insert: PostgresItemWriter<Int>
     private var tableReady = false
 
-    init(pool: PostgresConnectionPool, insert: DemoTableWriter<Int>) {
+    init(pool: PostgresConnectionPool, insert: PostgresItemWriter<Int>) {
         self.pool = pool
         self.insert = insert
     }
 
     mutating func write(_ items: [Int], in transaction: any ChunkTransaction) async throws {
         if !tableReady {
-            // In the chunk transaction when there is one: the rows go there, so must the tables.
-            if let transaction = transaction as? PostgresChunkTransaction {
-                try await DemoJobs.createTables(on: transaction.connection)
-            } else {
-                try await pool.withConnection { connection in
-                    try await connection.withTransaction { connection in
-                        try await DemoJobs.createTables(on: connection)
-                    }
-                }
+            // On the demo database, where the rows go (in the chunk transaction when the repository is there too).
+            try await pool.withConnection { connection in
+                try await connection.withTransaction { connection in try await DemoJobs.createTables(on: connection) }
             }
             tableReady = true
         }

@@ -30,7 +30,9 @@ extension DemoJobs {
             processor: { line in try LedgerEntry(csvLine: line) },
             writer: { context in
                 let day = try context.parameters.string("date")
-                return try DemoTableWriter<LedgerEntry>(
+                // In the chunk transaction when the repository is PostgreSQL on the demo database; on the demo
+                // database's pool otherwise (`run --in-memory`).
+                return try PostgresItemWriter<LedgerEntry>(
                     table: "\(schema).ledger", columns: ["day", "transaction_id", "account", "amount_cents"],
                     pool: try await database(context)
                 ) { entry in [.text(day), .int(Int64(entry.id)), .int(Int64(entry.account)), .int(entry.amountCents)] }
