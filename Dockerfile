@@ -31,8 +31,8 @@ WORKDIR /build
 COPY Package.swift ./
 RUN swift package resolve
 
-# Then the sources: the whole context, which .dockerignore keeps to what the manifest's targets point at (test and
-# benchmark targets must be there for the manifest to load, even though only `swiftbatch` is built). The .build
+# Then the sources: the whole context, which .dockerignore keeps to what the manifest's targets point at (test
+# targets must be there for the manifest to load, even though only `swiftbatch` is built). The .build
 # folder of the resolve step stays: the context has none.
 COPY . .
 
