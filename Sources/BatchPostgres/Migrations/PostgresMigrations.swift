@@ -1,7 +1,7 @@
 import Logging
 
-/// The schema of swift-batch (job instances, job executions, step executions, workers) as numbered migrations,
-/// and the runner that applies them.
+/// The schema of swift-batch (job instances, job executions, step executions, workers, skipped items, schedules) as
+/// numbered migrations, and the runner that applies them.
 ///
 /// ``run(on:schema:logger:)`` holds a PostgreSQL advisory lock while it works, so any number of processes may run it
 /// at once: one applies what is missing, the others wait and then find nothing to do. Running it again changes
@@ -132,6 +132,7 @@ public enum PostgresMigrations {
                         ON \(schema).skipped_items (job_execution_id, id)
                     """,
                 ]),
+            schedules(quotedSchema: schema),
         ]
     }
 
