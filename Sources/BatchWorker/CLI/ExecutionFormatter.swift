@@ -1,4 +1,5 @@
 import Batch
+import BatchPostgres
 import Foundation
 
 /// Renders executions for people (tables) and for scripts (JSON).
@@ -45,7 +46,10 @@ enum ExecutionFormatter {
 
     /// An execution for people: its record, its steps, and with `totals` its own counters beside its instance's
     /// totals across all its executions.
-    static func detail(_ detail: JobExecutionDetail, totals: InstanceTotals? = nil) -> String {
+    /// With `firing`, the schedule and slot that started it.
+    static func detail(
+        _ detail: JobExecutionDetail, totals: InstanceTotals? = nil, firing: ScheduleFiringReference? = nil
+    ) -> String {
         let execution = detail.execution
         var lines = [
             "execution \(execution.id)  job \(execution.jobName)  instance \(execution.instanceId)",
@@ -56,6 +60,9 @@ enum ExecutionFormatter {
             "ended       \(time(execution.endTime))  (\(duration(execution.startTime, execution.endTime)))",
             "worker      \(execution.workerId ?? "-")",
         ]
+        if let firing {
+            lines.append("schedule    \(firing.schedule)  slot \(time(firing.slot))  fired \(time(firing.firedAt))")
+        }
         if !execution.exitMessage.isEmpty { lines.append("exit        \(execution.exitMessage)") }
         lines.append("")
         var rows = [
@@ -98,11 +105,14 @@ enum ExecutionFormatter {
 
     /// An execution for scripts: the detail's fields, its own counters (`executionTotals`) and its instance's
     /// totals across all its executions (`instanceTotals`).
-    static func json(_ detail: JobExecutionDetail, totals: InstanceTotals) throws -> String {
+    /// With `firing`, the schedule and slot that started it (`schedule`).
+    static func json(
+        _ detail: JobExecutionDetail, totals: InstanceTotals, firing: ScheduleFiringReference? = nil
+    ) throws -> String {
         try json(
             DetailReport(
                 execution: detail.execution, instance: detail.instance, steps: detail.steps,
-                executionTotals: InstanceTotals.counters(of: detail.steps), instanceTotals: totals))
+                executionTotals: InstanceTotals.counters(of: detail.steps), instanceTotals: totals, schedule: firing))
     }
 
     /// What `execution ID --json` prints.
@@ -112,6 +122,7 @@ enum ExecutionFormatter {
         let steps: [StepExecution]
         let executionTotals: StepCounters
         let instanceTotals: InstanceTotals
+        let schedule: ScheduleFiringReference?
     }
 
     /// Steps in the order they ran, each partitioned step followed by its partitions sorted by name.
@@ -130,5 +141,31 @@ enum ExecutionFormatter {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
         return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
+
+/// Renders schedules for people (`swiftbatch schedule list`).
+enum ScheduleFormatter {
+    static func time(_ date: Date?) -> String { ExecutionFormatter.time(date) }
+
+    static func table(_ listings: [ScheduleListing]) -> String {
+        guard !listings.isEmpty else { return "no schedules" }
+        var rows = [
+            [
+                "NAME", "JOB", "CRON", "ZONE", "MISFIRE", "STATE", "ORIGIN", "NEXT FIRE", "LAST SLOT", "EXECUTION",
+                "PARAMETERS",
+            ]
+        ]
+        for listing in listings {
+            let schedule = listing.schedule
+            let execution = listing.lastExecutionId.map { "\($0) \(listing.lastExecutionStatus ?? "")" } ?? "-"
+            rows.append([
+                schedule.name, schedule.job, schedule.cron, schedule.timeZone, schedule.misfire.rawValue,
+                schedule.paused ? "paused" : "active", schedule.origin.rawValue,
+                schedule.paused ? "-" : time(schedule.nextFireTime), time(listing.lastFiredSlot), execution,
+                String(schedule.template.canonicalJSON.prefix(40)),
+            ])
+        }
+        return ExecutionFormatter.table(rows)
     }
 }

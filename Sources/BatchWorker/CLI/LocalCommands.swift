@@ -60,15 +60,17 @@ struct ExecutionCommand: AsyncParsableCommand {
         let id = try self.id
         let logger = try connection.logger()
         let registry = try SwiftBatch.registry
-        let (detail, totals) = try await connection.withRepository(logger) { repository in
+        let (detail, totals, firing) = try await connection.withRepository(logger) { repository in
             let jobOperator = JobOperator(registry: registry, repository: repository)
             let detail = try await jobOperator.execution(id)
-            return (detail, try await jobOperator.instanceTotals(instanceId: detail.instance.id))
+            let firing = try await PostgresScheduleStore(repository: repository).firing(
+                jobName: detail.instance.jobName, jobKey: detail.instance.jobKey)
+            return (detail, try await jobOperator.instanceTotals(instanceId: detail.instance.id), firing)
         }
         print(
             json
-                ? try ExecutionFormatter.json(detail, totals: totals)
-                : ExecutionFormatter.detail(detail, totals: totals))
+                ? try ExecutionFormatter.json(detail, totals: totals, firing: firing)
+                : ExecutionFormatter.detail(detail, totals: totals, firing: firing))
     }
 }
 

@@ -6,8 +6,9 @@ import Logging
 
 extension Worker {
     /// Builds a worker over PostgreSQL and RabbitMQ, ready to consume: creates or upgrades the schema (unless the
-    /// configuration says not to), declares the topology, registers the worker, and starts consuming its control
-    /// queue and the commands queue (prefetch: its concurrency).
+    /// configuration says not to), declares the topology, syncs the schedules of the job definitions, registers the
+    /// worker, and starts consuming its control queue and the commands queue (prefetch: its concurrency). The
+    /// worker runs the scheduler over the `schedules` table.
     ///
     /// - Parameters:
     ///   - registry: the jobs it may run; commands naming other jobs are dead-lettered.
@@ -24,6 +25,8 @@ extension Worker {
             if !applied.isEmpty { logger.info("schema migrated", metadata: ["migrations": "\(applied)"]) }
         }
         try await messaging.declareTopology()
+        let schedules = PostgresScheduleStore(repository: repository)
+        try await SchedulerService.syncCodeSchedules(registry, into: schedules, logger: logger)
         try await repository.register(
             workerId: configuration.workerId, host: ProcessInfo.processInfo.hostName,
             pid: Int(ProcessInfo.processInfo.processIdentifier))
@@ -32,6 +35,6 @@ extension Worker {
         return Worker(
             registry: registry, repository: repository, workers: repository, commands: commands, control: control,
             events: messaging, configuration: configuration, logger: logger,
-            commandsName: messaging.topology.commandsQueue)
+            commandsName: messaging.topology.commandsQueue, schedules: schedules, scheduledStarts: messaging)
     }
 }

@@ -11,7 +11,7 @@ import Synchronization
 /// fails the executions of lost workers.
 ///
 /// Its long-lived loops are services of one `ServiceGroup`, in this order: the ``HeartbeatService``, the event
-/// publisher, the control listener and the command consumer (``services``). A graceful shutdown (SIGTERM, SIGINT)
+/// publisher, the ``SchedulerService``, the control listener and the command consumer (``services``). A graceful shutdown (SIGTERM, SIGINT)
 /// stops them in reverse: the consumer stops taking commands, asks the running jobs to stop and waits up to the
 /// grace period for them to reach STOPPED (restartable) while the others still hear stops, publish events and
 /// heartbeat; then the control listener ends, the events still queued are published, and the worker deregisters.
@@ -36,6 +36,9 @@ public final class Worker: Service {
     let created = ContinuousClock.now
     /// Where the commands come from, for the log.
     let commandsName: String
+    /// The schedules and where their starts go, when the worker runs the scheduler.
+    let scheduling: (store: any ScheduleStore, sender: any CommandSender)?
+    let registry: JobRegistry
     /// The services, made once.
     private let made = Mutex<[ServiceGroupConfiguration.ServiceConfiguration]?>(nil)
 
@@ -50,10 +53,13 @@ public final class Worker: Service {
     ///   - configuration: concurrency, lease, grace, ...
     ///   - logger: the worker's logger; `worker.id` is added to its metadata.
     ///   - commandsName: where the commands come from, for the log.
+    ///   - schedules: the schedules, for the ``SchedulerService``; none: the worker runs no scheduler.
+    ///   - scheduledStarts: where the scheduler sends the starts it fires (the commands queue).
     public init(
         registry: JobRegistry, repository: any JobRepository, workers: any WorkerRegistry,
         commands: any CommandSource, control: (any CommandSource)? = nil, events: any EventSink,
-        configuration: WorkerConfiguration = WorkerConfiguration(), logger: Logger, commandsName: String = "commands"
+        configuration: WorkerConfiguration = WorkerConfiguration(), logger: Logger, commandsName: String = "commands",
+        schedules: (any ScheduleStore)? = nil, scheduledStarts: (any CommandSender)? = nil
     ) {
         var logger = logger
         logger[metadataKey: "worker.id"] = "\(configuration.workerId)"
@@ -71,13 +77,16 @@ public final class Worker: Service {
         self.capacity = capacity
         self.events = publisher
         self.commandsName = commandsName
+        self.registry = registry
+        self.scheduling = schedules.flatMap { store in scheduledStarts.map { (store, $0) } }
         self.jobOperator = JobOperator(
             registry: registry, repository: repository, workerId: configuration.workerId, observer: publisher,
             logger: logger)
     }
 
     /// The worker's services, to run in one `ServiceGroup` in this order (a graceful shutdown stops them in
-    /// reverse): the heartbeat, the event publisher, the control listener, and the command consumer, whose failure
+    /// reverse): the heartbeat, the event publisher, the scheduler (when the worker has schedules), the control
+    /// listener, and the command consumer, whose failure
     /// (the grace period ended with jobs running) cancels the group. The same services on every call: run them
     /// once.
     public var services: [ServiceGroupConfiguration.ServiceConfiguration] {
@@ -100,6 +109,13 @@ public final class Worker: Service {
                 successTerminationBehavior: .ignore, serviceName: "heartbeat"),
             .init(service: events, successTerminationBehavior: .ignore, serviceName: "events"),
         ]
+        if let scheduling {
+            services.append(
+                .init(
+                    service: SchedulerService(
+                        store: scheduling.store, sender: scheduling.sender, registry: registry, logger: logger),
+                    successTerminationBehavior: .ignore, serviceName: "scheduler"))
+        }
         if let control {
             services.append(
                 .init(
