@@ -14,7 +14,7 @@ public struct BatchError: Error, Sendable, CustomStringConvertible {
             case notRestartable, notRunning, invalidParameters, invalidJSON, executionNotFound, optimisticLock
             case stopped, stepFailed, listenerFailed, invalidDefinition, repositoryFailure, invalidState
             case cannotAbandon, skipLimitExceeded, malformedRecord, checksumMismatch, fileFailure
-            case missingResource
+            case missingResource, invalidSchedule
         }
 
         private let base: Base
@@ -70,6 +70,9 @@ public struct BatchError: Error, Sendable, CustomStringConvertible {
         /// A step asked for an application resource (``ResourceKey``) that neither the job nor the operator
         /// registered, or whose factory failed; the message names the key.
         public static let missingResource = Code(.missingResource)
+        /// A schedule is not valid: a cron expression (the message names the field and why), an unknown time zone,
+        /// or a parameter template with an unknown placeholder.
+        public static let invalidSchedule = Code(.invalidSchedule)
 
         /// The code's name, for logs.
         public var description: String { base.rawValue }

@@ -24,6 +24,11 @@ public struct Job: Sendable {
     /// The name of the type the job's parameters decode as (``init(_:parameters:steps:)``), or nil for a job that
     /// reads its parameters by key only.
     public private(set) var parametersType: String?
+    /// The schedules that start this job by themselves (``schedule(_:name:timeZone:parameters:misfire:)``).
+    public internal(set) var schedules: [JobSchedule] = []
+    /// Why a schedule given to ``schedule(_:name:timeZone:parameters:misfire:)`` was refused, reported by
+    /// ``validateDefinition()``.
+    var scheduleErrors: [BatchError] = []
     private var validators: [@Sendable (JobParameters) throws -> Void] = []
 
     /// Creates a job from its steps.
@@ -159,7 +164,8 @@ public struct Job: Sendable {
         }
     }
 
-    /// Checks the definition: a valid name, at least one step, valid steps with unique names.
+    /// Checks the definition: a valid name, at least one step, valid steps with unique names, valid schedules with
+    /// unique names.
     /// - Throws: ``BatchError/Code/invalidDefinition``.
     public func validateDefinition() throws {
         guard !name.isEmpty, name.count <= 200, !name.contains(where: { $0.isWhitespace || $0.isNewline }) else {
@@ -175,6 +181,7 @@ public struct Job: Sendable {
                 throw BatchError(.invalidDefinition, "job '\(name)' has two steps named '\(step.name)'")
             }
         }
+        try validateSchedules()
     }
 }
 
