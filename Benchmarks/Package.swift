@@ -51,6 +51,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "WorkerBenchmarks", swiftSettings: strict),
+        .executableTarget(
+            name: "SchedulerBenchmarks",
+            dependencies: [
+                .product(name: "Batch", package: "swift-batch"),
+                .product(name: "BatchPostgres", package: "swift-batch"),
+                .product(name: "BatchRabbitMQ", package: "swift-batch"),
+                .product(name: "BatchWorker", package: "swift-batch"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "SchedulerBenchmarks", swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )
