@@ -43,6 +43,7 @@ try await brokers[0].declareTopology()
 let store = PostgresScheduleStore(repository: repositories[0])
 let registry = try JobRegistry([Job("hello") { Step("greet") { _ in } }])
 
+@discardableResult
 func query(_ sql: String, _ parameters: [PostgresValue?] = []) async throws -> PostgresRows {
     try await repositories[0].pool.withConnection { try await $0.query(sql, parameters) }
 }
@@ -114,8 +115,8 @@ do {
         INSERT INTO \(name).schedule_outbox (schedule, slot, command, sent_at)
         SELECT 'idle-' || i, now(), '{}', now() FROM generate_series(1, $1::int) AS i
         """, [.int(idle)])
-    _ = try await query("ANALYZE \(name).schedules")
-    _ = try await query("ANALYZE \(name).schedule_outbox")
+    try await query("ANALYZE \(name).schedules")
+    try await query("ANALYZE \(name).schedule_outbox")
     let quoted = "\"\(name)\""
     let plan = try await query(
         "EXPLAIN (ANALYZE, BUFFERS) " + PostgresScheduleStore.probeSQL(quoted), [.double(5)]
