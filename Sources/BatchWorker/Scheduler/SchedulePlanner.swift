@@ -31,17 +31,30 @@ public struct SchedulePlanner: Sendable {
         }
     }
 
-    /// What `schedule` fires at `now`: the slots its policy fires (a new schedule: only one due now), the time up to
-    /// which its slots are then handled (the latest slot at or before now, fired or not), and its next fire time. A
+    /// What `schedule` fires at `now`: every slot at most ``tolerance`` late (on time, whatever the policy), and of the
+    /// older ones (missed) those its policy fires — `skip` none, `once` the latest, `all` each (a new schedule: only
+    /// one due now); the time up to which its slots are then handled (the latest slot at or before now, fired or
+    /// not); and its next fire time. A
     /// schedule whose stored expression, zone or template no longer parses fires nothing and never again.
     public func advance(_ schedule: ScheduleRecord, now: Date) -> ScheduleAdvance {
         guard case .success(let (cron, template)) = Self.parsed(schedule) else {
             return ScheduleAdvance(fire: [], lastSlot: schedule.lastSlot, nextFireTime: nil)
         }
         let due = cron.due(lastSlot: schedule.lastSlot, now: now, policy: schedule.misfire, tolerance: tolerance)
+        var fire = due.fire
+        if let lastSlot = schedule.lastSlot {
+            // Slots at most `tolerance` late are on time, not missed: they all fire whatever the policy (a slow tick
+            // must not drop a slot); the policy decides only for the older ones.
+            let cutoff = now.addingTimeInterval(-Self.seconds(tolerance))
+            let onTime = cron.slots(after: max(lastSlot, cutoff), through: now, limit: CronSchedule.maximumMissedSlots)
+            let missed =
+                cutoff > lastSlot
+                ? cron.due(lastSlot: lastSlot, now: cutoff, policy: schedule.misfire, tolerance: .zero).fire : []
+            fire = (schedule.misfire == .skip ? [] : missed) + onTime
+        }
         let handled = [schedule.lastSlot, cron.latestFire(atOrBefore: now)].compactMap { $0 }.max()
         return ScheduleAdvance(
-            fire: due.fire.map { firing(schedule, template: template, timeZone: cron.timeZone, slot: $0) },
+            fire: fire.map { firing(schedule, template: template, timeZone: cron.timeZone, slot: $0) },
             lastSlot: handled, nextFireTime: due.next)
     }
 
@@ -63,6 +76,10 @@ public struct SchedulePlanner: Sendable {
         return ScheduleFiringPlan(
             slot: slot, jobName: schedule.job, jobKey: key,
             command: Command.start(schedule.job, parameters: parameters.values).json)
+    }
+
+    static func seconds(_ duration: Duration) -> TimeInterval {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     /// Where a schedule starts from at `now` (added, changed or resumed): the latest slot at or before now counts

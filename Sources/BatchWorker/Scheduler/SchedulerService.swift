@@ -27,6 +27,8 @@ public final class SchedulerService: Service {
     public let batchSize: Int
     /// The most starts published at once.
     static let publishConcurrency = 32
+    /// The longest a publish may wait for the broker's confirm before the start is left for a re-send.
+    static let publishTimeout = Duration.seconds(2)
 
     /// Creates the service.
     /// - Parameters:
@@ -134,8 +136,17 @@ public final class SchedulerService: Service {
                                 metadata: ["schedule": "\(entry.schedule)", "error": "\(error)"])
                             return entry.id
                         }
-                        do {
-                            try await sender.send(command)
+                        // Bounded: a broker that is away must not hold the ticks (slots would be missed); what
+                        // is not confirmed in time is re-sent later (a second copy is refused as the same instance).
+                        let outcome = await Deadline.run(until: .now + Self.publishTimeout) {
+                            do {
+                                try await sender.send(command)
+                                return nil as String?
+                            } catch {
+                                return "\(error)"
+                            }
+                        }
+                        if let outcome, outcome == nil {
                             logger.info(
                                 "schedule fired",
                                 metadata: [
@@ -143,14 +154,14 @@ public final class SchedulerService: Service {
                                     "outbox.id": "\(entry.id)",
                                 ])
                             return entry.id
-                        } catch {
-                            logger.warning(
-                                "could not send a scheduled start; it is re-sent later",
-                                metadata: [
-                                    "schedule": "\(entry.schedule)", "slot": "\(entry.slot)", "error": "\(error)",
-                                ])
-                            return nil
                         }
+                        logger.warning(
+                            "could not send a scheduled start; it is re-sent later",
+                            metadata: [
+                                "schedule": "\(entry.schedule)", "slot": "\(entry.slot)",
+                                "error": "\((outcome ?? nil) ?? "not confirmed within \(Self.publishTimeout)")",
+                            ])
+                        return nil
                     }
                 }
                 var sent: [Int64] = []
