@@ -34,7 +34,7 @@ let package = Package(
         .target(
             name: "BatchTestKit",
             dependencies: [
-                "Batch", "BatchRabbitMQ", "BatchWorker", .product(name: "Logging", package: "swift-log"),
+                "Batch", "BatchPostgres", "BatchRabbitMQ", "BatchWorker", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

@@ -2,7 +2,7 @@ import Foundation
 
 /// What a schedule fires for the slots it missed (no worker was up at the slot).
 public enum MisfirePolicy: String, Sendable, Hashable, Codable, CaseIterable {
-    /// Fires nothing for missed slots: only a slot due within the tolerance of now.
+    /// Fires nothing for missed slots: only slots due within the tolerance of now.
     case skip
     /// Fires the latest missed slot once (the default).
     case once
@@ -16,14 +16,16 @@ extension CronSchedule {
 
     /// The slots to fire at `now`, oldest first, and the next slot after `now`.
     ///
+    /// A slot at most `tolerance` late is on time, not missed: every such slot after `lastSlot` fires whatever the
+    /// policy (a slow tick must not drop one). The policy decides only for older slots after `lastSlot`, the missed
+    /// ones: ``MisfirePolicy/skip`` fires none, ``MisfirePolicy/once`` the latest, ``MisfirePolicy/all`` each. At
+    /// most ``maximumMissedSlots`` slots fire at once (the latest ones).
+    ///
     /// - Parameters:
-    ///   - lastSlot: the last slot already handled, or nil when none was: then only the slot due now fires, if any
-    ///     (the latest slot in `(now - tolerance, now]`), whatever the policy.
+    ///   - lastSlot: the last slot already handled, or nil when none was: then only on-time slots fire.
     ///   - now: the current time.
-    ///   - policy: for the slots in `(lastSlot, now]`: ``MisfirePolicy/skip`` fires only the latest, and only if it
-    ///     is within `tolerance` of now; ``MisfirePolicy/once`` fires the latest; ``MisfirePolicy/all`` fires every
-    ///     one, at most ``maximumMissedSlots`` (the latest).
-    ///   - tolerance: how late a slot may be and still count as due now rather than missed.
+    ///   - policy: what to fire for missed slots.
+    ///   - tolerance: how late a slot may be and still count as on time rather than missed.
     /// - Returns: the slots to fire, in order, and the first slot strictly after `now` (nil if none).
     public func due(
         lastSlot: Date?, now: Date, policy: MisfirePolicy, tolerance: Duration = .seconds(2)
@@ -32,26 +34,28 @@ extension CronSchedule {
     {
         let current = Self.seconds(flooring: now)
         let next = nextSlot(after: current).map(Self.date)
-        guard let latest = latestSlot(atOrBefore: current) else { return ([], next) }
-        let handled = lastSlot.map(Self.seconds(flooring:))
-        if let handled, latest <= handled { return ([], next) }
+        let handled = lastSlot.map(Self.seconds(flooring:)) ?? .min
         let (whole, fraction) = tolerance.components
-        let toleranceSeconds = Double(whole) + Double(fraction) / 1e18
-        let dueNow = Self.date(latest) > now.addingTimeInterval(-toleranceSeconds)
-        switch (handled, policy) {
-        case (nil, _), (_, .skip):
-            return (dueNow ? [Self.date(latest)] : [], next)
-        case (_, .once):
-            return ([Self.date(latest)], next)
-        case (let handled?, .all):
-            var slots = [latest]
-            while slots.count < Self.maximumMissedSlots,
-                let earlier = latestSlot(atOrBefore: slots[slots.count - 1] - 1),
-                earlier > handled
-            {
-                slots.append(earlier)
+        let cutoff = Self.seconds(flooring: now.addingTimeInterval(-(Double(whole) + Double(fraction) / 1e18)))
+        // Slots in (after, through], latest first, at most `limit`.
+        func slots(after: Int64, through: Int64, limit: Int) -> [Int64] {
+            var found: [Int64] = []
+            var cursor = through
+            while found.count < limit, let slot = latestSlot(atOrBefore: cursor), slot > after {
+                found.append(slot)
+                cursor = slot - 1
             }
-            return (slots.reversed().map(Self.date), next)
+            return found
         }
+        let onTime = slots(after: max(handled, cutoff), through: current, limit: Self.maximumMissedSlots)
+        guard lastSlot != nil, cutoff > handled else { return (onTime.reversed().map(Self.date), next) }
+        let room = Self.maximumMissedSlots - onTime.count
+        let missed: [Int64]
+        switch policy {
+        case .skip: missed = []
+        case .once: missed = slots(after: handled, through: cutoff, limit: min(1, room))
+        case .all: missed = slots(after: handled, through: cutoff, limit: room)
+        }
+        return ((onTime + missed).reversed().map(Self.date), next)
     }
 }

@@ -41,17 +41,7 @@ public struct SchedulePlanner: Sendable {
             return ScheduleAdvance(fire: [], lastSlot: schedule.lastSlot, nextFireTime: nil)
         }
         let due = cron.due(lastSlot: schedule.lastSlot, now: now, policy: schedule.misfire, tolerance: tolerance)
-        var fire = due.fire
-        if let lastSlot = schedule.lastSlot {
-            // Slots at most `tolerance` late are on time, not missed: they all fire whatever the policy (a slow tick
-            // must not drop a slot); the policy decides only for the older ones.
-            let cutoff = now.addingTimeInterval(-Self.seconds(tolerance))
-            let onTime = cron.slots(after: max(lastSlot, cutoff), through: now, limit: CronSchedule.maximumMissedSlots)
-            let missed =
-                cutoff > lastSlot
-                ? cron.due(lastSlot: lastSlot, now: cutoff, policy: schedule.misfire, tolerance: .zero).fire : []
-            fire = (schedule.misfire == .skip ? [] : missed) + onTime
-        }
+        let fire = due.fire
         let handled = [schedule.lastSlot, cron.latestFire(atOrBefore: now)].compactMap { $0 }.max()
         return ScheduleAdvance(
             fire: fire.map { firing(schedule, template: template, timeZone: cron.timeZone, slot: $0) },

@@ -77,8 +77,18 @@ struct SchedulingMisfireTests {
         #expect(fire == fire.sorted())
         #expect(elapsed < .seconds(2), "took \(elapsed)")
         let once = try due(everySecond, last: "2025-11-25T10:00:00Z", now: "2026-11-25T10:00:00.500Z", .once)
-        #expect(once.fire == ["2026-11-25T10:00:00Z"])
+        // The slots within the 2 s tolerance are on time and fire; of the missed ones, `once` fires the latest.
+        #expect(once.fire == ["2026-11-25T09:59:58Z", "2026-11-25T09:59:59Z", "2026-11-25T10:00:00Z"])
         #expect(once.next == "2026-11-25T10:00:01Z")
+    }
+
+    @Test("a slow tick drops no on-time slot, whatever the policy")
+    func slowTick() throws {
+        let everySecond = try CronSchedule(cron: "* * * * * *")
+        for policy in MisfirePolicy.allCases {
+            let result = try due(everySecond, last: "2026-11-25T09:59:58Z", now: "2026-11-25T10:00:00.900Z", policy)
+            #expect(result.fire == ["2026-11-25T09:59:59Z", "2026-11-25T10:00:00Z"], "\(policy)")
+        }
     }
 
     @Test("missed slots across the Berlin spring-forward gap fire once each, the skipped ones at 03:00 CEST")
