@@ -34,7 +34,8 @@ let package = Package(
         .target(
             name: "BatchTestKit",
             dependencies: [
-                "Batch", "BatchPostgres", "BatchRabbitMQ", "BatchWorker", .product(name: "Logging", package: "swift-log"),
+                "Batch", "BatchPostgres", "BatchRabbitMQ", "BatchWorker",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
