@@ -29,6 +29,11 @@ public struct CronSchedule: Sendable, Hashable {
         self.timeZone = timeZone
     }
 
+    /// The zone's IANA name as people write it: Foundation on Linux names UTC `GMT`; this says `UTC`.
+    public var timeZoneName: String {
+        timeZone.identifier == "GMT" ? "UTC" : timeZone.identifier
+    }
+
     /// Parses `cron` and looks up the IANA zone `identifier` (`Europe/Berlin`, `UTC`).
     /// - Throws: ``BatchError/Code/invalidSchedule`` when the expression is invalid (the message names the field)
     ///   or the zone is unknown.

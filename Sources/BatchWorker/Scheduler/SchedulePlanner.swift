@@ -90,7 +90,7 @@ public struct SchedulePlanner: Sendable {
                 records.append(
                     ScheduleRecord(
                         name: schedule.name, job: job.name, cron: schedule.cron.expression.description,
-                        timeZone: schedule.cron.timeZone.identifier, template: .object(schedule.template.values),
+                        timeZone: schedule.cron.timeZoneName, template: .object(schedule.template.values),
                         misfire: schedule.misfire, origin: .code))
             }
         }
