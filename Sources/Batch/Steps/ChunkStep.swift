@@ -55,14 +55,9 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
         processor: @escaping @Sendable (Reader.Item, StepContext) async throws -> Writer.Item?,
         writer: @escaping @Sendable (StepContext) async throws -> Writer
     ) {
-        self.name = name
-        self.chunkSize = chunkSize
-        self.makeReader = reader
-        self.processor = processor
-        self.itemProcessor = nil
-        self.passThrough = nil
-        self.makeWriter = writer
-        self.body = { step, scope in try await step.run(scope) }
+        self.init(
+            name, chunkSize: chunkSize, makeReader: reader, processor: processor, itemProcessor: nil,
+            passThrough: nil, makeWriter: writer)
     }
 
     /// Creates a chunk step with a processor that needs only the item.
@@ -78,14 +73,10 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
         processor: @escaping @Sendable (Reader.Item) async throws -> Writer.Item?,
         writer: @escaping @Sendable (StepContext) async throws -> Writer
     ) {
-        self.name = name
-        self.chunkSize = chunkSize
-        self.makeReader = reader
-        self.processor = { item, _ in try await processor(item) }
-        self.itemProcessor = processor
-        self.passThrough = nil
-        self.makeWriter = writer
-        self.body = { step, scope in try await step.run(scope) }
+        self.init(
+            name, chunkSize: chunkSize, makeReader: reader, processor: { item, _ in try await processor(item) },
+            itemProcessor: processor,
+            passThrough: nil, makeWriter: writer)
     }
 
     /// Creates a chunk step that writes what it reads.
@@ -94,13 +85,28 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
         _ name: String, chunkSize: Int, reader: @escaping @Sendable (StepContext) async throws -> Reader,
         writer: @escaping @Sendable (StepContext) async throws -> Writer
     ) where Reader.Item == Writer.Item {
+        self.init(
+            name, chunkSize: chunkSize, makeReader: reader, processor: nil, itemProcessor: nil,
+            passThrough: { $0 }, makeWriter: writer)
+    }
+
+    /// The one place the stored properties are set; the chunk loop is specialised here for the concrete reader and
+    /// writer (this is inlined into the public initialisers, and they into the code that builds the step).
+    @inlinable
+    init(
+        _ name: String, chunkSize: Int, makeReader: @escaping @Sendable (StepContext) async throws -> Reader,
+        processor: (@Sendable (Reader.Item, StepContext) async throws -> Writer.Item?)?,
+        itemProcessor: (@Sendable (Reader.Item) async throws -> Writer.Item?)?,
+        passThrough: (@Sendable (Reader.Item) -> Writer.Item)?,
+        makeWriter: @escaping @Sendable (StepContext) async throws -> Writer
+    ) {
         self.name = name
         self.chunkSize = chunkSize
-        self.makeReader = reader
-        self.processor = nil
-        self.itemProcessor = nil
-        self.passThrough = { $0 }
-        self.makeWriter = writer
+        self.makeReader = makeReader
+        self.processor = processor
+        self.itemProcessor = itemProcessor
+        self.passThrough = passThrough
+        self.makeWriter = makeWriter
         self.body = { step, scope in try await step.run(scope) }
     }
 
