@@ -10,7 +10,7 @@ public struct SchedulePlanner: Sendable {
     /// the worker that knows it runs them).
     public let registry: JobRegistry
     /// How late a slot may be and still count as due now rather than missed.
-    public let tolerance: Duration
+    public var tolerance: Duration
 
     /// Creates a planner.
     public init(registry: JobRegistry, tolerance: Duration = .seconds(2)) {

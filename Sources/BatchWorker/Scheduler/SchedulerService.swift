@@ -4,6 +4,7 @@ import BatchRabbitMQ
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// The scheduler every worker runs: once a tick (at most once a second) it asks the ``ScheduleStore`` whether
 /// anything is due — one cheap query when nothing is — and if so claims the due schedules, records their firings and
@@ -16,6 +17,9 @@ import ServiceLifecycle
 ///
 /// What may block on a server runs under ``Deadline``: a graceful shutdown ends the service at once.
 public final class SchedulerService: Service {
+    /// How long this scheduler's previous tick took: slots that came due while it ran were not missed while no
+    /// worker ran, even when it took long (a broker away holds each publish up to its timeout).
+    private let lastTick = Mutex<Duration>(.zero)
     private let store: any ScheduleStore
     private let sender: any CommandSender
     private let planner: SchedulePlanner
@@ -85,14 +89,20 @@ public final class SchedulerService: Service {
     /// and not sent is re-sent by a later tick of any worker.
     @discardableResult
     public func tick() async -> TickOutcome {
+        let started = ContinuousClock.now
+        defer { lastTick.withLock { $0 = ContinuousClock.now - started } }
         var outcome = TickOutcome()
         do {
             outcome.queries += 1
             let probe = try await store.probe(resendAfter: resendAfter)
             if probe.due {
+                // A slot later than the tolerance is a misfire only if no scheduler was running when it came due:
+                // widen the tolerance by what this scheduler's previous tick took (a failed tick is short, so slots
+                // of a database outage still count as missed).
+                var planner = planner
+                planner.tolerance = max(planner.tolerance, lastTick.withLock { $0 } + interval + .seconds(1))
                 while true {
                     outcome.queries += 1
-                    let planner = planner
                     let (entries, claimed) = try await store.fireDue(limit: batchSize) { schedule, now in
                         planner.advance(schedule, now: now)
                     }
