@@ -19,11 +19,12 @@ import Testing
             finished.status = .completed
             finished = try await repository.updateJobExecution(finished)
             let others = try await launch(4, worker: "someone-else")
-            try await Task.sleep(for: .milliseconds(300))
+            // Margins wide enough for a loaded machine: the old ones are 3 s old, the young one well under the 2 s grace.
+            try await Task.sleep(for: .seconds(3))
             let young = try await launch(5, worker: "me")
 
             let failed = try await repository.failOrphanedExecutions(
-                workerId: "me", running: [running.id], grace: .milliseconds(200))
+                workerId: "me", running: [running.id], grace: .seconds(2))
             #expect(failed.map(\.id) == [orphan.id])
             #expect(failed.first?.status == .failed)
             #expect(failed.first?.exitMessage.contains("never launched") == true)

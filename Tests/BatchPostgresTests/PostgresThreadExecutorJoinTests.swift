@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import BatchTestKit
 import Testing
 
 @testable import BatchPostgres
@@ -22,11 +23,13 @@ import Testing
             return String(link.split(separator: "/").last ?? "")
         }
 
-        /// Shuts the executor down from its own thread, as `PostgresConnection.close()` does, with one more job
-        /// queued before the shutdown: it keeps the thread busy for `lingering` seconds after this returns.
-        func closeFromInside(lingering: Double) {
-            Task { self.busy(for: lingering) }  // enqueued on this executor now, runs after this job
+        /// Shuts the executor down from its own thread, as `PostgresConnection.close()` does, then keeps that thread
+        /// busy for `lingering` seconds (the rest of a closing connection's last job); `requested` opens as soon as
+        /// the shutdown was asked for.
+        func closeFromInside(lingering: Double, requested: Gate) {
             executor.shutdown()
+            requested.open()
+            Thread.sleep(forTimeInterval: lingering)
         }
 
         /// Stays busy on the thread.
@@ -56,11 +59,14 @@ import Testing
     @Test func shutdownFromItsOwnThreadIsJoinedByJoinStoppedThreads() async throws {
         let host = Host(PostgresThreadExecutor(name: "join-test"))
         let tid = try await host.threadId()
-        await host.closeFromInside(lingering: 3)  // long enough to be still busy on a loaded machine
-        #expect(Self.threadExists(tid))  // still busy
+        let requested = Gate()
+        let closing = Task { await host.closeFromInside(lingering: 1, requested: requested) }
+        await requested.wait()
+        #expect(Self.threadExists(tid))  // still busy in its last job
         // joinStoppedThreads() waits for the thread's end.
         await PostgresThreadExecutor.joinStoppedThreads()
         #expect(!Self.threadExists(tid))
+        await closing.value
     }
 
     /// Jobs sent after shutdown still run (on the caller's thread): nothing is lost, nothing hangs.
