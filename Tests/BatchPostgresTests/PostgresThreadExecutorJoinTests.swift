@@ -1,6 +1,6 @@
+import BatchTestKit
 import Foundation
 import Synchronization
-import BatchTestKit
 import Testing
 
 @testable import BatchPostgres
