@@ -1,4 +1,5 @@
 import Batch
+
 /// Computes, writes and verifies checksum files in the `md5sum` / `sha256sum` format: one line
 /// `<lowercase hex digest>  <file name>`, in a file beside the data named `<file>.md5` or `<file>.sha256`.
 ///

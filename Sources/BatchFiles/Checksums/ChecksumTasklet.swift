@@ -1,4 +1,5 @@
 import Batch
+
 /// A tasklet that writes or verifies the checksum file of a file, for a step of its own:
 ///
 /// ```swift
