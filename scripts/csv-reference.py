@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""An independent RFC 4180 reference for the CSV reader's comparison test (Tests/BatchTests/Files/
+"""An independent RFC 4180 reference for the CSV reader's comparison test (Tests/BatchFilesTests/
 CSVReferenceComparisonTests.swift): parses each file named on the command line with Python's csv module in strict
 mode and prints one JSON line per file: {"records": [...], "error": bool}, the records read before the first error
 (blank lines left out, as the Swift reader leaves them out)."""

@@ -88,9 +88,11 @@ import Testing
     @Test func backoffGrowsToItsCapWithJitter() {
         let policy = AMQPConfiguration.Reconnect(
             initialDelay: .milliseconds(100), maximumDelay: .seconds(2), jitter: 0.2)
-        let first = policy.delay(attempt: 0)
+        let backoff = Backoff(policy)
+        var random = SystemRandomNumberGenerator()
+        let first = backoff.delay(attempt: 0, using: &random)
         #expect(first >= .milliseconds(80) && first <= .milliseconds(120))
-        let late = policy.delay(attempt: 30)
+        let late = backoff.delay(attempt: 30, using: &random)
         #expect(late >= .milliseconds(1600) && late <= .milliseconds(2400))
     }
 }

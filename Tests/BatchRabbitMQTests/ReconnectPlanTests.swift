@@ -5,6 +5,12 @@ import Testing
 private let policy = AMQPConfiguration.Reconnect(
     initialDelay: .milliseconds(100), maximumDelay: .seconds(2), jitter: 0.2)
 
+// The declarations the replay tests remember and forget.
+private let exchange = AMQPDeclaration.exchange("x", type: .topic)
+private let queue = AMQPDeclaration.queue("q")
+private let binding = AMQPDeclaration.bind("q", to: "x", routingKey: "#")
+private let other = AMQPDeclaration.queue("other")
+
 @Suite struct ReconnectPlanTests {
     @Test func theBackoffDoublesUpToItsCapWithinTheJitter() {
         let backoff = Backoff(policy)
@@ -71,10 +77,6 @@ private let policy = AMQPConfiguration.Reconnect(
 
     @Test func declarationsReplayOnceEachInTheOrderFirstMade() {
         var plan = ReconnectPlan(backoff: Backoff(policy))
-        let exchange = AMQPDeclaration.exchange("x", type: .topic)
-        let queue = AMQPDeclaration.queue("q")
-        let binding = AMQPDeclaration.bind("q", to: "x", routingKey: "#")
-        let other = AMQPDeclaration.queue("other")
         plan.remember([exchange, queue, queue, binding])
         plan.remember([queue, other, exchange])
         #expect(plan.declarations == [exchange, queue, binding, other])
@@ -82,10 +84,6 @@ private let policy = AMQPConfiguration.Reconnect(
 
     @Test func deletingAQueueOrAnExchangeForgetsItAndItsBindings() {
         var plan = ReconnectPlan(backoff: Backoff(policy))
-        let exchange = AMQPDeclaration.exchange("x", type: .topic)
-        let queue = AMQPDeclaration.queue("q")
-        let binding = AMQPDeclaration.bind("q", to: "x", routingKey: "#")
-        let other = AMQPDeclaration.queue("other")
         let otherBinding = AMQPDeclaration.bind("other", to: "x", routingKey: "a")
         plan.remember([exchange, queue, binding, other, otherBinding])
         plan.forget(queue: "q")

@@ -71,8 +71,7 @@ struct SchedulerUnitTests {
     @Test("misfires after 10 missed seconds: skip fires the current slot only, once the latest, all each")
     func misfirePolicies() async throws {
         for (policy, expected) in [(MisfirePolicy.skip, 0), (.once, 1), (.all, 10)] {
-            let (store, sender, service) = try Self.world("*/10 * * * * *", misfire: policy)
-            _ = sender
+            let (store, _, service) = try Self.world("*/10 * * * * *", misfire: policy)
             store.advance(by: 104.5)  // slots at +10 ... +100 missed; the latest is 4.5 s old
             #expect(await service.tick().sent == expected, "\(policy)")
             #expect(store.firedSlots(of: "s").count == expected)

@@ -126,19 +126,8 @@ struct JSONParser {
             if members.updateValue(value, forKey: key) != nil {
                 throw JSONSyntaxError(reason: "duplicate key \(Self.quote(key)) in object", offset: keyOffset)
             }
-            skipWhitespace()
-            guard index < bytes.count else { throw endOfText(expecting: "',' or '}' in object") }
-            switch bytes[index] {
-            case UInt8(ascii: ","):
-                index += 1
-                skipWhitespace()
-            case UInt8(ascii: "}"):
-                index += 1
+            if try closesAfterItem(UInt8(ascii: "}"), in: "object", after: "member \(Self.quote(key))") {
                 return .object(members)
-            case let byte:
-                throw JSONSyntaxError(
-                    reason: "expected ',' or '}' after member \(Self.quote(key)) in object, found "
-                        + Self.describe(byte), offset: index)
             }
         }
     }
@@ -160,20 +149,33 @@ struct JSONParser {
                 error.reversedPath.append(.index(elements.count))
                 throw error
             }
-            skipWhitespace()
-            guard index < bytes.count else { throw endOfText(expecting: "',' or ']' in array") }
-            switch bytes[index] {
-            case UInt8(ascii: ","):
-                index += 1
-                skipWhitespace()
-            case UInt8(ascii: "]"):
-                index += 1
+            if try closesAfterItem(UInt8(ascii: "]"), in: "array", after: "element \(elements.count - 1)") {
                 return .array(elements)
-            case let byte:
-                throw JSONSyntaxError(
-                    reason: "expected ',' or ']' after element \(elements.count - 1) in array, found "
-                        + Self.describe(byte), offset: index)
             }
+        }
+    }
+
+    /// After an object member or an array element: consumes the `,` that goes on to the next one (and the
+    /// whitespace after it) and returns false, or consumes `closing` and returns true.
+    private mutating func closesAfterItem(
+        _ closing: UInt8, in container: String, after item: @autoclosure () -> String
+    ) throws(JSONSyntaxError) -> Bool {
+        skipWhitespace()
+        guard index < bytes.count else {
+            throw endOfText(expecting: "',' or '\(Character(Unicode.Scalar(closing)))' in \(container)")
+        }
+        switch bytes[index] {
+        case UInt8(ascii: ","):
+            index += 1
+            skipWhitespace()
+            return false
+        case closing:
+            index += 1
+            return true
+        case let byte:
+            throw JSONSyntaxError(
+                reason: "expected ',' or '\(Character(Unicode.Scalar(closing)))' after \(item()) in \(container), "
+                    + "found " + Self.describe(byte), offset: index)
         }
     }
 

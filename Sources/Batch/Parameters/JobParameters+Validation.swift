@@ -41,6 +41,11 @@ extension JobParameters {
                 stack.append((value, Self.child(&parents, node, .key(key)), depth))
             }
         }
+        func checkNesting(_ depth: Int, _ node: Int) throws {
+            guard depth < JSONValue.maximumNestingDepth else {
+                throw refuse("parameters nest deeper than \(JSONValue.maximumNestingDepth) levels at '\(path(node))'")
+            }
+        }
         try visitMembers(values, node: -1, depth: 1)
         while let (value, node, depth) = stack.popLast() {
             switch value {
@@ -51,18 +56,12 @@ extension JobParameters {
                     throw refuse("parameter '\(path(node))' is \(number), which JSON cannot hold (no infinity or NaN)")
                 }
             case .array(let elements):
-                guard depth < JSONValue.maximumNestingDepth else {
-                    throw refuse(
-                        "parameters nest deeper than \(JSONValue.maximumNestingDepth) levels at '\(path(node))'")
-                }
+                try checkNesting(depth, node)
                 for (index, element) in elements.enumerated() {
                     stack.append((element, Self.child(&parents, node, .index(index)), depth + 1))
                 }
             case .object(let members):
-                guard depth < JSONValue.maximumNestingDepth else {
-                    throw refuse(
-                        "parameters nest deeper than \(JSONValue.maximumNestingDepth) levels at '\(path(node))'")
-                }
+                try checkNesting(depth, node)
                 try visitMembers(members, node: node, depth: depth + 1)
             case .null, .bool, .int:
                 break

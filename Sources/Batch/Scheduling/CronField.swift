@@ -67,14 +67,18 @@ struct CronFieldKind: Sendable {
         for item in text.split(separator: ",", omittingEmptySubsequences: false) {
             try parseItem(String(item), into: &values, whole: text)
         }
-        if self.name == CronFieldKind.dayOfWeek.name, values.contains(7) {
+        if isDayOfWeek, values.contains(7) {
             values.bits &= ~(1 << 7)
             values.insert(0)
         }
-        let top = name == CronFieldKind.dayOfWeek.name ? 6 : maximum
         let all = (minimum...top).allSatisfy(values.contains)
         return (values, all)
     }
+
+    private var isDayOfWeek: Bool { name == CronFieldKind.dayOfWeek.name }
+
+    /// The largest distinct value: the maximum, but 6 for day of week (whose 7 is Sunday again, folded onto 0).
+    private var top: Int { isDayOfWeek ? 6 : maximum }
 
     private func fail(_ reason: String) -> BatchError {
         BatchError(.invalidSchedule, "\(name) field: \(reason)")
@@ -101,7 +105,7 @@ struct CronFieldKind: Sendable {
         let high: Int
         if rangeText == "*" {
             low = minimum
-            high = name == CronFieldKind.dayOfWeek.name ? 6 : maximum
+            high = top
         } else {
             let bounds = rangeText.split(separator: "-", omittingEmptySubsequences: false)
             guard bounds.count <= 2 else { throw fail("'\(rangeText)' is not a value or a range a-b") }

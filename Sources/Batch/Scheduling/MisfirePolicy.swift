@@ -35,8 +35,7 @@ extension CronSchedule {
         let current = Self.seconds(flooring: now)
         let next = nextSlot(after: current).map(Self.date)
         let handled = lastSlot.map(Self.seconds(flooring:)) ?? .min
-        let (whole, fraction) = tolerance.components
-        let cutoff = Self.seconds(flooring: now.addingTimeInterval(-(Double(whole) + Double(fraction) / 1e18)))
+        let cutoff = Self.seconds(flooring: now.addingTimeInterval(-tolerance.timeInterval))
         // Slots in (after, through], latest first, at most `limit`.
         func slots(after: Int64, through: Int64, limit: Int) -> [Int64] {
             var found: [Int64] = []

@@ -99,7 +99,9 @@ final class CSVParser {
                 input.start = end
                 line += 1
             case .needMore:
-                if input.end - input.start >= maxRecordLength {
+                // More than the limit buffered and still no end: too long. Exactly the limit may still be a whole
+                // record (the scan can ask for one more byte to see past a line break at the end of the buffer).
+                if input.end - input.start > maxRecordLength {
                     recordLine = line
                     try resynchronize()
                     throw tooLong()

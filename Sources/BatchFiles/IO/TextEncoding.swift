@@ -32,17 +32,20 @@ public struct TextEncoding: Sendable, Hashable, CustomStringConvertible {
         if ascii { return String(decoding: bytes, as: UTF8.self) }
         if isUTF8 { return String(validating: bytes, as: UTF8.self) }
         // Latin-1: each byte is the code point of the same value; those from 0x80 take two bytes in UTF-8.
-        var utf8: [UInt8] = []
-        utf8.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            if byte < 0x80 {
-                utf8.append(byte)
-            } else {
-                utf8.append(0xC0 | byte >> 6)
-                utf8.append(0x80 | byte & 0x3F)
+        return String(unsafeUninitializedCapacity: bytes.count * 2) { utf8 in
+            var count = 0
+            for byte in bytes {
+                if byte < 0x80 {
+                    utf8[count] = byte
+                    count += 1
+                } else {
+                    utf8[count] = 0xC0 | byte >> 6
+                    utf8[count + 1] = 0x80 | byte & 0x3F
+                    count += 2
+                }
             }
+            return count
         }
-        return String(decoding: utf8, as: UTF8.self)
     }
 
     /// Appends the bytes of `text` to `output`; false when a character has no representation in this encoding.

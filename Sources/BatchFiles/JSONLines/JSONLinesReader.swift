@@ -89,7 +89,7 @@ final class JSONLinesReaderState {
 
     init(scanner: LineScanner, decoder: JSONDecoder, keys: ReaderKeys) {
         self.scanner = scanner
-        self.decoder = decoder.withStrictDates()
+        self.decoder = decoder
         self.keys = keys
     }
 

@@ -16,15 +16,22 @@ enum NumberText {
 
     /// The shape of `text` when it is a well-formed decimal number, else nil.
     static func shape(_ text: some StringProtocol) -> Shape? {
-        var utf8 = Array(text.utf8)[...]
+        let zero = UInt8(ascii: "0")
+        let nine = UInt8(ascii: "9")
+        var utf8 = text.utf8[...]
         if let first = utf8.first, first == UInt8(ascii: "+") || first == UInt8(ascii: "-") { utf8 = utf8.dropFirst() }
-        var digits: [UInt8] = []
-        var seenDigit = false
+        // Mantissa digits are numbered as they come; the significant ones run from the first non-zero to the last.
+        var digitCount = 0
+        var firstNonZero: Int?
+        var lastNonZero = 0
         var seenPoint = false
         while let byte = utf8.first {
-            if byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
-                digits.append(byte)
-                seenDigit = true
+            if byte >= zero, byte <= nine {
+                if byte != zero {
+                    if firstNonZero == nil { firstNonZero = digitCount }
+                    lastNonZero = digitCount
+                }
+                digitCount += 1
             } else if byte == UInt8(ascii: "."), !seenPoint {
                 seenPoint = true
             } else {
@@ -32,29 +39,28 @@ enum NumberText {
             }
             utf8 = utf8.dropFirst()
         }
-        guard seenDigit else { return nil }
+        guard digitCount > 0 else { return nil }
         if let byte = utf8.first, byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") {
             utf8 = utf8.dropFirst()
             if let sign = utf8.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") {
                 utf8 = utf8.dropFirst()
             }
-            guard !utf8.isEmpty, utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
-                return nil
-            }
+            guard !utf8.isEmpty, utf8.allSatisfy({ $0 >= zero && $0 <= nine }) else { return nil }
             utf8 = utf8[utf8.endIndex...]
         }
         guard utf8.isEmpty else { return nil }
-        let zero = UInt8(ascii: "0")
-        guard let first = digits.firstIndex(where: { $0 != zero }), let last = digits.lastIndex(where: { $0 != zero })
-        else { return Shape(significantDigits: 0) }
-        return Shape(significantDigits: last - first + 1)
+        guard let firstNonZero else { return Shape(significantDigits: 0) }
+        return Shape(significantDigits: lastNonZero - firstNonZero + 1)
     }
+
+    /// Reads numbers for ``decimal(_:)``: a point, never a comma.
+    private static let posix = Locale(identifier: "en_US_POSIX")
 
     /// `text` as a `Decimal`, or why it is not one.
     static func decimal(_ text: String) -> Result<Decimal, Refusal> {
         guard let shape = shape(text) else { return .failure(.malformed) }
         guard shape.significantDigits <= 38 else { return .failure(.tooPrecise) }
-        guard let value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")), !value.isNaN else {
+        guard let value = Decimal(string: text, locale: posix), !value.isNaN else {
             return .failure(.outOfRange)
         }
         guard !value.isZero || shape.significantDigits == 0 else { return .failure(.outOfRange) }
@@ -65,14 +71,17 @@ enum NumberText {
     static func floatingPoint<T: BinaryFloatingPoint & LosslessStringConvertible>(
         _ text: String, as type: T.Type
     ) -> Result<T, Refusal> {
-        var body = Substring(text)
-        if let sign = body.first, sign == "+" || sign == "-" { body = body.dropFirst() }
-        let word = body.lowercased()
-        if word == "nan" || word == "inf" || word == "infinity" {
-            guard let value = T(text) else { return .failure(.malformed) }
+        guard let shape = shape(text) else {
+            // Not digits: perhaps one of the words the writers write (checked only here, off the usual path).
+            var body = Substring(text)
+            if let sign = body.first, sign == "+" || sign == "-" { body = body.dropFirst() }
+            let word = body.lowercased()
+            guard word == "nan" || word == "inf" || word == "infinity", let value = T(text) else {
+                return .failure(.malformed)
+            }
             return .success(value)
         }
-        guard let shape = shape(text), let value = T(text) else { return .failure(.malformed) }
+        guard let value = T(text) else { return .failure(.malformed) }
         guard value.isFinite else { return .failure(.outOfRange) }
         guard !value.isZero || shape.significantDigits == 0 else { return .failure(.outOfRange) }
         return .success(value)

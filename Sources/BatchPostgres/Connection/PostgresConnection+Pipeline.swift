@@ -20,17 +20,29 @@ extension PostgresConnection {
     ) async throws {
         try refuseIfTransactionAborted(sql)
         try await sendRequestedBegin()
-        let handle: OpaquePointer
+        try await send(sql, parameters, prepared: prepared, on: try await pipelineHandle(for: sql))
+    }
+
+    /// The handle to pipeline on: the current one when statements are in flight, else a live one (re-established
+    /// if the server closed it) put into pipeline mode.
+    private func pipelineHandle(for sql: String) async throws -> OpaquePointer {
         if pipelined.isEmpty {
-            handle = try await liveHandle(for: sql)
+            let handle = try await liveHandle(for: sql)
             guard PQenterPipelineMode(handle) == 1 else {
                 throw PostgresError(.unexpectedResult, "libpq could not enter pipeline mode", statement: sql)
             }
-        } else if let current = connection?.pointer {
-            handle = current
-        } else {
+            return handle
+        }
+        guard let current = connection?.pointer else {
             throw PostgresError(.closed, "the connection was closed", statement: sql)
         }
+        return current
+    }
+
+    /// Queues one statement on `handle` (preparing it first, in the same pipeline, when asked and not yet done).
+    private func send(
+        _ sql: String, _ parameters: [PostgresEncodedParameter?], prepared: Bool, on handle: OpaquePointer
+    ) async throws {
         var name = prepared ? preparedStatements[sql] : nil
         if prepared && name == nil {
             // Prepare it in the same pipeline, just ahead of its first execution.
@@ -69,8 +81,11 @@ extension PostgresConnection {
     /// reached the server yet, so reconnecting is safe, and a dead pooled connection never fails a chunk.
     func sendRequestedBegin() async throws {
         guard beginRequested.load(ordering: .acquiring) != 0 else { return }
-        if pipelined.isEmpty { _ = try await liveHandle(for: "BEGIN") }
-        for statement in takeRequestedBegin() { try await pipelineSend(statement, []) }
+        let handle = try await pipelineHandle(for: "BEGIN")
+        let statements = takeRequestedBegin()
+        // A reconnect may have let another call in (actor reentrancy) that sent the BEGIN already.
+        if statements.isEmpty, pipelined.isEmpty { PQexitPipelineMode(handle) }
+        for statement in statements { try await send(statement, [], prepared: false, on: handle) }
     }
 
     /// Ends the pipeline: sends a sync, reads the result of every statement sent, and leaves pipeline mode.

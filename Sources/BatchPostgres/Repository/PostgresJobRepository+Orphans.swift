@@ -15,7 +15,7 @@ extension PostgresJobRepository {
     public func failOrphanedExecutions(
         workerId: String, running: Set<Int64>, grace: Duration = .seconds(30)
     ) async throws -> [JobExecution] {
-        let seconds = Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18
+        let seconds = grace.timeInterval
         let runningList = "{" + running.sorted().map(String.init).joined(separator: ",") + "}"
         let failed = try await repositoryCall("fail the orphaned executions of worker \(workerId)") {
             try await select(

@@ -49,7 +49,7 @@ extension PostgresJobRepository {
     /// - Returns: the executions marked FAILED, as stored.
     @discardableResult
     public func failExecutionsOfLostWorkers(lease: Duration = .seconds(10)) async throws -> [JobExecution] {
-        let seconds = Double(lease.components.seconds) + Double(lease.components.attoseconds) / 1e18
+        let seconds = lease.timeInterval
         let failed = try await repositoryCall("fail the executions of lost workers") {
             try await select(
                 """

@@ -52,7 +52,7 @@ public struct PostgresSkippedItemRecorder: SkippedItemRecorder {
     public init(pool: PostgresConnectionPool) throws {
         self.repository = nil
         self.target = PostgresWriteConnection(writer: "PostgresSkippedItemRecorder", pool: pool)
-        self.schema = try PostgresConfiguration.quotedIdentifier(pool.configuration.schema, what: "schema")
+        self.schema = try pool.configuration.quotedSchema()
     }
 
     /// Inserts the records on the chunk transaction's connection, pipelined ahead of the chunk's commit; or, for a

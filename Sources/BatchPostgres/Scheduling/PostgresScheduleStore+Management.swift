@@ -240,15 +240,6 @@ extension PostgresScheduleStore {
         }
     }
 
-    /// The slots a schedule fired, oldest first.
-    public func firedSlots(of name: String) async throws -> [Date] {
-        try await repository.repositoryCall("read the firings of schedule '\(name)'") {
-            try await repository.select(
-                "SELECT slot FROM \(quoted).schedule_firings WHERE schedule = $1 ORDER BY slot", [.text(name)]
-            ).map { try $0.decode("slot", as: Date.self) }
-        }
-    }
-
     static func noSuchSchedule(_ name: String) -> BatchError {
         BatchError(.jobNotFound, "no schedule named '\(name)'; `schedule list` shows them")
     }

@@ -49,7 +49,7 @@ public struct PostgresScheduleStore: Sendable {
     public func probe(resendAfter: Duration) async throws -> (due: Bool, unsent: Bool) {
         try await repository.repositoryCall("look for due schedules") {
             let row = try await repository.select(
-                Self.probeSQL(quoted), [.double(Self.seconds(resendAfter))]
+                Self.probeSQL(quoted), [.double(resendAfter.timeInterval)]
             ).single()
             return (try row.decode("due"), try row.decode("unsent"))
         }
@@ -165,7 +165,7 @@ public struct PostgresScheduleStore: Sendable {
                                WHERE sent_at IS NULL AND attempted_at <= now() - make_interval(secs => $1)
                                ORDER BY attempted_at LIMIT $2 FOR UPDATE SKIP LOCKED)
                 RETURNING id, schedule, slot, command
-                """, [.double(Self.seconds(olderThan)), .int(max(1, limit))]
+                """, [.double(olderThan.timeInterval), .int(max(1, limit))]
             ).map(Self.outboxEntry(from:)).sorted { $0.id < $1.id }
         }
     }
@@ -180,9 +180,5 @@ public struct PostgresScheduleStore: Sendable {
                  WHERE id IN (SELECT (jsonb_array_elements_text($1))::bigint) AND sent_at IS NULL
                 """, [.json(.array(ids.map { .int($0) }))])
         }
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

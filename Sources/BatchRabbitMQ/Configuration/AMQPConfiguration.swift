@@ -51,14 +51,6 @@ public struct AMQPConfiguration: Sendable {
             self.maximumDelay = maximumDelay
             self.jitter = jitter
         }
-
-        /// The delay before attempt number `attempt` (0 for the first).
-        func delay(attempt: Int) -> Duration {
-            let base = initialDelay * Int(1 << min(attempt, 20))
-            let capped = min(base, maximumDelay)
-            let spread = max(0, min(1, jitter))
-            return capped * Double.random(in: (1 - spread)...(1 + spread))
-        }
     }
 
     /// The broker's host name or address. Default `127.0.0.1`.

@@ -46,9 +46,6 @@ struct ChannelTable {
     /// The channels that have a consumer, in order.
     var channels: [UInt16] { records.keys.sorted() }
 
-    /// How many consumers there are.
-    var count: Int { records.count }
-
     // MARK: - Adding and removing
 
     /// Adds a consumer on a free channel (a freed one first) and returns the channel; `nil` when none is left.
@@ -188,10 +185,10 @@ struct ChannelTable {
     /// The broker closed a consumer's channel: a cancelled consumer is removed, any other retries. `nil` when no
     /// consumer has that channel. Either way, its buffered deliveries are gone (the broker requeued them).
     mutating func channelClosed(_ channel: UInt16) -> ClosedConsumer? {
-        guard records[channel] != nil else { return nil }
-        records[channel]?.channelOpen = false
-        records[channel]?.consuming = false
-        guard let record = records[channel] else { return nil }
+        guard var record = records[channel] else { return nil }
+        record.channelOpen = false
+        record.consuming = false
+        records[channel] = record
         if record.cancelled {
             remove(channel)
             return .removed(record)

@@ -23,7 +23,8 @@ extension BatchMessaging {
             guard DeadLetter(delivery).id == id else { return false }
             var properties = delivery.properties
             for header in [
-                "x-batch-reason", "x-batch-original-queue", Self.deadLetterIDHeader, CommandAttempts.attemptsHeader,
+                Self.deadLetterReasonHeader, Self.deadLetterOriginalQueueHeader, Self.deadLetterIDHeader,
+                CommandAttempts.attemptsHeader,
                 CommandAttempts.lastErrorHeader, "x-death", "x-first-death-exchange", "x-first-death-queue",
                 "x-first-death-reason",
             ] {

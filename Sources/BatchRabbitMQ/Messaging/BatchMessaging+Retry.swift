@@ -14,19 +14,13 @@ extension BatchMessaging {
     public func retry(_ delivery: AMQPDelivery, attempts: CommandAttempts, after delay: Duration) async throws {
         var properties = delivery.properties
         properties.headers = attempts.applied(to: properties.headers)
-        properties.persistent = true
         let (seconds, attoseconds) = delay.components
         let milliseconds = max(
             1, seconds.multipliedReportingOverflow(by: 1000).partialValue + attoseconds / 1_000_000_000_000_000)
         properties.expiration = String(milliseconds)
-        do {
-            try await connection.publish(
-                AMQPMessage(body: delivery.body, properties: properties), exchange: "",
-                routingKey: topology.commandsRetryQueue, mandatory: true)
-            try delivery.ack()
-        } catch {
-            logger.error("could not send a command to the retry queue; requeueing it", metadata: ["error": "\(error)"])
-            if !delivery.isSettled { try delivery.nack(requeue: true) }
-        }
+        try await republish(
+            delivery, properties: properties, exchange: "", routingKey: topology.commandsRetryQueue,
+            failure: "could not send a command to the retry queue; requeueing it"
+        ) { try $0.nack(requeue: true) }
     }
 }

@@ -135,35 +135,55 @@ public final class BatchMessaging: Sendable {
     ///
     /// A plain `basic.reject` (no requeue) dead-letters through the queue's `x-dead-letter-exchange`, but the broker
     /// only records `x-death` (reason "rejected"), and a reject cannot add headers. So the message is republished,
-    /// body and properties unchanged plus `x-batch-reason`, `x-batch-original-queue` and an id (`x-batch-dead-letter-id`), to the dead-letter exchange
-    /// with the dead-letter queue's routing key, and the original is acked only once the broker has confirmed the copy:
-    /// the reason is always there. Should this process die between the confirm and the ack, the command is delivered
-    /// again, fails again, and the dead queue holds it twice, which is harmless. Should the republish fail, the
-    /// original is rejected without requeue instead, so it still dead-letters (with `x-death`, and the reason in the
-    /// log).
+    /// body and properties unchanged plus `x-batch-reason`, `x-batch-original-queue` and an id
+    /// (`x-batch-dead-letter-id`), to the dead-letter exchange with the dead-letter queue's routing key, and the
+    /// original is acked only once the broker has confirmed the copy: the reason is always there. Should this process
+    /// die between the confirm and the ack, the command is delivered again, fails again, and the dead queue holds it
+    /// twice, which is harmless. Should the republish fail, the original is rejected without requeue instead, so it
+    /// still dead-letters (with `x-death`, and the reason in the log).
     ///
     /// - Throws: ``AMQPError`` when both the republish and the reject failed.
     public func deadLetter(_ delivery: AMQPDelivery, reason: String) async throws {
         var properties = delivery.properties
-        properties.headers["x-batch-reason"] = .string(String(reason.prefix(4096)))
-        properties.headers["x-batch-original-queue"] = .string(delivery.queue)
+        properties.headers[Self.deadLetterReasonHeader] = .string(String(reason.prefix(4096)))
+        properties.headers[Self.deadLetterOriginalQueueHeader] = .string(delivery.queue)
         properties.headers[Self.deadLetterIDHeader] = .string(UUID().uuidString.lowercased())
+        try await republish(
+            delivery, properties: properties, exchange: topology.deadLetterExchange,
+            routingKey: topology.deadLetterQueue,
+            failure: "could not republish a message to the dead-letter queue; rejecting it instead",
+            metadata: ["amqp.reason": "\(reason)"]
+        ) { try $0.reject(requeue: false) }
+    }
+
+    /// Publishes a persistent copy of `delivery` with `properties` (mandatory) and acks the delivery once the broker
+    /// has confirmed the copy. Should that fail, logs `failure` and settles the delivery with `fallback` instead,
+    /// unless it is settled already.
+    ///
+    /// - Throws: what `fallback` throws.
+    func republish(
+        _ delivery: AMQPDelivery, properties: AMQPProperties, exchange: String, routingKey: String,
+        failure: Logger.Message, metadata: Logger.Metadata = [:], fallback: (AMQPDelivery) throws -> Void
+    ) async throws {
+        var properties = properties
         properties.persistent = true
         do {
             try await connection.publish(
-                AMQPMessage(body: delivery.body, properties: properties), exchange: topology.deadLetterExchange,
-                routingKey: topology.deadLetterQueue, mandatory: true)
+                AMQPMessage(body: delivery.body, properties: properties), exchange: exchange, routingKey: routingKey,
+                mandatory: true)
             try delivery.ack()
         } catch {
-            logger.error(
-                "could not republish a message to the dead-letter queue; rejecting it instead",
-                metadata: ["error": "\(error)", "amqp.reason": "\(reason)"])
-            if !delivery.isSettled { try delivery.reject(requeue: false) }
+            logger.error(failure, metadata: metadata.merging(["error": "\(error)"]) { $1 })
+            if !delivery.isSettled { try fallback(delivery) }
         }
     }
 
     /// The header naming a dead-lettered message, so that one can be picked out to requeue.
     public static let deadLetterIDHeader = "x-batch-dead-letter-id"
+    /// The header saying why a message was dead-lettered.
+    static let deadLetterReasonHeader = "x-batch-reason"
+    /// The header naming the queue a dead-lettered message came from.
+    static let deadLetterOriginalQueueHeader = "x-batch-original-queue"
 
     // MARK: - Control
 

@@ -20,8 +20,8 @@ public struct DeadLetter: Sendable, Hashable {
     init(_ delivery: AMQPDelivery) {
         let headers = delivery.properties.headers
         id = headers[BatchMessaging.deadLetterIDHeader]?.stringValue
-        reason = headers["x-batch-reason"]?.stringValue
-        originalQueue = headers["x-batch-original-queue"]?.stringValue
+        reason = headers[BatchMessaging.deadLetterReasonHeader]?.stringValue
+        originalQueue = headers[BatchMessaging.deadLetterOriginalQueueHeader]?.stringValue
         published = delivery.properties.timestamp.map { Date(timeIntervalSince1970: TimeInterval($0)) }
         body = delivery.body
     }

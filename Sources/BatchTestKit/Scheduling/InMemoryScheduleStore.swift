@@ -57,7 +57,7 @@ public final class InMemoryScheduleStore: ScheduleStore {
             state.probes += 1
             let now = state.now
             let due = state.schedules.values.contains { !$0.paused && ($0.nextFireTime.map { $0 <= now } ?? false) }
-            let limit = now - Self.seconds(resendAfter)
+            let limit = now - resendAfter.timeInterval
             let unsent = state.outbox.contains { $0.sent == nil && $0.attempted <= limit }
             return (due, unsent)
         }
@@ -97,7 +97,7 @@ public final class InMemoryScheduleStore: ScheduleStore {
         try check()
         return state.withLock { state in
             let now = state.now
-            let cutoff = now - Self.seconds(olderThan)
+            let cutoff = now - olderThan.timeInterval
             var claimed: [ScheduleOutboxEntry] = []
             for index in state.outbox.indices
             where state.outbox[index].sent == nil && state.outbox[index].attempted <= cutoff && claimed.count < limit {
@@ -144,10 +144,6 @@ public final class InMemoryScheduleStore: ScheduleStore {
             for name in removed { state.schedules[name] = nil }
             return (changed, removed)
         }
-    }
-
-    private static func seconds(_ duration: Duration) -> TimeInterval {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }
 

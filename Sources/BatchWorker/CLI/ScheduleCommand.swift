@@ -136,6 +136,12 @@ struct ScheduleTarget: ParsableArguments {
     var name: String
 
     func validate() throws { try ScheduleName.check(name) }
+
+    /// Runs `body` with the schedule store and the name, then prints "`done` schedule 'name'".
+    func run(_ done: String, _ body: (PostgresScheduleStore, String) async throws -> Void) async throws {
+        try await connection.withSchedules(try connection.logger()) { try await body($0, name) }
+        print("\(done) schedule '\(name)'")
+    }
 }
 
 struct SchedulePauseCommand: AsyncParsableCommand {
@@ -145,9 +151,7 @@ struct SchedulePauseCommand: AsyncParsableCommand {
     @OptionGroup var target: ScheduleTarget
 
     func run() async throws {
-        let name = target.name
-        try await target.connection.withSchedules(try target.connection.logger()) { try await $0.pause(name) }
-        print("paused schedule '\(name)'")
+        try await target.run("paused") { try await $0.pause($1) }
     }
 }
 
@@ -158,11 +162,9 @@ struct ScheduleResumeCommand: AsyncParsableCommand {
     @OptionGroup var target: ScheduleTarget
 
     func run() async throws {
-        let name = target.name
-        try await target.connection.withSchedules(try target.connection.logger()) { store in
+        try await target.run("resumed") { store, name in
             try await store.resume(name) { schedule, now in SchedulePlanner.start(schedule, now: now) }
         }
-        print("resumed schedule '\(name)'")
     }
 }
 
@@ -174,9 +176,7 @@ struct ScheduleRemoveCommand: AsyncParsableCommand {
     @OptionGroup var target: ScheduleTarget
 
     func run() async throws {
-        let name = target.name
-        try await target.connection.withSchedules(try target.connection.logger()) { try await $0.remove(name) }
-        print("removed schedule '\(name)'")
+        try await target.run("removed") { try await $0.remove($1) }
     }
 }
 
@@ -201,9 +201,8 @@ struct ScheduleTriggerCommand: AsyncParsableCommand {
                 throw CLIError("schedule '\(name)' has fired this second already; try again in a second")
             }
             do {
-                try await connection.withMessaging(logger) { messaging in
-                    try await messaging.declareTopology()
-                    try await messaging.send(Command(json: entry.command))
+                try await RemoteSession.with(connection, logger: logger, follow: false) { remote in
+                    try await remote.messaging.send(Command(json: entry.command))
                 }
                 try await store.markSent([entry.id])
                 print("triggered schedule '\(name)': slot \(ScheduleFormatter.time(entry.slot)) sent")

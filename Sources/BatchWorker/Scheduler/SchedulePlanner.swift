@@ -68,10 +68,6 @@ public struct SchedulePlanner: Sendable {
             command: Command.start(schedule.job, parameters: parameters.values).json)
     }
 
-    static func seconds(_ duration: Duration) -> TimeInterval {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
-
     /// Where a schedule starts from at `now` (added, changed or resumed): the latest slot at or before now counts
     /// as handled, and it fires next at the first slot after now.
     public static func start(_ schedule: ScheduleRecord, now: Date) -> (lastSlot: Date?, next: Date?) {

@@ -58,18 +58,13 @@ public final class SchedulerService: Service {
 
     /// Ticks until a graceful shutdown or cancellation.
     public func run() async {
-        let stop = ShutdownFlag()
-        await withGracefulShutdownHandler {
-            _ = await Deadline.run(unless: stop) {
-                let clock = ContinuousClock()
-                while !Task.isCancelled {
-                    let started = clock.now
-                    await self.tick()
-                    try? await Task.sleep(until: started + self.interval, clock: clock)
-                }
+        await Deadline.runUntilGracefulShutdown {
+            let clock = ContinuousClock()
+            while !Task.isCancelled {
+                let started = clock.now
+                await self.tick()
+                try? await Task.sleep(until: started + self.interval, clock: clock)
             }
-        } onGracefulShutdown: {
-            stop.request()
         }
     }
 

@@ -21,12 +21,7 @@ final class ControlListener: Service {
 
     /// Listens until a graceful shutdown or cancellation, then cancels the source.
     func run() async {
-        let stop = ShutdownFlag()
-        await withGracefulShutdownHandler {
-            _ = await Deadline.run(unless: stop) { await self.listen() }
-        } onGracefulShutdown: {
-            stop.request()
-        }
+        await Deadline.runUntilGracefulShutdown { await self.listen() }
         let source = self.source
         _ = await Deadline.run(until: .now + .milliseconds(500)) { try? await source.cancel() }
     }

@@ -1,3 +1,4 @@
+import ServiceLifecycle
 import Synchronization
 
 /// Runs work that may block past a deadline — a call to a database or broker that stopped answering cannot be
@@ -41,6 +42,17 @@ public enum Deadline {
         timer?.cancel()
         shutdown?.cancel()
         return result
+    }
+
+    /// Runs `body` in a task of its own until it returns, a graceful shutdown of the service group begins, or the
+    /// calling task is cancelled: a service's loop that may block on a server, left behind rather than awaited.
+    public static func runUntilGracefulShutdown(_ body: @escaping @Sendable () async -> Void) async {
+        let stop = ShutdownFlag()
+        await withGracefulShutdownHandler {
+            _ = await run(unless: stop, body)
+        } onGracefulShutdown: {
+            stop.request()
+        }
     }
 
     /// The first value given to ``finish(_:)``, handed to the one waiter.

@@ -36,10 +36,10 @@ final class EventPublisher: JobExecutionObserver, Service {
     func run() async {
         let expired = ShutdownFlag()
         await withGracefulShutdownHandler {
-            // Each publish runs in a task of its own: a broker that stopped answering cannot hold the service past
-            // its flush limit or its cancellation.
-            for await execution in stream {
-                guard await Deadline.run(unless: expired, { await self.publish(execution) }) != nil else { return }
+            // The loop runs in a task of its own: a broker that stopped answering cannot hold the service past its
+            // flush limit or its cancellation.
+            _ = await Deadline.run(unless: expired) {
+                for await execution in self.stream { await self.publish(execution) }
             }
         } onGracefulShutdown: {
             self.continuation.finish()

@@ -43,16 +43,11 @@ public final class HeartbeatService: Service {
 
     /// Beats until a graceful shutdown or cancellation; deregisters on a graceful shutdown with nothing running.
     public func run() async {
-        let stop = ShutdownFlag()
-        await withGracefulShutdownHandler {
-            _ = await Deadline.run(unless: stop) {
-                while !Task.isCancelled {
-                    await self.beat()
-                    try? await Task.sleep(for: self.interval)
-                }
+        await Deadline.runUntilGracefulShutdown {
+            while !Task.isCancelled {
+                await self.beat()
+                try? await Task.sleep(for: self.interval)
             }
-        } onGracefulShutdown: {
-            stop.request()
         }
         guard !Task.isCancelled, running().isEmpty else { return }
         _ = await Deadline.run(until: .now + .seconds(1)) {

@@ -48,14 +48,4 @@ public final class ShutdownFlag: Sendable {
             state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
         }
     }
-
-    /// Sleeps for `duration`, or less if shutdown is requested or the task is cancelled meanwhile.
-    public func sleep(for duration: Duration) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await Task.sleep(for: duration) }
-            group.addTask { await self.wait() }
-            await group.next()
-            group.cancelAll()
-        }
-    }
 }

@@ -156,12 +156,7 @@ public final class Worker: Service {
         // interrupted, and shutdown must not wait for it past grace.
         let commandLoop = Task { await self.commandLoop() }
         await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { await commandLoop.value }
-                group.addTask { await self.shuttingDown.wait() }
-                await group.next()
-                group.cancelAll()
-            }
+            _ = await Deadline.run(unless: shuttingDown) { await commandLoop.value }
         } onGracefulShutdown: {
             self.logger.info("shutting down: no more commands")
             self.shuttingDown.request()

@@ -86,40 +86,38 @@ struct SchedulingNextFireTests {
         #expect(Instant.text(schedule.nextFire(after: try Instant.at(after))) == expected, "\(expression) in \(zone)")
     }
 
-    @Test("every 15 minutes through the fall-back hour in Berlin: each wall-clock slot once, the first occurrence")
-    func repeatedHourFiresEachWallClockSlotOnce() throws {
-        let schedule = try CronSchedule(cron: "*/15 * * * *", timeZone: "Europe/Berlin")
-        let slots = schedule.slots(
-            after: try Instant.at("2026-10-24T23:50:00Z"), through: try Instant.at("2026-10-25T02:20:00Z"), limit: 50)
-        #expect(
-            slots.map(Instant.text) == [
+    /// (description, expression, zone, after, through, limit, expected slots), instants in UTC.
+    static let daylightSavingCases: [(String, String, String, String, String, Int, [String])] = [
+        (
+            "every 15 minutes through the fall-back hour in Berlin: each wall-clock slot once, the first occurrence",
+            "*/15 * * * *", "Europe/Berlin", "2026-10-24T23:50:00Z", "2026-10-25T02:20:00Z", 50,
+            [
                 "2026-10-25T00:00:00Z", "2026-10-25T00:15:00Z", "2026-10-25T00:30:00Z", "2026-10-25T00:45:00Z",
                 // 02:00–02:45 CET repeat 02:00–02:45 CEST: not fired again.
                 "2026-10-25T02:00:00Z", "2026-10-25T02:15:00Z",
-            ])
-    }
+            ]
+        ),
+        (
+            "every 15 minutes through the spring-forward gap in Berlin: the skipped slots fire once, at 03:00 CEST",
+            "*/15 * * * *", "Europe/Berlin", "2026-03-29T00:40:00Z", "2026-03-29T01:20:00Z", 50,
+            ["2026-03-29T00:45:00Z", "2026-03-29T01:00:00Z", "2026-03-29T01:15:00Z"]
+        ),
+        (
+            // 05:00–06:00 UTC is 01:00–02:00 EDT; 06:00–07:00 UTC repeats 01:00–02:00 as EST: nothing fires then.
+            "every second through the fall-back hour in New York: nothing fires in the repeated hour",
+            "* * * * * *", "America/New_York", "2026-11-01T05:59:58Z", "2026-11-01T07:00:01Z", 10,
+            ["2026-11-01T05:59:59Z", "2026-11-01T07:00:00Z", "2026-11-01T07:00:01Z"]
+        ),
+    ]
 
-    @Test("every 15 minutes through the spring-forward gap in Berlin: the skipped slots fire once, at 03:00 CEST")
-    func skippedHourFiresOnceAtTheChange() throws {
-        let schedule = try CronSchedule(cron: "*/15 * * * *", timeZone: "Europe/Berlin")
-        let slots = schedule.slots(
-            after: try Instant.at("2026-03-29T00:40:00Z"), through: try Instant.at("2026-03-29T01:20:00Z"), limit: 50)
-        #expect(
-            slots.map(Instant.text) == [
-                "2026-03-29T00:45:00Z", "2026-03-29T01:00:00Z", "2026-03-29T01:15:00Z",
-            ])
-    }
-
-    @Test("every second through the fall-back hour in New York: nothing fires in the repeated hour")
-    func everySecondThroughRepeatedHour() throws {
-        let schedule = try CronSchedule(cron: "* * * * * *", timeZone: "America/New_York")
-        // 05:00–06:00 UTC is 01:00–02:00 EDT; 06:00–07:00 UTC repeats 01:00–02:00 as EST: nothing fires then.
-        let slots = schedule.slots(
-            after: try Instant.at("2026-11-01T05:59:58Z"), through: try Instant.at("2026-11-01T07:00:01Z"), limit: 10)
-        #expect(
-            slots.map(Instant.text) == [
-                "2026-11-01T05:59:59Z", "2026-11-01T07:00:00Z", "2026-11-01T07:00:01Z",
-            ])
+    @Test("the slots through a daylight-saving change", arguments: daylightSavingCases)
+    func slotsThroughDaylightSavingChange(
+        _ description: String, _ expression: String, _ zone: String, _ after: String, _ through: String,
+        _ limit: Int, _ expected: [String]
+    ) throws {
+        let schedule = try CronSchedule(cron: expression, timeZone: zone)
+        let slots = schedule.slots(after: try Instant.at(after), through: try Instant.at(through), limit: limit)
+        #expect(slots.map(Instant.text) == expected, "\(description)")
     }
 
     @Test("slots are in order, strictly after the start, through the end, at most the limit")

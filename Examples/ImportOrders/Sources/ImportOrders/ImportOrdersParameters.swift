@@ -23,11 +23,13 @@ struct ImportOrdersParameters: Codable, Sendable {
     /// Refuses out-of-range values before anything is stored.
     /// - Throws: ``BatchError/Code/invalidParameters`` naming the parameter.
     func validate() throws {
-        guard Self.orderLimits.contains(orderCount) else {
-            throw BatchError(.invalidParameters, "job parameter 'orders' must be between 1 and 10000000")
-        }
-        guard Self.throttleLimits.contains(throttleMs ?? 0) else {
-            throw BatchError(.invalidParameters, "job parameter 'throttleMs' must be between 0 and 10000")
+        for (key, value, limits) in [
+            ("orders", orderCount, Self.orderLimits), ("throttleMs", throttleMs ?? 0, Self.throttleLimits),
+        ]
+        where !limits.contains(value) {
+            throw BatchError(
+                .invalidParameters,
+                "job parameter '\(key)' must be between \(limits.lowerBound) and \(limits.upperBound)")
         }
     }
 }
