@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "BatchFiles", targets: ["BatchFiles"]),
         .library(name: "BatchPostgres", targets: ["BatchPostgres"]),
         .library(name: "BatchRabbitMQ", targets: ["BatchRabbitMQ"]),
+        .library(name: "BatchServer", targets: ["BatchServer"]),
         .library(name: "BatchWorker", targets: ["BatchWorker"]),
         .library(name: "BatchTestKit", targets: ["BatchTestKit"]),
         .executable(name: "swiftbatch", targets: ["swiftbatch"]),
@@ -20,6 +21,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
     ],
     targets: [
         // The engine: jobs, steps, parameters, records, the repository protocol, the operator. No I/O of its own.
@@ -28,6 +33,8 @@ let package = Package(
             dependencies: [
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             swiftSettings: strict
         ),
@@ -86,11 +93,29 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // HTTP: the operators' JSON API and dashboard (`swiftbatch server`) and the workers' Prometheus endpoint.
+        .target(
+            name: "BatchServer",
+            dependencies: [
+                "Batch", "BatchPostgres", "BatchRabbitMQ",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "BatchServerTests",
+            dependencies: ["Batch", "BatchServer", "BatchTestKit", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+
         // The worker service and the CLI, and the example executable with the demo jobs.
         .target(
             name: "BatchWorker",
             dependencies: [
-                "Batch", "BatchPostgres", "BatchRabbitMQ",
+                "Batch", "BatchPostgres", "BatchRabbitMQ", "BatchServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
