@@ -103,6 +103,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            resources: [.copy("Dashboard"), .copy("openapi.json")],
             swiftSettings: strict
         ),
         .testTarget(
