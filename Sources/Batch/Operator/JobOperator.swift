@@ -27,6 +27,8 @@ public final class JobOperator: Sendable {
     public let outcomeRetryDeadline: Duration
     /// The application resources every job of this operator reaches (a job's own registrations win).
     public let resources: JobResources
+    /// Where the metrics, spans and progress of this operator's jobs go.
+    public let observability: BatchObservability
     private let logger: Logger
     private let running = Mutex<[Int64: RunningExecution]>([:])
 
@@ -45,11 +47,15 @@ public final class JobOperator: Sendable {
     ///     (default 10 minutes; if the process dies meanwhile, the lost-worker sweep records FAILED).
     ///   - resources: application resources for the steps of every job (see ``ResourceKey``).
     ///   - logger: the logger for the engine's messages.
+    ///   - observability: where metrics, spans and progress go (default: the process's metrics factory and
+    ///     tracer; see ``BatchObservability``).
     public init(
         registry: JobRegistry, repository: any JobRepository, workerId: String? = nil,
         observer: (any JobExecutionObserver)? = nil, outcomeRetryDeadline: Duration = .seconds(600),
-        resources: JobResources = JobResources(), logger: Logger = Logger(label: "swift-batch")
+        resources: JobResources = JobResources(), logger: Logger = Logger(label: "swift-batch"),
+        observability: BatchObservability = .global
     ) {
+        self.observability = observability
         self.resources = resources
         self.outcomeRetryDeadline = outcomeRetryDeadline
         self.registry = registry
@@ -317,10 +323,10 @@ public final class JobOperator: Sendable {
         let run = JobRun(
             execution: execution, job: job, repository: repository, stopSignal: StopSignal(), observer: observer,
             outcomeRetryDeadline: outcomeRetryDeadline, resources: resources.overlaid(with: job.resources),
-            logger: logger)
+            logger: logger, observability: observability)
         running.withLock { running in
             let task = Task {
-                await run.observer?.jobExecutionChanged(execution)
+                await run.report(execution)
                 let result = await JobRunner.run(run)
                 _ = self.running.withLock { $0.removeValue(forKey: execution.id) }
                 return result
