@@ -1,3 +1,4 @@
+import CoreMetrics
 import Synchronization
 
 /// The jobs a worker runs, against its concurrency: lets the command loop wait for a free slot.
@@ -11,27 +12,36 @@ final class WorkerCapacity: Sendable {
 
     let limit: Int
     private let state = Mutex(State())
+    /// `batch_worker_running_jobs`, set on every change.
+    private let runningGauge: (any RecorderHandler)?
 
-    init(limit: Int) { self.limit = limit }
+    init(limit: Int, runningGauge: (any RecorderHandler)? = nil) {
+        self.limit = limit
+        self.runningGauge = runningGauge
+        runningGauge?.record(Int64(0))
+    }
 
     /// Counts an execution this worker started.
     func add(_ executionId: Int64) {
-        state.withLock { state in
+        let running = state.withLock { state in
             if state.endedEarly.remove(executionId) == nil { state.running.insert(executionId) }
+            return state.running.count
         }
+        runningGauge?.record(Int64(running))
     }
 
     /// Frees the slot of an execution of this worker that ended.
     func remove(_ executionId: Int64) {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+        let (waiters, running) = state.withLock { state -> ([CheckedContinuation<Void, Never>], Int?) in
             guard state.running.remove(executionId) != nil else {
                 state.endedEarly.insert(executionId)
-                return []
+                return ([], nil)
             }
-            guard state.running.count < limit else { return [] }
+            guard state.running.count < limit else { return ([], state.running.count) }
             defer { state.waiters = [] }
-            return state.waiters
+            return (state.waiters, state.running.count)
         }
+        if let running { runningGauge?.record(Int64(running)) }
         for waiter in waiters { waiter.resume() }
     }
 
