@@ -6,28 +6,27 @@ import { formatCount, formatRate, formatRelative, h, parseTime, setText } from "
 /** The latest progress per execution id, then per step name. */
 const latest = new Map();
 
-/** Normalises a progress event's fields (names vary between producers) and stores it. Returns it. */
+/**
+ * Stores a progress event (the workers' `progress.<job>`: `read`, `write`, `filter`, `skip` in items,
+ * `itemsPerSecond`, and `done` / `total` in the reader's own unit — bytes for files — with `estimatedEnd`, when the
+ * reader knows its size). Returns the normalised progress, or null for an event without an execution id.
+ */
 export function recordProgress(event) {
-    const executionId = Number(event.executionId ?? event.jobExecutionId);
+    const executionId = Number(event.executionId);
     if (!Number.isFinite(executionId)) return null;
-    const pick = (...names) => {
-        for (const name of names) {
-            const value = event[name];
-            if (typeof value === "number" && Number.isFinite(value)) return value;
-        }
-        return null;
-    };
+    const number = (value) => (typeof value === "number" && Number.isFinite(value) ? value : null);
+    const done = number(event.done);
+    const total = number(event.total);
     const progress = {
         executionId,
-        jobName: event.jobName ?? event.job ?? "",
-        stepName: event.stepName ?? event.step ?? "",
-        done: pick("written", "write", "writeCount", "processed", "count", "read", "readCount", "items"),
-        read: pick("read", "readCount"),
-        written: pick("written", "write", "writeCount"),
-        total: pick("total", "expected", "size", "totalItems", "expectedItems"),
-        fraction: pick("fraction", "completion"),
-        rate: pick("itemsPerSecond", "rate", "perSecond"),
-        estimatedEnd: parseTime(event.estimatedEnd ?? event.eta ?? event.estimatedEndTime ?? null),
+        jobName: typeof event.jobName === "string" ? event.jobName : "",
+        stepName: typeof event.stepName === "string" ? event.stepName : "",
+        items: number(event.write) ?? number(event.read),
+        read: number(event.read),
+        written: number(event.write),
+        fraction: done !== null && total !== null && total > 0 ? Math.min(1, Math.max(0, done / total)) : null,
+        rate: number(event.itemsPerSecond),
+        estimatedEnd: parseTime(event.estimatedEnd ?? null),
         time: parseTime(event.time) ?? new Date(),
     };
     if (!latest.has(executionId)) latest.set(executionId, new Map());
@@ -61,46 +60,39 @@ export function progressBar(label) {
 }
 
 /**
- * Shows a progress (or nothing). With a total: a filled bar and "done / total · rate · ends in …"; without:
- * a moving stripe and "done · rate".
+ * Shows a progress (or nothing). Where the reader knows its size: a filled bar and "42% · 12,345 items · 1,234/s ·
+ * ends in 3 m"; otherwise a moving stripe and "12,345 items · 1,234/s". Compact (in table rows): the first two parts.
  */
 export function setProgress(element, progress, { compact = false } = {}) {
     const track = element.querySelector(".bar");
     const fill = element.querySelector(".bar-fill");
     const text = element.querySelector(".bar-text");
-    if (!progress || progress.done === null) {
+    if (!progress || (progress.items === null && progress.fraction === null)) {
         element.classList.add("is-empty");
         element.classList.remove("is-indeterminate");
-        track.removeAttribute("aria-valuenow");
-        track.removeAttribute("aria-valuemax");
-        track.removeAttribute("aria-valuetext");
+        for (const name of ["aria-valuenow", "aria-valuemax", "aria-valuetext"]) track.removeAttribute(name);
         fill.style.width = "0%";
         setText(text, "");
         return;
     }
     element.classList.remove("is-empty");
     const parts = [];
-    const known = progress.total !== null && progress.total > 0;
-    if (known || progress.fraction !== null) {
-        const fraction = Math.min(1, Math.max(0, known ? progress.done / progress.total : progress.fraction));
+    if (progress.fraction !== null) {
         element.classList.remove("is-indeterminate");
-        fill.style.width = `${(fraction * 100).toFixed(1)}%`;
+        fill.style.width = `${(progress.fraction * 100).toFixed(1)}%`;
         track.setAttribute("aria-valuemax", "100");
-        track.setAttribute("aria-valuenow", (fraction * 100).toFixed(0));
-        const percent = `${Math.floor(fraction * 100)}%`;
-        if (compact) parts.push(percent);
-        else if (known) parts.push(`${formatCount(progress.done)} / ${formatCount(progress.total)}`);
-        else parts.push(`${formatCount(progress.done)} (${percent})`);
+        track.setAttribute("aria-valuenow", (progress.fraction * 100).toFixed(0));
+        parts.push(`${Math.floor(progress.fraction * 100)}%`);
     } else {
         element.classList.add("is-indeterminate");
         fill.style.width = "100%";
         track.removeAttribute("aria-valuemax");
         track.removeAttribute("aria-valuenow");
-        parts.push(formatCount(progress.done));
     }
+    if (progress.items !== null) parts.push(compact ? formatCount(progress.items) : `${formatCount(progress.items)} items`);
     if (progress.rate !== null) parts.push(formatRate(progress.rate));
     if (progress.estimatedEnd && !compact) parts.push(`ends ${formatRelative(progress.estimatedEnd)}`);
     const value = parts.join(" · ");
     track.setAttribute("aria-valuetext", value);
-    setText(text, value);
+    setText(text, compact && progress.fraction !== null ? parts.slice(0, 1).concat(parts.slice(2)).join(" · ") : value);
 }

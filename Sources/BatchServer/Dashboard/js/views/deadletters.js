@@ -61,7 +61,7 @@ export function deadLettersView(container, _params, ctx) {
                 "div",
                 { class: "letter-head" },
                 h("span", { class: "reason-label" }, "Reason"),
-                h("span", { class: "num sub" }, formatTime(letter.published)),
+                h("span", { class: "num sub" }, letter.published ? `dead-lettered ${formatTime(letter.published)}` : ""),
                 requeue
             ),
             h("p", { class: "reason" }, letter.reason || "(no reason recorded)"),

@@ -25,13 +25,14 @@ export function executionView(container, id, ctx) {
     let disposed = false;
     let reloadTimer = null;
     let lastLoad = 0;
+    let loading = false;
+    let loadAgain = false;
     const stepRows = new Map(); // step execution id → row
 
     const title = h("h1", {}, `Execution ${id}`);
     const badge = statusBadge("UNKNOWN");
     badge.classList.add("large");
     const buttons = {};
-    const hints = h("p", { class: "action-hint", id: "action-hint" });
     for (const [name, action] of Object.entries(ACTIONS)) {
         buttons[name] = h(
             "button",
@@ -39,7 +40,6 @@ export function executionView(container, id, ctx) {
                 type: "button",
                 class: action.danger ? "button danger" : "button",
                 "data-action": name,
-                "aria-describedby": "action-hint",
                 disabled: true,
                 onclick: () => operate(name),
             },
@@ -64,9 +64,10 @@ export function executionView(container, id, ctx) {
         fact("exitCode", "Exit code"),
         fact("schedule", "Schedule")
     );
+    const overall = progressBar(`Progress of execution ${id}`);
+    summary.append(h("div", { class: "fact" }, h("dt", {}, "Progress"), h("dd", {}, overall)));
     const exitMessage = h("pre", { class: "exit-message", "aria-labelledby": "exit-heading" });
     const parameters = h("pre", { class: "parameters", "aria-labelledby": "parameters-heading" });
-    const overall = progressBar(`Progress of execution ${id}`);
     const stepsBody = h("tbody");
     const totalsRow = h("tr", { class: "totals" });
     const message = h("p", { class: "table-message", role: "status" });
@@ -95,8 +96,6 @@ export function executionView(container, id, ctx) {
         container,
         h("p", { class: "breadcrumb" }, h("a", { href: "#/executions" }, "‹ Executions")),
         h("div", { class: "page-head" }, h("div", { class: "title-line" }, title, badge), h("div", { class: "actions", role: "group", "aria-label": "Operations" }, Object.values(buttons))),
-        hints,
-        h("div", { class: "overall" }, overall),
         summary,
         h("section", { class: "block" }, h("h2", { id: "exit-heading" }, "Exit message"), exitMessage),
         h("section", { class: "block" }, h("h2", { id: "steps-heading" }, "Steps"), h("div", { class: "table-wrap" }, stepsTable), message),
@@ -109,16 +108,14 @@ export function executionView(container, id, ctx) {
         if (done && !disposed) scheduleReload(0);
     }
 
+    /** Offers the operations the status allows; the others stay in place, disabled, saying why. */
     function renderActions() {
         const status = execution?.status;
-        const why = [];
         for (const [name, action] of Object.entries(ACTIONS)) {
             const allowed = Boolean(status) && action.allowed(status);
             buttons[name].disabled = !allowed;
             buttons[name].title = allowed ? "" : action.why;
-            if (!allowed) why.push(action.why);
         }
-        setText(hints, status && why.length === Object.keys(ACTIONS).length ? `Nothing to do with a ${status} execution.` : "");
     }
 
     function renderSummary() {
@@ -182,7 +179,8 @@ export function executionView(container, id, ctx) {
         const ordered = [];
         for (const step of execution.steps ?? []) {
             ordered.push({ step, partition: false, fullName: step.name });
-            for (const partition of step.partitions ?? []) ordered.push({ step: partition, partition: true, fullName: `${step.name}:${partition.name}` });
+            const partitions = [...(step.partitions ?? [])].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+            for (const partition of partitions) ordered.push({ step: partition, partition: true, fullName: `${step.name}:${partition.name}` });
         }
         const seen = new Set();
         ordered.forEach(({ step, partition, fullName }, index) => {
@@ -213,7 +211,14 @@ export function executionView(container, id, ctx) {
         setText(message, ordered.length ? "" : isRunning(execution.status) ? "No step has started yet." : "This execution ran no step.");
     }
 
+    /** Loads the execution; one request at a time, and once more if asked while one ran (it may predate an event). */
     async function load() {
+        if (loading) {
+            loadAgain = true;
+            return;
+        }
+        loading = true;
+        loadAgain = false;
         lastLoad = Date.now();
         try {
             const loaded = await api(`/api/executions/${id}`);
@@ -224,6 +229,9 @@ export function executionView(container, id, ctx) {
             renderSteps();
         } catch (error) {
             if (!disposed) ctx.showError(message, error);
+        } finally {
+            loading = false;
+            if (loadAgain && !disposed) scheduleReload();
         }
     }
 

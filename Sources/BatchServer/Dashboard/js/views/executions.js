@@ -12,7 +12,7 @@ const PAGE_SIZE = 25;
 export function executionsView(container, params, ctx) {
     const filters = { job: params.get("job") ?? "", status: params.get("status") ?? "", before: params.get("before") ?? "" };
     const rows = new Map(); // execution id → row
-    const pending = new Set(); // ids being fetched after an event
+    const pending = new Map(); // id being fetched after an event → whether another event came meanwhile
     let nextBefore = null;
     let disposed = false;
 
@@ -197,8 +197,11 @@ export function executionsView(container, params, ctx) {
 
     /** Fetches one execution after an event and shows it (new at the top, or updated in place). */
     async function refresh(id) {
-        if (pending.has(id)) return;
-        pending.add(id);
+        if (pending.has(id)) {
+            pending.set(id, true); // fetch again once this one is back: it may predate the event
+            return;
+        }
+        pending.set(id, false);
         try {
             const execution = await api(`/api/executions/${id}`);
             if (disposed || !execution) return;
@@ -208,7 +211,9 @@ export function executionsView(container, params, ctx) {
         } catch {
             // Gone or unreachable: the next resync shows the truth.
         } finally {
+            const again = pending.get(id);
             pending.delete(id);
+            if (again && !disposed) refresh(id);
         }
     }
 

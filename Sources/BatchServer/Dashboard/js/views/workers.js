@@ -88,6 +88,7 @@ export function workersView(container, _params, ctx) {
         const text = capacity ? `${running} / ${capacity} jobs` : `${running} running`;
         row.cells.bar.setAttribute("aria-valuetext", text);
         row.tr.classList.toggle("is-full", capacity !== null && running >= capacity);
+        row.tr.classList.toggle("no-capacity", capacity === null); // a bar needs a maximum
         setText(row.cells.loadText, text);
         setText(row.cells.started, formatTime(worker.started));
         row.cells.started.title = formatTime(worker.started);
