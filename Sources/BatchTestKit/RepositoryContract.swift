@@ -30,6 +30,11 @@ public enum RepositoryContract {
         Case(name: "racing launches: exactly one wins", run: racingLaunches),
         Case(name: "missing records", run: missingRecords),
         Case(name: "JSON values survive storage", run: jsonRoundTrip),
+        Case(name: "a step's start stores the job change and creates the step", run: stepStartCreates),
+        Case(name: "a step's start resumes, skips or reruns after earlier executions", run: stepStartAfterHistory),
+        Case(name: "a step's start after a stop creates nothing", run: stepStartAfterStop),
+        Case(name: "a step's start with a stale job change stores nothing", run: stepStartStale),
+        Case(name: "a step's end stores the step, then the job", run: stepEndStoresBoth),
     ]
 
     static func launch(

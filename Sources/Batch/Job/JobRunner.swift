@@ -15,17 +15,35 @@ enum JobRunner {
         var execution = run.execution
         execution.status = .started
         execution.startTime = Date()
-        do {
-            execution = try await persist(execution, run)
-        } catch {
-            logger.error("could not mark the execution STARTED", metadata: ["error": "\(error.batchDescription)"])
-            return await finish(execution, status: .failed, message: error.batchDescription, run)
+        // Without job listeners nothing runs between STARTED and the first step: both are stored at once.
+        var firstStart: StepStartResult?
+        if let first = run.job.steps.first, run.job.listeners.job.isEmpty, !run.stopSignal.isRequested {
+            do {
+                let started = try await run.repository.startStep(
+                    stepStart(first, of: execution, storing: execution, run))
+                execution = started.jobExecution ?? execution
+                await run.report(execution)
+                firstStart = started
+            } catch let error as BatchError where error.code == .optimisticLock {
+                // Someone changed the execution first (a stop): STARTED is stored the usual way, which reads it.
+            } catch {
+                logger.error("could not mark the execution STARTED", metadata: ["error": "\(error.batchDescription)"])
+                return await finish(execution, status: .failed, message: error.batchDescription, run)
+            }
         }
-        if execution.status != .started {
-            // A stop arrived before any work began, or someone else ended the execution.
-            return execution.status == .stopping
-                ? await finish(execution, status: .stopped, message: "stopped before the first step", run)
-                : execution
+        if firstStart == nil {
+            do {
+                execution = try await persist(execution, run)
+            } catch {
+                logger.error("could not mark the execution STARTED", metadata: ["error": "\(error.batchDescription)"])
+                return await finish(execution, status: .failed, message: error.batchDescription, run)
+            }
+            if execution.status != .started {
+                // A stop arrived before any work began, or someone else ended the execution.
+                return execution.status == .stopping
+                    ? await finish(execution, status: .stopped, message: "stopped before the first step", run)
+                    : execution
+            }
         }
 
         var status = BatchStatus.completed
@@ -37,7 +55,10 @@ enum JobRunner {
                     try await $0.beforeJob(execution, context: listenerContext)
                 }
             }
-            (status, message) = try await runSteps(&execution, run)
+            switch try await runSteps(&execution, run, firstStart: firstStart) {
+            case .stored(let final): return final
+            case .outcome(let ended, let reason): (status, message) = (ended, reason)
+            }
         } catch {
             status = .failed
             message = error.batchDescription
@@ -62,39 +83,93 @@ enum JobRunner {
         return await finish(execution, status: execution.status, message: execution.exitMessage, run)
     }
 
-    private static func runSteps(_ execution: inout JobExecution, _ run: JobRun) async throws -> (BatchStatus, String) {
-        for step in run.job.steps {
-            if try await run.stopSignal.check(executionId: execution.id, repository: run.repository) {
-                return (.stopped, "stopped before step '\(step.name)'")
+    /// How the steps ended: with a status for the job still to store, or with the job's outcome stored already
+    /// (together with the last step's).
+    private enum StepsEnding {
+        case outcome(BatchStatus, String)
+        case stored(JobExecution)
+    }
+
+    private static func runSteps(
+        _ execution: inout JobExecution, _ run: JobRun, firstStart: StepStartResult?
+    ) async throws -> StepsEnding {
+        // Without job listeners nothing runs after the step that ends the job: its outcome and the job's are stored
+        // at once.
+        let endsWithStep = run.job.listeners.job.isEmpty
+        var pendingStart = firstStart
+        for (index, step) in run.job.steps.enumerated() {
+            let started: StepStartResult
+            if let pending = pendingStart {
+                started = pending
+                pendingStart = nil
+            } else {
+                if run.stopSignal.isRequested { return .outcome(.stopped, "stopped before step '\(step.name)'") }
+                started = try await run.repository.startStep(stepStart(step, of: execution, storing: nil, run))
             }
-            let previous = try await run.repository.lastStepExecution(
-                instanceId: execution.instanceId, stepName: step.name)
-            var startContext = previous?.context ?? ExecutionContext()
-            if let previous, previous.status == .completed {
-                guard step.allowStartIfComplete else {
-                    run.logger.info(
-                        "step already completed in an earlier execution, skipped",
-                        metadata: ["step.name": "\(step.name)"])
-                    continue
+            guard let created = started.created else {
+                if run.stopSignal.observe(started.jobStatus) {
+                    return .outcome(.stopped, "stopped before step '\(step.name)'")
                 }
+                run.logger.info(
+                    "step already completed in an earlier execution, skipped", metadata: ["step.name": "\(step.name)"])
+                continue
+            }
+            if started.previous?.status == .completed {
                 run.logger.info(
                     "step completed in an earlier execution runs again (allowStartIfComplete)",
                     metadata: ["step.name": "\(step.name)"])
-                startContext = ExecutionContext()
             }
-            let result = try await StepRunner.run(
-                step, as: step.name, startContext: startContext, in: run,
-                listeners: run.job.listeners.merged(with: step.listeners))
-            execution.context = run.jobContext.value
-            execution = try await persist(execution, run)
-            switch result.status {
-            case .completed: continue
-            case .stopped: return (.stopped, "stopped in step '\(step.name)'")
-            default:
-                return (.failed, "step '\(step.name)' failed: \(result.exitMessage)")
+            let endsJob = { (status: BatchStatus) in
+                endsWithStep && (status != .completed || index == run.job.steps.count - 1)
+            }
+            let current = execution
+            let (result, stored) = try await StepRunner.run(
+                step, created: created, in: run, listeners: run.job.listeners.merged(with: step.listeners)
+            ) { outcome in
+                var job = current
+                job.context = run.jobContext.value
+                guard endsJob(outcome.status) else { return job }
+                let (status, message) = jobOutcome(after: outcome, step.name)
+                job.status = status
+                job.exitCode = status.rawValue
+                job.exitMessage = message
+                job.endTime = Date()
+                return job
+            }
+            if let stored {
+                execution = stored
+                await run.report(stored)
+                if endsJob(result.status) { return .stored(stored) }
+            } else {
+                execution.context = run.jobContext.value
+                execution = try await persist(execution, run)
+            }
+            if result.status != .completed {
+                let (status, message) = jobOutcome(after: result, step.name)
+                return .outcome(status, message)
             }
         }
-        return (.completed, "")
+        return .outcome(.completed, "")
+    }
+
+    /// The job's status and exit message after a step that ended with `step`'s status: COMPLETED goes on (or
+    /// completes the job after the last step), STOPPED and FAILED end the job so.
+    private static func jobOutcome(after step: StepExecution, _ name: String) -> (BatchStatus, String) {
+        switch step.status {
+        case .completed: (.completed, "")
+        case .stopped: (.stopped, "stopped in step '\(name)'")
+        default: (.failed, "step '\(name)' failed: \(step.exitMessage)")
+        }
+    }
+
+    /// The start of `step` in `execution`, storing `job` first when given.
+    private static func stepStart(
+        _ step: any JobStep, of execution: JobExecution, storing job: JobExecution?, _ run: JobRun
+    ) -> StepStart {
+        StepStart(
+            jobExecution: job, jobExecutionId: execution.id, instanceId: execution.instanceId, stepName: step.name,
+            status: run.job.listeners.step.isEmpty && step.listeners.step.isEmpty ? .started : .starting,
+            startTime: Date(), runsAgainIfComplete: step.allowStartIfComplete)
     }
 
     /// Stores the final state, retrying a few times; when it cannot be stored, tries to store UNKNOWN.

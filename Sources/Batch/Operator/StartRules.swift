@@ -8,6 +8,14 @@ public enum StartRules {
     /// - Throws: ``BatchError`` with ``BatchError/Code/alreadyRunning``, ``BatchError/Code/endedAbnormally``,
     ///   ``BatchError/Code/alreadyComplete`` or ``BatchError/Code/abandoned``.
     public static func check(_ last: JobExecution) throws {
+        try check(lastStatus: last.status, executionId: last.id, jobName: last.jobName)
+    }
+
+    /// Throws the error that refuses a new execution after the execution `executionId` of job `jobName` ended with
+    /// (or is in) `lastStatus`, or returns when one may be created: ``check(_:)`` for a store that reads only the
+    /// last execution's id and status.
+    public static func check(lastStatus: BatchStatus, executionId: Int64, jobName: String) throws {
+        let last = (id: executionId, jobName: jobName, status: lastStatus)
         switch last.status {
         case .starting, .started, .stopping:
             throw BatchError(

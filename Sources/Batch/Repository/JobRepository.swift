@@ -67,6 +67,23 @@ public protocol JobRepository: Sendable {
     /// The most recent execution of the step named `stepName` in any execution of an instance, or nil.
     func lastStepExecution(instanceId: Int64, stepName: String) async throws -> StepExecution?
 
+    /// Everything the start of a step does in the store, at once: stores a change to the job execution (STARTED, or
+    /// the job context), reads the job execution's status (a stop), reads the step's last execution in the instance
+    /// and creates the new step execution — unless the job is no longer running or the step completed earlier and
+    /// does not run again. A store may do it in one round trip; the default composes the single operations. See
+    /// ``StepStart``.
+    /// - Throws: what ``updateJobExecution(_:)`` throws for the change (then nothing was stored), or
+    ///   ``BatchError/Code/executionNotFound``.
+    func startStep(_ start: StepStart) async throws -> StepStartResult
+
+    /// Stores a step execution's outcome and then a change to its job execution (its context, or its own outcome when
+    /// the step ends the job), at once. A store may do it in one round trip; the default composes the single
+    /// operations.
+    /// - Returns: the stored step execution, and the stored job execution — nil when the job execution could not be
+    ///   stored (its version moved on, or the store failed): the caller then stores it its own way.
+    /// - Throws: what ``updateStepExecution(_:)`` throws (then nothing was stored).
+    func endStep(_ stepExecution: StepExecution, jobExecution: JobExecution) async throws -> StepEndResult
+
     /// Begins the transaction of one chunk. The chunk's writer writes inside it; then
     /// ``ChunkTransaction/commit(_:)`` stores the step execution (counters, context) in the same transaction.
     func beginChunk() async throws -> any ChunkTransaction

@@ -18,6 +18,25 @@ enum StepRunner {
         }
     }
 
+    /// Runs `step` as the step execution `created` (made by ``JobRepository/startStep(_:)``, STARTED when no
+    /// listener runs before the work); `ending` gives the job execution to store with the step's outcome
+    /// (``JobRepository/endStep(_:jobExecution:)``), or nil to store the outcome alone.
+    /// - Returns: the stored final step execution, and the job execution stored with it (nil when none was, or it
+    ///   could not be: the caller stores it then).
+    static func run(
+        _ step: any JobStep, created: StepExecution, in run: JobRun, listeners: Listeners,
+        ending: (StepExecution) -> JobExecution?
+    ) async throws -> (step: StepExecution, job: JobExecution?) {
+        var job: JobExecution?
+        let final = try await JobObservation.tracedStep(run, stepName: created.stepName, partition: nil) { span in
+            let ended = try await execute(
+                step, created, partition: nil, in: run, listeners: listeners, span: span, ending: ending)
+            job = ended.job
+            return ended.step
+        }
+        return (final, job)
+    }
+
     private static func run(
         _ step: any JobStep, as stepName: String, partition: String?, startContext: ExecutionContext,
         in run: JobRun, listeners: Listeners, span: (any Span)?
@@ -27,6 +46,16 @@ enum StepRunner {
             StepExecution(
                 jobExecutionId: run.execution.id, stepName: stepName, startTime: now, lastUpdated: now,
                 context: startContext))
+        return try await execute(
+            step, created, partition: partition, in: run, listeners: listeners, span: span, ending: { _ in nil }
+        ).step
+    }
+
+    private static func execute(
+        _ step: any JobStep, _ created: StepExecution, partition: String?, in run: JobRun, listeners: Listeners,
+        span: (any Span)?, ending: (StepExecution) -> JobExecution?
+    ) async throws -> (step: StepExecution, job: JobExecution?) {
+        let stepName = created.stepName
         let context = StepContext(
             job: run.execution, stepExecution: created, partitionName: partition, jobContext: run.jobContext,
             repository: run.repository, resources: run.resources, stopSignal: run.stopSignal, logger: run.logger)
@@ -55,8 +84,10 @@ enum StepRunner {
                     }
                 }
             }
-            scope.execution.status = .started
-            scope.execution = try await run.repository.updateStepExecution(scope.execution)
+            if scope.execution.status != .started {
+                scope.execution.status = .started
+                scope.execution = try await run.repository.updateStepExecution(scope.execution)
+            }
             status = try await step.execute(scope)
         } catch let error as BatchError where error.code == .stopped {
             status = .stopped
@@ -83,9 +114,16 @@ enum StepRunner {
         await callAfter(listeners.step.reversed(), "afterStep", scope) { try await $0.afterStep($1, context: context) }
 
         let outcome = scope.execution
+        let job = ending(outcome)
+        var storedJob: JobExecution?
         let final = try await StorageRetry.retrying(
             "store the outcome of step '\(stepName)'", deadline: run.outcomeRetryDeadline, logger: logger
-        ) { try await run.repository.updateStepExecution(outcome) }
+        ) {
+            guard let job else { return try await run.repository.updateStepExecution(outcome) }
+            let ended = try await run.repository.endStep(outcome, jobExecution: job)
+            storedJob = ended.jobExecution
+            return ended.stepExecution
+        }
         JobObservation.stepEnded(span, final, error: failure)
         if final.status == .failed {
             logger.error("step failed", metadata: ["error": "\(final.exitMessage)"])
@@ -94,7 +132,7 @@ enum StepRunner {
                 "step \(final.status.rawValue.lowercased())",
                 metadata: ["read": "\(final.counters.read)", "write": "\(final.counters.write)"])
         }
-        return final
+        return (final, storedJob)
     }
 
     /// Calls after-listeners; the first error fails the step.

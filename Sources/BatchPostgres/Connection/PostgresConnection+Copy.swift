@@ -40,6 +40,7 @@ extension PostgresConnection {
         // A requested BEGIN goes out in the same message. No values travel in it: the statements are fixed text.
         let message = (takeRequestedBegin() + Array(repeating: sql, count: pieces.count)).joined(separator: "; ")
         statementCount += pieces.count
+        roundTripCount += pieces.count
         guard PQsendQuery(handle, message) == 1 else {
             throw failure(of: sql, result: nil, handle: handle)
         }

@@ -102,6 +102,7 @@ extension PostgresConnection {
         }
         var firstError: PostgresError?
         var results: [PostgresRows] = []
+        roundTripCount += 1
         if PQpipelineSync(handle) != 1 {
             firstError = failure(of: statements[0].sql, result: nil, handle: handle)
         }

@@ -49,6 +49,10 @@ public actor PostgresConnection {
     var preparedCounter = 0
     /// How many statements were sent on this connection (for benchmarks and the constant-cost-per-launch check).
     public internal(set) var statementCount = 0
+    /// How many times this connection waited for the server's answer: each statement run alone and each
+    /// preparation count one, a pipeline (however many statements it holds) one, a `COPY` one per piece. What the
+    /// round-trips-per-job tests and benchmarks count.
+    public internal(set) var roundTripCount = 0
 
     /// The actor runs on its own thread.
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
@@ -184,6 +188,7 @@ public actor PostgresConnection {
         if prepared {
             name = try prepareIfNeeded(sql, types: parameters.map { $0?.typeOID ?? 0 }, on: handle)
         }
+        roundTripCount += 1
         let result: OpaquePointer? = withLibPQArguments(parameters) { count, values, types, lengths, formats in
             if let name {
                 PQexecPrepared(handle, name, count, values, lengths, formats, 0)
@@ -213,6 +218,7 @@ public actor PostgresConnection {
         if let name = preparedStatements[sql] { return name }
         preparedCounter += 1
         let name = "swift_batch_\(preparedCounter)"
+        roundTripCount += 1
         let result = types.withUnsafeBufferPointer { types in
             PQprepare(handle, name, sql, Int32(types.count), types.baseAddress)
         }

@@ -10,7 +10,8 @@ import Logging
 ///   workers racing to start the same instance cannot both win.
 /// - Optimistic versions: `UPDATE ... WHERE id = $1 AND version = $2`; no row means someone else moved the version
 ///   on, reported as ``BatchError/Code/optimisticLock``.
-/// - A launch costs the same five statements however much history the instance has.
+/// - A launch is one round trip however much history the instance has; a step's start and its end one each (see
+///   ``startStep(_:)``, ``endStep(_:jobExecution:)``): a one-step job costs three from launch to COMPLETED.
 /// - The chunk transaction is a leased connection with an open transaction: writers cast the transaction to
 ///   ``PostgresChunkTransaction`` and write on its ``PostgresChunkTransaction/connection``.
 ///
@@ -62,74 +63,13 @@ public final class PostgresJobRepository: JobRepository {
         await pool.shutdown()
     }
 
-    /// See `JobRepository.createJobExecution(jobName:jobKey:parameters:workerId:)`: five statements — `BEGIN`, insert
-    /// the instance if new, lock it and read its last execution, insert the execution, `COMMIT` — however many
-    /// executions the instance already has (a new instance skips the read: four).
+    /// See `JobRepository.createJobExecution(jobName:jobKey:parameters:workerId:)`: one round trip however many
+    /// executions the instance already has (see ``launch(jobName:jobKey:parameters:workerId:)``).
     public func createJobExecution(
         jobName: String, jobKey: String, parameters: JobParameters, workerId: String?
     ) async throws -> JobExecution {
         try await repositoryCall("create an execution of job '\(jobName)'") {
-            try await pool.withConnection { connection in
-                try await connection.withTransaction { connection in
-                    try await createJobExecution(
-                        on: connection, jobName: jobName, jobKey: jobKey, parameters: parameters, workerId: workerId)
-                }
-            }
-        }
-    }
-
-    private func createJobExecution(
-        on connection: PostgresConnection, jobName: String, jobKey: String, parameters: JobParameters,
-        workerId: String?
-    ) async throws -> JobExecution {
-        let parametersJSON = JSONValue.object(parameters.values)
-        let inserted = try await connection.query(
-            """
-            INSERT INTO \(quoted).job_instances (job_name, job_key, parameters) VALUES ($1, $2, $3)
-            ON CONFLICT (job_name, job_key) DO NOTHING RETURNING id
-            """, [.text(jobName), .text(jobKey), .json(parametersJSON)], prepared: true)
-        var instanceId: Int64
-        var last: JobExecution?
-        if let row = inserted.first {
-            instanceId = try row.decode("id")
-        } else {
-            // The instance exists: lock it (serialising launches of this instance) and read its last execution.
-            let row = try await connection.query(
-                """
-                SELECT i.id AS locked_instance_id, e.*
-                  FROM \(quoted).job_instances i
-                  LEFT JOIN LATERAL (
-                      SELECT \(Self.jobExecutionColumns) FROM \(quoted).job_executions
-                       WHERE instance_id = i.id ORDER BY id DESC LIMIT 1
-                  ) e ON true
-                 WHERE i.job_name = $1 AND i.job_key = $2
-                   FOR UPDATE OF i
-                """, [.text(jobName), .text(jobKey)], prepared: true
-            ).single()
-            instanceId = try row.decode("locked_instance_id")
-            if try row.decode("id", as: Int64?.self) != nil {
-                last = try Self.jobExecution(from: row)
-            }
-        }
-        if let last { try StartRules.check(last) }
-        do {
-            return try Self.jobExecution(
-                from: await connection.query(
-                    """
-                    INSERT INTO \(quoted).job_executions (instance_id, job_name, status, worker_id, parameters, context)
-                    VALUES ($1, $2, 'STARTING', $3, $4, $5)
-                    RETURNING \(Self.jobExecutionColumns)
-                    """,
-                    [
-                        .int(instanceId), .text(jobName), workerId.map { .text($0) }, .json(parametersJSON),
-                        .json(last?.context.jsonValue ?? .object([:])),
-                    ], prepared: true
-                ).single())
-        } catch let error as PostgresError where isOneRunningViolation(error) {
-            throw BatchError(
-                .alreadyRunning,
-                "job '\(jobName)' is already running this instance (another execution is running); "
-                    + "wait for it or stop it first", underlying: error)
+            try await launch(jobName: jobName, jobKey: jobKey, parameters: parameters, workerId: workerId)
         }
     }
 
@@ -140,21 +80,7 @@ public final class PostgresJobRepository: JobRepository {
             do {
                 rows = try await pool.withConnection { connection in
                     try await connection.query(
-                        """
-                        UPDATE \(quoted).job_executions
-                           SET job_name = $3, status = $4, exit_code = $5, exit_message = $6, create_time = $7,
-                               start_time = $8, end_time = $9, worker_id = $10, parameters = $11, context = $12,
-                               version = version + 1, last_updated = now()
-                         WHERE id = $1 AND version = $2
-                        RETURNING \(Self.jobExecutionColumns)
-                        """,
-                        [
-                            .int(execution.id), .int(execution.version), .text(execution.jobName),
-                            .text(execution.status.rawValue), .text(execution.exitCode), .text(execution.exitMessage),
-                            .timestamp(execution.createTime), execution.startTime.map { .timestamp($0) },
-                            execution.endTime.map { .timestamp($0) }, execution.workerId.map { .text($0) },
-                            .json(.object(execution.parameters.values)), .json(execution.context.jsonValue),
-                        ], prepared: true)
+                        updateJobExecutionSQL, Self.jobExecutionValues(execution), prepared: true)
                 }
             } catch let error as PostgresError where isOneRunningViolation(error) {
                 throw BatchError(
@@ -276,15 +202,7 @@ public final class PostgresJobRepository: JobRepository {
     func updateStepExecution(_ step: StepExecution, on connection: PostgresConnection) async throws -> StepExecution {
         try await repositoryCall("update step execution \(step.id)") {
             let rows = try await connection.query(
-                """
-                UPDATE \(quoted).step_executions
-                   SET status = $3, read_count = $4, write_count = $5, filter_count = $6, commit_count = $7,
-                       rollback_count = $8, read_skip_count = $9, process_skip_count = $10, write_skip_count = $11,
-                       start_time = $12, end_time = $13, exit_code = $14, exit_message = $15, context = $16,
-                       version = version + 1, last_updated = now()
-                 WHERE id = $1 AND version = $2
-                RETURNING \(Self.stepExecutionColumns)
-                """, [.int(step.id), .int(step.version)] + Self.stepValues(step), prepared: true)
+                updateStepExecutionSQL, [.int(step.id), .int(step.version)] + Self.stepValues(step), prepared: true)
             if let row = rows.first { return try Self.stepExecution(from: row) }
             throw try await missingOrStale(
                 "step execution", table: "step_executions", step.id, step.version, on: connection)
@@ -306,12 +224,8 @@ public final class PostgresJobRepository: JobRepository {
     /// See `JobRepository.lastStepExecution(instanceId:stepName:)`.
     public func lastStepExecution(instanceId: Int64, stepName: String) async throws -> StepExecution? {
         try await repositoryCall("read the last execution of step '\(stepName)'") {
-            try await select(
-                """
-                SELECT \(Self.stepExecutionColumns) FROM \(quoted).step_executions
-                 WHERE job_instance_id = $1 AND step_name = $2 ORDER BY id DESC LIMIT 1
-                """, [.int(instanceId), .text(stepName)]
-            ).first.map(Self.stepExecution(from:))
+            try await select(lastStepExecutionSQL, [.int(instanceId), .text(stepName)]).first.map(
+                Self.stepExecution(from:))
         }
     }
 

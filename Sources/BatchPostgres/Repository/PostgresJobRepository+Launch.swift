@@ -1,0 +1,78 @@
+import Batch
+
+extension PostgresJobRepository {
+    /// How many times a launch is tried again when a concurrent launch of the same instance committed after it
+    /// began (a serialization failure): each attempt sees the other's execution, so the second one decides.
+    static let launchAttempts = 10
+
+    /// Finds or creates the instance, applies the start rules and inserts the STARTING execution in one statement,
+    /// sent with `BEGIN ISOLATION LEVEL REPEATABLE READ` and `COMMIT` in one pipeline: one round trip, however many
+    /// executions the instance already has (the last one is found through `job_executions_by_instance`).
+    ///
+    /// Every launch writes the instance row (an insert, or an update to the same values), so two launches of one
+    /// instance serialise on it; at REPEATABLE READ the later one, whose snapshot cannot see the earlier one's
+    /// execution, fails with a serialization failure instead of deciding on stale rows, and is tried again with a
+    /// fresh snapshot. The partial unique index on running executions backs this up.
+    func launch(
+        jobName: String, jobKey: String, parameters: JobParameters, workerId: String?
+    ) async throws -> JobExecution {
+        let parametersJSON = JSONValue.object(parameters.values)
+        let statement = PipelinedStatement(
+            launchSQL, [.text(jobName), .text(jobKey), .json(parametersJSON), workerId.map { .text($0) }])
+        var attempt = 0
+        while true {
+            attempt += 1
+            let rows: PostgresRows
+            do {
+                rows = try await pool.withConnection { connection in
+                    try await connection.runPipelinedTransaction(
+                        begin: "BEGIN ISOLATION LEVEL REPEATABLE READ", [statement])
+                }[0]
+            } catch let error as PostgresError
+                where error.sqlState == PostgresError.SQLState.serializationFailure && attempt < Self.launchAttempts
+            {
+                continue
+            } catch let error as PostgresError where isOneRunningViolation(error) {
+                throw BatchError(
+                    .alreadyRunning,
+                    "job '\(jobName)' is already running this instance (another execution is running); "
+                        + "wait for it or stop it first", underlying: error)
+            }
+            let row = try rows.single()
+            if try row.decode("id", as: Int64?.self) != nil {
+                return try Self.jobExecution(from: row)
+            }
+            let text = try row.decode("last_status", as: String.self)
+            guard let status = BatchStatus(rawValue: text) else {
+                throw PostgresError(.decoding, "unknown status '\(text)' in the database")
+            }
+            try StartRules.check(lastStatus: status, executionId: try row.decode("last_id"), jobName: jobName)
+            throw PostgresError(
+                .unexpectedResult, "the launch created no execution although the last one is \(status.rawValue)")
+        }
+    }
+
+    /// The launch statement ($1 job name, $2 key, $3 parameters, $4 worker): the new execution's columns (all NULL
+    /// when the rules refused it) and the last execution's id and status before it.
+    private var launchSQL: String {
+        """
+        WITH instance AS (
+            INSERT INTO \(quoted).job_instances AS i (job_name, job_key, parameters) VALUES ($1, $2, $3)
+            ON CONFLICT (job_name, job_key) DO UPDATE SET job_name = excluded.job_name
+            RETURNING i.id
+        ), last AS (
+            SELECT e.id, e.status, e.context FROM instance, LATERAL (
+                SELECT id, status, context FROM \(quoted).job_executions
+                 WHERE instance_id = instance.id ORDER BY id DESC LIMIT 1) e
+        ), created AS (
+            INSERT INTO \(quoted).job_executions (instance_id, job_name, status, worker_id, parameters, context)
+            SELECT instance.id, $1, 'STARTING', $4, $3, coalesce(last.context, '{}')
+              FROM instance LEFT JOIN last ON true
+             WHERE last.status IS NULL OR last.status IN ('STOPPED', 'FAILED')
+            RETURNING \(Self.jobExecutionColumns)
+        )
+        SELECT created.*, last.id AS last_id, last.status AS last_status
+          FROM instance LEFT JOIN last ON true LEFT JOIN created ON true
+        """
+    }
+}

@@ -1,0 +1,169 @@
+import Batch
+
+extension PostgresJobRepository {
+    /// See `JobRepository.startStep(_:)`: the job execution's change, the previous step execution's lookup and the
+    /// new step execution's insert in one pipeline — one round trip, one implicit transaction.
+    ///
+    /// The insert decides for itself, on the rows as they are after the change: it creates the step execution only
+    /// when the job execution is STARTING or STARTED, the change (when there is one) was applied by this very
+    /// transaction (`xmin` is its id: a stale version changed nothing, so nothing is created), and the step's last
+    /// execution did not complete or the step runs again.
+    public func startStep(_ start: StepStart) async throws -> StepStartResult {
+        try await repositoryCall("start step '\(start.stepName)' of job execution \(start.jobExecutionId)") {
+            var statements: [PipelinedStatement] = []
+            if let change = start.jobExecution {
+                statements.append(PipelinedStatement(updateJobExecutionSQL, Self.jobExecutionValues(change)))
+            }
+            statements.append(
+                PipelinedStatement(lastStepExecutionSQL, [.int(start.instanceId), .text(start.stepName)]))
+            statements.append(
+                PipelinedStatement(
+                    startStepSQL,
+                    [
+                        .int(start.jobExecutionId), .text(start.stepName), .text(start.status.rawValue),
+                        .timestamp(start.startTime), .bool(start.runsAgainIfComplete),
+                        .bool(start.jobExecution != nil),
+                    ]))
+            let results: [PostgresRows]
+            do {
+                results = try await pool.withConnection { connection in try await connection.runPipelined(statements) }
+            } catch let error as PostgresError where isOneRunningViolation(error) {
+                throw BatchError(
+                    .alreadyRunning,
+                    "job execution \(start.jobExecutionId) cannot become \(start.jobExecution?.status.rawValue ?? "")"
+                        + ": another execution of its instance is running", underlying: error)
+            }
+            var stored: JobExecution?
+            if let change = start.jobExecution {
+                guard let row = results[0].first else {
+                    throw try await missingOrStale("job execution", table: "job_executions", change.id, change.version)
+                }
+                stored = try Self.jobExecution(from: row)
+            }
+            let previous = try results[results.count - 2].first.map(Self.stepExecution(from:))
+            guard let row = results[results.count - 1].first else {
+                throw BatchError(.executionNotFound, "no job execution \(start.jobExecutionId)")
+            }
+            let text = try row.decode("job_status", as: String.self)
+            guard let status = BatchStatus(rawValue: text) else {
+                throw PostgresError(.decoding, "unknown status '\(text)' in the database")
+            }
+            let created =
+                try row.decode("id", as: Int64?.self) == nil ? nil : try Self.stepExecution(from: row)
+            return StepStartResult(
+                jobExecution: stored,
+                jobStatus: ExecutionStatusSnapshot(status: status, version: try row.decode("job_version")),
+                previous: previous, created: created)
+        }
+    }
+
+    /// See `JobRepository.endStep(_:jobExecution:)`: both updates in one pipeline — one round trip, one implicit
+    /// transaction. The job execution's update applies only when the step execution's did (its `xmin` is this
+    /// transaction's id), so a stale step changes nothing.
+    public func endStep(_ stepExecution: StepExecution, jobExecution: JobExecution) async throws -> StepEndResult {
+        try await repositoryCall("store the outcome of step execution \(stepExecution.id)") {
+            let results = try await pool.withConnection { connection in
+                try await connection.runPipelined([
+                    PipelinedStatement(
+                        updateStepExecutionSQL,
+                        [.int(stepExecution.id), .int(stepExecution.version)] + Self.stepValues(stepExecution)),
+                    PipelinedStatement(
+                        updateJobExecutionAfterStepSQL,
+                        Self.jobExecutionValues(jobExecution) + [.int(stepExecution.id)]),
+                ])
+            }
+            guard let step = results[0].first else {
+                throw try await missingOrStale(
+                    "step execution", table: "step_executions", stepExecution.id, stepExecution.version)
+            }
+            return StepEndResult(
+                stepExecution: try Self.stepExecution(from: step),
+                jobExecution: try results[1].first.map(Self.jobExecution(from:)))
+        }
+    }
+
+    /// `UPDATE job_executions` of every column but the instance ($1 id, $2 the version read, then
+    /// ``jobExecutionValues(_:)``), returning the stored row; no row when the version moved on.
+    var updateJobExecutionSQL: String {
+        "UPDATE \(quoted).job_executions \(Self.jobExecutionAssignments) WHERE id = $1 AND version = $2 "
+            + "RETURNING \(Self.jobExecutionColumns)"
+    }
+
+    /// ``updateJobExecutionSQL`` applied only when this transaction updated the step execution $13.
+    private var updateJobExecutionAfterStepSQL: String {
+        """
+        UPDATE \(quoted).job_executions \(Self.jobExecutionAssignments)
+         WHERE id = $1 AND version = $2
+           AND EXISTS (SELECT 1 FROM \(quoted).step_executions WHERE id = $13 AND xmin = pg_current_xact_id()::xid)
+        RETURNING \(Self.jobExecutionColumns)
+        """
+    }
+
+    private static let jobExecutionAssignments = """
+        SET job_name = $3, status = $4, exit_code = $5, exit_message = $6, create_time = $7, start_time = $8,
+            end_time = $9, worker_id = $10, parameters = $11, context = $12, version = version + 1,
+            last_updated = now()
+        """
+
+    /// The values of ``updateJobExecutionSQL``: id, version, then every column it sets.
+    static func jobExecutionValues(_ execution: JobExecution) -> [PostgresValue?] {
+        [
+            .int(execution.id), .int(execution.version), .text(execution.jobName),
+            .text(execution.status.rawValue), .text(execution.exitCode), .text(execution.exitMessage),
+            .timestamp(execution.createTime), execution.startTime.map { .timestamp($0) },
+            execution.endTime.map { .timestamp($0) }, execution.workerId.map { .text($0) },
+            .json(.object(execution.parameters.values)), .json(execution.context.jsonValue),
+        ]
+    }
+
+    /// `UPDATE step_executions` ($1 id, $2 the version read, then ``stepValues(_:)``), returning the stored row.
+    var updateStepExecutionSQL: String {
+        """
+        UPDATE \(quoted).step_executions
+           SET status = $3, read_count = $4, write_count = $5, filter_count = $6, commit_count = $7,
+               rollback_count = $8, read_skip_count = $9, process_skip_count = $10, write_skip_count = $11,
+               start_time = $12, end_time = $13, exit_code = $14, exit_message = $15, context = $16,
+               version = version + 1, last_updated = now()
+         WHERE id = $1 AND version = $2
+        RETURNING \(Self.stepExecutionColumns)
+        """
+    }
+
+    /// The last execution of a step in an instance ($1 instance, $2 step name).
+    var lastStepExecutionSQL: String {
+        """
+        SELECT \(Self.stepExecutionColumns) FROM \(quoted).step_executions
+         WHERE job_instance_id = $1 AND step_name = $2 ORDER BY id DESC LIMIT 1
+        """
+    }
+
+    /// Creates a step execution when the rules allow ($1 job execution, $2 step name, $3 status, $4 start time,
+    /// $5 whether a completed step runs again, $6 whether this transaction must have updated the job execution):
+    /// one row with the job execution's status and version and the new step execution's columns (NULL when none was
+    /// created); no row when the job execution does not exist.
+    private var startStepSQL: String {
+        """
+        WITH job AS (
+            SELECT id, instance_id, status, version,
+                   CASE WHEN $6 THEN xmin = pg_current_xact_id()::xid ELSE true END AS changed
+              FROM \(quoted).job_executions WHERE id = $1
+        ), previous AS (
+            SELECT p.status, p.context FROM job, LATERAL (
+                SELECT status, context FROM \(quoted).step_executions
+                 WHERE job_instance_id = job.instance_id AND step_name = $2 ORDER BY id DESC LIMIT 1) p
+        ), created AS (
+            INSERT INTO \(quoted).step_executions (job_execution_id, job_instance_id, step_name, status, start_time,
+                                                 context)
+            SELECT job.id, job.instance_id, $2, $3, $4,
+                   CASE WHEN previous.status = 'COMPLETED' THEN '{}'::jsonb
+                        ELSE coalesce(previous.context, '{}'::jsonb) END
+              FROM job LEFT JOIN previous ON true
+             WHERE job.status IN ('STARTING', 'STARTED') AND job.changed
+               AND (previous.status IS DISTINCT FROM 'COMPLETED' OR $5)
+            RETURNING \(Self.stepExecutionColumns)
+        )
+        SELECT job.status AS job_status, job.version AS job_version, created.*
+          FROM job LEFT JOIN created ON true
+        """
+    }
+}
