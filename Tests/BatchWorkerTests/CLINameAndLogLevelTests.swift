@@ -48,7 +48,7 @@ struct CLINameAndLogLevelTests {
         let processLevel = ProcessLogLevel(.warning)
         func make(_ label: String) -> Logger {
             Logger(label: label) { label in
-                ProcessLevelLogHandler(stream: StreamLogHandler.standardError(label: label), processLevel: processLevel)
+                ProcessLevelLogHandler(label: label, processLevel: processLevel)
             }
         }
         let early = make("library.created-before-the-command-chose")  // e.g. a static logger of a library

@@ -24,7 +24,8 @@ extension PostgresConnection {
     func runPipelined(_ statements: [PipelinedStatement]) async throws -> [PostgresRows] {
         precondition(transactionDepth == 0, "runPipelined runs its own implicit transaction")
         for statement in statements {
-            try await pipelineSend(statement.sql, try Self.encoded(statement.parameters), prepared: true)
+            try await pipelineSend(
+                statement.sql, try Self.encoded(statement.parameters), prepared: true, flush: false)
         }
         return try await pipelineSync()
     }
@@ -37,13 +38,14 @@ extension PostgresConnection {
     func runPipelinedTransaction(begin: String, _ statements: [PipelinedStatement]) async throws -> [PostgresRows] {
         precondition(transactionDepth == 0, "runPipelinedTransaction opens the outermost transaction block")
         // Nothing has reached the server before BEGIN: this send may reconnect a connection the server closed.
-        try await pipelineSend(begin, [])
+        try await pipelineSend(begin, [], flush: false)
         transactionDepth = 1
         do {
             for statement in statements {
-                try await pipelineSend(statement.sql, try Self.encoded(statement.parameters), prepared: true)
+                try await pipelineSend(
+                    statement.sql, try Self.encoded(statement.parameters), prepared: true, flush: false)
             }
-            try await pipelineSend("COMMIT", [])
+            try await pipelineSend("COMMIT", [], flush: false)
             let results = try await pipelineSync()
             if results.last?.commandTag == "ROLLBACK" {
                 throw PostgresError.rolledBackAtCommit(

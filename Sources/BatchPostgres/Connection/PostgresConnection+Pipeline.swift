@@ -15,12 +15,14 @@ extension PostgresConnection {
     /// Lets a chunk's `BEGIN`, inserts, step update and `COMMIT` travel in one round trip, and the server insert one
     /// part of a chunk while the next is being encoded. After a failed statement the server skips the rest of the
     /// pipeline, so a failed insert can never be followed by a `COMMIT`.
+    /// - Parameter flush: push the statement to the server at once (the default); false leaves it in libpq's buffer
+    ///   until ``pipelineSync()``, so statements sent together cost one write to the socket.
     func pipelineSend(
-        _ sql: String, _ parameters: [PostgresEncodedParameter?], prepared: Bool = false
+        _ sql: String, _ parameters: [PostgresEncodedParameter?], prepared: Bool = false, flush: Bool = true
     ) async throws {
         try refuseIfTransactionAborted(sql)
         try await sendRequestedBegin()
-        try await send(sql, parameters, prepared: prepared, on: try await pipelineHandle(for: sql))
+        try await send(sql, parameters, prepared: prepared, flush: flush, on: try await pipelineHandle(for: sql))
     }
 
     /// The handle to pipeline on: the current one when statements are in flight, else a live one (re-established
@@ -41,7 +43,8 @@ extension PostgresConnection {
 
     /// Queues one statement on `handle` (preparing it first, in the same pipeline, when asked and not yet done).
     private func send(
-        _ sql: String, _ parameters: [PostgresEncodedParameter?], prepared: Bool, on handle: OpaquePointer
+        _ sql: String, _ parameters: [PostgresEncodedParameter?], prepared: Bool, flush: Bool = true,
+        on handle: OpaquePointer
     ) async throws {
         var name = prepared ? preparedStatements[sql] : nil
         if prepared && name == nil {
@@ -67,7 +70,7 @@ extension PostgresConnection {
         statementCount += 1
         pipelined.append(PipelinedCommand(sql: sql))
         // Push it to the server now, so it works while the caller prepares the next statement.
-        guard sent == 1, PQflush(handle) == 0 else {
+        guard sent == 1, !flush || PQflush(handle) == 0 else {
             // Read what can be read and report the failure (a broken connection reports connectionLost).
             try await pipelineSync()
             throw failure(of: sql, result: nil, handle: handle)

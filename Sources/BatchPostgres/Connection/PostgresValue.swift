@@ -66,7 +66,7 @@ public enum PostgresValue: Sendable, Hashable {
         case .timestamp(let value): return PostgresTimestamp.format(value)
         case .json(let value):
             let text = value.canonicalJSON
-            guard !text.contains("\\u0000") else {
+            guard !Self.containsEscapedNUL(text) else {
                 throw PostgresError(
                     .invalidParameter,
                     "parameter $\(position) is JSON holding a NUL character (\\u0000), which jsonb cannot store")
@@ -90,6 +90,24 @@ public enum PostgresValue: Sendable, Hashable {
         case .uuid(let value): return value.uuidString
         }
     }
+
+    /// Whether JSON text holds `\u0000`, found byte by byte (Foundation's substring search costs more than the
+    /// encoding itself).
+    static func containsEscapedNUL(_ text: String) -> Bool {
+        let escape = nulEscape
+        var matched = 0
+        for byte in text.utf8 {
+            if byte == escape[matched] {
+                matched += 1
+                if matched == escape.count { return true }
+            } else {
+                matched = byte == escape[0] ? 1 : 0
+            }
+        }
+        return false
+    }
+
+    private static let nulEscape = Array(#"\u0000"#.utf8)
 }
 
 extension PostgresValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,

@@ -34,18 +34,21 @@ final class ProcessLogLevel: Sendable {
     }
 }
 
-/// A stream handler whose level is the process's (a ``ProcessLogLevel``) until someone sets the logger's level.
+/// A handler writing to standard error whose level is the process's (a ``ProcessLogLevel``) until someone sets the
+/// logger's level. Text lines are swift-log's `StreamLogHandler` lines, character for character (``TextLogLine``);
+/// `--log-format json` writes ``JSONLogLine``s.
 struct ProcessLevelLogHandler: LogHandler {
-    private var stream: StreamLogHandler
     private let processLevel: ProcessLogLevel
     private var ownLevel: Logger.Level?
     private let label: String
+    /// The logger's metadata as text lines show it, made when the metadata changes rather than for every line.
+    private var prettyMetadata: String?
 
-    /// A handler writing through `stream` at `processLevel`'s level (or JSON lines, with `--log-format json`).
-    init(stream: StreamLogHandler, processLevel: ProcessLogLevel, label: String = "") {
-        self.stream = stream
-        self.processLevel = processLevel
+    /// A handler for the logger `label` at `processLevel`'s level.
+    init(label: String, processLevel: ProcessLogLevel) {
         self.label = label
+        self.processLevel = processLevel
+        self.metadataProvider = LoggingSystem.metadataProvider
     }
 
     /// The logger's own level if it was set, else the process's, read at each message.
@@ -54,26 +57,24 @@ struct ProcessLevelLogHandler: LogHandler {
         set { ownLevel = newValue }
     }
 
-    var metadata: Logger.Metadata {
-        get { stream.metadata }
-        set { stream.metadata = newValue }
+    var metadata = Logger.Metadata() {
+        didSet { prettyMetadata = TextLogLine.prettify(metadata) }
     }
 
-    var metadataProvider: Logger.MetadataProvider? {
-        get { stream.metadataProvider }
-        set { stream.metadataProvider = newValue }
-    }
+    var metadataProvider: Logger.MetadataProvider?
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { stream[metadataKey: key] }
-        set { stream[metadataKey: key] = newValue }
+        get { metadata[key] }
+        set { metadata[key] = newValue }
     }
 
     func log(event: LogEvent) {
         if processLevel.json {
-            JSONLogLine.write(event, label: label, handlerMetadata: stream.metadata, provider: stream.metadataProvider)
+            JSONLogLine.write(event, label: label, handlerMetadata: metadata, provider: metadataProvider)
         } else {
-            stream.log(event: event)
+            TextLogLine.write(
+                event, label: label, handlerMetadata: metadata, prettyMetadata: prettyMetadata,
+                provider: metadataProvider)
         }
     }
 }
@@ -85,8 +86,7 @@ enum LoggingBootstrap {
     static let processLevel = ProcessLogLevel(.warning)
 
     private static let done: Void = LoggingSystem.bootstrap { label in
-        ProcessLevelLogHandler(
-            stream: StreamLogHandler.standardError(label: label), processLevel: processLevel, label: label)
+        ProcessLevelLogHandler(label: label, processLevel: processLevel)
     }
 
     /// Installs the handler (the first call does; later ones do nothing).

@@ -18,7 +18,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
-    @Option(parsing: .unconditional, help: "Jobs run at once, 1 to 1024 (default: the number of cores).")
+    @Option(parsing: .unconditional, help: "Jobs run at once, 1 to 1024 (default: 32).")
     var concurrency: Int?
 
     @Option(

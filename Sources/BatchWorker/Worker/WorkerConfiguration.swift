@@ -24,7 +24,7 @@ public struct WorkerConfiguration: Sendable {
     /// Creates a configuration.
     /// - Parameters:
     ///   - workerId: defaults to `<host>-<pid>-<random>`.
-    ///   - concurrency: defaults to the number of cores.
+    ///   - concurrency: defaults to ``defaultConcurrency``.
     ///   - lease: defaults to 10 s: a worker whose heartbeats stop for that long counts as lost, and its running
     ///     executions are marked FAILED (restartable).
     ///   - heartbeatInterval: defaults to a third of the lease, at most 3 s.
@@ -39,13 +39,18 @@ public struct WorkerConfiguration: Sendable {
     ) {
         self.observability = observability
         self.workerId = workerId ?? Self.defaultWorkerId()
-        self.concurrency = max(1, concurrency ?? ProcessInfo.processInfo.activeProcessorCount)
+        self.concurrency = max(1, concurrency ?? Self.defaultConcurrency)
         self.lease = lease
         self.heartbeatInterval = heartbeatInterval ?? min(lease / 3, .seconds(3))
         self.grace = grace
         self.migrate = migrate
         self.commandRetry = commandRetry
     }
+
+    /// The jobs a worker runs at once unless told otherwise: 32. Batch jobs spend most of their time waiting on
+    /// databases and services, not computing, so a worker keeps many in flight whatever its core count; each waiting
+    /// job costs a task and a few kilobytes, and a full worker takes no more commands than it can run.
+    public static let defaultConcurrency = 32
 
     /// `<host>-<pid>-<4 random hex digits>`: readable in logs and unique enough to survive pid reuse.
     public static func defaultWorkerId() -> String {
