@@ -413,30 +413,31 @@ def main():
 def run_checks(d, args, marker):
     """Runs the checks in order; 0 when all held, 1 (with a screenshot and the console) at the first that did not."""
     step = "starting"
+    began = time.monotonic()
     try:
         step = "token and live events"
-        print(f"- {step}")
+        print(f"- {step} ({time.monotonic() - began:.1f} s)")
         check_token_and_live(d)
         step = "start hello, see it COMPLETED live"
-        print(f"- {step}")
+        print(f"- {step} ({time.monotonic() - began:.1f} s)")
         hello_id, who = check_start_hello(d, marker)
         step = "open its steps"
-        print(f"- {step}")
+        print(f"- {step} ({time.monotonic() - began:.1f} s)")
         check_hello_detail(d, hello_id, who)
         step = "stop a slow count, see it STOPPED"
-        print(f"- {step}")
+        print(f"- {step} ({time.monotonic() - began:.1f} s)")
         count_id = check_stop_count(d, marker)
         step = "a partitioned job and a failing one"
-        print(f"- {step}")
+        print(f"- {step} ({time.monotonic() - began:.1f} s)")
         check_partitions(d, marker)
         step = "workers, schedules, dead letters"
-        print(f"- {step}")
+        print(f"- {step} ({time.monotonic() - began:.1f} s)")
         check_pages(d, args)
         step = "phone width"
-        print(f"- {step}")
+        print(f"- {step} ({time.monotonic() - began:.1f} s)")
         check_phone(d, hello_id, count_id)
         step = "no errors in the browser's console"
-        print(f"- {step}")
+        print(f"- {step} ({time.monotonic() - began:.1f} s)")
         d.collect_console()
         # The 401s before the token was given and the refused start's 400 were asked for; nothing else may fail.
         expected = ("status of 401 (Unauthorized)", "/api/jobs/hello/start - Failed to load resource: the server responded with a status of 400")
@@ -447,7 +448,7 @@ def run_checks(d, args, marker):
         ]
         if errors:
             raise CheckFailed("the browser logged errors:\n" + "\n".join(entry["message"] for entry in errors))
-        print("dashboard: all checks passed")
+        print(f"dashboard: all checks passed in {time.monotonic() - began:.1f} s")
         return 0
     except CheckFailed as failure:
         print(f"dashboard: FAILED at '{step}': {failure}", file=sys.stderr)
