@@ -16,6 +16,7 @@ extension APIHandlers {
         } catch let error as AMQPError {
             throw APIError(.serviceUnavailable, "the broker cannot be reached: \(error)")
         }
+        logger.debug("event stream opened", metadata: ["queue": "\(subscription.queue)", "job": "\(job ?? "*")"])
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream; charset=utf-8"
         headers[.cacheControl] = "no-store"
@@ -55,6 +56,7 @@ extension APIHandlers {
                 ticker.cancel()
                 feeder.cancel()
                 await subscription.close()
+                logger.debug("event stream closed", metadata: ["queue": "\(subscription.queue)"])
             })
     }
 }
