@@ -65,7 +65,7 @@ struct ServerCommand: AsyncParsableCommand {
             try await connection.withMessaging(logger) { messaging in
                 // What every worker declares: the commands, dead-letter and events entities exist before any worker.
                 try await messaging.declareTopology()
-                let server = try BatchAPIServer(
+                let server = BatchAPIServer(
                     configuration: configuration, registry: registry, repository: repository, messaging: messaging,
                     schedules: SchedulePlanning(
                         start: { SchedulePlanner.start($0, now: $1) }, firing: { try planner.firing($0, slot: $1) }),
