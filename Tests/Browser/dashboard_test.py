@@ -273,7 +273,18 @@ def check_stop_count(d, marker):
         return int("".join(ch for ch in cells[0].text if ch.isdigit()) or 0)
 
     first = d.wait_for("the step's read counter above 0", read_count, timeout=30)
-    d.wait_for("the read counter to move (live, no reload)", lambda: read_count() > first, timeout=30)
+    # From here on events arrive and nothing is clicked: the page must not move (layout shifts, as Chrome counts them).
+    d.js(
+        """window.__shift = 0;
+        new PerformanceObserver((list) => {
+            for (const entry of list.getEntries()) if (!entry.hadRecentInput) window.__shift += entry.value;
+        }).observe({type: "layout-shift"});"""
+    )
+    second = d.wait_for("the read counter to move (live, no reload)", lambda: read_count() > first and read_count(), timeout=30)
+    d.wait_for("the read counter to move again", lambda: read_count() > second, timeout=30)
+    shift = d.js("return window.__shift")
+    if shift > 0:
+        raise CheckFailed(f"the execution page moved while events arrived (layout shift {shift:.5f}, expected none)")
     d.screenshot("execution-running.png")
     stop = d.find('button[data-action="stop"]')
     if not stop.is_enabled():

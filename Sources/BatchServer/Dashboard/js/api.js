@@ -28,12 +28,21 @@ export const auth = {
             // Storage refused (private mode): the token lives as long as the page.
         }
         memoryToken = value || null;
+        if (value) {
+            for (const resolve of tokenWaiters.splice(0)) resolve(value);
+        }
     },
     /** Set by the page: shows the token dialog, resolves with the token entered (rejects when dismissed). */
     ask: null,
 };
 let memoryToken = null;
 let pendingAsk = null;
+const tokenWaiters = [];
+
+/** Resolves the next time a token is set (after the operator dismissed the dialog, say). */
+export function nextToken() {
+    return new Promise((resolve) => tokenWaiters.push(resolve));
+}
 
 /** The headers every request sends. */
 export function authHeaders() {

@@ -8,7 +8,7 @@
 // dashboard sends `Last-Event-ID` when the server gave ids, and reloads what it shows in any case (events missed
 // while away are not replayed by the broker).
 
-import { ApiError, askForToken, authHeaders, errorMessage } from "./api.js";
+import { ApiError, askForToken, authHeaders, errorMessage, nextToken } from "./api.js";
 
 /** Parses a text/event-stream incrementally: feed() chunks of text, get complete events back. */
 export class EventStreamParser {
@@ -79,8 +79,8 @@ export class EventStreamParser {
 /**
  * The dashboard's one connection to /api/events, reconnecting with backoff. Listeners get
  * `{kind: "status"|"progress", event}` for each event, and `onState(state, detail)` with "connecting", "live",
- * "retrying" (detail: seconds until the next attempt) or "closed". After any reconnect `onResync()` runs, so the
- * views reload what they show.
+ * "retrying" (detail: seconds until the next attempt), "locked" (no token given) or "closed". After any reconnect
+ * `onResync()` runs, so the views reload what they show.
  */
 export class LiveEvents {
     constructor({ path = "/api/events", onEvent, onState, onResync }) {
@@ -118,10 +118,12 @@ export class LiveEvents {
                 if (error instanceof ApiError && error.status === 401) {
                     try {
                         await askForToken(true);
-                        continue;
                     } catch {
-                        // Dismissed: keep trying slowly; the next page request asks again.
+                        // Dismissed: do not ask again on every retry; wait until a token is given elsewhere.
+                        this.onState?.("locked");
+                        await nextToken();
                     }
+                    continue;
                 }
                 this.failures++;
             }

@@ -141,6 +141,7 @@ const STATES = {
     connecting: ["Connecting…", "connecting"],
     live: ["Live", "live"],
     closed: ["Offline", "offline"],
+    locked: ["Needs the API token", "offline"],
 };
 
 const events = new LiveEvents({

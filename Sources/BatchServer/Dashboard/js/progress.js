@@ -71,11 +71,13 @@ export function setProgress(element, progress, { compact = false } = {}) {
         element.classList.add("is-empty");
         element.classList.remove("is-indeterminate");
         for (const name of ["aria-valuenow", "aria-valuemax", "aria-valuetext"]) track.removeAttribute(name);
+        track.setAttribute("aria-hidden", "true"); // nothing to announce: not running
         fill.style.width = "0%";
         setText(text, "");
         return;
     }
     element.classList.remove("is-empty");
+    track.removeAttribute("aria-hidden");
     const parts = [];
     if (progress.fraction !== null) {
         element.classList.remove("is-indeterminate");
