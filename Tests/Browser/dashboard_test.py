@@ -9,12 +9,15 @@ set, so the token dialog is part of the run). Each check says what it expects; t
 its message, a screenshot and the browser's console in --artifacts, and exit status 1. What it does, as an operator
 would:
 
-  1. opens the dashboard, is asked for the API token, gives it, and sees the event stream go live;
+  1. opens the dashboard, is asked for the API token, gives a wrong one (refused) and the right one, and sees the
+     event stream go live; opens the start dialog from the keyboard, its fields labelled, and closes it with Escape,
+     focus back where it was;
   2. starts `hello` from the start dialog with a `who` too long and sees the server's 400 message in the dialog,
      then with a `who` holding markup, and sees the execution reach COMPLETED in the list without a reload;
   3. opens it: its step `greet` is COMPLETED, and the markup in its parameters is shown as text, not markup;
-  4. starts `count` slow (a delay per item), opens it, sees its counters move, stops it with the Stop button and
-     the confirmation, and sees it STOPPED (live), with Restart now offered;
+  4. starts `count` slow (a delay per item), opens it, sees its counters and progress move without the page
+     moving, stops it with the Stop button and the confirmation, and sees it STOPPED (live), with Restart now
+     offered; restarts it (a new execution), stops that one too and abandons it;
   5. sees a partitioned job (`daily-accounting`) and a failing `count` end live, the first's partitions, and its
      exit message for the second; the worker on the workers page, a schedule with its next fire time, a dead
      letter with its reason;
@@ -36,7 +39,9 @@ import pika
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 
@@ -218,6 +223,23 @@ def check_token_and_live(d):
     d.wait_for("the executions table", lambda: d.visible("table.executions"))
 
 
+def check_keyboard(d):
+    """The start dialog from the keyboard: focus goes into it, Escape closes it, focus returns to the button."""
+    button = d.find("#start-job")
+    button.send_keys(Keys.ENTER)
+    d.wait_for("the start dialog opened with Enter", lambda: d.visible("dialog[open]"))
+    focused = d.js("return document.activeElement.tagName + (document.activeElement.closest('dialog') ? ' in dialog' : '')")
+    if focused != "SELECT in dialog":
+        raise CheckFailed(f"focus is on {focused!r} when the start dialog opens, expected its job field")
+    labels = d.js("return [...document.querySelectorAll('dialog[open] select, dialog[open] textarea')].map(e => e.labels.length)")
+    if labels != [1, 1]:
+        raise CheckFailed(f"the start dialog's fields have {labels} labels, expected one each")
+    ActionChains(d.driver).send_keys(Keys.ESCAPE).perform()
+    d.wait_for("the start dialog closed by Escape", lambda: not d.find_all("dialog[open]"))
+    if d.js("return document.activeElement.id") != "start-job":
+        raise CheckFailed("focus did not return to the 'Start a job…' button after the dialog closed")
+
+
 def check_start_hello(d, marker):
     error = d.start_job("hello", json.dumps({"who": "x" * 201}), expect_error="at most 200 characters")
     print(f"  refused as expected: {error}")
@@ -282,6 +304,12 @@ def check_stop_count(d, marker):
     )
     second = d.wait_for("the read counter to move (live, no reload)", lambda: read_count() > first and read_count(), timeout=30)
     d.wait_for("the read counter to move again", lambda: read_count() > second, timeout=30)
+    progress = d.wait_for(
+        "the step's progress from the workers' progress events",
+        lambda: "/s" in d.text('table.steps tr[data-step="count"] .bar-text') and d.text('table.steps tr[data-step="count"] .bar-text'),
+        timeout=15,
+    )
+    print(f"  progress shown: {progress}")
     shift = d.js("return window.__shift")
     if shift > 0:
         raise CheckFailed(f"the execution page moved while events arrived (layout shift {shift:.5f}, expected none)")
@@ -302,6 +330,40 @@ def check_stop_count(d, marker):
     if not d.js("return window.__notReloaded === true"):
         raise CheckFailed("the page was reloaded")
     return execution_id
+
+
+def operate(d, action, execution_id):
+    """Clicks an operation's button on the execution page and confirms it; returns the notice's text."""
+    button = d.find(f'button[data-action="{action}"]')
+    if not button.is_enabled():
+        raise CheckFailed(f"the {action} button is disabled for execution {execution_id}")
+    before = len(d.find_all(".notice"))
+    button.click()
+    dialog = d.wait_for(f"the {action} confirmation", lambda: d.visible("dialog[open]"))
+    if str(execution_id) not in dialog.text:
+        raise CheckFailed(f"the {action} confirmation does not name execution {execution_id}: {dialog.text!r}")
+    d.find("button[type=submit]", dialog).click()
+    d.wait_for(f"the {action} confirmation to close", lambda: not d.find_all("dialog[open]"), timeout=40)
+    return d.wait_for(f"the notice after {action}", lambda: len(d.find_all(".notice")) > before and d.find_all(".notice")[-1])
+
+
+def check_restart_and_abandon(d, stopped_id):
+    """Restart the stopped execution (a new one resumes it), stop that one too, then abandon it."""
+    notice = operate(d, "restart", stopped_id)
+    link = d.find("a", notice).get_attribute("href")
+    restarted = int(link.rsplit("/", 1)[1])
+    if restarted == stopped_id:
+        raise CheckFailed("the restart answered the stopped execution's id, expected a new execution")
+    print(f"  restarted as execution {restarted}")
+    d.find("a", notice).click()
+    d.wait_for(f"execution {restarted} STARTED", lambda: d.detail_status() == "STARTED", timeout=30)
+    operate(d, "stop", restarted)
+    d.wait_for(f"execution {restarted} STOPPED", lambda: d.detail_status() == "STOPPED", timeout=60)
+    operate(d, "abandon", restarted)
+    d.wait_for(f"execution {restarted} ABANDONED (live)", lambda: d.detail_status() == "ABANDONED", timeout=30)
+    offered = [name for name in ("stop", "restart", "abandon") if d.find(f'button[data-action="{name}"]').is_enabled()]
+    if offered:
+        raise CheckFailed(f"{offered} still offered for an ABANDONED execution")
 
 
 def check_partitions(d, marker):
@@ -429,6 +491,9 @@ def run_checks(d, args, marker):
         step = "token and live events"
         print(f"- {step} ({time.monotonic() - began:.1f} s)")
         check_token_and_live(d)
+        step = "the start dialog from the keyboard"
+        print(f"- {step} ({time.monotonic() - began:.1f} s)")
+        check_keyboard(d)
         step = "start hello, see it COMPLETED live"
         print(f"- {step} ({time.monotonic() - began:.1f} s)")
         hello_id, who = check_start_hello(d, marker)
@@ -438,6 +503,9 @@ def run_checks(d, args, marker):
         step = "stop a slow count, see it STOPPED"
         print(f"- {step} ({time.monotonic() - began:.1f} s)")
         count_id = check_stop_count(d, marker)
+        step = "restart it, stop it again, abandon it"
+        print(f"- {step} ({time.monotonic() - began:.1f} s)")
+        check_restart_and_abandon(d, count_id)
         step = "a partitioned job and a failing one"
         print(f"- {step} ({time.monotonic() - began:.1f} s)")
         check_partitions(d, marker)

@@ -2,7 +2,7 @@
 // confirmation of an operation, starting a job, and asking for the API token.
 
 import { ApiError } from "./api.js";
-import { formatJSON, h, replace, setText } from "./dom.js";
+import { h, replace, setText } from "./dom.js";
 
 let nextId = 0;
 
@@ -112,10 +112,14 @@ export function startDialog({ loadJobs, start, job: preselected }) {
         replace(parts.buttons, cancel, submit);
 
         let jobs = [];
+        /** What the API says of the chosen job: its steps, and the parameters that do not identify an instance. */
         const describe = () => {
             const job = jobs.find((j) => j.name === select.value);
-            const text = [job?.description, job?.parameters ? `Parameters: ${formatJSON(job.parameters)}` : null].filter(Boolean).join(" ");
-            setText(about, text);
+            const parts = [];
+            if (job?.steps?.length) parts.push(`Steps: ${job.steps.join(" → ")}.`);
+            if (job?.nonIdentifying?.length) parts.push(`Not part of the instance: ${job.nonIdentifying.join(", ")}.`);
+            if (job?.schedules?.length) parts.push(`Schedules: ${job.schedules.join(", ")}.`);
+            setText(about, parts.join(" "));
         };
         select.addEventListener("change", describe);
         loadJobs().then(
