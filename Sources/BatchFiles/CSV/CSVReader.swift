@@ -43,6 +43,7 @@ public struct CSVReader<Item: Decodable>: ItemReader {
     private let configuration: FileReaderConfiguration
     private let name: String
     private var state: CSVReaderState?
+    private var sized: FileReadProgress?
 
     /// Creates a reader; the file is opened (and its checksum verified) when the step opens the reader.
     /// - Parameters:
@@ -66,7 +67,11 @@ public struct CSVReader<Item: Decodable>: ItemReader {
     public mutating func open(_ context: ExecutionContext) async throws {
         state = try CSVReaderState(
             path: path, format: format, configuration: configuration, context: context, name: name)
+        sized = FileReadProgress(path: path, gzip: configuration.compression.isGzip(path), range: configuration.range)
     }
+
+    /// Bytes read of the file (or of its range); nil for gzip.
+    public var progress: (done: Int64, total: Int64)? { state.flatMap { state in sized?.at(state.position) } }
 
     /// The next record as an `Item`, or nil at the end of the file.
     /// - Throws: ``BatchError/Code/malformedRecord`` naming the file, line and field.
@@ -119,7 +124,12 @@ public struct TSVReader<Item: Decodable>: ItemReader {
     public func update(_ context: inout ExecutionContext) { reader.update(&context) }
     /// Closes the file.
     public mutating func close(_ status: BatchStatus) async throws { try await reader.close(status) }
+    /// Bytes read of the file (or of its range); nil for gzip.
+    public var progress: (done: Int64, total: Int64)? { reader.progress }
 }
+
+extension CSVReader: ProgressReportingReader {}
+extension TSVReader: ProgressReportingReader {}
 
 /// An open CSV reader: the parser, the column names and the position keys.
 final class CSVReaderState {
@@ -128,6 +138,8 @@ final class CSVReaderState {
     private let keys: ReaderKeys
     /// The offset the reader's byte range ends before, if it reads a range.
     private let rangeEnd: Int64?
+    /// The read position in the file.
+    var position: Int64 { record.parser.input.position }
 
     init(
         path: String, format: CSVFormat, configuration: FileReaderConfiguration, context: ExecutionContext,

@@ -34,6 +34,7 @@ public struct JSONLinesReader<Item: Decodable>: ItemReader {
     private let decoder: JSONDecoder
     private let name: String
     private var state: JSONLinesReaderState?
+    private var sized: FileReadProgress?
 
     /// Creates a reader; the file is opened (and its checksum verified) when the step opens the reader.
     /// - Parameters:
@@ -68,7 +69,11 @@ public struct JSONLinesReader<Item: Decodable>: ItemReader {
             keys: ReaderKeys(name), range: configuration.range)
         try state.restore(context)
         self.state = state
+        sized = FileReadProgress(path: path, gzip: gzip, range: configuration.range)
     }
+
+    /// Bytes read of the file (or of its range); nil for gzip.
+    public var progress: (done: Int64, total: Int64)? { state.flatMap { state in sized?.at(state.position) } }
 
     /// The next line as an `Item`, or nil at the end of the file.
     /// - Throws: ``BatchError/Code/malformedRecord`` naming the file, line and field.
@@ -98,6 +103,8 @@ final class JSONLinesReaderState {
     private var count: Int64 = 0
     /// The byte range read, if not the whole file.
     private let range: FileByteRange?
+    /// The read position in the file.
+    var position: Int64 { scanner.input.position }
 
     init(scanner: LineScanner, decoder: JSONDecoder, keys: ReaderKeys, range: FileByteRange? = nil) {
         self.scanner = scanner
@@ -191,3 +198,5 @@ final class JSONLinesReaderState {
         context[keys.count] = .int(count)
     }
 }
+
+extension JSONLinesReader: ProgressReportingReader {}
