@@ -73,6 +73,18 @@ struct ServerAPITests {
             #expect(try await world.post("/api/executions/\(id)/abandon").status == 409)
             // Unknown routes are 404, other methods on known ones too.
             #expect(try await world.get("/api/nothing").status == 404)
+            // CORS is off: another origin's page gets no permission to read the answers.
+            for method in ["GET", "OPTIONS"] {
+                let crossOrigin = try await world.send(
+                    method, "/api/jobs", "", headers: ["Origin": "http://evil.example"])
+                #expect(crossOrigin.headers.keys.allSatisfy { !$0.hasPrefix("access-control-") })
+            }
+            // Bytes that are not UTF-8 are refused by the parser.
+            let notUTF8 = try await RawHTTP.request(
+                port: world.port, method: "POST", path: "/api/jobs/hello/start",
+                body: Array(#"{"who":""#.utf8) + [0xFF, 0xFE] + Array(#""}"#.utf8))
+            #expect(notUTF8.status == 400)
+            #expect(notUTF8.error.contains("UTF-8"))
         }
     }
 
