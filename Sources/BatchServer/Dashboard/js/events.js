@@ -10,6 +10,9 @@
 
 import { ApiError, askForToken, authHeaders, errorMessage, nextToken } from "./api.js";
 
+/** How long the stream may be silent (no event, no keep-alive comment) before it is taken for dead. */
+const SILENCE_MS = 45000;
+
 /** Parses a text/event-stream incrementally: feed() chunks of text, get complete events back. */
 export class EventStreamParser {
     constructor() {
@@ -114,7 +117,7 @@ export class LiveEvents {
                 retryMs = await this.connect();
                 this.failures = 0;
             } catch (error) {
-                if (this.stopped || error?.name === "AbortError") return;
+                if (this.stopped) return;
                 if (error instanceof ApiError && error.status === 401) {
                     try {
                         await askForToken(true);
@@ -157,13 +160,25 @@ export class LiveEvents {
         const parser = new EventStreamParser();
         parser.lastEventId = this.lastEventId;
         const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-        for (;;) {
-            const { value, done } = await reader.read();
-            if (done) break;
-            for (const event of parser.feed(value)) {
-                this.lastEventId = event.id;
-                this.dispatch(event);
+        // The server sends a comment every 15 s: silence for much longer means a dead connection (a proxy or a
+        // network that dropped it without closing), so abort it and reconnect.
+        let lastChunk = Date.now();
+        const controller = this.controller;
+        const watchdog = setInterval(() => {
+            if (Date.now() - lastChunk > SILENCE_MS) controller.abort();
+        }, 5000);
+        try {
+            for (;;) {
+                const { value, done } = await reader.read();
+                if (done) break;
+                lastChunk = Date.now();
+                for (const event of parser.feed(value)) {
+                    this.lastEventId = event.id;
+                    this.dispatch(event);
+                }
             }
+        } finally {
+            clearInterval(watchdog);
         }
         return parser.retry;
     }
