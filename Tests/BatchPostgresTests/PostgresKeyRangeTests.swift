@@ -1,0 +1,183 @@
+import Batch
+import BatchPostgres
+import BatchTestKit
+import Foundation
+import Testing
+
+/// Records what the partitioner it wraps answers.
+private struct CapturingPartitioner: Partitioner {
+    let inner: any Partitioner
+    let captured: Recorder<[String: ExecutionContext]>
+    func partition(gridSize: Int, context: StepContext) async throws -> [String: ExecutionContext] {
+        let partitions = try await inner.partition(gridSize: gridSize, context: context)
+        captured.append(partitions)
+        return partitions
+    }
+}
+
+@Suite(.database) struct PostgresKeyRangeTests {
+    /// A table `<schema>.items (id <keyType> PRIMARY KEY, label text)` holding `ids`.
+    static func makeTable(
+        _ repository: PostgresJobRepository, ids: [Int64], keyType: String = "bigint"
+    ) async throws -> String {
+        let table = "\(repository.schema).items"
+        try await repository.pool.withConnection { connection in
+            try await connection.query(
+                "CREATE TABLE \"\(repository.schema)\".items (id \(keyType) PRIMARY KEY, label text)")
+            try await connection.query(
+                """
+                INSERT INTO "\(repository.schema)".items
+                SELECT id, 'item ' || id FROM unnest(string_to_array($1, ',')::bigint[]) AS id
+                """, [.text(ids.map(String.init).joined(separator: ","))])
+        }
+        return table
+    }
+
+    /// The partitions the partitioner makes for `gridSize` (run as a partitioned step whose partitions do nothing).
+    static func partitions(
+        of partitioner: PostgresKeyRangePartitioner, gridSize: Int
+    ) async throws -> [ClosedRange<Int64>] {
+        let captured = Recorder<[String: ExecutionContext]>()
+        let job = Job("capture") {
+            PartitionStep(
+                "capture", partitions: gridSize,
+                partitioner: CapturingPartitioner(inner: partitioner, captured: captured),
+                step: Step("nothing") { _ in })
+        }
+        let execution = try await makeOperator(job).start("capture")
+        guard let partitions = captured.all.first else {
+            throw BatchError(.stepFailed, "the partitioner failed: \(execution.exitMessage)")
+        }
+        return try partitions.keys.sorted().map { try IntegerRangePartitioner.bounds(in: partitions[$0]!) }
+    }
+
+    /// Reads `range` with a fresh reader of `pageSize`, starting from `context`.
+    static func read(
+        _ repository: PostgresJobRepository, _ table: String, _ range: ClosedRange<Int64>, pageSize: Int = 7,
+        context: ExecutionContext = ExecutionContext()
+    ) async throws -> [Int64] {
+        var reader = PostgresKeyRangeReader<Int64>(
+            pool: repository.pool, table: table, keyColumn: "id", columns: ["label"], range: range, pageSize: pageSize
+        ) { row in
+            #expect(try row.decode("label", as: String.self) == "item \(try row.decode("id", as: Int64.self))")
+            return try row.decode("id")
+        }
+        try await reader.open(context)
+        var ids: [Int64] = []
+        while let id = try await reader.read() { ids.append(id) }
+        return ids
+    }
+
+    @Test("min…max split into key ranges; an empty table makes none; few keys make one partition per key")
+    func partitionsOfATable() async throws {
+        try await TestDatabase.withRepository { repository in
+            let table = try await Self.makeTable(repository, ids: Array(1...1_000))
+            let partitioner = PostgresKeyRangePartitioner(pool: repository.pool, table: table, keyColumn: "id")
+            #expect(
+                try await Self.partitions(of: partitioner, gridSize: 4) == [1...250, 251...500, 501...750, 751...1_000])
+            try await repository.pool.withConnection { try await $0.query("DELETE FROM \(Self.quoted(table))") }
+            #expect(try await Self.partitions(of: partitioner, gridSize: 4).isEmpty)
+            try await repository.pool.withConnection {
+                try await $0.query("INSERT INTO \(Self.quoted(table)) VALUES (5, 'a'), (6, 'b'), (7, 'c')")
+            }
+            #expect(try await Self.partitions(of: partitioner, gridSize: 8) == [5...5, 6...6, 7...7])
+        }
+    }
+
+    @Test("a key that is not an integer, and names that are not plain identifiers, are refused")
+    func refusals() async throws {
+        try await TestDatabase.withRepository { repository in
+            try await repository.pool.withConnection { connection in
+                try await connection.query("CREATE TABLE \"\(repository.schema)\".texts (id text PRIMARY KEY)")
+            }
+            let byText = PostgresKeyRangePartitioner(
+                pool: repository.pool, table: "\(repository.schema).texts", keyColumn: "id")
+            let error = await #expect(throws: PostgresError.self) { try await byText.keyBounds(pool: repository.pool) }
+            #expect(error?.code == .invalidConfiguration)
+            #expect(error?.message.contains("not an integer") == true)
+            for (table, column) in [("items; DROP TABLE x", "id"), ("items", "id\" OR 1=1 --"), ("a.b.c", "id")] {
+                let partitioner = PostgresKeyRangePartitioner(pool: repository.pool, table: table, keyColumn: column)
+                await #expect(throws: PostgresError.self) { try await partitioner.keyBounds(pool: repository.pool) }
+                var reader = PostgresKeyRangeReader<Int64>(
+                    pool: repository.pool, table: table, keyColumn: column, range: 1...2
+                ) { _ in 0 }
+                await #expect(throws: PostgresError.self) { try await reader.open(ExecutionContext()) }
+            }
+        }
+    }
+
+    @Test("the range reader reads exactly its keys in order across pages, and resumes after the last saved key")
+    func rangeReader() async throws {
+        try await TestDatabase.withRepository { repository in
+            let ids = (1...100).map { Int64($0 * 3) } + [Int64.min, Int64.max - 1, Int64.max]
+            let table = try await Self.makeTable(repository, ids: ids)
+            #expect(try await Self.read(repository, table, 10...40) == ids.filter { (10...40).contains($0) })
+            #expect(try await Self.read(repository, table, 30...30) == [30])
+            #expect(try await Self.read(repository, table, 31...32).isEmpty)
+            #expect(
+                try await Self.read(repository, table, (Int64.max - 5)...Int64.max, pageSize: 1) == [
+                    Int64.max - 1, .max,
+                ])
+            #expect(try await Self.read(repository, table, Int64.min...0) == [Int64.min])
+            // 21 rows in pages of 7: the last page is full, so one more (empty) page ends the read.
+            #expect(try await Self.read(repository, table, 1...63, pageSize: 7).count == 21)
+
+            var reader = PostgresKeyRangeReader<Int64>(
+                pool: repository.pool, table: table, keyColumn: "id", range: 1...60, pageSize: 4
+            ) { try $0.decode("id") }
+            try await reader.open(ExecutionContext())
+            var first: [Int64] = []
+            for _ in 0..<5 { first.append(try #require(try await reader.read())) }
+            var context = ExecutionContext()
+            reader.update(&context)
+            #expect(context["reader.lastKey"] == .int(15))
+            _ = try await reader.read()  // read, not committed
+            let rest = try await Self.read(repository, table, 1...60, context: context)
+            #expect(first + rest == ids.filter { (1...60).contains($0) })
+            let done = ExecutionContext(["reader.lastKey": .int(60)])
+            #expect(try await Self.read(repository, table, 1...60, context: done).isEmpty)
+        }
+    }
+
+    @Test("plugged into a PartitionStep: every row once; a partition failing mid-range resumes within it")
+    func endToEnd() async throws {
+        try await TestDatabase.withRepository { repository in
+            let table = try await Self.makeTable(repository, ids: Array(1...400))
+            let pool = repository.pool
+            let written = Recorder<Int64>()
+            let failOnce = FailOnce()
+            let job = Job("by-keys") {
+                PartitionStep(
+                    "load", partitions: 4,
+                    partitioner: PostgresKeyRangePartitioner(pool: pool, table: table, keyColumn: "id"),
+                    step: ChunkStep(
+                        "load-range", chunkSize: 10,
+                        reader: { context in
+                            PostgresKeyRangeReader<Int64>(
+                                pool: pool, table: table, keyColumn: "id",
+                                range: try IntegerRangePartitioner.bounds(in: context), pageSize: 16
+                            ) { try $0.decode("id") }
+                        },
+                        processor: { (id: Int64) -> Int64? in
+                            if id == 255, failOnce.shouldFail("255") { throw Boom() }
+                            return id
+                        },
+                        writer: { _ in ClosureItemWriter<Int64> { written.append(contentsOf: $0) } }))
+            }
+            let jobOperator = try makeOperator(job)
+            let failed = try await jobOperator.start("by-keys")
+            #expect(failed.status == .failed)
+            let partitionTwo = written.all.filter { (201...300).contains($0) }
+            #expect(partitionTwo == Array(201...250), "keys-2 committed its chunks up to 250, then failed")
+            let restarted = try await jobOperator.restart("by-keys")
+            #expect(restarted.status == .completed)
+            #expect(written.all.sorted() == Array(1...400), "every row exactly once")
+            let rerun = try await jobOperator.execution(restarted.id).steps.map(\.stepName).sorted()
+            #expect(rerun == ["load", "load:keys-2"])
+        }
+    }
+
+    static func quoted(_ table: String) -> String {
+        table.split(separator: ".").map { "\"\($0)\"" }.joined(separator: ".")
+    }
+}
