@@ -160,6 +160,30 @@ struct FileRangePartitionerTests {
         }
     }
 
+    @Test("a UTF-8 byte order mark is in no range; linear TSV (backslash escapes) splits at its records")
+    func byteOrderMarkAndLinearTSV() async throws {
+        let directory = try TemporaryDirectory()
+        let notes = Self.notes(30)
+        try writeFile(directory.file("b.csv"), "\u{FEFF}" + csvText(notes))
+        try writeFile(directory.file("b.jsonl"), "\u{FEFF}" + (try jsonLinesText(notes)))
+        for (name, format) in [("b.csv", FileRangePartitioner.Format.csv), ("b.jsonl", .jsonLines)] {
+            let split = try await Self.readInRanges(directory.file(name), format, count: 4)
+            #expect(split.records.flatMap { $0 } == notes, "\(name)")
+            #expect(split.ranges.count == 4)
+        }
+        let escaped = (1...30).map { Note(id: $0, note: $0 % 4 == 0 ? "line\nbreak\tand tab" : "n\($0)") }
+        let linear =
+            "id\tnote\n"
+            + escaped.map {
+                "\($0.id)\t"
+                    + $0.note.replacingOccurrences(of: "\n", with: "\\\n").replacingOccurrences(of: "\t", with: "\\t")
+            }.joined(separator: "\n") + "\n"
+        try writeFile(directory.file("l.tsv"), linear)
+        let split = try await Self.readInRanges(directory.file("l.tsv"), .delimited(.linearTSV), count: 5)
+        #expect(split.records.flatMap { $0 } == escaped)
+        #expect(split.ranges.count == 5)
+    }
+
     @Test("a range reader saves its position and resumes within the range, stopping at its end")
     func resumeWithinRange() async throws {
         let directory = try TemporaryDirectory()
