@@ -2,7 +2,7 @@
 // and what it fired last; pause, resume and trigger with confirmation. Refreshed every 10 seconds.
 
 import { api } from "../api.js";
-import { formatRelative, formatTime, h, replace, setText } from "../dom.js";
+import { formatRelative, formatTime, formatTimeIn, h, replace, setText } from "../dom.js";
 import { setStatus, statusBadge } from "../status.js";
 
 const REFRESH_MS = 10000;
@@ -87,6 +87,8 @@ export function schedulesView(container, _params, ctx) {
         setText(row.cells.state, schedule.paused ? "Paused" : "Active");
         row.cells.state.className = `state ${schedule.paused ? "is-paused" : "is-active"}`;
         setText(row.cells.next, schedule.paused ? "–" : formatTime(schedule.nextFireTime));
+        // In the schedule's own zone, as its cron expression reads.
+        row.cells.next.title = schedule.paused ? "" : formatTimeIn(schedule.nextFireTime, schedule.timeZone);
         setText(row.cells.pause, schedule.paused ? "Resume" : "Pause");
         row.cells.pause.setAttribute("aria-label", `${schedule.paused ? "Resume" : "Pause"} schedule ${schedule.name}`);
         row.cells.trigger.setAttribute("aria-label", `Trigger schedule ${schedule.name} now`);
