@@ -16,6 +16,10 @@ function makeDialog(title, { wide = false } = {}) {
     const form = h("form", { method: "dialog", novalidate: true }, heading, body, error, buttons);
     const dialog = h("dialog", { class: wide ? "wide" : "", "aria-labelledby": `${id}-title` }, form);
     const opener = document.activeElement;
+    // Escape cancels, except while the dialog's request runs (it would go on unseen).
+    dialog.addEventListener("cancel", (event) => {
+        if (form.getAttribute("aria-busy") === "true") event.preventDefault();
+    });
     dialog.addEventListener("close", () => {
         dialog.remove();
         if (opener && typeof opener.focus === "function" && document.contains(opener)) opener.focus();

@@ -8,7 +8,7 @@
 // dashboard sends `Last-Event-ID` when the server gave ids, and reloads what it shows in any case (events missed
 // while away are not replayed by the broker).
 
-import { ApiError, askForToken, authHeaders, errorMessage, nextToken } from "./api.js";
+import { ApiError, askForToken, authHeaders, currentToken, errorMessage, nextToken } from "./api.js";
 
 /** How long the stream may be silent (no event, no keep-alive comment) before it is taken for dead. */
 const SILENCE_MS = 45000;
@@ -119,8 +119,9 @@ export class LiveEvents {
             } catch (error) {
                 if (this.stopped) return;
                 if (error instanceof ApiError && error.status === 401) {
+                    if (currentToken() !== error.sentToken) continue; // a token came meanwhile: use it
                     try {
-                        await askForToken(true);
+                        await askForToken(Boolean(error.sentToken));
                     } catch {
                         // Dismissed: do not ask again on every retry; wait until a token is given elsewhere.
                         this.onState?.("locked");
@@ -140,13 +141,15 @@ export class LiveEvents {
     /** One connection: resolves when the server ends the stream (with its retry hint), rejects on failure. */
     async connect() {
         this.controller = new AbortController();
+        const sent = currentToken();
         const headers = { Accept: "text/event-stream", ...authHeaders() };
         if (this.lastEventId) headers["Last-Event-ID"] = this.lastEventId;
         const response = await fetch(this.path, { headers, signal: this.controller.signal, cache: "no-store" });
         if (!response.ok) {
             if (response.status === 401) {
-                const hadToken = Boolean(headers.Authorization);
-                throw new ApiError(401, hadToken ? "token refused" : "token needed");
+                const refused = new ApiError(401, sent ? "token refused" : "token needed");
+                refused.sentToken = sent;
+                throw refused;
             }
             throw new ApiError(response.status, errorMessage(response.status, await response.text()));
         }
