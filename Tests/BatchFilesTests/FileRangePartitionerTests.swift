@@ -184,6 +184,37 @@ struct FileRangePartitionerTests {
         #expect(split.ranges.count == 5)
     }
 
+    @Test(
+        "a range cut by hand at a record's first byte, after blank lines: the record, good or malformed, is the next range's"
+    )
+    func rangeAfterBlankLines() async throws {
+        let directory = try TemporaryDirectory()
+        let text = "id,note\n1,a\n\n\r\n2,b\n\n4,bad\"quote\n5,e\n"
+        let path = directory.file("h.csv")
+        try writeFile(path, text)
+        func offset(of part: String) -> Int64 {
+            Int64(text.utf8.count - text.components(separatedBy: part)[1].utf8.count - part.utf8.count)
+        }
+        let two = offset(of: "2,b")
+        let bad = offset(of: "4,bad")
+        let size = Int64(text.utf8.count)
+        #expect(try await readCSV(path, FileByteRange(start: 8, end: two)).map(\.id) == [1])
+        #expect(try await readCSV(path, FileByteRange(start: two, end: bad, firstLine: 5)).map(\.id) == [2])
+        let error = await batchError { _ = try await readCSV(path, FileByteRange(start: bad, end: size, firstLine: 7)) }
+        #expect(error?.code == .malformedRecord)
+        #expect(error?.message.contains("line 7") == true)
+        let after = FileByteRange(start: offset(of: "5,e"), end: size, firstLine: 8)
+        #expect(try await readCSV(path, after).map(\.id) == [5])
+        // The JSON Lines reader takes the lines that start in the range, blank ones included.
+        let lines = "{\"id\":1,\"note\":\"a\"}\n\n{\"id\":2,\"note\":\"b\"}\n"
+        try writeFile(directory.file("h.jsonl"), lines)
+        let cut = Int64(lines.utf8.count - "{\"id\":2,\"note\":\"b\"}\n".utf8.count)
+        #expect(try await readJSONLines(directory.file("h.jsonl"), FileByteRange(start: 0, end: cut)).map(\.id) == [1])
+        #expect(
+            try await readJSONLines(directory.file("h.jsonl"), FileByteRange(start: cut, end: nil, firstLine: 3))
+                .map(\.id) == [2])
+    }
+
     @Test("a range reader saves its position and resumes within the range, stopping at its end")
     func resumeWithinRange() async throws {
         let directory = try TemporaryDirectory()
