@@ -18,8 +18,8 @@ would:
   4. starts `count` slow (a delay per item), opens it, sees its counters and progress move without the page
      moving, stops it with the Stop button and the confirmation, and sees it STOPPED (live), with Restart now
      offered; restarts it (a new execution), stops that one too and abandons it;
-  5. sees a partitioned job (`daily-accounting`) and a failing `count` end live, the first's partitions, and its
-     exit message for the second; the worker on the workers page, a schedule with its next fire time, a dead
+  5. with the list open, a partitioned job (`daily-accounting`) and a failing `count` started over HTTP appear and
+     end there through the event stream alone; the first's partitions, the second's exit message; the worker on the workers page, a schedule with its next fire time, a dead
      letter with its reason;
   6. at phone width (375 px) the pages fit without sideways scrolling;
   7. the browser logged no errors, and the page was never reloaded.
@@ -383,11 +383,13 @@ def check_restart_and_abandon(d, stopped_id):
 
 
 def check_partitions(d, marker):
-    """A partitioned job and a failing one, started over HTTP: the list shows them end live, the detail shows
-    the partitions with their counters."""
+    """A partitioned job and a failing one, started over HTTP while the list is open: the list polls nothing, so
+    they appear and end there only through the event stream. The detail shows the partitions with their counters."""
+    d.navigate("#/executions")
+    d.wait_for("the executions list", lambda: d.find_all("table.executions tbody tr"))
+    time.sleep(0.5)  # the list's own load is done: from here on only events change it
     daily = d.start_over_http("daily-accounting", {"date": "2026-11-25", "rows": 20000, "accounts": 400})
     failing = d.start_over_http("count", {"items": 300, "failAt": 150, "chunkSize": 50, "run": marker + "-fail"})
-    d.navigate("#/executions")
     d.wait_for(f"execution {failing} FAILED in the list", lambda: d.status_of_row(failing) == "FAILED", timeout=60)
     message = d.find(f'table.executions tr[data-id="{failing}"] .c-message').text
     if "150" not in message:
