@@ -50,6 +50,9 @@ struct FileRangePartitionerTests {
         let (ranges, records) = try await Self.readInRanges(directory.file("three.csv"), .csv, count: 8)
         #expect(ranges.count == 3)
         #expect(records == notes.map { [$0] })
+        let huge = try FileRangePartitioner(file: "three.csv", format: .csv).ranges(
+            of: directory.file("three.csv"), count: .max)
+        #expect(huge == ranges, "a grid size beyond the bytes costs nothing more")
         try writeFile(directory.file("three.jsonl"), try jsonLinesText(notes))
         let json = try await Self.readInRanges(directory.file("three.jsonl"), .jsonLines, count: 8)
         #expect(json.records == notes.map { [$0] })

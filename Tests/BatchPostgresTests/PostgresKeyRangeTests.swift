@@ -134,6 +134,9 @@ private struct CapturingPartitioner: Partitioner {
             _ = try await reader.read()  // read, not committed
             let rest = try await Self.read(repository, table, 1...60, context: context)
             #expect(first + rest == ids.filter { (1...60).contains($0) })
+            let below = ExecutionContext(["reader.lastKey": .int(-100)])
+            #expect(
+                try await Self.read(repository, table, 1...60, context: below) == ids.filter { (1...60).contains($0) })
             let done = ExecutionContext(["reader.lastKey": .int(60)])
             #expect(try await Self.read(repository, table, 1...60, context: done).isEmpty)
         }

@@ -96,7 +96,7 @@ public struct PostgresKeyRangeReader<Item>: ItemReader {
 
     private mutating func fetchPage() async throws {
         // After the last key read (below the upper bound, or the reader would be exhausted), else from the start.
-        let from = lastKeyRead.map { $0 + 1 } ?? range.lowerBound
+        let from = lastKeyRead.map { max($0 + 1, range.lowerBound) } ?? range.lowerBound
         let sql = self.sql
         let values: [PostgresValue?] = [.int(from), .int(range.upperBound), .int(Int64(pageSize))]
         let rows = try await pool.withConnection { connection in
