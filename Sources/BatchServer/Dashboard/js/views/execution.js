@@ -35,6 +35,7 @@ export function executionView(container, id, ctx) {
     const title = h("h1", {}, `Execution ${id}`);
     const badge = statusBadge("UNKNOWN");
     badge.classList.add("large");
+    badge.setAttribute("aria-live", "polite"); // a screen reader hears the status change as it happens
     const buttons = {};
     for (const [name, action] of Object.entries(ACTIONS)) {
         buttons[name] = h(
