@@ -84,6 +84,37 @@ private struct CapturingPartitioner: Partitioner {
         }
     }
 
+    @Test("evenRows cuts at the keys' percentiles: about as many rows per range whatever the keys' spread")
+    func evenRows() async throws {
+        try await TestDatabase.withRepository { repository in
+            let ids = (1...90).map { Int64($0) } + (1...10).map { Int64(1_000_000 + $0) }
+            let table = try await Self.makeTable(repository, ids: ids)
+            let byKeys = PostgresKeyRangePartitioner(pool: repository.pool, table: table, keyColumn: "id")
+            let keyRanges = try await byKeys.keyRanges(count: 4, pool: repository.pool)
+            #expect(ids.filter { keyRanges[0].contains($0) }.count == 90, "even keys: the cluster in one range")
+            let byRows = PostgresKeyRangePartitioner(
+                pool: repository.pool, table: table, keyColumn: "id", split: .evenRows)
+            let ranges = try await Self.partitions(of: byRows, gridSize: 4)
+            #expect(ranges.count == 4)
+            #expect(ranges.first?.lowerBound == 1)
+            #expect(ranges.last?.upperBound == 1_000_010)
+            for (left, right) in zip(ranges, ranges.dropFirst()) { #expect(left.upperBound + 1 == right.lowerBound) }
+            let counts = ranges.map { range in ids.filter { range.contains($0) }.count }
+            #expect(counts.reduce(0, +) == 100)
+            #expect(counts.allSatisfy { (20...30).contains($0) }, "\(counts)")
+            var read: [Int64] = []
+            for range in ranges { read += try await Self.read(repository, table, range) }
+            #expect(read == ids)
+            try await repository.pool.withConnection {
+                try await $0.query("DELETE FROM \(Self.quoted(table)) WHERE id NOT IN (3, 4, 9)")
+            }
+            let few = try await byRows.keyRanges(count: 8, pool: repository.pool)
+            #expect(few.count <= 3 && few.first?.lowerBound == 3 && few.last?.upperBound == 9)
+            try await repository.pool.withConnection { try await $0.query("DELETE FROM \(Self.quoted(table))") }
+            #expect(try await byRows.keyRanges(count: 8, pool: repository.pool).isEmpty)
+        }
+    }
+
     @Test("a key that is not an integer, and names that are not plain identifiers, are refused")
     func refusals() async throws {
         try await TestDatabase.withRepository { repository in
