@@ -239,6 +239,23 @@ struct FileRangePartitionerTests {
         while let note = try await second.read() { read.append(note) }
         #expect(read == expected)
         #expect(try await second.read() == nil)
+
+        let jsonPath = directory.file("r.jsonl")
+        try writeFile(jsonPath, try jsonLinesText(notes))
+        let jsonRange = try #require(
+            try FileRangePartitioner(file: "r.jsonl", format: .jsonLines).ranges(of: jsonPath, count: 3)[1])
+        let jsonExpected = try await readJSONLines(jsonPath, jsonRange)
+        var jsonFirst = JSONLinesReader<Note>(path: jsonPath, configuration: FileReaderConfiguration(range: jsonRange))
+        try await jsonFirst.open(ExecutionContext())
+        var jsonRead = [try await jsonFirst.read()!, try await jsonFirst.read()!, try await jsonFirst.read()!]
+        var jsonContext = ExecutionContext()
+        jsonFirst.update(&jsonContext)
+        _ = try await jsonFirst.read()
+        var jsonSecond = JSONLinesReader<Note>(path: jsonPath, configuration: FileReaderConfiguration(range: jsonRange))
+        try await jsonSecond.open(jsonContext)
+        while let note = try await jsonSecond.read() { jsonRead.append(note) }
+        #expect(jsonRead == jsonExpected)
+        #expect(jsonExpected.count >= 4 && jsonExpected.first!.id > 1 && jsonExpected.last!.id < 30, "the middle range")
     }
 
     @Test("a gzip file is one partition reading the whole file")

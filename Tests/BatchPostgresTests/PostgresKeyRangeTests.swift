@@ -115,6 +115,32 @@ private struct CapturingPartitioner: Partitioner {
         }
     }
 
+    @Test("property: the ranges' reads together are the table's rows, once each and in key order")
+    func unionIsTheTable() async throws {
+        try await TestDatabase.withRepository { repository in
+            var random = SeededRandomNumberGenerator(seed: 11_2026)
+            var ids = Set<Int64>()
+            while ids.count < 300 { ids.insert(Int64.random(in: -5_000...50_000, using: &random)) }
+            for _ in 0..<20 { ids.insert(Int64.random(in: 1_000_000...1_000_050, using: &random)) }
+            let sorted = ids.sorted()
+            let table = try await Self.makeTable(repository, ids: sorted)
+            for trial in 0..<12 {
+                let split: PostgresKeyRangePartitioner.Split = trial % 2 == 0 ? .evenKeys : .evenRows
+                let grid = Int.random(in: 1...40, using: &random)
+                let partitioner = PostgresKeyRangePartitioner(
+                    pool: repository.pool, table: table, keyColumn: "id", split: split)
+                let ranges = try await partitioner.keyRanges(count: grid, pool: repository.pool)
+                #expect(ranges.count <= grid && !ranges.isEmpty)
+                var read: [Int64] = []
+                for range in ranges {
+                    read += try await Self.read(
+                        repository, table, range, pageSize: Int.random(in: 1...50, using: &random))
+                }
+                #expect(read == sorted, "trial \(trial): \(split) in \(grid)")
+            }
+        }
+    }
+
     @Test("a key that is not an integer, and names that are not plain identifiers, are refused")
     func refusals() async throws {
         try await TestDatabase.withRepository { repository in
