@@ -83,6 +83,19 @@ struct ServerEventsTests {
         }
     }
 
+    @Test func sigtermEndsOpenStreamsAndTheServerExits() async throws {
+        try await ServerWorld.with(workers: 0) { world in
+            let stream = try EventStreamClient(port: world.port, path: "/api/events", headers: world.authorization)
+            defer { stream.close() }
+            try await eventually("the stream is open", timeout: .seconds(10), every: .milliseconds(20)) {
+                stream.received.contains(": connected")
+            }
+            world.server.terminate()
+            let status = try await world.server.exitStatus(within: .seconds(5))
+            #expect(status == 0, "the server did not exit within 5 s of SIGTERM with a client on the event stream")
+        }
+    }
+
     /// What the broker answers when another connection looks the queue up.
     static func lookUp(_ queue: String, _ world: ServerWorld) async throws -> AMQPError.Code? {
         do {

@@ -214,4 +214,16 @@ final class ChildProcess: @unchecked Sendable {  // Process is thread-safe for w
     }
 
     func kill() { if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) } }
+
+    func terminate() { if process.isRunning { Foundation.kill(process.processIdentifier, SIGTERM) } }
+
+    /// Waits for the process to exit; its status, or nil if it still runs after `timeout`.
+    func exitStatus(within timeout: Duration) async throws -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else { return nil }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return process.terminationStatus
+    }
 }
