@@ -7,22 +7,28 @@ import Foundation
 /// `--observability`: what serving metrics costs the `hello` throughput. One worker at a time, alternating trials
 /// (plain, Prometheus, Prometheus, plain, ...): a worker with no metrics backend (swift-metrics' NOOP handler and the
 /// NoOpTracer: the no-op backends) against one with `--metrics-port` (the Prometheus backend, scraped once per trial
-/// to check it counted every job).
+/// to check it counted every job). With `--baseline PATH`, a third kind: the `swiftbatch` of the commit before the
+/// instrumentation (uninstrumented), run with `--no-migrate` on this tree's schema.
 struct ObservabilityCost {
     let world: BenchWorld
     let jobs: Int
     let trials: Int
     let concurrency: Int
+    var baseline: String?
 
     func measure() async throws -> [String] {
         let throughput = Throughput(world: world, jobs: jobs, trials: trials, concurrency: concurrency)
-        var rates: [String: [Double]] = ["no-op": [], "prometheus": []]
+        var rates: [String: [Double]] = ["uninstrumented": [], "no-op": [], "prometheus": []]
+        let kinds = (baseline == nil ? [] : ["uninstrumented"]) + ["no-op", "prometheus"]
         for trial in 0..<trials {
-            for kind in trial % 2 == 0 ? ["no-op", "prometheus"] : ["prometheus", "no-op"] {
+            for offset in kinds.indices {
+                let kind = kinds[(trial + offset) % kinds.count]
                 var arguments = ["--concurrency", "\(concurrency)"]
                 let port = try Self.freePort()
                 if kind == "prometheus" { arguments += ["--metrics-port", "\(port)"] }
-                let worker = try await world.startWorker(arguments)
+                if kind == "uninstrumented" { arguments += ["--no-migrate"] }
+                let worker = try await world.startWorker(
+                    arguments, executable: kind == "uninstrumented" ? baseline : nil)
                 _ = try await throughput.run(
                     count: 3 * throughput.warmUpJobs, tag: "warm-\(kind)-\(trial)", workers: [worker])
                 let result = try await throughput.run(count: jobs, tag: "obs-\(kind)-\(trial)", workers: [worker])
@@ -45,8 +51,16 @@ struct ObservabilityCost {
         }
         let noOp = rates["no-op", default: []].median
         let prometheus = rates["prometheus", default: []].median
+        let uninstrumented = rates["uninstrumented", default: []].median
         func list(_ kind: String) -> String { rates[kind, default: []].map { format($0) }.joined(separator: ", ") }
-        return [
+        let baselineLines =
+            baseline == nil
+            ? []
+            : [
+                "   uninstrumented:      median \(format(uninstrumented)) jobs/s   (trials: \(list("uninstrumented")))",
+                "   cost of the no-op backends:  \(format((uninstrumented / noOp - 1) * 100)) %   (target <= 5 %)",
+            ]
+        return baselineLines + [
             "Observability cost, `hello` jobs per second, one worker (--concurrency \(concurrency)), \(jobs) jobs per trial,"
                 + " \(trials) trials each, alternating",
             "   no-op backends:      median \(format(noOp)) jobs/s   (trials: \(list("no-op")))",

@@ -16,7 +16,8 @@
 //
 // Options (all optional): [PATH-TO-swiftbatch] --jobs 500 --trials 5 --concurrency 2 --stops 100 --stop-batch 4
 // --stop-concurrency 8 --memory-concurrency 4 --spawns 5; --observability measures only what serving metrics costs
-// the `hello` throughput (workers without a metrics backend against workers with --metrics-port, alternating). `swiftbatch` defaults to the one beside this executable.
+// the `hello` throughput (workers without a metrics backend against workers with --metrics-port, alternating;
+// `--baseline PATH` adds the `swiftbatch` of the commit before the instrumentation, run with --no-migrate). `swiftbatch` defaults to the one beside this executable.
 // The database is BATCH_DATABASE_URL (default postgres://batch:batch@127.0.0.1:5432/batch), the broker
 // BATCH_AMQP_URL (default amqp://guest:guest@127.0.0.1:5672/%2f). Everything runs in schemas and a queue prefix of
 // its own (`wbench_<random>`), dropped and deleted at the end and the workers killed, also on error. On SIGINT or
@@ -45,6 +46,8 @@ struct Options {
     var clean: String?
     /// `--observability`: only the `hello` throughput with no metrics backend against the Prometheus one.
     var observability = false
+    /// `--baseline PATH` (with `--observability`): an uninstrumented `swiftbatch` to compare with too.
+    var baseline: String?
 
     init(_ arguments: [String]) throws {
         var arguments = arguments[...]
@@ -55,6 +58,13 @@ struct Options {
             }
             if argument == "--observability" {
                 observability = true
+                continue
+            }
+            if argument == "--baseline" {
+                guard let path = arguments.popFirst() else {
+                    throw BenchmarkError("--baseline takes a swiftbatch path")
+                }
+                baseline = path
                 continue
             }
             if argument == "--clean" {
@@ -184,7 +194,8 @@ do {
     if options.observability {
         try await world.repository.migrate()
         report = try await ObservabilityCost(
-            world: world, jobs: options.jobs, trials: options.trials, concurrency: options.concurrency
+            world: world, jobs: options.jobs, trials: options.trials, concurrency: options.concurrency,
+            baseline: options.baseline
         ).measure()
     } else {
         report = try await runAll(world, options)
