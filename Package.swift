@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // The engine: jobs, steps, parameters, records, the repository protocol, the operator. No I/O of its own.
@@ -104,6 +105,8 @@ let package = Package(
             dependencies: [
                 "Batch", "BatchPostgres", "BatchRabbitMQ",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
@@ -113,7 +116,10 @@ let package = Package(
         ),
         .testTarget(
             name: "BatchServerTests",
-            dependencies: ["Batch", "BatchServer", "BatchTestKit", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Batch", "BatchPostgres", "BatchRabbitMQ", "BatchServer", "BatchTestKit",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
 
@@ -139,6 +145,9 @@ let package = Package(
                 "Batch", "BatchPostgres", "BatchRabbitMQ", "BatchWorker", "BatchTestKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             swiftSettings: strict
         ),

@@ -63,7 +63,7 @@ final class BenchWorld: Sendable {
     }
 
     /// Spawns `swiftbatch worker arguments` without waiting for it.
-    func spawnWorker(_ arguments: [String], schema: String? = nil) throws -> WorkerProcess {
+    func spawnWorker(_ arguments: [String], schema: String? = nil, executable: String? = nil) throws -> WorkerProcess {
         // WORKER_BENCH_LOG_DIR: keep each worker's log there; WORKER_BENCH_LOG_LEVEL: their log level (default info).
         let settings = ProcessInfo.processInfo.environment
         var environment = environment(schema: schema)
@@ -72,14 +72,15 @@ final class BenchWorld: Sendable {
             "\($0)/\(name)-worker-\(workers.withLock { $0.count + 1 }).log"
         }
         let worker = try WorkerProcess(
-            executable: executable, arguments: ["worker"] + arguments, environment: environment, logFile: logFile)
+            executable: executable ?? self.executable, arguments: ["worker"] + arguments, environment: environment,
+            logFile: logFile)
         workers.withLock { $0.append(worker) }
         return worker
     }
 
     /// Spawns a worker and waits until it consumes.
-    func startWorker(_ arguments: [String]) async throws -> WorkerProcess {
-        let worker = try spawnWorker(arguments)
+    func startWorker(_ arguments: [String], executable: String? = nil) async throws -> WorkerProcess {
+        let worker = try spawnWorker(arguments, executable: executable)
         _ = try await worker.waitFor("worker consuming")
         return worker
     }

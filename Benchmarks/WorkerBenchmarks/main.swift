@@ -15,7 +15,9 @@
 //    migrated one, and with --no-migrate.
 //
 // Options (all optional): [PATH-TO-swiftbatch] --jobs 500 --trials 5 --concurrency 2 --stops 100 --stop-batch 4
-// --stop-concurrency 8 --memory-concurrency 4 --spawns 5. `swiftbatch` defaults to the one beside this executable.
+// --stop-concurrency 8 --memory-concurrency 4 --spawns 5; --observability measures only what serving metrics costs
+// the `hello` throughput (workers without a metrics backend against workers with --metrics-port, alternating;
+// `--baseline PATH` adds the `swiftbatch` of the commit before the instrumentation, run with --no-migrate). `swiftbatch` defaults to the one beside this executable.
 // The database is BATCH_DATABASE_URL (default postgres://batch:batch@127.0.0.1:5432/batch), the broker
 // BATCH_AMQP_URL (default amqp://guest:guest@127.0.0.1:5672/%2f). Everything runs in schemas and a queue prefix of
 // its own (`wbench_<random>`), dropped and deleted at the end and the workers killed, also on error. On SIGINT or
@@ -42,12 +44,27 @@ struct Options {
     var spawns = 5
     /// `--clean NAME`: only tear down what an interrupted run left.
     var clean: String?
+    /// `--observability`: only the `hello` throughput with no metrics backend against the Prometheus one.
+    var observability = false
+    /// `--baseline PATH` (with `--observability`): an uninstrumented `swiftbatch` to compare with too.
+    var baseline: String?
 
     init(_ arguments: [String]) throws {
         var arguments = arguments[...]
         while let argument = arguments.popFirst() {
             guard argument.hasPrefix("--") else {
                 swiftbatch = argument
+                continue
+            }
+            if argument == "--observability" {
+                observability = true
+                continue
+            }
+            if argument == "--baseline" {
+                guard let path = arguments.popFirst() else {
+                    throw BenchmarkError("--baseline takes a swiftbatch path")
+                }
+                baseline = path
                 continue
             }
             if argument == "--clean" {
@@ -174,7 +191,15 @@ let signalSources = installSignalHandlers(world)
 
 let report: [String]
 do {
-    report = try await runAll(world, options)
+    if options.observability {
+        try await world.repository.migrate()
+        report = try await ObservabilityCost(
+            world: world, jobs: options.jobs, trials: options.trials, concurrency: options.concurrency,
+            baseline: options.baseline
+        ).measure()
+    } else {
+        report = try await runAll(world, options)
+    }
 } catch {
     FileHandle.standardError.write(Data("WorkerBenchmarks failed: \(error)\n".utf8))
     await world.tearDown()

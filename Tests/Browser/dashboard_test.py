@@ -9,14 +9,17 @@ set, so the token dialog is part of the run). Each check says what it expects; t
 its message, a screenshot and the browser's console in --artifacts, and exit status 1. What it does, as an operator
 would:
 
-  1. opens the dashboard, is asked for the API token, gives it, and sees the event stream go live;
+  1. opens the dashboard, is asked for the API token, gives a wrong one (refused) and the right one, and sees the
+     event stream go live; opens the start dialog from the keyboard, its fields labelled, and closes it with Escape,
+     focus back where it was;
   2. starts `hello` from the start dialog with a `who` too long and sees the server's 400 message in the dialog,
      then with a `who` holding markup, and sees the execution reach COMPLETED in the list without a reload;
   3. opens it: its step `greet` is COMPLETED, and the markup in its parameters is shown as text, not markup;
-  4. starts `count` slow (a delay per item), opens it, sees its counters move, stops it with the Stop button and
-     the confirmation, and sees it STOPPED (live), with Restart now offered;
-  5. sees a partitioned job (`daily-accounting`) and a failing `count` end live, the first's partitions, and its
-     exit message for the second; the worker on the workers page, a schedule with its next fire time, a dead
+  4. starts `count` slow (a delay per item), opens it, sees its counters and progress move without the page
+     moving, stops it with the Stop button and the confirmation, and sees it STOPPED (live), with Restart now
+     offered; restarts it (a new execution), stops that one too and abandons it;
+  5. with the list open, a partitioned job (`daily-accounting`) and a failing `count` started over HTTP appear and
+     end there through the event stream alone; the first's partitions, the second's exit message; the worker on the workers page, a schedule with its next fire time, a dead
      letter with its reason;
   6. at phone width (375 px) the pages fit without sideways scrolling;
   7. the browser logged no errors, and the page was never reloaded.
@@ -36,7 +39,9 @@ import pika
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 
@@ -187,7 +192,9 @@ class Dashboard:
             self.wait_for("the start dialog to close", lambda: not self.find_all("dialog[open]"))
             return error
         self.wait_for("the start dialog to close after 202", lambda: not self.find_all("dialog[open]"), timeout=40)
-        notice = self.wait_for("the 'started' notice", lambda: len(self.find_all(".notice")) > before and self.find_all(".notice")[-1])
+        notice = self.wait_for(
+            "the 'started' notice", lambda: len(self.find_all(".notice")) > before and self.find_all(".notice")[-1]
+        )
         link = self.find("a", notice).get_attribute("href")
         return int(link.rsplit("/", 1)[1])
 
@@ -199,7 +206,10 @@ def check_token_and_live(d):
     d.driver.get(d.args.url + "/")
     # A marker that only survives as long as the page is never reloaded.
     d.js("window.__notReloaded = true")
-    dialog = d.wait_for("the API token dialog (the server has BATCH_API_TOKEN set)", lambda: d.visible("dialog[open] input[type=password]"))
+    dialog = d.wait_for(
+        "the API token dialog (the server has BATCH_API_TOKEN set)",
+        lambda: d.visible("dialog[open] input[type=password]"),
+    )
     dialog.send_keys("wrong-" + d.args.token)
     d.find("dialog[open] button[type=submit]").click()
     d.wait_for(
@@ -216,6 +226,27 @@ def check_token_and_live(d):
     if stored != d.args.token:
         raise CheckFailed("the token is not kept in sessionStorage")
     d.wait_for("the executions table", lambda: d.visible("table.executions"))
+
+
+def check_keyboard(d):
+    """The start dialog from the keyboard: focus goes into it, Escape closes it, focus returns to the button."""
+    button = d.find("#start-job")
+    button.send_keys(Keys.ENTER)
+    d.wait_for("the start dialog opened with Enter", lambda: d.visible("dialog[open]"))
+    focused = d.js(
+        "return document.activeElement.tagName + (document.activeElement.closest('dialog') ? ' in dialog' : '')"
+    )
+    if focused != "SELECT in dialog":
+        raise CheckFailed(f"focus is on {focused!r} when the start dialog opens, expected its job field")
+    labels = d.js(
+        "return [...document.querySelectorAll('dialog[open] select, dialog[open] textarea')].map(e => e.labels.length)"
+    )
+    if labels != [1, 1]:
+        raise CheckFailed(f"the start dialog's fields have {labels} labels, expected one each")
+    ActionChains(d.driver).send_keys(Keys.ESCAPE).perform()
+    d.wait_for("the start dialog closed by Escape", lambda: not d.find_all("dialog[open]"))
+    if d.js("return document.activeElement.id") != "start-job":
+        raise CheckFailed("focus did not return to the 'Start a job…' button after the dialog closed")
 
 
 def check_start_hello(d, marker):
@@ -273,7 +304,25 @@ def check_stop_count(d, marker):
         return int("".join(ch for ch in cells[0].text if ch.isdigit()) or 0)
 
     first = d.wait_for("the step's read counter above 0", read_count, timeout=30)
-    d.wait_for("the read counter to move (live, no reload)", lambda: read_count() > first, timeout=30)
+    # From here on events arrive and nothing is clicked: the page must not move (layout shifts, as Chrome counts them).
+    d.js("""window.__shift = 0;
+        new PerformanceObserver((list) => {
+            for (const entry of list.getEntries()) if (!entry.hadRecentInput) window.__shift += entry.value;
+        }).observe({type: "layout-shift"});""")
+    second = d.wait_for(
+        "the read counter to move (live, no reload)", lambda: read_count() > first and read_count(), timeout=30
+    )
+    d.wait_for("the read counter to move again", lambda: read_count() > second, timeout=30)
+    progress = d.wait_for(
+        "the step's progress from the workers' progress events",
+        lambda: "/s" in d.text('table.steps tr[data-step="count"] .bar-text')
+        and d.text('table.steps tr[data-step="count"] .bar-text'),
+        timeout=15,
+    )
+    print(f"  progress shown: {progress}")
+    shift = d.js("return window.__shift")
+    if shift > 0:
+        raise CheckFailed(f"the execution page moved while events arrived (layout shift {shift:.5f}, expected none)")
     d.screenshot("execution-running.png")
     stop = d.find('button[data-action="stop"]')
     if not stop.is_enabled():
@@ -284,8 +333,12 @@ def check_stop_count(d, marker):
         raise CheckFailed(f"the confirmation does not name execution {execution_id}: {dialog.text!r}")
     d.find("button[type=submit]", dialog).click()
     d.wait_for("the confirmation to close", lambda: not d.find_all("dialog[open]"), timeout=40)
-    d.wait_for(f"execution {execution_id} STOPPED (live, no reload)", lambda: d.detail_status() == "STOPPED", timeout=60)
-    d.wait_for("Restart offered for the STOPPED execution", lambda: d.find('button[data-action="restart"]').is_enabled())
+    d.wait_for(
+        f"execution {execution_id} STOPPED (live, no reload)", lambda: d.detail_status() == "STOPPED", timeout=60
+    )
+    d.wait_for(
+        "Restart offered for the STOPPED execution", lambda: d.find('button[data-action="restart"]').is_enabled()
+    )
     if d.find('button[data-action="stop"]').is_enabled():
         raise CheckFailed("Stop is still offered for a STOPPED execution")
     if not d.js("return window.__notReloaded === true"):
@@ -293,12 +346,50 @@ def check_stop_count(d, marker):
     return execution_id
 
 
+def operate(d, action, execution_id):
+    """Clicks an operation's button on the execution page and confirms it; returns the notice's text."""
+    button = d.find(f'button[data-action="{action}"]')
+    if not button.is_enabled():
+        raise CheckFailed(f"the {action} button is disabled for execution {execution_id}")
+    before = len(d.find_all(".notice"))
+    button.click()
+    dialog = d.wait_for(f"the {action} confirmation", lambda: d.visible("dialog[open]"))
+    if str(execution_id) not in dialog.text:
+        raise CheckFailed(f"the {action} confirmation does not name execution {execution_id}: {dialog.text!r}")
+    d.find("button[type=submit]", dialog).click()
+    d.wait_for(f"the {action} confirmation to close", lambda: not d.find_all("dialog[open]"), timeout=40)
+    return d.wait_for(
+        f"the notice after {action}", lambda: len(d.find_all(".notice")) > before and d.find_all(".notice")[-1]
+    )
+
+
+def check_restart_and_abandon(d, stopped_id):
+    """Restart the stopped execution (a new one resumes it), stop that one too, then abandon it."""
+    notice = operate(d, "restart", stopped_id)
+    link = d.find("a", notice).get_attribute("href")
+    restarted = int(link.rsplit("/", 1)[1])
+    if restarted == stopped_id:
+        raise CheckFailed("the restart answered the stopped execution's id, expected a new execution")
+    print(f"  restarted as execution {restarted}")
+    d.find("a", notice).click()
+    d.wait_for(f"execution {restarted} STARTED", lambda: d.detail_status() == "STARTED", timeout=30)
+    operate(d, "stop", restarted)
+    d.wait_for(f"execution {restarted} STOPPED", lambda: d.detail_status() == "STOPPED", timeout=60)
+    operate(d, "abandon", restarted)
+    d.wait_for(f"execution {restarted} ABANDONED (live)", lambda: d.detail_status() == "ABANDONED", timeout=30)
+    offered = [name for name in ("stop", "restart", "abandon") if d.find(f'button[data-action="{name}"]').is_enabled()]
+    if offered:
+        raise CheckFailed(f"{offered} still offered for an ABANDONED execution")
+
+
 def check_partitions(d, marker):
-    """A partitioned job and a failing one, started over HTTP: the list shows them end live, the detail shows
-    the partitions with their counters."""
+    """A partitioned job and a failing one, started over HTTP while the list is open: the list polls nothing, so
+    they appear and end there only through the event stream. The detail shows the partitions with their counters."""
+    d.navigate("#/executions")
+    d.wait_for("the executions list", lambda: d.find_all("table.executions tbody tr"))
+    time.sleep(0.5)  # the list's own load is done: from here on only events change it
     daily = d.start_over_http("daily-accounting", {"date": "2026-11-25", "rows": 20000, "accounts": 400})
     failing = d.start_over_http("count", {"items": 300, "failAt": 150, "chunkSize": 50, "run": marker + "-fail"})
-    d.navigate("#/executions")
     d.wait_for(f"execution {failing} FAILED in the list", lambda: d.status_of_row(failing) == "FAILED", timeout=60)
     message = d.find(f'table.executions tr[data-id="{failing}"] .c-message').text
     if "150" not in message:
@@ -307,7 +398,10 @@ def check_partitions(d, marker):
     d.screenshot("executions.png")
     d.find(f'table.executions tr[data-id="{daily}"] .c-id a').click()
     d.wait_for("the daily-accounting execution page", lambda: d.detail_status() == "COMPLETED")
-    partitions = d.wait_for("the 8 partitions of daily-balances", lambda: len(d.find_all("table.steps tr.partition")) == 8 and d.find_all("table.steps tr.partition"))
+    partitions = d.wait_for(
+        "the 8 partitions of daily-balances",
+        lambda: len(d.find_all("table.steps tr.partition")) == 8 and d.find_all("table.steps tr.partition"),
+    )
     statuses = {p.find_element(By.CSS_SELECTOR, ".status").get_attribute("data-status") for p in partitions}
     if statuses != {"COMPLETED"}:
         raise CheckFailed(f"the partitions' statuses are {statuses}, expected all COMPLETED")
@@ -413,33 +507,43 @@ def main():
 def run_checks(d, args, marker):
     """Runs the checks in order; 0 when all held, 1 (with a screenshot and the console) at the first that did not."""
     step = "starting"
+    began = time.monotonic()
     try:
         step = "token and live events"
-        print(f"- {step}")
+        print(f"- {step} ({time.monotonic() - began:.1f} s)")
         check_token_and_live(d)
+        step = "the start dialog from the keyboard"
+        print(f"- {step} ({time.monotonic() - began:.1f} s)")
+        check_keyboard(d)
         step = "start hello, see it COMPLETED live"
-        print(f"- {step}")
+        print(f"- {step} ({time.monotonic() - began:.1f} s)")
         hello_id, who = check_start_hello(d, marker)
         step = "open its steps"
-        print(f"- {step}")
+        print(f"- {step} ({time.monotonic() - began:.1f} s)")
         check_hello_detail(d, hello_id, who)
         step = "stop a slow count, see it STOPPED"
-        print(f"- {step}")
+        print(f"- {step} ({time.monotonic() - began:.1f} s)")
         count_id = check_stop_count(d, marker)
+        step = "restart it, stop it again, abandon it"
+        print(f"- {step} ({time.monotonic() - began:.1f} s)")
+        check_restart_and_abandon(d, count_id)
         step = "a partitioned job and a failing one"
-        print(f"- {step}")
+        print(f"- {step} ({time.monotonic() - began:.1f} s)")
         check_partitions(d, marker)
         step = "workers, schedules, dead letters"
-        print(f"- {step}")
+        print(f"- {step} ({time.monotonic() - began:.1f} s)")
         check_pages(d, args)
         step = "phone width"
-        print(f"- {step}")
+        print(f"- {step} ({time.monotonic() - began:.1f} s)")
         check_phone(d, hello_id, count_id)
         step = "no errors in the browser's console"
-        print(f"- {step}")
+        print(f"- {step} ({time.monotonic() - began:.1f} s)")
         d.collect_console()
         # The 401s before the token was given and the refused start's 400 were asked for; nothing else may fail.
-        expected = ("status of 401 (Unauthorized)", "/api/jobs/hello/start - Failed to load resource: the server responded with a status of 400")
+        expected = (
+            "status of 401 (Unauthorized)",
+            "/api/jobs/hello/start - Failed to load resource: the server responded with a status of 400",
+        )
         errors = [
             entry
             for entry in d.console
@@ -447,7 +551,7 @@ def run_checks(d, args, marker):
         ]
         if errors:
             raise CheckFailed("the browser logged errors:\n" + "\n".join(entry["message"] for entry in errors))
-        print("dashboard: all checks passed")
+        print(f"dashboard: all checks passed in {time.monotonic() - began:.1f} s")
         return 0
     except CheckFailed as failure:
         print(f"dashboard: FAILED at '{step}': {failure}", file=sys.stderr)

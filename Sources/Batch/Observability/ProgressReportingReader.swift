@@ -1,6 +1,6 @@
 /// A reader that knows how far it has come through a input of known size (a file, by bytes): the engine adds an
 /// estimated end to the progress it reports for the step.
-public protocol ProgressReporting {
+public protocol ProgressReportingReader {
     /// How much is done and the total, in the reader's own unit (bytes for files); nil when it does not know.
     var progress: (done: Int64, total: Int64)? { get }
 }

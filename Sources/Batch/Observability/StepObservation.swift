@@ -107,7 +107,7 @@ final class StepObservation {
     /// Reports the step's progress to the observer: counts, the pace since the last report and, when the reader
     /// knows its size, an estimated end.
     @usableFromInline
-    func reportProgress(_ counters: StepCounters, reader: (any ProgressReporting)?) {
+    func reportProgress(_ counters: StepCounters, reader: (any ProgressReportingReader)?) {
         guard let progress else { return }
         let now = ContinuousClock.now
         let seconds = (now - lastReport.time).timeInterval

@@ -8,7 +8,7 @@ import Foundation
 ///  "read": 120000, "write": 119000, "filter": 1000, "skip": 0, "itemsPerSecond": 48210.5,
 ///  "done": 7340032, "total": 24117248, "estimatedEnd": "2026-11-25T10:00:04.120Z", "time": "2026-11-25T10:00:00.500Z"}
 /// ```
-/// `done`, `total` and `estimatedEnd` are present only when the reader knows its size (``ProgressReporting``);
+/// `done`, `total` and `estimatedEnd` are present only when the reader knows its size (``ProgressReportingReader``);
 /// a partition reports as its own step execution (`stepName` is `step:partition`).
 public struct StepProgress: Sendable, Hashable {
     /// The job execution.

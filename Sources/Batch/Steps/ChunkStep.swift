@@ -290,7 +290,7 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
                 throw error
             }
             if observation.chunkEnded(observed, committed: chunk.read > 0 || !chunk.skipped.isEmpty, read: chunk.read) {
-                observation.reportProgress(scope.execution.counters, reader: reader as? any ProgressReporting)
+                observation.reportProgress(scope.execution.counters, reader: reader as? any ProgressReportingReader)
             }
             if exhausted { return .completed }
         }

@@ -3,6 +3,7 @@ import BatchRabbitMQ
 import Foundation
 import Hummingbird
 import NIOCore
+import ServiceLifecycle
 
 extension APIHandlers {
     /// `GET /api/events?job=`: server-sent events from the events exchange — `event: status` for a state change,
@@ -16,6 +17,7 @@ extension APIHandlers {
         } catch let error as AMQPError {
             throw APIError(.serviceUnavailable, "the broker cannot be reached: \(error)")
         }
+        logger.debug("event stream opened", metadata: ["queue": "\(subscription.queue)", "job": "\(job ?? "*")"])
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream; charset=utf-8"
         headers[.cacheControl] = "no-store"
@@ -43,18 +45,24 @@ extension APIHandlers {
                         continuation.yield(": keep-alive\n\n")
                     }
                 }
-                do {
-                    try await writer.write(ByteBuffer(string: ": connected\n\n"))
-                    for await frame in frames {
-                        try await writer.write(ByteBuffer(string: frame))
+                // A graceful shutdown (SIGTERM) ends the stream, so the server does not wait for its clients.
+                await withGracefulShutdownHandler {
+                    do {
+                        try await writer.write(ByteBuffer(string: ": connected\n\n"))
+                        for await frame in frames {
+                            try await writer.write(ByteBuffer(string: frame))
+                        }
+                        try await writer.finish(nil)
+                    } catch {
+                        // The client went away: the write failed. Nothing to answer.
                     }
-                    try await writer.finish(nil)
-                } catch {
-                    // The client went away: the write failed. Nothing to answer.
+                } onGracefulShutdown: {
+                    continuation.finish()
                 }
                 ticker.cancel()
                 feeder.cancel()
                 await subscription.close()
+                logger.debug("event stream closed", metadata: ["queue": "\(subscription.queue)"])
             })
     }
 }

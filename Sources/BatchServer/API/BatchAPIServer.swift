@@ -39,7 +39,7 @@ public struct BatchAPIServer: Sendable {
 
     let configuration: Configuration
     let api: APIHandlers
-    let files: ServerResources
+    let files: Result<ServerResources, APIError>
     let logger: Logger
 
     /// Creates the server.
@@ -51,13 +51,20 @@ public struct BatchAPIServer: Sendable {
     ///   - messaging: where commands go and events come from.
     ///   - schedules: the scheduler's planning (where a schedule starts, what a firing sends).
     ///   - logger: the server's logger (requests are not logged; the token never is).
-    /// - Throws: ``APIError`` when the server's files are not found.
+    /// Without its files (`openapi.json`, `Dashboard/`) the server still serves the API, and says so in a warning;
+    /// `/openapi.json` and `/` then answer 404 with the places it looked at.
     public init(
         configuration: Configuration, registry: JobRegistry, repository: PostgresJobRepository,
         messaging: BatchMessaging, schedules: SchedulePlanning, logger: Logger
-    ) throws {
+    ) {
         self.configuration = configuration
-        self.files = try ServerResources(directory: configuration.resources)
+        do {
+            files = .success(try ServerResources(directory: configuration.resources))
+        } catch {
+            let failure = APIError.from(error)
+            logger.warning("serving the API without the dashboard", metadata: ["reason": "\(failure.message)"])
+            files = .failure(APIError(.notFound, failure.message))
+        }
         self.api = APIHandlers(
             registry: registry, repository: repository, messaging: messaging, schedules: schedules,
             commandTimeout: configuration.commandTimeout, keepAlive: configuration.keepAlive, logger: logger)
@@ -69,6 +76,19 @@ public struct BatchAPIServer: Sendable {
         let router = Router(context: BasicRequestContext.self)
         if let token = configuration.token, !token.isEmpty {
             router.add(middleware: TokenMiddleware(token: token))
+        }
+        let files: ServerResources
+        switch self.files {
+        case .success(let found):
+            files = found
+        case .failure(let missing):
+            for path in ["/", "/openapi.json"] {
+                router.get(RouterPath(path)) { _, _ in
+                    APIResponse.json(["error": .string(missing.message)], status: missing.status)
+                }
+            }
+            api.register(on: router)
+            return router
         }
         router.add(middleware: FileMiddleware(files.dashboard, searchForIndexHtml: true, logger: logger))
         let openAPI = files.openAPI

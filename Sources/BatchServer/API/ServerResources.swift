@@ -19,7 +19,8 @@ public struct ServerResources: Sendable {
     /// Loads the resources from `directory`, or else from the bundle beside the executable.
     /// - Throws: ``APIError`` naming the places looked at when none holds `openapi.json`.
     public init(directory: String? = nil) throws {
-        let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
+        // The executable itself, however it was started (a bare name found on PATH says nothing of where it is).
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         let candidates =
             directory.map { [$0] } ?? [
                 Bundle.main.bundleURL.appendingPathComponent(Self.bundleName).path,
