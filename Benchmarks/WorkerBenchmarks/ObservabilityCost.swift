@@ -60,13 +60,14 @@ struct ObservabilityCost {
                 "   uninstrumented:      median \(format(uninstrumented)) jobs/s   (trials: \(list("uninstrumented")))",
                 "   cost of the no-op backends:  \(format((uninstrumented / noOp - 1) * 100)) %   (target <= 5 %)",
             ]
-        return baselineLines + [
+        let lines = [
             "Observability cost, `hello` jobs per second, one worker (--concurrency \(concurrency)), \(jobs) jobs per trial,"
                 + " \(trials) trials each, alternating",
             "   no-op backends:      median \(format(noOp)) jobs/s   (trials: \(list("no-op")))",
             "   Prometheus backend:  median \(format(prometheus)) jobs/s   (trials: \(list("prometheus")))",
             "   cost of Prometheus:  \(format((noOp / prometheus - 1) * 100)) %   (target <= 10 %)",
         ]
+        return [lines[0]] + baselineLines + lines.dropFirst()
     }
 
     /// A TCP port nothing listens on now (bound to port 0, then released).
