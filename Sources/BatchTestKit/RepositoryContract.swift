@@ -18,19 +18,20 @@ public enum RepositoryContract {
     }
 
     /// Every check.
-    public static let cases: [Case] = [
-        Case(name: "a launch creates an instance and a STARTING execution", run: launchCreatesInstance),
-        Case(name: "one running execution per instance", run: oneRunningPerInstance),
-        Case(name: "start rules after each final status", run: startRulesAfterFinalStatuses),
-        Case(name: "a restart carries the job context over", run: restartCarriesContext),
-        Case(name: "a stale job execution update is refused", run: staleJobUpdateRefused),
-        Case(name: "lookups of instances and executions", run: lookups),
-        Case(name: "step executions: versions and last of a step", run: stepExecutions),
-        Case(name: "chunk transaction commit and rollback", run: chunkTransactions),
-        Case(name: "racing launches: exactly one wins", run: racingLaunches),
-        Case(name: "missing records", run: missingRecords),
-        Case(name: "JSON values survive storage", run: jsonRoundTrip),
-    ]
+    public static let cases: [Case] =
+        [
+            Case(name: "a launch creates an instance and a STARTING execution", run: launchCreatesInstance),
+            Case(name: "one running execution per instance", run: oneRunningPerInstance),
+            Case(name: "start rules after each final status", run: startRulesAfterFinalStatuses),
+            Case(name: "a restart carries the job context over", run: restartCarriesContext),
+            Case(name: "a stale job execution update is refused", run: staleJobUpdateRefused),
+            Case(name: "lookups of instances and executions", run: lookups),
+            Case(name: "step executions: versions and last of a step", run: stepExecutions),
+            Case(name: "chunk transaction commit and rollback", run: chunkTransactions),
+            Case(name: "racing launches: exactly one wins", run: racingLaunches),
+            Case(name: "missing records", run: missingRecords),
+            Case(name: "JSON values survive storage", run: jsonRoundTrip),
+        ] + partitionCases
 
     static func launch(
         _ repository: any JobRepository, _ job: String = "job", _ parameters: JobParameters = JobParameters(["k": 1])

@@ -22,7 +22,7 @@ import Testing
         try await TestDatabase.withConnection(configuration) { connection in
             let applied = try await PostgresMigrations.run(
                 on: connection, schema: configuration.schema, logger: TestDatabase.logger)
-            #expect(applied == [1, 2, 3])
+            #expect(applied == [1, 2, 3, 4])
             let catalog = try await Self.catalog(connection, schema: configuration.schema)
             for table in ["job_instances", "job_executions", "step_executions", "workers", "schema_migrations"] {
                 #expect(catalog.contains { $0.hasPrefix("table \(table).") }, "missing table \(table)")
@@ -45,7 +45,7 @@ import Testing
             #expect(try await Self.catalog(connection, schema: configuration.schema) == catalog)
             let recorded = try await connection.query(
                 "SELECT version, name FROM \"\(configuration.schema)\".schema_migrations ORDER BY version")
-            #expect(try recorded.map { try $0.decode("version", as: Int.self) } == [1, 2, 3])
+            #expect(try recorded.map { try $0.decode("version", as: Int.self) } == [1, 2, 3, 4])
         }
     }
 
@@ -66,7 +66,8 @@ import Testing
             return all
         }
         #expect(applied.count == 6)
-        #expect(applied.filter { $0 == [1, 2, 3] }.count == 1, "exactly one runner applies the migrations: \(applied)")
+        #expect(
+            applied.filter { $0 == [1, 2, 3, 4] }.count == 1, "exactly one runner applies the migrations: \(applied)")
         #expect(applied.filter(\.isEmpty).count == 5)
     }
 
