@@ -14,14 +14,17 @@ final class JobRun: Sendable {
     let resources: JobResources
     /// How long to keep trying to store an outcome while the store is unreachable.
     let outcomeRetryDeadline: Duration
+    /// Where remote partition steps send their partitions; nil: they run locally.
+    let dispatcher: (any RemotePartitionDispatcher)?
     /// The status last reported to the observer.
     private let reported: Mutex<BatchStatus>
 
     init(
         execution: JobExecution, job: Job, repository: any JobRepository, stopSignal: StopSignal,
         observer: (any JobExecutionObserver)?, outcomeRetryDeadline: Duration,
-        resources: JobResources, logger: Logger
+        resources: JobResources, logger: Logger, dispatcher: (any RemotePartitionDispatcher)? = nil
     ) {
+        self.dispatcher = dispatcher
         self.resources = resources
         self.outcomeRetryDeadline = outcomeRetryDeadline
         self.execution = execution

@@ -15,6 +15,16 @@ enum StepRunner {
             StepExecution(
                 jobExecutionId: run.execution.id, stepName: stepName, startTime: now, lastUpdated: now,
                 context: startContext))
+        return try await execute(step, as: created, partition: partition, in: run, listeners: listeners)
+    }
+
+    /// Runs `step` as the stored step execution `created` (a remote partition a worker claimed), from its context.
+    /// - Returns: the stored final step execution.
+    /// - Throws: only when the repository cannot store the step execution.
+    static func execute(
+        _ step: any JobStep, as created: StepExecution, partition: String?, in run: JobRun, listeners: Listeners
+    ) async throws -> StepExecution {
+        let stepName = created.stepName
         let context = StepContext(
             job: run.execution, stepExecution: created, partitionName: partition, jobContext: run.jobContext,
             repository: run.repository, resources: run.resources, stopSignal: run.stopSignal, logger: run.logger)
@@ -37,8 +47,10 @@ enum StepRunner {
                     }
                 }
             }
-            scope.execution.status = .started
-            scope.execution = try await run.repository.updateStepExecution(scope.execution)
+            if scope.execution.status != .started {
+                scope.execution.status = .started
+                scope.execution = try await run.repository.updateStepExecution(scope.execution)
+            }
             status = try await step.execute(scope)
         } catch let error as BatchError where error.code == .stopped {
             status = .stopped
