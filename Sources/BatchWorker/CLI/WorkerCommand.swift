@@ -47,7 +47,14 @@ struct WorkerCommand: AsyncParsableCommand {
             valueName: "seconds"))
     var commandRetryDelay: Double = 1
 
+    @Option(
+        help: ArgumentHelp(
+            "Times a remote partition is sent to a worker before the loss of its worker ends it FAILED.",
+            valueName: "n"))
+    var partitionAttempts: Int = 3
+
     func validate() throws {
+        try CLIValidation.integer(partitionAttempts, "--partition-attempts", in: 1...100)
         if let concurrency { try CLIValidation.integer(concurrency, "--concurrency", in: 1...1_024) }
         guard commandAttempts >= 1 else { throw ValidationError("--command-attempts must be at least 1") }
         guard commandRetryDelay > 0, commandRetryDelay <= 3600 else {
@@ -60,12 +67,13 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try connection.logger(defaultLevel: .info)
-        let configuration = WorkerConfiguration(
+        var configuration = WorkerConfiguration(
             workerId: workerId, concurrency: concurrency, lease: .seconds(lease),
             heartbeatInterval: heartbeat.map { .seconds($0) },
             grace: .seconds(grace), migrate: !noMigrate,
             commandRetry: CommandRetryPolicy(
                 maximumAttempts: commandAttempts, initialDelay: .seconds(commandRetryDelay)))
+        configuration.partitionAttempts = partitionAttempts
         let repository = try connection.repository(logger)
         let messaging: BatchMessaging
         do {

@@ -48,6 +48,8 @@ public protocol EventSink: Sendable {
     func publish(_ event: Event) async throws
     /// Sends a command (a stop) to every worker.
     func broadcast(_ command: Command) async throws
+    /// Sends `partition` commands to the partitions queue; returns once they are accepted.
+    func sendPartitions(_ partitions: [Command]) async throws
 }
 
 /// The workers' shared record: who is alive, and the executions of those who are not.

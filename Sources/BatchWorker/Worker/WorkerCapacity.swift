@@ -4,6 +4,8 @@ import Synchronization
 final class WorkerCapacity: Sendable {
     private struct State {
         var running: Set<Int64> = []
+        /// Executions whose manager waits for its remote partitions: running, but holding no slot.
+        var suspended: Set<Int64> = []
         /// Executions of this worker that ended before ``add(_:)`` counted them (a very short job).
         var endedEarly: Set<Int64> = []
         var waiters: [CheckedContinuation<Void, Never>] = []
@@ -24,6 +26,7 @@ final class WorkerCapacity: Sendable {
     /// Frees the slot of an execution of this worker that ended.
     func remove(_ executionId: Int64) {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            if state.suspended.remove(executionId) != nil { return [] }
             guard state.running.remove(executionId) != nil else {
                 state.endedEarly.insert(executionId)
                 return []
@@ -33,6 +36,27 @@ final class WorkerCapacity: Sendable {
             return state.waiters
         }
         for waiter in waiters { waiter.resume() }
+    }
+
+    /// Gives up the slot of an execution that goes on running without using it (a manager waiting for its
+    /// partitions), waking a waiter.
+    func suspend(_ executionId: Int64) {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            guard state.running.remove(executionId) != nil else { return [] }
+            state.suspended.insert(executionId)
+            guard state.running.count < limit else { return [] }
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Takes the slot of a suspended execution back (it may briefly put the worker over its limit: a manager whose
+    /// partitions ended must not wait behind new work).
+    func resume(_ executionId: Int64) {
+        state.withLock { state in
+            if state.suspended.remove(executionId) != nil { state.running.insert(executionId) }
+        }
     }
 
     /// Waits at most `timeout` for a free slot.

@@ -16,6 +16,8 @@ public struct WorkerConfiguration: Sendable {
     public var migrate: Bool
     /// How commands that did not succeed are retried or given up (5 attempts, backoff from 1 s by default).
     public var commandRetry: CommandRetryPolicy
+    /// How many times a remote partition is sent to a worker before a lost worker ends it FAILED (default 3).
+    public var partitionAttempts: Int = 3
 
     /// Creates a configuration.
     /// - Parameters:
