@@ -41,7 +41,9 @@ extension PostgresJobRepository {
 
     /// Marks FAILED every running (STARTING, STARTED, STOPPING) job execution whose worker has missed its lease:
     /// its heartbeat is older than `lease` by the database clock, or it has no worker row at all. Their running
-    /// step executions are marked FAILED too. The exit message names the lost worker and its last heartbeat, the
+    /// step executions are marked FAILED too, except remote partitions: those the lost worker ran or no worker took
+    /// yet end STOPPED, those other workers run stop by themselves at their next chunk (and, should their worker be
+    /// lost as well, end STOPPED at a later sweep). The exit message names the lost worker and its last heartbeat, the
     /// version moves on (so a worker that was only slow fails loudly on its next update), and the instance can be
     /// restarted. One statement.
     ///
@@ -75,13 +77,13 @@ extension PostgresJobRepository {
                       FROM message m WHERE e.id = m.id
                     RETURNING e.*
                 ), failed_steps AS (
-                    -- The lost worker's own steps fail; a remote partition no worker took yet ends STOPPED; remote
-                    -- partitions other workers run are left to them: they stop at their next chunk.
+                    -- The lost worker's own steps fail; its remote partitions, and those no worker took yet, end
+                    -- STOPPED; remote partitions other workers run are left to them: they stop at their next chunk.
                     UPDATE \(quoted).step_executions s
-                       SET status = CASE WHEN s.status = 'STARTING' AND s.worker_id IS NULL
-                                          AND position(':' IN s.step_name) > 0 THEN 'STOPPED' ELSE 'FAILED' END,
-                           exit_code = CASE WHEN s.status = 'STARTING' AND s.worker_id IS NULL
-                                          AND position(':' IN s.step_name) > 0 THEN 'STOPPED' ELSE 'FAILED' END,
+                       SET status = CASE WHEN s.worker_id IS NOT NULL OR (s.status = 'STARTING'
+                                          AND position(':' IN s.step_name) > 0) THEN 'STOPPED' ELSE 'FAILED' END,
+                           exit_code = CASE WHEN s.worker_id IS NOT NULL OR (s.status = 'STARTING'
+                                          AND position(':' IN s.step_name) > 0) THEN 'STOPPED' ELSE 'FAILED' END,
                            exit_message = m.text, end_time = now(), last_updated = now(), version = s.version + 1
                       FROM message m
                      WHERE s.job_execution_id = m.id AND s.status IN ('STARTING', 'STARTED', 'STOPPING')
