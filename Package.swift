@@ -48,7 +48,12 @@ let package = Package(
         ),
         .testTarget(
             name: "BatchTests",
-            dependencies: ["Batch", "BatchTestKit", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Batch", "BatchTestKit", .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ],
             swiftSettings: strict
         ),
 
@@ -103,6 +108,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            resources: [.copy("Dashboard"), .copy("openapi.json")],
             swiftSettings: strict
         ),
         .testTarget(

@@ -16,20 +16,24 @@ final class JobRun: Sendable {
     let outcomeRetryDeadline: Duration
     /// Where remote partition steps send their partitions; nil: they run locally.
     let dispatcher: (any RemotePartitionDispatcher)?
-    /// The status last reported to the observer.
-    private let reported: Mutex<BatchStatus>
+    /// Where metrics, spans and progress go.
+    let observability: BatchObservability
+    /// The status last reported (logged, counted, told to the observer); nil before the first.
+    private let reported: Mutex<BatchStatus?>
 
     init(
         execution: JobExecution, job: Job, repository: any JobRepository, stopSignal: StopSignal,
         observer: (any JobExecutionObserver)?, outcomeRetryDeadline: Duration,
-        resources: JobResources, logger: Logger, dispatcher: (any RemotePartitionDispatcher)? = nil
+        resources: JobResources, logger: Logger, observability: BatchObservability = .global,
+        dispatcher: (any RemotePartitionDispatcher)? = nil
     ) {
+        self.observability = observability
         self.dispatcher = dispatcher
         self.resources = resources
         self.outcomeRetryDeadline = outcomeRetryDeadline
         self.execution = execution
         self.observer = observer
-        self.reported = Mutex(execution.status)
+        self.reported = Mutex(nil)
         self.job = job
         self.repository = repository
         self.stopSignal = stopSignal
@@ -37,13 +41,15 @@ final class JobRun: Sendable {
         self.logger = logger
     }
 
-    /// Tells the observer about `execution` if its status changed since the last report.
+    /// When `execution`'s status changed since the last report: logs the change (one line, at info; error for a
+    /// failure), counts a final status in `batch_job_executions_total`, and tells the observer.
     func report(_ execution: JobExecution) async {
-        guard let observer else { return }
         let changed = reported.withLock { reported in
             defer { reported = execution.status }
             return reported != execution.status
         }
-        if changed { await observer.jobExecutionChanged(execution) }
+        guard changed else { return }
+        JobObservation.changed(execution, logger: logger, metrics: observability.metrics)
+        await observer?.jobExecutionChanged(execution)
     }
 }

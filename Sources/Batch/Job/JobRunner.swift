@@ -7,6 +7,10 @@ enum JobRunner {
     /// Runs the execution; never throws: whatever happens ends in a stored status (or, when even that fails,
     /// in an attempt to store UNKNOWN).
     static func run(_ run: JobRun) async -> JobExecution {
+        await JobObservation.traced(run) { await runUntraced(run) }
+    }
+
+    private static func runUntraced(_ run: JobRun) async -> JobExecution {
         let logger = run.logger
         var execution = run.execution
         execution.status = .started
@@ -23,7 +27,6 @@ enum JobRunner {
                 ? await finish(execution, status: .stopped, message: "stopped before the first step", run)
                 : execution
         }
-        logger.info("job started")
 
         var status = BatchStatus.completed
         var message = ""
@@ -111,7 +114,6 @@ enum JobRunner {
             let stored = try await StorageRetry.retrying(
                 "store the outcome of the job execution", deadline: run.outcomeRetryDeadline, logger: run.logger
             ) { try await persist(final, run) }
-            log(stored, run.logger)
             return stored
         } catch {
             lastError = error
@@ -123,14 +125,6 @@ enum JobRunner {
         final.exitCode = BatchStatus.unknown.rawValue
         final.exitMessage = "the outcome (\(status.rawValue)) could not be recorded: \(lastError.batchDescription)"
         return (try? await persist(final, run)) ?? final
-    }
-
-    private static func log(_ execution: JobExecution, _ logger: Logger) {
-        switch execution.status {
-        case .completed: logger.info("job completed")
-        case .stopped: logger.info("job stopped", metadata: ["reason": "\(execution.exitMessage)"])
-        default: logger.error("job \(execution.status.rawValue)", metadata: ["reason": "\(execution.exitMessage)"])
-        }
     }
 
     /// Updates the execution; when someone else changed it meanwhile (an operator writing STOPPING), takes their

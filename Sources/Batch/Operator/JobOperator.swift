@@ -29,6 +29,8 @@ public final class JobOperator: Sendable {
     public let resources: JobResources
     /// Where remote partition steps send their partitions; nil: they run in this process.
     public let partitionDispatcher: (any RemotePartitionDispatcher)?
+    /// Where the metrics, spans and progress of this operator's jobs go.
+    public let observability: BatchObservability
     let logger: Logger
     private let running = Mutex<[Int64: RunningExecution]>([:])
     /// The remote partitions running here: job execution id → step execution id → stop signal.
@@ -49,14 +51,18 @@ public final class JobOperator: Sendable {
     ///     (default 10 minutes; if the process dies meanwhile, the lost-worker sweep records FAILED).
     ///   - resources: application resources for the steps of every job (see ``ResourceKey``).
     ///   - logger: the logger for the engine's messages.
+    ///   - observability: where metrics, spans and progress go (default: the process's metrics factory and
+    ///     tracer; see ``BatchObservability``).
     ///   - partitionDispatcher: where remote partition steps send their partitions (a worker's fleet); without one
     ///     they run in this process.
     public init(
         registry: JobRegistry, repository: any JobRepository, workerId: String? = nil,
         observer: (any JobExecutionObserver)? = nil, outcomeRetryDeadline: Duration = .seconds(600),
         resources: JobResources = JobResources(), logger: Logger = Logger(label: "swift-batch"),
+        observability: BatchObservability = .global,
         partitionDispatcher: (any RemotePartitionDispatcher)? = nil
     ) {
+        self.observability = observability
         self.partitionDispatcher = partitionDispatcher
         self.resources = resources
         self.outcomeRetryDeadline = outcomeRetryDeadline
@@ -327,10 +333,10 @@ public final class JobOperator: Sendable {
         let run = JobRun(
             execution: execution, job: job, repository: repository, stopSignal: StopSignal(), observer: observer,
             outcomeRetryDeadline: outcomeRetryDeadline, resources: resources.overlaid(with: job.resources),
-            logger: logger, dispatcher: partitionDispatcher)
+            logger: logger, observability: observability, dispatcher: partitionDispatcher)
         running.withLock { running in
             let task = Task {
-                await run.observer?.jobExecutionChanged(execution)
+                await run.report(execution)
                 let result = await JobRunner.run(run)
                 _ = self.running.withLock { $0.removeValue(forKey: execution.id) }
                 return result

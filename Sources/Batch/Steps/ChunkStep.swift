@@ -225,11 +225,15 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
         -> BatchStatus
     {
         let chunkListeners = scope.listeners.chunk
+        let observation = scope.observation
         var chunk = Chunk<Writer.Item>(capacity: chunkSize)
+        var number = 0
         while true {
             if try await scope.stopRequested() { return .stopped }
             chunk.reset()
             var exhausted = false
+            number += 1
+            let observed = observation.chunkStarted(number: number)
             do {
                 for listener in chunkListeners {
                     try await callListener(listener, "beforeChunk") { try await $0.beforeChunk(scope.context) }
@@ -278,11 +282,15 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
                     try await callListener(listener, "afterChunk") { try await $0.afterChunk(scope.context) }
                 }
             } catch {
+                observation.chunkFailed(observed, error)
                 scope.execution.counters.rollback += 1
                 for listener in chunkListeners.reversed() {
                     await listener.onChunkError(error, context: scope.context)
                 }
                 throw error
+            }
+            if observation.chunkEnded(observed, committed: chunk.read > 0 || !chunk.skipped.isEmpty, read: chunk.read) {
+                observation.reportProgress(scope.execution.counters, reader: reader as? any ProgressReportingReader)
             }
             if exhausted { return .completed }
         }
@@ -373,6 +381,9 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
         next.counters.writeSkip += chunk.writeSkips
         next.counters.commit += 1
         scope.execution = try await transaction.commit(next)
+        scope.observation.chunkCommitted(
+            read: chunk.read, written: written, filtered: chunk.read - chunk.outputs.count - chunk.processSkips,
+            skipped: chunk.readSkips + chunk.processSkips + chunk.writeSkips)
         scope.committed(transaction)
         scope.context.stepContext = scope.execution.context
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Tracing
 
 /// Runs one step execution: creates and stores it, calls the listeners around the step's work, and stores the
 /// outcome. Every state change is stored before the next piece of work begins.
@@ -10,12 +11,23 @@ enum StepRunner {
         _ step: any JobStep, as stepName: String, partition: String? = nil, startContext: ExecutionContext,
         in run: JobRun, listeners: Listeners
     ) async throws -> StepExecution {
+        try await JobObservation.tracedStep(run, stepName: stepName, partition: partition) { span in
+            try await self.run(
+                step, as: stepName, partition: partition, startContext: startContext, in: run, listeners: listeners,
+                span: span)
+        }
+    }
+
+    private static func run(
+        _ step: any JobStep, as stepName: String, partition: String?, startContext: ExecutionContext,
+        in run: JobRun, listeners: Listeners, span: (any Span)?
+    ) async throws -> StepExecution {
         let now = Date()
         let created = try await run.repository.createStepExecution(
             StepExecution(
                 jobExecutionId: run.execution.id, stepName: stepName, startTime: now, lastUpdated: now,
                 context: startContext))
-        return try await execute(step, as: created, partition: partition, in: run, listeners: listeners)
+        return try await execute(step, as: created, partition: partition, in: run, listeners: listeners, span: span)
     }
 
     /// Runs `step` as the stored step execution `created` (a remote partition a worker claimed), from its context.
@@ -24,11 +36,26 @@ enum StepRunner {
     static func execute(
         _ step: any JobStep, as created: StepExecution, partition: String?, in run: JobRun, listeners: Listeners
     ) async throws -> StepExecution {
+        try await JobObservation.tracedStep(run, stepName: created.stepName, partition: partition) { span in
+            try await execute(step, as: created, partition: partition, in: run, listeners: listeners, span: span)
+        }
+    }
+
+    private static func execute(
+        _ step: any JobStep, as created: StepExecution, partition: String?, in run: JobRun, listeners: Listeners,
+        span: (any Span)?
+    ) async throws -> StepExecution {
         let stepName = created.stepName
         let context = StepContext(
             job: run.execution, stepExecution: created, partitionName: partition, jobContext: run.jobContext,
             repository: run.repository, resources: run.resources, stopSignal: run.stopSignal, logger: run.logger)
-        let scope = StepScope(run: run, execution: created, context: context, listeners: listeners)
+        JobObservation.stepCreated(span, created)
+        let observation = StepObservation(
+            observability: run.observability, jobName: run.execution.jobName, executionId: run.execution.id,
+            stepName: stepName, stepExecutionId: created.id,
+            metricStep: partition.map { String(stepName.dropLast($0.count + 1)) } ?? stepName)
+        let scope = StepScope(
+            run: run, execution: created, context: context, listeners: listeners, observation: observation)
         let logger = context.logger
         logger.debug("step starting")
 
@@ -80,6 +107,7 @@ enum StepRunner {
         let final = try await StorageRetry.retrying(
             "store the outcome of step '\(stepName)'", deadline: run.outcomeRetryDeadline, logger: logger
         ) { try await run.repository.updateStepExecution(outcome) }
+        JobObservation.stepEnded(span, final, error: failure)
         if final.status == .failed {
             logger.error("step failed", metadata: ["error": "\(final.exitMessage)"])
         } else {

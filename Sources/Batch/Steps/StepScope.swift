@@ -11,8 +11,14 @@ public final class StepScope {
 
     let run: JobRun
     @usableFromInline let listeners: Listeners
+    /// The step's metrics handles, chunk spans and progress clock.
+    @usableFromInline let observation: StepObservation
 
-    init(run: JobRun, execution: StepExecution, context: StepContext, listeners: Listeners) {
+    init(
+        run: JobRun, execution: StepExecution, context: StepContext, listeners: Listeners,
+        observation: StepObservation
+    ) {
+        self.observation = observation
         self.run = run
         self.execution = execution
         self.context = context

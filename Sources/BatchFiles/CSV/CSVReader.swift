@@ -20,6 +20,15 @@ import Batch
 ///   the file: returned or refused, each once; not the header or blank lines). A restarted step seeks
 ///   straight to the offset (for a `.gz` file it decompresses up to it) and goes on with the next record: no record
 ///   is read twice or missed.
+/// - Ranges: with ``FileReaderConfiguration/range`` set (a partition from ``FileRangePartitioner``), the reader reads
+///   the header from the start of the file, then only the records that start inside the range, and resumes within
+///   it on restart:
+///   ```swift
+///   reader: { context in
+///       let partition = try FilePartition(context)
+///       return CSVReader<Entry>(path: try await partition.path(context), configuration: partition.configuration())
+///   }
+///   ```
 /// - Errors: a malformed record, one with the wrong number of fields, one over the length limit, or a field that
 ///   does not decode (or is not valid UTF-8) throws ``BatchError/Code/malformedRecord`` naming the file, the line
 ///   and the field: `orders.csv, line 12, field 'amount' (column 3): expected a decimal number, found 'n/a'`. A
@@ -34,6 +43,7 @@ public struct CSVReader<Item: Decodable>: ItemReader {
     private let configuration: FileReaderConfiguration
     private let name: String
     private var state: CSVReaderState?
+    private var sized: FileReadProgress?
 
     /// Creates a reader; the file is opened (and its checksum verified) when the step opens the reader.
     /// - Parameters:
@@ -57,7 +67,11 @@ public struct CSVReader<Item: Decodable>: ItemReader {
     public mutating func open(_ context: ExecutionContext) async throws {
         state = try CSVReaderState(
             path: path, format: format, configuration: configuration, context: context, name: name)
+        sized = FileReadProgress(path: path, gzip: configuration.compression.isGzip(path), range: configuration.range)
     }
+
+    /// Bytes read of the file (or of its range); nil for gzip.
+    public var progress: (done: Int64, total: Int64)? { state.flatMap { state in sized?.at(state.position) } }
 
     /// The next record as an `Item`, or nil at the end of the file.
     /// - Throws: ``BatchError/Code/malformedRecord`` naming the file, line and field.
@@ -110,13 +124,22 @@ public struct TSVReader<Item: Decodable>: ItemReader {
     public func update(_ context: inout ExecutionContext) { reader.update(&context) }
     /// Closes the file.
     public mutating func close(_ status: BatchStatus) async throws { try await reader.close(status) }
+    /// Bytes read of the file (or of its range); nil for gzip.
+    public var progress: (done: Int64, total: Int64)? { reader.progress }
 }
+
+extension CSVReader: ProgressReportingReader {}
+extension TSVReader: ProgressReportingReader {}
 
 /// An open CSV reader: the parser, the column names and the position keys.
 final class CSVReaderState {
     private let record: CSVRecordSource
     private var count: Int64 = 0
     private let keys: ReaderKeys
+    /// The offset the reader's byte range ends before, if it reads a range.
+    private let rangeEnd: Int64?
+    /// The read position in the file.
+    var position: Int64 { record.parser.input.position }
 
     init(
         path: String, format: CSVFormat, configuration: FileReaderConfiguration, context: ExecutionContext,
@@ -126,8 +149,9 @@ final class CSVReaderState {
         if let algorithm = configuration.checksum {
             try Checksum.verify(path, algorithm, checksumPath: configuration.checksumPath)
         }
-        let input = try FileInput(
-            path: path, gzip: configuration.compression.isGzip(path), maxRecordLength: configuration.maxRecordLength)
+        let gzip = configuration.compression.isGzip(path)
+        try configuration.range?.checkSize(path, gzip: gzip)
+        let input = try FileInput(path: path, gzip: gzip, maxRecordLength: configuration.maxRecordLength)
         let parser = try CSVParser(
             input: input, format: format, maxRecordLength: configuration.maxRecordLength,
             maxRecordLines: configuration.maxRecordLines)
@@ -150,24 +174,42 @@ final class CSVReaderState {
             columns = columns ?? header
         }
         keys = ReaderKeys(name)
+        rangeEnd = configuration.range?.end
         if let offset = context.int(keys.offset) {
             try input.seek(to: Int64(offset))
             parser.line = context.int(keys.line) ?? parser.line
             count = Int64(context.int(keys.count) ?? 0)
+        } else if let range = configuration.range, range.start > input.position {
+            // A range after the header: its records start at `start` (a record boundary), on line `firstLine`.
+            try input.seek(to: range.start)
+            parser.line = range.firstLine
         }
         record = CSVRecordSource(parser: parser, encoding: format.encoding, columns: columns)
     }
 
+    /// Whether a record that starts at `offset` lies past the end of the range: then the parser moves back to it
+    /// (the next range's reader reads it) and this reader is at its end.
+    private func isPastRange(_ offset: Int64?) throws -> Bool {
+        guard let rangeEnd, let offset, offset >= rangeEnd else { return false }
+        let parser = record.parser
+        try parser.input.seek(to: offset)
+        parser.line = parser.recordLine
+        return true
+    }
+
     func next<Item: Decodable>(_ type: Item.Type) throws -> Item? {
         let parser = record.parser
+        if let rangeEnd, parser.input.position >= rangeEnd { return nil }
         let found: Bool
         do {
             found = try parser.next()
         } catch let error as BatchError where error.code == .malformedRecord {
+            if try isPastRange(parser.refused?.offset) { return nil }
             count += 1
             throw error
         }
         guard found else { return nil }
+        if try isPastRange(parser.input.bufferOffset + Int64(parser.recordStart)) { return nil }
         count += 1
         if let columns = record.columns, parser.fieldCount != columns.count {
             let fields = parser.fieldCount

@@ -1,4 +1,5 @@
 import Batch
+
 /// How a file reader opens and checks its file; shared by ``CSVReader``, ``TSVReader`` and ``JSONLinesReader``.
 public struct FileReaderConfiguration: Sendable, Hashable {
     /// Whether the file is gzip-compressed: by default when its path ends in `.gz`.
@@ -17,6 +18,9 @@ public struct FileReaderConfiguration: Sendable, Hashable {
     public var checksum: ChecksumAlgorithm?
     /// The checksum file to check against, when it is not `<path>.<algorithm>`.
     public var checksumPath: String?
+    /// When set, the reader reads only the records starting in this byte range of the file (a partition of it, see
+    /// ``FileRangePartitioner``), keeping its position within it; nil reads the whole file.
+    public var range: FileByteRange?
 
     /// Creates a configuration.
     /// - Parameters:
@@ -25,15 +29,24 @@ public struct FileReaderConfiguration: Sendable, Hashable {
     ///   - maxRecordLines: the most lines a CSV or TSV record may run over.
     ///   - checksum: the checksum file to verify before reading, if any.
     ///   - checksumPath: where that checksum file is, if not beside the file.
+    ///   - range: the byte range to read, nil for the whole file.
     public init(
         compression: FileCompression = .automatic, maxRecordLength: Int = 1 << 20, maxRecordLines: Int = 100,
-        checksum: ChecksumAlgorithm? = nil, checksumPath: String? = nil
+        checksum: ChecksumAlgorithm? = nil, checksumPath: String? = nil, range: FileByteRange? = nil
     ) {
         self.compression = compression
         self.maxRecordLength = maxRecordLength
         self.maxRecordLines = maxRecordLines
         self.checksum = checksum
         self.checksumPath = checksumPath
+        self.range = range
+    }
+
+    /// This configuration reading only `range` (nil: the whole file).
+    public func reading(_ range: FileByteRange?) -> FileReaderConfiguration {
+        var copy = self
+        copy.range = range
+        return copy
     }
 
     func validate(_ path: String) throws {
@@ -43,5 +56,6 @@ public struct FileReaderConfiguration: Sendable, Hashable {
         guard maxRecordLines >= 1 else {
             throw FileErrors.definition("reader for '\(path)': maxRecordLines must be at least 1")
         }
+        try range?.validate(path)
     }
 }

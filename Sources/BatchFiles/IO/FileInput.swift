@@ -139,6 +139,16 @@ final class FileInput {
         }
     }
 
+    /// The size of the file on disk (of the compressed bytes, for gzip).
+    func size() throws -> Int64 { try FileSystem.size(fd, path: path) }
+
+    /// Skips a UTF-8 byte order mark at the read position.
+    func skipByteOrderMark() throws {
+        while end - start < 3, try fill() {}
+        let p = buffer + start
+        if end - start >= 3, p[0] == 0xEF, p[1] == 0xBB, p[2] == 0xBF { start += 3 }
+    }
+
     /// Skips past the next line feed (or to the end of the file), without buffering the line.
     /// - Returns: whether a line feed was found.
     func skipLine() throws -> Bool {

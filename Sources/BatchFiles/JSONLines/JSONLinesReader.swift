@@ -16,6 +16,15 @@ import Foundation
 /// - Restart: as ``CSVReader``: the byte offset after the last line of each committed chunk (of the uncompressed
 ///   bytes, for `.gz`), the line number and the count are saved under `<name>.offset`, `<name>.line` and
 ///   `<name>.count`; a restart resumes at the next line.
+/// - Ranges: with ``FileReaderConfiguration/range`` set (a partition from ``FileRangePartitioner``), the reader reads
+///   only the lines that start inside the range and resumes within it on restart:
+///   ```swift
+///   reader: { context in
+///       let partition = try FilePartition(context)
+///       return JSONLinesReader<Event>(path: try await partition.path(context),
+///                                     configuration: partition.configuration())
+///   }
+///   ```
 /// - Errors: a line that is not valid JSON (or not UTF-8), does not decode, or is longer than
 ///   ``FileReaderConfiguration/maxRecordLength`` throws ``BatchError/Code/malformedRecord`` naming the file, the line
 ///   and the field (as a JSON path: `field 'customer.address[1]'`). The reader has moved past the line.
@@ -25,6 +34,7 @@ public struct JSONLinesReader<Item: Decodable>: ItemReader {
     private let decoder: JSONDecoder
     private let name: String
     private var state: JSONLinesReaderState?
+    private var sized: FileReadProgress?
 
     /// Creates a reader; the file is opened (and its checksum verified) when the step opens the reader.
     /// - Parameters:
@@ -51,14 +61,19 @@ public struct JSONLinesReader<Item: Decodable>: ItemReader {
         if let algorithm = configuration.checksum {
             try Checksum.verify(path, algorithm, checksumPath: configuration.checksumPath)
         }
-        let input = try FileInput(
-            path: path, gzip: configuration.compression.isGzip(path), maxRecordLength: configuration.maxRecordLength)
+        let gzip = configuration.compression.isGzip(path)
+        try configuration.range?.checkSize(path, gzip: gzip)
+        let input = try FileInput(path: path, gzip: gzip, maxRecordLength: configuration.maxRecordLength)
         let state = JSONLinesReaderState(
             scanner: LineScanner(input: input, maxLength: configuration.maxRecordLength), decoder: decoder,
-            keys: ReaderKeys(name))
+            keys: ReaderKeys(name), range: configuration.range)
         try state.restore(context)
         self.state = state
+        sized = FileReadProgress(path: path, gzip: gzip, range: configuration.range)
     }
+
+    /// Bytes read of the file (or of its range); nil for gzip.
+    public var progress: (done: Int64, total: Int64)? { state.flatMap { state in sized?.at(state.position) } }
 
     /// The next line as an `Item`, or nil at the end of the file.
     /// - Throws: ``BatchError/Code/malformedRecord`` naming the file, line and field.
@@ -86,11 +101,16 @@ final class JSONLinesReaderState {
     private let decoder: JSONDecoder
     private let keys: ReaderKeys
     private var count: Int64 = 0
+    /// The byte range read, if not the whole file.
+    private let range: FileByteRange?
+    /// The read position in the file.
+    var position: Int64 { scanner.input.position }
 
-    init(scanner: LineScanner, decoder: JSONDecoder, keys: ReaderKeys) {
+    init(scanner: LineScanner, decoder: JSONDecoder, keys: ReaderKeys, range: FileByteRange? = nil) {
         self.scanner = scanner
         self.decoder = decoder
         self.keys = keys
+        self.range = range
     }
 
     func restore(_ context: ExecutionContext) throws {
@@ -98,22 +118,25 @@ final class JSONLinesReaderState {
             try scanner.input.seek(to: Int64(offset))
             scanner.line = context.int(keys.line) ?? 1
             count = Int64(context.int(keys.count) ?? 0)
+        } else if let range, range.start > 0 {
+            // A range past the start: it starts right after a line feed, on line `firstLine`; no byte order mark.
+            try scanner.input.seek(to: range.start)
+            scanner.line = range.firstLine
         } else {
-            try skipByteOrderMark()
+            try scanner.input.skipByteOrderMark()
         }
     }
 
-    private func skipByteOrderMark() throws {
-        let input = scanner.input
-        while input.end - input.start < 3, try input.fill() {}
-        let p = input.buffer + input.start
-        if input.end - input.start >= 3, p[0] == 0xEF, p[1] == 0xBB, p[2] == 0xBF { input.start += 3 }
+    /// Whether the next line starts inside the range (always, over the whole file).
+    private var isInRange: Bool {
+        guard let end = range?.end else { return true }
+        return scanner.input.position < end
     }
 
     func next<Item: Decodable>(_ type: Item.Type) throws -> Item? {
-        while try advance() {
+        while isInRange, try advance() {
             let line = scanner.current
-            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            if Self.isBlank(line) { continue }
             count += 1
             let data = Data(line)
             do {
@@ -123,6 +146,11 @@ final class JSONLinesReaderState {
             }
         }
         return nil
+    }
+
+    /// Whether a line holds nothing but spaces and tabs: it is skipped, not a record.
+    static func isBlank(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
+        line.allSatisfy { $0 == 0x20 || $0 == 0x09 }
     }
 
     /// The scanner's next line; a line refused for its length counts as a record read.
@@ -170,3 +198,5 @@ final class JSONLinesReaderState {
         context[keys.count] = .int(count)
     }
 }
+
+extension JSONLinesReader: ProgressReportingReader {}

@@ -6,7 +6,7 @@ extension PostgresMigrations {
     /// - `schedule_firings`: a slot fires once, decided by the primary key `(schedule, slot)`; the job name and
     ///   instance key of the start find its execution (and an execution's firing).
     /// - `schedule_outbox`: the start command of each firing, written in the same transaction as the firing and
-    ///   marked sent once the broker confirmed it; unsent rows are re-sent by any worker.
+    ///   deleted once the broker confirmed it; rows left are re-sent by any worker (`sent_at` is not used).
     static func schedules(quotedSchema schema: String) -> PostgresMigration {
         PostgresMigration(
             version: 3, name: "schedules",

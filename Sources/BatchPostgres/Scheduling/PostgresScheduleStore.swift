@@ -6,7 +6,7 @@ import Foundation
 ///
 /// Due-ness is decided by the database clock (`now()`), so workers with skewed clocks agree. Firing a slot and
 /// recording its start command happen in one transaction: a row in `schedule_firings` (primary key schedule and
-/// slot: each slot fires once) and one in `schedule_outbox`; the caller publishes the command and marks it sent.
+/// slot: each slot fires once) and one in `schedule_outbox`; the caller publishes the command and removes it once confirmed.
 public struct PostgresScheduleStore: Sendable {
     /// The repository whose pool and schema the store uses.
     public let repository: PostgresJobRepository
@@ -170,15 +170,14 @@ public struct PostgresScheduleStore: Sendable {
         }
     }
 
-    /// Marks outbox entries sent (the broker confirmed them).
+    /// Removes outbox entries the broker confirmed: the outbox only carries starts to the broker (the firing row
+    /// is the record of the slot), so it holds no more than the starts still on their way.
     public func markSent(_ ids: [Int64]) async throws {
         guard !ids.isEmpty else { return }
-        try await repository.repositoryCall("mark scheduled starts sent") {
+        try await repository.repositoryCall("remove sent scheduled starts") {
             try await repository.select(
-                """
-                UPDATE \(quoted).schedule_outbox SET sent_at = now()
-                 WHERE id IN (SELECT (jsonb_array_elements_text($1))::bigint) AND sent_at IS NULL
-                """, [.json(.array(ids.map { .int($0) }))])
+                "DELETE FROM \(quoted).schedule_outbox WHERE id IN (SELECT (jsonb_array_elements_text($1))::bigint)",
+                [.json(.array(ids.map { .int($0) }))])
         }
     }
 }

@@ -12,7 +12,7 @@ public final class InMemoryScheduleStore: ScheduleStore {
     private struct State {
         var schedules: [String: ScheduleRecord] = [:]
         var firings: [String: [Date]] = [:]
-        var outbox: [(entry: ScheduleOutboxEntry, attempted: Date, sent: Date?)] = []
+        var outbox: [(entry: ScheduleOutboxEntry, attempted: Date)] = []
         var nextId: Int64 = 1
         var now: Date
         var probes = 0
@@ -40,8 +40,8 @@ public final class InMemoryScheduleStore: ScheduleStore {
     public var schedules: [String: ScheduleRecord] { state.withLock { $0.schedules } }
     /// The slots each schedule fired, in order.
     public func firedSlots(of name: String) -> [Date] { state.withLock { $0.firings[name] ?? [] } }
-    /// The outbox entries not marked sent.
-    public var unsent: [ScheduleOutboxEntry] { state.withLock { $0.outbox.filter { $0.sent == nil }.map(\.entry) } }
+    /// The outbox entries not yet sent (sent ones are removed).
+    public var unsent: [ScheduleOutboxEntry] { state.withLock { $0.outbox.map(\.entry) } }
 
     /// Adds (or replaces) a schedule as it is, next fire time and last slot included.
     public func put(_ record: ScheduleRecord) { state.withLock { $0.schedules[record.name] = record } }
@@ -58,7 +58,7 @@ public final class InMemoryScheduleStore: ScheduleStore {
             let now = state.now
             let due = state.schedules.values.contains { !$0.paused && ($0.nextFireTime.map { $0 <= now } ?? false) }
             let limit = now - resendAfter.timeInterval
-            let unsent = state.outbox.contains { $0.sent == nil && $0.attempted <= limit }
+            let unsent = state.outbox.contains { $0.attempted <= limit }
             return (due, unsent)
         }
     }
@@ -82,7 +82,7 @@ public final class InMemoryScheduleStore: ScheduleStore {
                     let entry = ScheduleOutboxEntry(
                         id: state.nextId, schedule: schedule.name, slot: firing.slot, command: firing.command)
                     state.nextId += 1
-                    state.outbox.append((entry, now, nil))
+                    state.outbox.append((entry, now))
                     entries.append(entry)
                 }
                 state.schedules[schedule.name]?.nextFireTime = advanced.nextFireTime
@@ -100,7 +100,7 @@ public final class InMemoryScheduleStore: ScheduleStore {
             let cutoff = now - olderThan.timeInterval
             var claimed: [ScheduleOutboxEntry] = []
             for index in state.outbox.indices
-            where state.outbox[index].sent == nil && state.outbox[index].attempted <= cutoff && claimed.count < limit {
+            where state.outbox[index].attempted <= cutoff && claimed.count < limit {
                 state.outbox[index].attempted = now
                 claimed.append(state.outbox[index].entry)
             }
@@ -112,9 +112,7 @@ public final class InMemoryScheduleStore: ScheduleStore {
     public func markSent(_ ids: [Int64]) async throws {
         try check()
         state.withLock { state in
-            for index in state.outbox.indices where ids.contains(state.outbox[index].entry.id) {
-                if state.outbox[index].sent == nil { state.outbox[index].sent = state.now }
-            }
+            state.outbox.removeAll { ids.contains($0.entry.id) }
         }
     }
 

@@ -47,6 +47,12 @@ struct ExecutionCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON, for scripts.")
     var json = false
 
+    @Flag(
+        help: """
+            Follow the execution until it ends: status changes and live progress (exit 0 when it COMPLETED), then             show it.
+            """)
+    var follow = false
+
     /// The execution id given.
     var id: Int64 {
         get throws { try CLIValidation.executionId(CLIValidation.single(ids, "execution id")) }
@@ -59,6 +65,14 @@ struct ExecutionCommand: AsyncParsableCommand {
     func run() async throws {
         let id = try self.id
         let logger = try connection.logger()
+        var ended: ExitCode?
+        if follow {
+            do {
+                try await RemoteSession.with(connection, logger: logger, follow: true) { try await $0.follow(id) }
+            } catch let exit as ExitCode {
+                ended = exit  // it ended but did not complete: shown below, then exit 1
+            }
+        }
         let registry = try SwiftBatch.registry
         let (detail, totals, firing) = try await connection.withRepository(logger) { repository in
             let jobOperator = JobOperator(registry: registry, repository: repository)
@@ -71,6 +85,7 @@ struct ExecutionCommand: AsyncParsableCommand {
             json
                 ? try ExecutionFormatter.json(detail, totals: totals, firing: firing)
                 : ExecutionFormatter.detail(detail, totals: totals, firing: firing))
+        if let ended { throw ended }
     }
 }
 

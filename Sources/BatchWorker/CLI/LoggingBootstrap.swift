@@ -5,6 +5,13 @@ import Synchronization
 /// (or `BATCH_LOG_LEVEL`) sets it once the command knows it, and loggers created before that follow too.
 final class ProcessLogLevel: Sendable {
     private let raw: Atomic<UInt8>
+    private let jsonFormat = Atomic<Bool>(false)
+
+    /// Whether lines are written as JSON objects (`--log-format json`) rather than text.
+    var json: Bool {
+        get { jsonFormat.load(ordering: .acquiring) }
+        set { jsonFormat.store(newValue, ordering: .releasing) }
+    }
 
     /// A level setting starting at `level`.
     init(_ level: Logger.Level) {
@@ -32,11 +39,13 @@ struct ProcessLevelLogHandler: LogHandler {
     private var stream: StreamLogHandler
     private let processLevel: ProcessLogLevel
     private var ownLevel: Logger.Level?
+    private let label: String
 
-    /// A handler writing through `stream` at `processLevel`'s level.
-    init(stream: StreamLogHandler, processLevel: ProcessLogLevel) {
+    /// A handler writing through `stream` at `processLevel`'s level (or JSON lines, with `--log-format json`).
+    init(stream: StreamLogHandler, processLevel: ProcessLogLevel, label: String = "") {
         self.stream = stream
         self.processLevel = processLevel
+        self.label = label
     }
 
     /// The logger's own level if it was set, else the process's, read at each message.
@@ -61,7 +70,11 @@ struct ProcessLevelLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        stream.log(event: event)
+        if processLevel.json {
+            JSONLogLine.write(event, label: label, handlerMetadata: stream.metadata, provider: stream.metadataProvider)
+        } else {
+            stream.log(event: event)
+        }
     }
 }
 
@@ -72,11 +85,18 @@ enum LoggingBootstrap {
     static let processLevel = ProcessLogLevel(.warning)
 
     private static let done: Void = LoggingSystem.bootstrap { label in
-        ProcessLevelLogHandler(stream: StreamLogHandler.standardError(label: label), processLevel: processLevel)
+        ProcessLevelLogHandler(
+            stream: StreamLogHandler.standardError(label: label), processLevel: processLevel, label: label)
     }
 
     /// Installs the handler (the first call does; later ones do nothing).
     static func once() { _ = done }
+
+    /// Sets how every logger writes its lines.
+    static func setFormat(_ format: LogFormat) {
+        once()
+        processLevel.json = format == .json
+    }
 
     /// Sets the level of every logger that was not given one of its own.
     static func setLevel(_ level: Logger.Level) {

@@ -164,6 +164,8 @@ extension TargetOptions {
 struct RemoteSession {
     let messaging: BatchMessaging
     let events: EventStream?
+    /// Running steps' progress reports (`progress.#`), when following.
+    var progress: ProgressStream?
     let connection: ConnectionOptions
     let logger: Logger
 
@@ -176,8 +178,10 @@ struct RemoteSession {
             // What every worker declares: before the first worker ever ran, a command still has a queue to wait in.
             try await messaging.declareTopology()
             let events = follow ? try await messaging.events(matching: "job.#") : nil
+            let progress = follow ? try await messaging.progress(matching: "progress.#") : nil
             return try await body(
-                RemoteSession(messaging: messaging, events: events, connection: connection, logger: logger))
+                RemoteSession(
+                    messaging: messaging, events: events, progress: progress, connection: connection, logger: logger))
         }
     }
 
@@ -227,6 +231,12 @@ struct RemoteSession {
             }
         }
         defer { listener.cancel() }
+        let display = ProgressLine()
+        let progressListener = Task { [progress] in
+            guard let progress else { return }
+            for try await report in progress where report.executionId == executionId { display.progress(report) }
+        }
+        defer { progressListener.cancel() }
         var lastLine = ""
         var lastStatus: BatchStatus?
         while true {
@@ -234,18 +244,19 @@ struct RemoteSession {
                 .execution(executionId)
             let execution = detail.execution
             if execution.status != lastStatus {
-                print("execution \(executionId): \(execution.status.rawValue)")
+                display.line("execution \(executionId): \(execution.status.rawValue)")
                 lastStatus = execution.status
             }
             let line = detail.steps.filter { !$0.stepName.contains(":") }.map {
                 "\($0.stepName) \($0.status.rawValue.lowercased()) read \($0.counters.read) write \($0.counters.write)"
             }.joined(separator: " | ")
             if line != lastLine, !line.isEmpty {
-                print("  \(line)")
+                display.counts(line)
                 lastLine = line
             }
             if execution.status.isFinished {
-                if !execution.exitMessage.isEmpty { print("  \(execution.exitMessage)") }
+                display.finish()
+                if !execution.exitMessage.isEmpty { display.line("  \(execution.exitMessage)") }
                 guard execution.status == .completed else { throw ExitCode(1) }
                 return
             }

@@ -105,7 +105,7 @@ struct SwiftBatchCommand: AsyncParsableCommand {
             subcommands: [
                 WorkerCommand.self, StartCommand.self, StopCommand.self, RestartCommand.self, AbandonCommand.self,
                 ExecutionsCommand.self, ExecutionCommand.self, RunCommand.self, MigrateCommand.self, JobsCommand.self,
-                DeadLettersCommand.self, ScheduleCommand.self,
+                DeadLettersCommand.self, ScheduleCommand.self, ServerCommand.self,
             ])
     }
 }

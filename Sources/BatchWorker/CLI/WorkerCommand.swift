@@ -1,6 +1,8 @@
 import ArgumentParser
 import Batch
 import BatchRabbitMQ
+import BatchServer
+import CoreMetrics
 import Logging
 import ServiceLifecycle
 
@@ -53,8 +55,24 @@ struct WorkerCommand: AsyncParsableCommand {
             valueName: "n"))
     var partitionAttempts: Int = 3
 
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Serve Prometheus metrics at GET /metrics on this port (off by default).", valueName: "port")
+    )
+    var metricsPort: Int?
+
+    @Option(help: ArgumentHelp("The address the metrics endpoint listens on.", valueName: "host"))
+    var metricsHost: String = "127.0.0.1"
+
+    @Option(help: ArgumentHelp("How log lines are written: text, or json (one object per line).", valueName: "format"))
+    var logFormat: LogFormat = .text
+
     func validate() throws {
         try CLIValidation.integer(partitionAttempts, "--partition-attempts", in: 1...100)
+        if let metricsPort { try CLIValidation.integer(metricsPort, "--metrics-port", in: 1...65_535) }
+        guard !metricsHost.isEmpty, !metricsHost.contains(where: { $0.isWhitespace || $0 == "/" }) else {
+            throw ValidationError("--metrics-host must be a host name or an IP address")
+        }
         if let concurrency { try CLIValidation.integer(concurrency, "--concurrency", in: 1...1_024) }
         guard commandAttempts >= 1 else { throw ValidationError("--command-attempts must be at least 1") }
         guard commandRetryDelay > 0, commandRetryDelay <= 3600 else {
@@ -66,7 +84,11 @@ struct WorkerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        LoggingBootstrap.setFormat(logFormat)
         let logger = try connection.logger(defaultLevel: .info)
+        let endpoint = metricsPort.map {
+            MetricsEndpoint(address: HTTPAddress(host: metricsHost, port: $0), logger: logger)
+        }
         var configuration = WorkerConfiguration(
             workerId: workerId, concurrency: concurrency, lease: .seconds(lease),
             heartbeatInterval: heartbeat.map { .seconds($0) },
@@ -74,6 +96,7 @@ struct WorkerCommand: AsyncParsableCommand {
             commandRetry: CommandRetryPolicy(
                 maximumAttempts: commandAttempts, initialDelay: .seconds(commandRetryDelay)))
         configuration.partitionAttempts = partitionAttempts
+        if let endpoint { configuration.observability = MetricsBootstrap.observability(serving: endpoint) }
         let repository = try connection.repository(logger)
         let messaging: BatchMessaging
         do {
@@ -88,8 +111,15 @@ struct WorkerCommand: AsyncParsableCommand {
                 registry: try SwiftBatch.registry, repository: repository, messaging: messaging,
                 configuration: configuration, logger: logger)
             jobOperator = worker.jobOperator
+            // The endpoint comes first, so a shutdown stops it last: the final figures stay scrapeable while the
+            // jobs drain.
+            let metrics = endpoint.map {
+                ServiceGroupConfiguration.ServiceConfiguration(
+                    service: MetricsService(endpoint: $0), successTerminationBehavior: .ignore, serviceName: "metrics")
+            }
             var group = ServiceGroupConfiguration(
-                services: worker.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+                services: (metrics.map { [$0] } ?? []) + worker.services, gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger)
             // The worker bounds its own drain by --grace; this is the backstop for the services after it (events
             // still queued, deregistration), which all leave at once when cancelled.
             group.maximumGracefulShutdownDuration = configuration.grace + .seconds(3)

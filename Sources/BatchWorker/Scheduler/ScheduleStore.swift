@@ -23,7 +23,7 @@ public protocol ScheduleStore: Sendable {
         -> (entries: [ScheduleOutboxEntry], claimed: Int)
     /// Claims up to `limit` starts unsent since longer than `olderThan`; no other worker gets them for as long.
     func claimUnsent(olderThan: Duration, limit: Int) async throws -> [ScheduleOutboxEntry]
-    /// Marks starts as sent (the broker confirmed them).
+    /// Removes starts the broker confirmed from the outbox.
     func markSent(_ ids: [Int64]) async throws
     /// Syncs the schedules of the job definitions (see ``PostgresScheduleStore/syncCodeSchedules(_:jobs:start:)``).
     /// - Returns: the names added or changed, and those removed.

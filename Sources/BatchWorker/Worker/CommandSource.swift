@@ -50,6 +50,13 @@ public protocol EventSink: Sendable {
     func broadcast(_ command: Command) async throws
     /// Sends `partition` commands to the partitions queue; returns once they are accepted.
     func sendPartitions(_ partitions: [Command]) async throws
+    /// Publishes a running step's progress (`progress.<job>`); returns once it is accepted.
+    func publish(_ progress: StepProgress) async throws
+}
+
+extension EventSink {
+    /// Drops the progress: a sink that does not carry progress events.
+    public func publish(_ progress: StepProgress) async throws {}
 }
 
 /// The workers' shared record: who is alive, and the executions of those who are not.

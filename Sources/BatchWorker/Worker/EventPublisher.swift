@@ -9,11 +9,17 @@ import ServiceLifecycle
 /// Events are a notification, not the record: the database is the truth. An event that cannot be published
 /// (the broker is away longer than the connection's retries) is logged and dropped. On graceful shutdown it
 /// publishes what is queued, for at most ``flushLimit``; on cancellation it leaves at once.
-final class EventPublisher: JobExecutionObserver, Service {
+final class EventPublisher: JobExecutionObserver, StepProgressObserver, Service {
     private let sink: any EventSink
     private let logger: Logger
-    private let stream: AsyncStream<JobExecution>
-    private let continuation: AsyncStream<JobExecution>.Continuation
+    private let stream: AsyncStream<Change>
+    private let continuation: AsyncStream<Change>.Continuation
+
+    /// What is queued: a job execution's state change, or a running step's progress (`progress.<job>`).
+    private enum Change: Sendable {
+        case execution(JobExecution)
+        case progress(StepProgress)
+    }
     /// Told of every change too (the worker's capacity accounting).
     private let onChange: @Sendable (JobExecution) -> Void
 
@@ -29,7 +35,11 @@ final class EventPublisher: JobExecutionObserver, Service {
 
     func jobExecutionChanged(_ execution: JobExecution) async {
         onChange(execution)
-        continuation.yield(execution)
+        continuation.yield(.execution(execution))
+    }
+
+    func stepProgressed(_ progress: StepProgress) {
+        continuation.yield(.progress(progress))
     }
 
     /// Publishes changes until a graceful shutdown (then what is queued) or cancellation.
@@ -39,7 +49,12 @@ final class EventPublisher: JobExecutionObserver, Service {
             // The loop runs in a task of its own: a broker that stopped answering cannot hold the service past its
             // flush limit or its cancellation.
             _ = await Deadline.run(unless: expired) {
-                for await execution in self.stream { await self.publish(execution) }
+                for await change in self.stream {
+                    switch change {
+                    case .execution(let execution): await self.publish(execution)
+                    case .progress(let progress): await self.publish(progress)
+                    }
+                }
             }
         } onGracefulShutdown: {
             self.continuation.finish()
@@ -47,6 +62,16 @@ final class EventPublisher: JobExecutionObserver, Service {
                 try? await Task.sleep(for: Self.flushLimit)
                 expired.request()
             }
+        }
+    }
+
+    private func publish(_ progress: StepProgress) async {
+        do {
+            try await sink.publish(progress)
+        } catch {
+            logger.debug(
+                "could not publish a progress event",
+                metadata: ["job.execution.id": "\(progress.executionId)", "error": "\(error)"])
         }
     }
 

@@ -1,6 +1,7 @@
 import Batch
 import BatchRabbitMQ
 import Logging
+import Tracing
 
 extension Worker {
     /// Takes commands while there is capacity: when every slot is busy it pauses the source (which hands back what
@@ -36,13 +37,18 @@ extension Worker {
     /// for a later attempt (holding no slot) when a passing failure met it, until its attempts run out and it is
     /// dead-lettered with its last error.
     func handle(_ delivery: any CommandDelivery) async {
+        await metrics.traced { span in await handle(delivery, span: span) }
+    }
+
+    private func handle(_ delivery: any CommandDelivery, span: (any Span)?) async {
         let command: Command
         do {
             command = try delivery.command()
         } catch {
-            await settle(delivery, failedWith: error, logger)
+            await settle(delivery, failedWith: error, logger, action: "invalid", span: span)
             return
         }
+        span?.attributes[BatchSpan.commandAction] = command.action.rawValue
         var logger = self.logger
         logger[metadataKey: "command"] = "\(command.action.rawValue)"
         logger[metadataKey: "target"] = "\(command.target)"
@@ -50,9 +56,12 @@ extension Worker {
         do {
             executionId = try await execute(command)
         } catch {
-            await settle(delivery, failedWith: error, logger)
+            await settle(delivery, failedWith: error, logger, action: command.action.rawValue, span: span)
             return
         }
+        metrics.command(command.action.rawValue, .accepted)
+        span?.attributes[BatchSpan.commandOutcome] = WorkerMetrics.Outcome.accepted.rawValue
+        if let executionId { span?.attributes[BatchSpan.executionId] = executionId }
         do {
             try await delivery.ack()
         } catch {
@@ -63,8 +72,23 @@ extension Worker {
         await reply(.accepted(executionId: executionId), to: delivery, logger)
     }
 
-    private func settle(_ delivery: any CommandDelivery, failedWith error: any Error, _ logger: Logger) async {
-        switch configuration.commandRetry.decide(error, previous: delivery.attempts) {
+    private func settle(
+        _ delivery: any CommandDelivery, failedWith error: any Error, _ logger: Logger, action: String,
+        span: (any Span)?
+    ) async {
+        let decision = configuration.commandRetry.decide(error, previous: delivery.attempts)
+        let outcome: WorkerMetrics.Outcome =
+            switch decision {
+            case .refuse: .refused
+            case .deadLetter: .deadLettered
+            case .retry: .retried
+            }
+        metrics.command(action, outcome)
+        if let span {
+            span.attributes[BatchSpan.commandOutcome] = outcome.rawValue
+            if outcome != .refused { BatchSpan.fail(span, message: error.batchDescription, error: error) }
+        }
+        switch decision {
         case .refuse(let reason):
             logger.info("command refused", metadata: ["reason": "\(reason)"])
             try? await delivery.ack()

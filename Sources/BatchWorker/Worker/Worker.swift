@@ -31,6 +31,8 @@ public final class Worker: Service {
     let sink: any EventSink
     let logger: Logger
     let capacity: WorkerCapacity
+    /// The worker's own metrics (commands, capacity).
+    let metrics: WorkerMetrics
     let events: EventPublisher
     let shuttingDown = ShutdownFlag()
     let created = ContinuousClock.now
@@ -77,11 +79,13 @@ public final class Worker: Service {
     ) {
         var logger = logger
         logger[metadataKey: "worker.id"] = "\(configuration.workerId)"
-        let capacity = WorkerCapacity(limit: configuration.concurrency)
+        let metrics = WorkerMetrics(configuration.observability, concurrency: configuration.concurrency)
+        let capacity = WorkerCapacity(limit: configuration.concurrency, runningGauge: metrics.runningJobs)
         let workerId = configuration.workerId
         let publisher = EventPublisher(sink: events, logger: logger) { execution in
             if !execution.status.isRunning, execution.workerId == workerId { capacity.remove(execution.id) }
         }
+        self.metrics = metrics
         self.configuration = configuration
         self.workers = workers
         self.commands = commands
@@ -103,7 +107,8 @@ public final class Worker: Service {
         self.partitionDispatcher = dispatcher
         self.jobOperator = JobOperator(
             registry: registry, repository: repository, workerId: configuration.workerId, observer: publisher,
-            logger: logger, partitionDispatcher: dispatcher)
+            logger: logger, observability: configuration.observability.reportingProgress(to: publisher),
+            partitionDispatcher: dispatcher)
     }
 
     /// The worker's services, to run in one `ServiceGroup` in this order (a graceful shutdown stops them in

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Synchronization
 
 /// The jobs a worker runs, against its concurrency: lets the command loop wait for a free slot.
@@ -13,50 +14,63 @@ final class WorkerCapacity: Sendable {
 
     let limit: Int
     private let state = Mutex(State())
+    /// `batch_worker_running_jobs`, set on every change.
+    private let runningGauge: (any RecorderHandler)?
 
-    init(limit: Int) { self.limit = limit }
+    init(limit: Int, runningGauge: (any RecorderHandler)? = nil) {
+        self.limit = limit
+        self.runningGauge = runningGauge
+        runningGauge?.record(Int64(0))
+    }
 
     /// Counts an execution this worker started.
     func add(_ executionId: Int64) {
-        state.withLock { state in
+        let running = state.withLock { state in
             if state.endedEarly.remove(executionId) == nil { state.running.insert(executionId) }
+            return state.running.count
         }
+        runningGauge?.record(Int64(running))
     }
 
     /// Frees the slot of an execution of this worker that ended.
     func remove(_ executionId: Int64) {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            if state.suspended.remove(executionId) != nil { return [] }
+        let (waiters, running) = state.withLock { state -> ([CheckedContinuation<Void, Never>], Int?) in
+            if state.suspended.remove(executionId) != nil { return ([], nil) }
             guard state.running.remove(executionId) != nil else {
                 state.endedEarly.insert(executionId)
-                return []
+                return ([], nil)
             }
-            guard state.running.count < limit else { return [] }
+            guard state.running.count < limit else { return ([], state.running.count) }
             defer { state.waiters = [] }
-            return state.waiters
+            return (state.waiters, state.running.count)
         }
+        if let running { runningGauge?.record(Int64(running)) }
         for waiter in waiters { waiter.resume() }
     }
 
     /// Gives up the slot of an execution that goes on running without using it (a manager waiting for its
     /// partitions), waking a waiter.
     func suspend(_ executionId: Int64) {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            guard state.running.remove(executionId) != nil else { return [] }
+        let (waiters, running) = state.withLock { state -> ([CheckedContinuation<Void, Never>], Int?) in
+            guard state.running.remove(executionId) != nil else { return ([], nil) }
             state.suspended.insert(executionId)
-            guard state.running.count < limit else { return [] }
+            guard state.running.count < limit else { return ([], state.running.count) }
             defer { state.waiters = [] }
-            return state.waiters
+            return (state.waiters, state.running.count)
         }
+        if let running { runningGauge?.record(Int64(running)) }
         for waiter in waiters { waiter.resume() }
     }
 
     /// Takes the slot of a suspended execution back (it may briefly put the worker over its limit: a manager whose
     /// partitions ended must not wait behind new work).
     func resume(_ executionId: Int64) {
-        state.withLock { state in
-            if state.suspended.remove(executionId) != nil { state.running.insert(executionId) }
+        let running = state.withLock { state -> Int? in
+            guard state.suspended.remove(executionId) != nil else { return nil }
+            state.running.insert(executionId)
+            return state.running.count
         }
+        if let running { runningGauge?.record(Int64(running)) }
     }
 
     /// Waits at most `timeout` for a free slot.

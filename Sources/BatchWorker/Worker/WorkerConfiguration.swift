@@ -1,3 +1,4 @@
+import Batch
 import Foundation
 
 /// How a ``Worker`` runs: its id, how many jobs at once, its lease, heartbeat and shutdown grace.
@@ -18,6 +19,9 @@ public struct WorkerConfiguration: Sendable {
     public var commandRetry: CommandRetryPolicy
     /// How many times a remote partition is sent to a worker before a lost worker ends it FAILED (default 3).
     public var partitionAttempts: Int = 3
+    /// Where the worker's and its jobs' metrics and spans go (the process's metrics factory and tracer by default);
+    /// the worker adds itself as the progress observer, publishing `progress.<job>` events.
+    public var observability: BatchObservability
 
     /// Creates a configuration.
     /// - Parameters:
@@ -29,11 +33,13 @@ public struct WorkerConfiguration: Sendable {
     ///   - grace: defaults to 30 s.
     ///   - migrate: defaults to true.
     ///   - commandRetry: defaults to 5 attempts with a backoff from 1 s.
+    ///   - observability: defaults to the process's metrics factory and tracer.
     public init(
         workerId: String? = nil, concurrency: Int? = nil, lease: Duration = .seconds(10),
         heartbeatInterval: Duration? = nil, grace: Duration = .seconds(30), migrate: Bool = true,
-        commandRetry: CommandRetryPolicy = CommandRetryPolicy()
+        commandRetry: CommandRetryPolicy = CommandRetryPolicy(), observability: BatchObservability = .global
     ) {
+        self.observability = observability
         self.workerId = workerId ?? Self.defaultWorkerId()
         self.concurrency = max(1, concurrency ?? ProcessInfo.processInfo.activeProcessorCount)
         self.lease = lease

@@ -1,0 +1,40 @@
+import Batch
+import Hummingbird
+
+/// A refusal of the API: a status and a one-sentence message, answered as `{"error": "message"}`.
+public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
+    /// The HTTP status.
+    public var status: HTTPResponse.Status
+    /// What is wrong, in one sentence.
+    public var message: String
+
+    /// Creates an error with a status and a message.
+    public init(_ status: HTTPResponse.Status, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+
+    /// `<status>: <message>`.
+    public var description: String { "\(status.code): \(message)" }
+
+    /// The JSON response.
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        APIResponse.json(["error": .string(message)], status: status)
+    }
+
+    /// The API's answer to an error a handler met: a ``BatchError`` by its code (404 for what does not exist, 400
+    /// for refused parameters or JSON, 409 for a state the rules refuse), anything else a 500 naming the failure.
+    static func from(_ error: any Error) -> APIError {
+        if let error = error as? APIError { return error }
+        guard let error = error as? BatchError else { return APIError(.internalServerError, "\(error)") }
+        switch error.code {
+        case .jobNotFound, .executionNotFound: return APIError(.notFound, error.message)
+        case .invalidParameters, .invalidJSON, .invalidSchedule: return APIError(.badRequest, error.message)
+        case .alreadyRunning, .alreadyComplete, .abandoned, .endedAbnormally, .notRestartable, .notRunning,
+            .cannotAbandon, .optimisticLock:
+            return APIError(.conflict, error.message)
+        case .repositoryFailure: return APIError(.serviceUnavailable, error.message)
+        default: return APIError(.internalServerError, error.message)
+        }
+    }
+}

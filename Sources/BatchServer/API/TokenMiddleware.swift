@@ -1,0 +1,60 @@
+import Hummingbird
+
+/// Requires `Authorization: Bearer <token>` (or the cookie `swiftbatch_token`, for a browser's `EventSource`) on
+/// every request to the API and the OpenAPI document; the dashboard's static files hold no data and pass. The
+/// comparison takes the same time whatever the given token, and neither token is ever logged.
+struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// The cookie a browser may carry the token in.
+    static var cookieName: String { "swiftbatch_token" }
+
+    let token: [UInt8]
+
+    init(token: String) {
+        self.token = Array(token.utf8)
+    }
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        guard Self.isProtected(request.uri.path) else { return try await next(request, context) }
+        guard let given = Self.presentedToken(request), Self.constantTimeEqual(given, token) else {
+            var response = APIResponse.json(
+                ["error": "this server requires a token: send Authorization: Bearer <BATCH_API_TOKEN>"],
+                status: .unauthorized)
+            response.headers[.wwwAuthenticate] = "Bearer"
+            return response
+        }
+        return try await next(request, context)
+    }
+
+    /// The API and the OpenAPI document; not the dashboard's files.
+    static func isProtected(_ path: String) -> Bool {
+        path == "/api" || path.hasPrefix("/api/") || path == "/openapi.json"
+    }
+
+    /// The token of the `Authorization: Bearer` header, or else of the cookie.
+    static func presentedToken(_ request: Request) -> [UInt8]? {
+        if let header = request.headers[.authorization] {
+            let scheme = "bearer "
+            guard header.count > scheme.count, header.prefix(scheme.count).lowercased() == scheme else { return nil }
+            return Array(header.dropFirst(scheme.count).utf8)
+        }
+        for header in request.headers[values: .cookie] {
+            for pair in header.split(separator: ";") {
+                let trimmed = pair.drop(while: { $0 == " " })
+                if trimmed.hasPrefix(cookieName + "=") { return Array(trimmed.dropFirst(cookieName.count + 1).utf8) }
+            }
+        }
+        return nil
+    }
+
+    /// Equal bytes, in a time that depends only on the lengths, not on where they differ.
+    static func constantTimeEqual(_ given: [UInt8], _ expected: [UInt8]) -> Bool {
+        var difference = UInt8(truncatingIfNeeded: given.count ^ expected.count)
+        if given.count != expected.count { difference |= 1 }
+        for index in expected.indices {
+            difference |= expected[index] ^ (index < given.count ? given[index] : 0)
+        }
+        return difference == 0 && !expected.isEmpty
+    }
+}

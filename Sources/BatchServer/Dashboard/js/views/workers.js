@@ -1,0 +1,165 @@
+// The workers: each one's load (running / capacity) and the age of its last heartbeat (by the database clock,
+// counted on between reloads), refreshed every 5 seconds.
+
+import { api } from "../api.js";
+import { formatSeconds, formatTime, h, replace, setText } from "../dom.js";
+
+const REFRESH_MS = 5000;
+/** A heartbeat older than this is late (the worker's default lease is 10 s; a late worker's jobs are failed). */
+const LATE_SECONDS = 10;
+
+/** Renders the workers page into `container`. */
+export function workersView(container, _params, ctx) {
+    const rows = new Map(); // worker id → row
+    let loadedAt = 0;
+    let disposed = false;
+    let timer = null;
+
+    const tbody = h("tbody");
+    const message = h("p", { class: "table-message", role: "status" });
+    const summary = h("p", { class: "summary", "aria-live": "polite" });
+    replace(
+        container,
+        h("div", { class: "page-head" }, h("h1", {}, "Workers")),
+        summary,
+        h(
+            "div",
+            { class: "table-wrap" },
+            h(
+                "table",
+                { class: "grid workers" },
+                h("caption", { class: "visually-hidden" }, "Registered workers, their load and the age of their last heartbeat."),
+                h(
+                    "thead",
+                    {},
+                    h(
+                        "tr",
+                        {},
+                        h("th", { scope: "col", class: "c-worker" }, "Worker"),
+                        h("th", { scope: "col", class: "c-host" }, "Host · PID"),
+                        h("th", { scope: "col", class: "c-load" }, "Load"),
+                        h("th", { scope: "col", class: "c-age num" }, "Heartbeat"),
+                        h("th", { scope: "col", class: "c-time num" }, "Started")
+                    )
+                ),
+                tbody
+            )
+        ),
+        message
+    );
+
+    function makeRow(worker) {
+        const fill = h("span", { class: "bar-fill" });
+        const bar = h("span", { class: "bar", role: "meter", "aria-valuemin": "0", "aria-label": `Load of ${worker.id}` }, fill);
+        const cells = {
+            id: h("th", { scope: "row", class: "c-worker" }),
+            host: h("td", { class: "c-host" }),
+            bar,
+            fill,
+            loadText: h("span", { class: "bar-text num" }),
+            age: h("span", { class: "age num" }),
+            late: h("span", { class: "flag" }),
+            started: h("td", { class: "c-time num" }),
+        };
+        const tr = h(
+            "tr",
+            {},
+            cells.id,
+            cells.host,
+            h("td", { class: "c-load" }, h("span", { class: "progress load" }, bar, cells.loadText)),
+            h("td", { class: "c-age num" }, cells.age, cells.late),
+            cells.started
+        );
+        return { tr, cells, worker };
+    }
+
+    function fill(row, worker) {
+        row.worker = worker;
+        setText(row.cells.id, worker.id);
+        row.cells.id.title = worker.id;
+        setText(row.cells.host, `${worker.host ?? "–"} · ${worker.pid ?? "–"}`);
+        const capacity = typeof worker.capacity === "number" && worker.capacity > 0 ? worker.capacity : null;
+        const running = worker.running ?? 0;
+        const fraction = capacity ? Math.min(1, running / capacity) : 0;
+        row.cells.fill.style.width = `${(fraction * 100).toFixed(1)}%`;
+        row.cells.bar.setAttribute("aria-valuenow", String(running));
+        if (capacity) row.cells.bar.setAttribute("aria-valuemax", String(capacity));
+        else row.cells.bar.removeAttribute("aria-valuemax");
+        const text = capacity ? `${running} / ${capacity} jobs` : `${running} running`;
+        row.cells.bar.setAttribute("aria-valuetext", text);
+        row.tr.classList.toggle("is-full", capacity !== null && running >= capacity);
+        row.tr.classList.toggle("no-capacity", capacity === null); // a bar needs a maximum
+        setText(row.cells.loadText, text);
+        setText(row.cells.started, formatTime(worker.started));
+        row.cells.started.title = formatTime(worker.started);
+        updateAge(row);
+    }
+
+    function updateAge(row) {
+        const base = row.worker.heartbeatAgeSeconds;
+        if (typeof base !== "number") {
+            setText(row.cells.age, "–");
+            return;
+        }
+        const age = base + (Date.now() - loadedAt) / 1000;
+        setText(row.cells.age, `${formatSeconds(age)} ago`);
+        const late = age > LATE_SECONDS;
+        row.tr.classList.toggle("is-late", late);
+        setText(row.cells.late, late ? "late" : "");
+    }
+
+    async function load() {
+        try {
+            const answer = await api("/api/workers");
+            if (disposed) return;
+            loadedAt = Date.now();
+            const workers = answer?.workers ?? [];
+            const seen = new Set();
+            workers.forEach((worker, index) => {
+                seen.add(worker.id);
+                let row = rows.get(worker.id);
+                if (!row) {
+                    row = makeRow(worker);
+                    rows.set(worker.id, row);
+                }
+                fill(row, worker);
+                if (tbody.children[index] !== row.tr) tbody.insertBefore(row.tr, tbody.children[index] ?? null);
+            });
+            for (const [workerId, row] of rows) {
+                if (!seen.has(workerId)) {
+                    row.tr.remove();
+                    rows.delete(workerId);
+                }
+            }
+            const running = workers.reduce((sum, worker) => sum + (worker.running ?? 0), 0);
+            const capacity = workers.every((worker) => typeof worker.capacity === "number")
+                ? workers.reduce((sum, worker) => sum + worker.capacity, 0)
+                : null;
+            setText(
+                summary,
+                workers.length === 0
+                    ? ""
+                    : `${workers.length} worker${workers.length === 1 ? "" : "s"}, ${running} job${running === 1 ? "" : "s"} running${capacity ? ` of ${capacity} slots` : ""}.`
+            );
+            setText(message, workers.length ? "" : "No worker is registered. Start one with `swiftbatch worker`.");
+        } catch (error) {
+            if (!disposed) ctx.showError(message, error);
+        } finally {
+            if (!disposed) timer = setTimeout(load, REFRESH_MS);
+        }
+    }
+
+    load();
+
+    return {
+        onEvent() {},
+        resync() {},
+        tick() {
+            for (const row of rows.values()) updateAge(row);
+        },
+        unmount() {
+            disposed = true;
+            clearTimeout(timer);
+        },
+    };
+}

@@ -1,0 +1,75 @@
+import Batch
+import BatchRabbitMQ
+import BatchTestKit
+import Foundation
+import Testing
+
+/// `GET /api/events`: a job's state changes as server-sent events, filtered by job, with keep-alive comments, and
+/// the subscription's queue gone once the client is.
+@Suite(.tags(.endToEnd), .timeLimit(.minutes(2)))
+struct ServerEventsTests {
+    @Test func theStreamDeliversAJobsEventsAndItsQueueGoesWithTheClient() async throws {
+        try await ServerWorld.with(serverArguments: ["--keep-alive", "0.2"]) { world in
+            let stream = try EventStreamClient(
+                port: world.port, path: "/api/events?job=hello", headers: world.authorization)
+            defer { stream.close() }
+            try await eventually("the stream is open", timeout: .seconds(10), every: .milliseconds(20)) {
+                stream.received.contains(": connected")
+            }
+            #expect(stream.received.hasPrefix("HTTP/1.1 200"))
+            #expect(stream.received.lowercased().contains("content-type: text/event-stream"))
+            // Another job's events are not this stream's.
+            let other = try await world.start("count", #"{"items":3}"#)
+            try await world.waitFor(other, status: "COMPLETED")
+            let id = try await world.start("hello", #"{"who":"events"}"#)
+            let completed = try await eventually(timeout: .seconds(30), every: .milliseconds(20)) {
+                stream.events("status").contains { $0.objectValue?["status"]?.stringValue == "COMPLETED" }
+            }
+            #expect(completed, "no COMPLETED event in:\n\(stream.received.suffix(3000))")
+            let events = stream.events("status")
+            #expect(events.allSatisfy { $0.objectValue?["jobName"]?.stringValue == "hello" })
+            #expect(events.allSatisfy { $0.objectValue?["executionId"]?.intValue == id })
+            let statuses = events.compactMap { $0.objectValue?["status"]?.stringValue }
+            #expect(statuses.contains("STARTED"))
+            // Progress reports (`progress.<job>`) pass through as `event: progress`, one line each; another job's
+            // and a body that is not JSON do not.
+            for (key, body) in [
+                ("progress.count", #"{"jobName":"count","executionId":1,"read":1}"#),
+                ("progress.hello", "not json"),
+                ("progress.hello", "{\n\"jobName\": \"hello\", \"executionId\": \(id), \"read\": 7\n}"),
+            ] {
+                try await world.messaging.connection.publish(
+                    AMQPMessage(text: body, properties: AMQPProperties(contentType: "application/json")),
+                    exchange: world.messaging.topology.eventsExchange, routingKey: key)
+            }
+            try await eventually("the progress event", timeout: .seconds(10), every: .milliseconds(20)) {
+                !stream.events("progress").isEmpty
+            }
+            #expect(stream.events("progress") == [["jobName": "hello", "executionId": .int(id), "read": 7]])
+            try await eventually("a keep-alive comment", timeout: .seconds(5), every: .milliseconds(20)) {
+                stream.received.contains(": keep-alive")
+            }
+            // The client goes away: the server notices at its next write and deletes the queue.
+            let queue = try #require(
+                world.server.output.components(separatedBy: "\n").first { $0.contains("event stream opened") }?
+                    .components(separatedBy: "queue=").last?.components(separatedBy: " ").first)
+            // Exclusive to the server's connection: another connection may not look, but learns that it exists.
+            #expect(try await Self.lookUp(queue, world) == .resourceLocked)
+            stream.close()
+            try await eventually("the queue is deleted", timeout: .seconds(10), every: .milliseconds(50)) {
+                try await Self.lookUp(queue, world) == .notFound
+            }
+            #expect(world.server.output.contains("event stream closed"))
+        }
+    }
+
+    /// What the broker answers when another connection looks the queue up.
+    static func lookUp(_ queue: String, _ world: ServerWorld) async throws -> AMQPError.Code? {
+        do {
+            _ = try await world.messaging.connection.queueStatus(queue)
+            return nil
+        } catch let error as AMQPError {
+            return error.code
+        }
+    }
+}
