@@ -38,7 +38,8 @@ COPY . .
 
 RUN swift build -c release --product swiftbatch --static-swift-stdlib \
     && mkdir -p /staging \
-    && cp "$(swift build -c release --show-bin-path)/swiftbatch" /staging/
+    && cp "$(swift build -c release --show-bin-path)/swiftbatch" /staging/ \
+    && cp -R "$(swift build -c release --show-bin-path)/swift-batch_BatchServer.resources" /staging/
 
 # ---------------------------------------------------------------------------------------------------------------------
 FROM debian:bookworm-slim AS runtime
@@ -60,7 +61,8 @@ RUN groupadd --gid 10001 swiftbatch \
     && mkdir -p /data \
     && chown swiftbatch:swiftbatch /data
 
-COPY --from=build /staging/swiftbatch /usr/local/bin/swiftbatch
+# The binary and, beside it, the resources `swiftbatch server` serves (the dashboard's files and openapi.json).
+COPY --from=build /staging/ /usr/local/bin/
 
 ENV BATCH_DATA_DIR=/data
 WORKDIR /data

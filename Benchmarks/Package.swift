@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(name: "swift-batch", path: ".."),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .executableTarget(
@@ -20,6 +21,14 @@ let package = Package(
                 .product(name: "Batch", package: "swift-batch"), .product(name: "Logging", package: "swift-log"),
             ],
             path: "BatchBenchmarks", swiftSettings: strict),
+        // What metrics, spans and progress cost the chunk step: no-op backends and Prometheus, alternating.
+        .executableTarget(
+            name: "ObservabilityBenchmarks",
+            dependencies: [
+                .product(name: "Batch", package: "swift-batch"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            path: "ObservabilityBenchmarks", swiftSettings: strict),
         .executableTarget(
             name: "FileBenchmarks",
             dependencies: [

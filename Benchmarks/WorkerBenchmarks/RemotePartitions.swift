@@ -96,8 +96,10 @@ struct RemotePartitions {
     func recovery() async throws -> [Double] {
         var seconds: [Double] = []
         for index in 0..<trials {
+            // The survivor (the manager, 4 slots) takes half the partitions; the doomed worker, started after the
+            // job, the other half.
             let lease = ["--lease", "2", "--heartbeat", "0.5"]
-            let survivor = try await world.startWorker(["--concurrency", "8"] + lease)
+            let survivor = try await world.startWorker(["--concurrency", "4"] + lease)
             let parameters: [String: JSONValue] = [
                 "items": 1_600, "partitions": 8, "chunkSize": 10, "delayMs": 20, "trial": .int(Int64(20_000 + index)),
             ]
@@ -109,7 +111,7 @@ struct RemotePartitions {
                 }?.id
                 try await Task.sleep(for: .milliseconds(20))
             }
-            let doomed = try await world.startWorker(["--concurrency", "8"] + lease)
+            let doomed = try await world.startWorker(["--concurrency", "4"] + lease)
             let doomedId = try await world.workerId(of: doomed)
             var held: Set<Int64> = []
             while held.isEmpty {

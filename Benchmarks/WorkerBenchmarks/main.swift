@@ -15,8 +15,10 @@
 //    migrated one, and with --no-migrate.
 //
 // Options (all optional): [PATH-TO-swiftbatch] --jobs 500 --trials 5 --concurrency 2 --stops 100 --stop-batch 4
-// --stop-concurrency 8 --memory-concurrency 4 --spawns 5; --remote-partitions measures only remote partitions (see
-// RemotePartitions.swift). `swiftbatch` defaults to the one beside this executable.
+// --stop-concurrency 8 --memory-concurrency 4 --spawns 5; --observability measures only what serving metrics costs
+// the `hello` throughput (workers without a metrics backend against workers with --metrics-port, alternating);
+// --remote-partitions measures only remote partitions (see RemotePartitions.swift). `swiftbatch` defaults to the one
+// beside this executable.
 // The database is BATCH_DATABASE_URL (default postgres://batch:batch@127.0.0.1:5432/batch), the broker
 // BATCH_AMQP_URL (default amqp://guest:guest@127.0.0.1:5672/%2f). Everything runs in schemas and a queue prefix of
 // its own (`wbench_<random>`), dropped and deleted at the end and the workers killed, also on error. On SIGINT or
@@ -45,6 +47,8 @@ struct Options {
     var clean: String?
     /// `--remote-partitions`: only the remote partition figures (scale-out, remote against local, recovery).
     var remotePartitions = false
+    /// `--observability`: only the `hello` throughput with no metrics backend against the Prometheus one.
+    var observability = false
 
     init(_ arguments: [String]) throws {
         var arguments = arguments[...]
@@ -55,6 +59,10 @@ struct Options {
             }
             if argument == "--remote-partitions" {
                 remotePartitions = true
+                continue
+            }
+            if argument == "--observability" {
+                observability = true
                 continue
             }
             if argument == "--clean" {
@@ -192,7 +200,14 @@ let signalSources = installSignalHandlers(world)
 
 let report: [String]
 do {
-    report = try await runAll(world, options)
+    if options.observability {
+        try await world.repository.migrate()
+        report = try await ObservabilityCost(
+            world: world, jobs: options.jobs, trials: options.trials, concurrency: options.concurrency
+        ).measure()
+    } else {
+        report = try await runAll(world, options)
+    }
 } catch {
     FileHandle.standardError.write(Data("WorkerBenchmarks failed: \(error)\n".utf8))
     await world.tearDown()

@@ -50,6 +50,9 @@ struct FileRangePartitionerTests {
         let (ranges, records) = try await Self.readInRanges(directory.file("three.csv"), .csv, count: 8)
         #expect(ranges.count == 3)
         #expect(records == notes.map { [$0] })
+        let huge = try FileRangePartitioner(file: "three.csv", format: .csv).ranges(
+            of: directory.file("three.csv"), count: .max)
+        #expect(huge == ranges, "a grid size beyond the bytes costs nothing more")
         try writeFile(directory.file("three.jsonl"), try jsonLinesText(notes))
         let json = try await Self.readInRanges(directory.file("three.jsonl"), .jsonLines, count: 8)
         #expect(json.records == notes.map { [$0] })
@@ -160,6 +163,61 @@ struct FileRangePartitionerTests {
         }
     }
 
+    @Test("a UTF-8 byte order mark is in no range; linear TSV (backslash escapes) splits at its records")
+    func byteOrderMarkAndLinearTSV() async throws {
+        let directory = try TemporaryDirectory()
+        let notes = Self.notes(30)
+        try writeFile(directory.file("b.csv"), "\u{FEFF}" + csvText(notes))
+        try writeFile(directory.file("b.jsonl"), "\u{FEFF}" + (try jsonLinesText(notes)))
+        for (name, format) in [("b.csv", FileRangePartitioner.Format.csv), ("b.jsonl", .jsonLines)] {
+            let split = try await Self.readInRanges(directory.file(name), format, count: 4)
+            #expect(split.records.flatMap { $0 } == notes, "\(name)")
+            #expect(split.ranges.count == 4)
+        }
+        let escaped = (1...30).map { Note(id: $0, note: $0 % 4 == 0 ? "line\nbreak\tand tab" : "n\($0)") }
+        let linear =
+            "id\tnote\n"
+            + escaped.map {
+                "\($0.id)\t"
+                    + $0.note.replacingOccurrences(of: "\n", with: "\\\n").replacingOccurrences(of: "\t", with: "\\t")
+            }.joined(separator: "\n") + "\n"
+        try writeFile(directory.file("l.tsv"), linear)
+        let split = try await Self.readInRanges(directory.file("l.tsv"), .delimited(.linearTSV), count: 5)
+        #expect(split.records.flatMap { $0 } == escaped)
+        #expect(split.ranges.count == 5)
+    }
+
+    @Test(
+        "a range cut by hand at a record's first byte, after blank lines: the record, good or malformed, is the next range's"
+    )
+    func rangeAfterBlankLines() async throws {
+        let directory = try TemporaryDirectory()
+        let text = "id,note\n1,a\n\n\r\n2,b\n\n4,bad\"quote\n5,e\n"
+        let path = directory.file("h.csv")
+        try writeFile(path, text)
+        func offset(of part: String) -> Int64 {
+            Int64(text.utf8.count - text.components(separatedBy: part)[1].utf8.count - part.utf8.count)
+        }
+        let two = offset(of: "2,b")
+        let bad = offset(of: "4,bad")
+        let size = Int64(text.utf8.count)
+        #expect(try await readCSV(path, FileByteRange(start: 8, end: two)).map(\.id) == [1])
+        #expect(try await readCSV(path, FileByteRange(start: two, end: bad, firstLine: 5)).map(\.id) == [2])
+        let error = await batchError { _ = try await readCSV(path, FileByteRange(start: bad, end: size, firstLine: 7)) }
+        #expect(error?.code == .malformedRecord)
+        #expect(error?.message.contains("line 7") == true)
+        let after = FileByteRange(start: offset(of: "5,e"), end: size, firstLine: 8)
+        #expect(try await readCSV(path, after).map(\.id) == [5])
+        // The JSON Lines reader takes the lines that start in the range, blank ones included.
+        let lines = "{\"id\":1,\"note\":\"a\"}\n\n{\"id\":2,\"note\":\"b\"}\n"
+        try writeFile(directory.file("h.jsonl"), lines)
+        let cut = Int64(lines.utf8.count - "{\"id\":2,\"note\":\"b\"}\n".utf8.count)
+        #expect(try await readJSONLines(directory.file("h.jsonl"), FileByteRange(start: 0, end: cut)).map(\.id) == [1])
+        #expect(
+            try await readJSONLines(directory.file("h.jsonl"), FileByteRange(start: cut, end: nil, firstLine: 3))
+                .map(\.id) == [2])
+    }
+
     @Test("a range reader saves its position and resumes within the range, stopping at its end")
     func resumeWithinRange() async throws {
         let directory = try TemporaryDirectory()
@@ -181,6 +239,23 @@ struct FileRangePartitionerTests {
         while let note = try await second.read() { read.append(note) }
         #expect(read == expected)
         #expect(try await second.read() == nil)
+
+        let jsonPath = directory.file("r.jsonl")
+        try writeFile(jsonPath, try jsonLinesText(notes))
+        let jsonRange = try #require(
+            try FileRangePartitioner(file: "r.jsonl", format: .jsonLines).ranges(of: jsonPath, count: 3)[1])
+        let jsonExpected = try await readJSONLines(jsonPath, jsonRange)
+        var jsonFirst = JSONLinesReader<Note>(path: jsonPath, configuration: FileReaderConfiguration(range: jsonRange))
+        try await jsonFirst.open(ExecutionContext())
+        var jsonRead = [try await jsonFirst.read()!, try await jsonFirst.read()!, try await jsonFirst.read()!]
+        var jsonContext = ExecutionContext()
+        jsonFirst.update(&jsonContext)
+        _ = try await jsonFirst.read()
+        var jsonSecond = JSONLinesReader<Note>(path: jsonPath, configuration: FileReaderConfiguration(range: jsonRange))
+        try await jsonSecond.open(jsonContext)
+        while let note = try await jsonSecond.read() { jsonRead.append(note) }
+        #expect(jsonRead == jsonExpected)
+        #expect(jsonExpected.count >= 4 && jsonExpected.first!.id > 1 && jsonExpected.last!.id < 30, "the middle range")
     }
 
     @Test("a gzip file is one partition reading the whole file")

@@ -35,6 +35,8 @@ struct ServerAPITests {
             let unknownJob = try await world.post("/api/jobs/nope/start", "{}")
             #expect(unknownJob.status == 404)
             #expect(unknownJob.error.contains("no job named 'nope'"))
+            // Path parameters are percent-decoded: the message names the job as it was meant.
+            #expect(try await world.post("/api/jobs/no%20pe/start", "{}").error.contains("no job named 'no pe'"))
             #expect(try await world.get("/api/executions/424242").status == 404)
             #expect(try await world.post("/api/executions/424242/restart").status == 404)
             // 400: what the workers would refuse never leaves the server, with a message saying why.

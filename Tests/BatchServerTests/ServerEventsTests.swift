@@ -63,6 +63,26 @@ struct ServerEventsTests {
         }
     }
 
+    @Test func aRunningStepsProgressReachesTheStream() async throws {
+        try await ServerWorld.with { world in
+            let stream = try EventStreamClient(
+                port: world.port, path: "/api/events?job=count", headers: world.authorization)
+            defer { stream.close() }
+            try await eventually("the stream is open", timeout: .seconds(10), every: .milliseconds(20)) {
+                stream.received.contains(": connected")
+            }
+            // 60 items of 50 ms: about 3 s of work, so the step reports its progress (at most once a second).
+            let id = try await world.start("count", #"{"items":60,"delayMs":50,"chunkSize":5}"#)
+            try await eventually("a progress event", timeout: .seconds(30), every: .milliseconds(20)) {
+                !stream.events("progress").isEmpty
+            }
+            let progress = try #require(stream.events("progress").first?.objectValue)
+            #expect(progress["jobName"]?.stringValue == "count")
+            #expect(progress["executionId"]?.intValue == id)
+            try await world.waitFor(id, status: "COMPLETED")
+        }
+    }
+
     /// What the broker answers when another connection looks the queue up.
     static func lookUp(_ queue: String, _ world: ServerWorld) async throws -> AMQPError.Code? {
         do {

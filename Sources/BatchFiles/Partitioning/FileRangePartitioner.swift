@@ -13,6 +13,10 @@ import Batch
 /// A gzip file cannot be split (reaching a byte of it means decompressing all before it): it makes **one** partition
 /// reading the whole file.
 ///
+/// Finding the cuts costs one sequential read of the file; the readers then read each byte once more between them.
+/// A checksum is best verified once, by a ``ChecksumTasklet`` step before the partitioned one, rather than by every
+/// range's reader (``FileReaderConfiguration/checksum`` reads the whole file in each).
+///
 /// Each partition's context holds the file's name and its range (``FilePartition``); its reader resumes within the
 /// range after a restart. The file is named inside the data directory (``DataDirectory``, `BATCH_DATA_DIR`), so it
 /// must be on storage every worker sees at the same place.

@@ -20,9 +20,13 @@ struct RecordBoundaries {
     /// bytes.
     init(start: Boundary, size: Int64, count: Int) {
         let bytes = max(size - start.offset, 0)
-        let count = Int64(max(count, 1))
+        // No more parts than bytes: each holds a record, so the rest would be empty anyway.
+        let count = max(min(Int64(count), bytes), 1)
         let (quotient, remainder) = bytes.quotientAndRemainder(dividingBy: count)
-        targets = (1..<count).map { start.offset + quotient * $0 + remainder * $0 / count }
+        // start + bytes * k / count, without overflow: remainder * k / count < k.
+        targets = (1..<count).map { k in
+            start.offset + quotient * k + count.dividingFullWidth(remainder.multipliedFullWidth(by: k)).quotient
+        }
         cuts = [start]
         last = start
     }

@@ -7,7 +7,7 @@ extension APIHandlers {
     /// `POST /api/jobs/{job}/start` with the parameters object as the body: 202 `{"executionId": N}` once a worker
     /// has stored the execution.
     func start(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let name = context.parameters.get("job") ?? ""
+        let name = APIQuery.path(context, "job")
         let job = try registry.job(named: name)
         // What a worker would refuse for good is refused here, before anything is published: the same parser,
         // the same parameter rules, the job's own validators.

@@ -17,7 +17,7 @@ extension APIHandlers {
 
     /// `POST /api/dead-letters/{id}/requeue`: back to the commands queue with a fresh attempt count.
     func requeueDeadLetter(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let id = context.parameters.get("id") ?? ""
+        let id = APIQuery.path(context, "id")
         guard !id.isEmpty, id.count <= 64 else {
             throw APIError(.badRequest, "a dead letter's id is 1 to 64 characters")
         }

@@ -111,7 +111,7 @@ extension APIHandlers {
     }
 
     private static func scheduleName(_ context: BasicRequestContext) throws -> String {
-        try scheduleName(context.parameters.get("name") ?? "")
+        try scheduleName(APIQuery.path(context, "name"))
     }
 
     /// A schedule's name: 1 to 200 characters, no spaces or control characters (as the CLI checks it).

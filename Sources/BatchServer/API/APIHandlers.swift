@@ -1,6 +1,7 @@
 import Batch
 import BatchPostgres
 import BatchRabbitMQ
+import Foundation
 import Hummingbird
 import Logging
 
@@ -55,6 +56,12 @@ struct APIHandlers: Sendable {
 
 /// Checked values of the path and the query.
 enum APIQuery {
+    /// A path parameter, percent-decoded (`my%20job` is `my job`); as given when it is not valid percent-encoding.
+    static func path(_ context: BasicRequestContext, _ name: String) -> String {
+        let raw = context.parameters.get(name) ?? ""
+        return raw.removingPercentEncoding ?? raw
+    }
+
     /// A positive integer id from the path.
     static func executionId(_ context: BasicRequestContext) throws -> Int64 {
         let text = context.parameters.get("id") ?? ""

@@ -14,7 +14,8 @@ enum APIResponse {
         headers[.contentType] = "application/json; charset=utf-8"
         headers[.cacheControl] = "no-store"
         return Response(
-            status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: value.canonicalJSON)))
+            status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONBytes.encode(value)))
+        )
     }
 
     /// The request body, at most ``maximumBodySize`` bytes, refused with 413 beyond (by its `Content-Length` before

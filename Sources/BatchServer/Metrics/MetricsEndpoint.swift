@@ -56,7 +56,10 @@ public struct MetricsEndpoint: Sendable {
             configuration: ApplicationConfiguration(
                 address: .hostname(address.host, port: address.port), serverName: nil),
             onServerRunning: { channel in
-                let bound = channel.localAddress.map { "\($0)" } ?? "\(address)"
+                let bound =
+                    channel.localAddress.map { local in
+                        HTTPAddress(host: local.ipAddress ?? address.host, port: local.port ?? address.port).description
+                    } ?? address.description
                 logger.info("metrics endpoint listening", metadata: ["address": "\(bound)"])
                 onListening(bound)
             },

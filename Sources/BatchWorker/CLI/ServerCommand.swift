@@ -60,6 +60,11 @@ struct ServerCommand: AsyncParsableCommand {
             address: try address, token: token, commandTimeout: .seconds(timeout), keepAlive: .seconds(keepAlive),
             resources: resources)
         let planner = SchedulePlanner(registry: registry)
+        if token == nil, !["127.0.0.1", "::1", "localhost"].contains(configuration.address.host) {
+            logger.warning(
+                "listening beyond loopback without BATCH_API_TOKEN: anyone who reaches this address can start and stop jobs",
+                metadata: ["address": "\(configuration.address)"])
+        }
         try await connection.withRepository(logger) { repository in
             if !noMigrate { try await repository.migrate() }
             try await connection.withMessaging(logger) { messaging in

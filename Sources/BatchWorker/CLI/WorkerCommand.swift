@@ -3,6 +3,7 @@ import Batch
 import BatchRabbitMQ
 import BatchServer
 import CoreMetrics
+import Foundation
 import Logging
 import ServiceLifecycle
 
@@ -57,22 +58,22 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @Option(
         parsing: .unconditional,
-        help: ArgumentHelp("Serve Prometheus metrics at GET /metrics on this port (off by default).", valueName: "port")
-    )
+        help: ArgumentHelp(
+            "Serve Prometheus metrics at GET /metrics on this port (off by default; BATCH_METRICS_PORT).",
+            valueName: "port"))
     var metricsPort: Int?
 
-    @Option(help: ArgumentHelp("The address the metrics endpoint listens on.", valueName: "host"))
-    var metricsHost: String = "127.0.0.1"
+    @Option(
+        help: ArgumentHelp(
+            "The address the metrics endpoint listens on (default 127.0.0.1; BATCH_METRICS_HOST).", valueName: "host"))
+    var metricsHost: String?
 
     @Option(help: ArgumentHelp("How log lines are written: text, or json (one object per line).", valueName: "format"))
     var logFormat: LogFormat = .text
 
     func validate() throws {
         try CLIValidation.integer(partitionAttempts, "--partition-attempts", in: 1...100)
-        if let metricsPort { try CLIValidation.integer(metricsPort, "--metrics-port", in: 1...65_535) }
-        guard !metricsHost.isEmpty, !metricsHost.contains(where: { $0.isWhitespace || $0 == "/" }) else {
-            throw ValidationError("--metrics-host must be a host name or an IP address")
-        }
+        _ = try metricsAddress
         if let concurrency { try CLIValidation.integer(concurrency, "--concurrency", in: 1...1_024) }
         guard commandAttempts >= 1 else { throw ValidationError("--command-attempts must be at least 1") }
         guard commandRetryDelay > 0, commandRetryDelay <= 3600 else {
@@ -86,9 +87,7 @@ struct WorkerCommand: AsyncParsableCommand {
     func run() async throws {
         LoggingBootstrap.setFormat(logFormat)
         let logger = try connection.logger(defaultLevel: .info)
-        let endpoint = metricsPort.map {
-            MetricsEndpoint(address: HTTPAddress(host: metricsHost, port: $0), logger: logger)
-        }
+        let endpoint = try metricsAddress.map { MetricsEndpoint(address: $0, logger: logger) }
         var configuration = WorkerConfiguration(
             workerId: workerId, concurrency: concurrency, lease: .seconds(lease),
             heartbeatInterval: heartbeat.map { .seconds($0) },
@@ -138,5 +137,32 @@ struct WorkerCommand: AsyncParsableCommand {
         await jobOperator?.closeResources()
         await messaging.connection.close()
         await repository.shutdown()
+    }
+}
+
+extension WorkerCommand {
+    /// Where the metrics endpoint listens: `--metrics-port` (else `BATCH_METRICS_PORT`) on `--metrics-host` (else
+    /// `BATCH_METRICS_HOST`, else loopback); nil when no port is given.
+    var metricsAddress: HTTPAddress? {
+        get throws {
+            let environment = ProcessInfo.processInfo.environment
+            let port: Int
+            if let metricsPort {
+                port = metricsPort
+            } else if let text = environment["BATCH_METRICS_PORT"], !text.isEmpty {
+                guard let value = Int(text) else {
+                    throw ValidationError("BATCH_METRICS_PORT must be a port number, 1 to 65535, got '\(text)'")
+                }
+                port = value
+            } else {
+                return nil
+            }
+            try CLIValidation.integer(port, "--metrics-port", in: 1...65_535)
+            let host = metricsHost ?? environment["BATCH_METRICS_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1"
+            guard !host.contains(where: { $0.isWhitespace || $0 == "/" }), !host.isEmpty else {
+                throw ValidationError("--metrics-host must be a host name or an IP address, got '\(host)'")
+            }
+            return HTTPAddress(host: host, port: port)
+        }
     }
 }

@@ -57,6 +57,11 @@ public protocol EventSink: Sendable {
 extension EventSink {
     /// Drops the progress: a sink that does not carry progress events.
     public func publish(_ progress: StepProgress) async throws {}
+
+    /// Refuses: a sink that does not carry partitions (a worker given no partitions source sends none).
+    public func sendPartitions(_ partitions: [Command]) async throws {
+        throw BatchError(.invalidState, "this event sink does not carry remote partitions")
+    }
 }
 
 /// The workers' shared record: who is alive, and the executions of those who are not.

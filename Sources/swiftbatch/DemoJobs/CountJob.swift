@@ -9,8 +9,8 @@ extension DemoJobs {
     /// - `delayMs`: a pause per item, 0…60,000 (default 0);
     /// - `failAt`: 1…10,000,000, an item at which the instance's first execution fails (a restart passes it);
     /// - `partitions`: 1…64 (default 1). With 1, the chunk step `count` writes everything; above 1, `count` writes
-    ///   nothing and the remote partition step `count-partitions` writes that many ranges of 1…`items` (each chunked)
-    ///   on any workers of the fleet.
+    ///   nothing and the remote partition step `count-partitions` writes that many ranges of 1…`items`
+    ///   (``IntegerRangePartitioner``, each range chunked) on any workers of the fleet.
     ///
     /// Only `items` and `partitions` identify the instance... together with any other parameter you add, such as
     /// a run name.
@@ -19,9 +19,12 @@ extension DemoJobs {
         PartitionStep(
             "count-partitions", partitions: 1,
             partitioner: { _, context in
+                // The grid comes from the parameters; with 1 partition the chunk step `count` does the work.
                 let partitions = try context.parameters.int("partitions", default: 1, in: CountLimits.partitions)
                 let items = try context.parameters.int("items", default: 1_000, in: CountLimits.items)
-                return CountRanges.split(items: items, into: partitions)
+                guard partitions > 1 else { return [:] }
+                return try await IntegerRangePartitioner(first: 1, last: Int64(items))
+                    .partition(gridSize: partitions, context: context)
             },
             step: countStep("count-range", partitioned: true)
         )
@@ -38,7 +41,8 @@ extension DemoJobs {
     }
 
     /// The chunk step writing a range: all of 1…`items` as the job's step `count` when `partitions` is 1 (nothing
-    /// otherwise), or its partition's range (`from`, `to` in the partition's context) inside `count-partitions`.
+    /// otherwise), or its partition's range (``IntegerRangePartitioner/bounds(in:)-(StepContext)``) inside
+    /// `count-partitions`.
     static func countStep(_ name: String, partitioned: Bool) -> ChunkStep<CountReader, CountWriter> {
         ChunkStep(
             name, chunkSize: 100,
@@ -50,12 +54,11 @@ extension DemoJobs {
                 let first = context.jobContext.int("count.firstExecution") == Int(context.jobExecutionId)
                 let items = try context.parameters.int("items", default: 1_000, in: CountLimits.items)
                 let partitions = try context.parameters.int("partitions", default: 1, in: CountLimits.partitions)
-                let range: ClosedRange<Int>? =
-                    partitioned
-                    ? (context.stepContext.int("from").flatMap { from in
-                        context.stepContext.int("to").map { from...$0 }
-                    })
-                    : (partitions == 1 && items > 0 ? 1...items : nil)
+                var range: ClosedRange<Int>? = partitions == 1 && items > 0 ? 1...items : nil
+                if partitioned {
+                    let bounds = try IntegerRangePartitioner.bounds(in: context)
+                    range = Int(bounds.lowerBound)...Int(bounds.upperBound)
+                }
                 return CountReader(
                     range: range,
                     failAt: first ? try context.parameters.optionalInt("failAt", in: CountLimits.failAt) : nil,
@@ -73,23 +76,6 @@ extension DemoJobs {
             }
         )
         .chunkSize { try $0.parameters.int("chunkSize", default: 100, in: CountLimits.chunkSize) }
-    }
-}
-
-/// `count`'s ranges: 1…items cut into `partitions` near-equal ranges (none empty), named `p01`, `p02`, ...
-enum CountRanges {
-    static func split(items: Int, into partitions: Int) -> [String: ExecutionContext] {
-        guard partitions > 1, items > 0 else { return [:] }
-        let count = min(partitions, items)
-        var result: [String: ExecutionContext] = [:]
-        var from = 1
-        for index in 0..<count {
-            let size = items / count + (index < items % count ? 1 : 0)
-            let name = "p" + (index + 1 < 10 ? "0" : "") + String(index + 1)
-            result[name] = ExecutionContext(["from": .int(Int64(from)), "to": .int(Int64(from + size - 1))])
-            from += size
-        }
-        return result
     }
 }
 

@@ -44,9 +44,14 @@ export function nextToken() {
     return new Promise((resolve) => tokenWaiters.push(resolve));
 }
 
+/** The token requests send now, or null. */
+export function currentToken() {
+    return auth.token ?? memoryToken;
+}
+
 /** The headers every request sends. */
 export function authHeaders() {
-    const token = auth.token ?? memoryToken;
+    const token = currentToken();
     return token ? { Authorization: `Bearer ${token}` } : {};
 }
 
@@ -95,7 +100,7 @@ export function errorMessage(status, text) {
  */
 export async function api(path, { method = "GET", body, signal } = {}) {
     for (let attempt = 0; ; attempt++) {
-        const hadToken = Boolean(auth.token ?? memoryToken);
+        const sent = currentToken();
         const headers = { Accept: "application/json", ...authHeaders() };
         if (body !== undefined) headers["Content-Type"] = "application/json";
         let response;
@@ -112,8 +117,10 @@ export async function api(path, { method = "GET", body, signal } = {}) {
             throw new ApiError(0, "the server cannot be reached");
         }
         if (response.status === 401 && attempt < 5) {
-            if (hadToken) auth.token = null;
-            await askForToken(hadToken);
+            // A token given meanwhile (another request asked for it): just try again with it.
+            if (currentToken() !== sent) continue;
+            if (sent) auth.token = null;
+            await askForToken(Boolean(sent));
             continue;
         }
         const text = await response.text();

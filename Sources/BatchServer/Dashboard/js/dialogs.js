@@ -16,6 +16,10 @@ function makeDialog(title, { wide = false } = {}) {
     const form = h("form", { method: "dialog", novalidate: true }, heading, body, error, buttons);
     const dialog = h("dialog", { class: wide ? "wide" : "", "aria-labelledby": `${id}-title` }, form);
     const opener = document.activeElement;
+    // Escape cancels, except while the dialog's request runs (it would go on unseen).
+    dialog.addEventListener("cancel", (event) => {
+        if (form.getAttribute("aria-busy") === "true") event.preventDefault();
+    });
     dialog.addEventListener("close", () => {
         dialog.remove();
         if (opener && typeof opener.focus === "function" && document.contains(opener)) opener.focus();
@@ -53,7 +57,8 @@ export function confirmAction({ title, message, confirmLabel, danger = false, ru
     return new Promise((resolve) => {
         const parts = makeDialog(title);
         replace(parts.body, h("p", {}, message));
-        const confirm = h("button", { type: "submit", class: danger ? "button danger" : "button primary", value: "confirm" }, confirmLabel);
+        const kind = danger ? "button danger" : "button primary";
+        const confirm = h("button", { type: "submit", class: kind, value: "confirm" }, confirmLabel);
         const cancel = h("button", { type: "button", class: "button", onclick: () => parts.dialog.close() }, "Cancel");
         replace(parts.buttons, cancel, confirm);
         let result = null;
@@ -84,7 +89,11 @@ export function confirmAction({ title, message, confirmLabel, danger = false, ru
 export function startDialog({ loadJobs, start, job: preselected }) {
     return new Promise((resolve) => {
         const parts = makeDialog("Start a job", { wide: true });
-        const select = h("select", { id: `${parts.id}-job`, name: "job", required: true }, h("option", { value: "" }, "Loading jobs…"));
+        const select = h(
+            "select",
+            { id: `${parts.id}-job`, name: "job", required: true },
+            h("option", { value: "" }, "Loading jobs…")
+        );
         const about = h("p", { class: "field-help", id: `${parts.id}-about` });
         const params = h("textarea", {
             id: `${parts.id}-params`,
@@ -104,7 +113,13 @@ export function startDialog({ loadJobs, start, job: preselected }) {
                 { class: "field" },
                 h("label", { for: params.id }, "Parameters (a JSON object)"),
                 params,
-                h("p", { class: "field-help", id: `${parts.id}-params-help` }, "For example ", h("code", {}, '{"date": "2026-11-25"}'), ". The server checks them as the workers would; nothing is stored when they are refused.")
+                h(
+                    "p",
+                    { class: "field-help", id: `${parts.id}-params-help` },
+                    "For example ",
+                    h("code", {}, '{"date": "2026-11-25"}'),
+                    ". The server checks them as the workers would; nothing is stored when they are refused."
+                )
             )
         );
         const submit = h("button", { type: "submit", class: "button primary" }, "Start");
@@ -125,7 +140,8 @@ export function startDialog({ loadJobs, start, job: preselected }) {
         loadJobs().then(
             (loaded) => {
                 jobs = loaded;
-                replace(select, h("option", { value: "" }, "Choose a job…"), loaded.map((job) => h("option", { value: job.name }, job.name)));
+                const options = loaded.map((job) => h("option", { value: job.name }, job.name));
+                replace(select, h("option", { value: "" }, "Choose a job…"), options);
                 if (preselected && loaded.some((job) => job.name === preselected)) select.value = preselected;
                 else if (loaded.length === 1) select.value = loaded[0].name;
                 describe();
@@ -198,7 +214,12 @@ export function tokenDialog(rejected) {
         });
         replace(
             parts.body,
-            h("p", { id: `${parts.id}-help` }, "This server needs the token it was started with (BATCH_API_TOKEN). It is kept in this browser tab only, until you close it."),
+            h(
+                "p",
+                { id: `${parts.id}-help` },
+                "This server needs the token it was started with (BATCH_API_TOKEN). ",
+                "It is kept in this browser tab only, until you close it."
+            ),
             h("div", { class: "field" }, h("label", { for: input.id }, "Token"), input)
         );
         if (rejected) showError(parts, "The server refused that token. Check it and try again.");
@@ -216,7 +237,10 @@ export function tokenDialog(rejected) {
             token = input.value.trim();
             parts.dialog.close();
         });
-        parts.dialog.addEventListener("close", () => (token ? resolve(token) : reject(new ApiError(401, "No API token was given: this server needs one."))));
+        parts.dialog.addEventListener("close", () => {
+            if (token) resolve(token);
+            else reject(new ApiError(401, "No API token was given: this server needs one."));
+        });
         parts.dialog.showModal();
         input.focus();
     });

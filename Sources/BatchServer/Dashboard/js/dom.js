@@ -82,6 +82,29 @@ export function formatTime(value) {
     );
 }
 
+/** A time in an IANA zone, "2026-11-26 02:00:00 Europe/Berlin", or "" when the zone is unknown to the browser. */
+export function formatTimeIn(value, timeZone) {
+    const date = value instanceof Date ? value : parseTime(value);
+    if (!date || !timeZone) return "";
+    try {
+        const parts = new Intl.DateTimeFormat("en-CA", {
+            timeZone,
+            year: "numeric",
+            month: "2-digit",
+            day: "2-digit",
+            hour: "2-digit",
+            minute: "2-digit",
+            second: "2-digit",
+            hourCycle: "h23",
+        }).formatToParts(date);
+        const part = (type) => parts.find((p) => p.type === type)?.value ?? "";
+        const day = `${part("year")}-${part("month")}-${part("day")}`;
+        return `${day} ${part("hour")}:${part("minute")}:${part("second")} ${timeZone}`;
+    } catch {
+        return "";
+    }
+}
+
 /** The time of day only when the date is today, else the full time: compact in lists. */
 export function formatShortTime(value) {
     const date = value instanceof Date ? value : parseTime(value);

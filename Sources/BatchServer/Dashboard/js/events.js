@@ -8,7 +8,10 @@
 // dashboard sends `Last-Event-ID` when the server gave ids, and reloads what it shows in any case (events missed
 // while away are not replayed by the broker).
 
-import { ApiError, askForToken, authHeaders, errorMessage, nextToken } from "./api.js";
+import { ApiError, askForToken, authHeaders, currentToken, errorMessage, nextToken } from "./api.js";
+
+/** How long the stream may be silent (no event, no keep-alive comment) before it is taken for dead. */
+const SILENCE_MS = 45000;
 
 /** Parses a text/event-stream incrementally: feed() chunks of text, get complete events back. */
 export class EventStreamParser {
@@ -114,10 +117,11 @@ export class LiveEvents {
                 retryMs = await this.connect();
                 this.failures = 0;
             } catch (error) {
-                if (this.stopped || error?.name === "AbortError") return;
+                if (this.stopped) return;
                 if (error instanceof ApiError && error.status === 401) {
+                    if (currentToken() !== error.sentToken) continue; // a token came meanwhile: use it
                     try {
-                        await askForToken(true);
+                        await askForToken(Boolean(error.sentToken));
                     } catch {
                         // Dismissed: do not ask again on every retry; wait until a token is given elsewhere.
                         this.onState?.("locked");
@@ -137,13 +141,15 @@ export class LiveEvents {
     /** One connection: resolves when the server ends the stream (with its retry hint), rejects on failure. */
     async connect() {
         this.controller = new AbortController();
+        const sent = currentToken();
         const headers = { Accept: "text/event-stream", ...authHeaders() };
         if (this.lastEventId) headers["Last-Event-ID"] = this.lastEventId;
         const response = await fetch(this.path, { headers, signal: this.controller.signal, cache: "no-store" });
         if (!response.ok) {
             if (response.status === 401) {
-                const hadToken = Boolean(headers.Authorization);
-                throw new ApiError(401, hadToken ? "token refused" : "token needed");
+                const refused = new ApiError(401, sent ? "token refused" : "token needed");
+                refused.sentToken = sent;
+                throw refused;
             }
             throw new ApiError(response.status, errorMessage(response.status, await response.text()));
         }
@@ -157,13 +163,25 @@ export class LiveEvents {
         const parser = new EventStreamParser();
         parser.lastEventId = this.lastEventId;
         const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-        for (;;) {
-            const { value, done } = await reader.read();
-            if (done) break;
-            for (const event of parser.feed(value)) {
-                this.lastEventId = event.id;
-                this.dispatch(event);
+        // The server sends a comment every 15 s: silence for much longer means a dead connection (a proxy or a
+        // network that dropped it without closing), so abort it and reconnect.
+        let lastChunk = Date.now();
+        const controller = this.controller;
+        const watchdog = setInterval(() => {
+            if (Date.now() - lastChunk > SILENCE_MS) controller.abort();
+        }, 5000);
+        try {
+            for (;;) {
+                const { value, done } = await reader.read();
+                if (done) break;
+                lastChunk = Date.now();
+                for (const event of parser.feed(value)) {
+                    this.lastEventId = event.id;
+                    this.dispatch(event);
+                }
             }
+        } finally {
+            clearInterval(watchdog);
         }
         return parser.retry;
     }

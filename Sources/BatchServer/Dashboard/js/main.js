@@ -31,7 +31,9 @@ let firstRoute = true;
 /** Shows a notice for a few seconds (announced politely to screen readers). */
 function notify(text, { link, kind = "info" } = {}) {
     const close = h("button", { type: "button", class: "notice-close", "aria-label": "Dismiss" }, "×");
-    const notice = h("div", { class: `notice notice-${kind}`, role: kind === "error" ? "alert" : "status" }, h("span", {}, text, link ? [" ", h("a", { href: link.href }, link.text)] : []), close);
+    const body = h("span", {}, text, link ? [" ", h("a", { href: link.href }, link.text)] : []);
+    const role = kind === "error" ? "alert" : "status";
+    const notice = h("div", { class: `notice notice-${kind}`, role }, body, close);
     const dismiss = () => notice.remove();
     close.addEventListener("click", dismiss);
     notices.append(notice);
@@ -42,7 +44,16 @@ function notify(text, { link, kind = "info" } = {}) {
 /** Shows an error in a view's message line; for a missing token, with a button to enter it. */
 function showError(element, error) {
     if (error?.status === 401) {
-        replace(element, describeError(error), " ", h("button", { type: "button", class: "button small", onclick: () => tokenDialog(false).then((token) => ((auth.token = token), view?.resync?.()), () => {}) }, "Enter the token"));
+        const enter = async () => {
+            try {
+                auth.token = await tokenDialog(false);
+                view?.resync?.();
+            } catch {
+                // Dismissed again.
+            }
+        };
+        const button = h("button", { type: "button", class: "button small", onclick: enter }, "Enter the token");
+        replace(element, describeError(error), " ", button);
     } else {
         replace(element, h("span", { class: "error-text" }, describeError(error)));
     }
@@ -69,7 +80,8 @@ const ctx = {
         });
         if (!result) return;
         const id = result.answer?.executionId;
-        notify(`Job “${result.job}” started as execution ${id}.`, { link: { href: `#/executions/${id}`, text: "Open it" } });
+        const link = { href: `#/executions/${id}`, text: "Open it" };
+        notify(`Job “${result.job}” started as execution ${id}.`, { link });
         view?.started?.(id);
     },
     /** Stop, restart or abandon an execution, after confirmation. Resolves with the answer, or null. */
@@ -84,7 +96,8 @@ const ctx = {
         });
         if (!answer) return null;
         const newId = name === "restart" ? answer?.executionId : null;
-        notify(action.done(execution, answer), newId && newId !== execution.id ? { link: { href: `#/executions/${newId}`, text: "Open it" } } : {});
+        const link = newId && newId !== execution.id ? { href: `#/executions/${newId}`, text: "Open it" } : null;
+        notify(action.done(execution, answer), link ? { link } : {});
         return answer;
     },
     confirm: confirmAction,
@@ -92,12 +105,23 @@ const ctx = {
     showError,
 };
 
+/** The pages: the address, the tab it belongs to, its title, and how to make it (m: the match, q: the query). */
 const ROUTES = [
-    { pattern: /^#\/executions\/(\d+)$/, nav: "executions", make: (match) => executionView(main, Number(match[1]), ctx) },
-    { pattern: /^#\/executions$/, nav: "executions", title: "Executions", make: (_match, params) => executionsView(main, params, ctx) },
-    { pattern: /^#\/workers$/, nav: "workers", title: "Workers", make: (_match, params) => workersView(main, params, ctx) },
-    { pattern: /^#\/schedules$/, nav: "schedules", title: "Schedules", make: (_match, params) => schedulesView(main, params, ctx) },
-    { pattern: /^#\/dead-letters$/, nav: "dead-letters", title: "Dead letters", make: (_match, params) => deadLettersView(main, params, ctx) },
+    { pattern: /^#\/executions\/(\d+)$/, nav: "executions", make: (m) => executionView(main, Number(m[1]), ctx) },
+    {
+        pattern: /^#\/executions$/,
+        nav: "executions",
+        title: "Executions",
+        make: (_, q) => executionsView(main, q, ctx),
+    },
+    { pattern: /^#\/workers$/, nav: "workers", title: "Workers", make: (_, q) => workersView(main, q, ctx) },
+    { pattern: /^#\/schedules$/, nav: "schedules", title: "Schedules", make: (_, q) => schedulesView(main, q, ctx) },
+    {
+        pattern: /^#\/dead-letters$/,
+        nav: "dead-letters",
+        title: "Dead letters",
+        make: (_, q) => deadLettersView(main, q, ctx),
+    },
 ];
 
 function route() {
@@ -150,11 +174,14 @@ const events = new LiveEvents({
         view?.onEvent(kind, event);
     },
     onState(state, seconds) {
-        const [text, css] = state === "retrying" ? [`Offline · retry in ${seconds} s`, "offline"] : STATES[state] ?? [state, "offline"];
+        const retrying = [`Offline · retry in ${seconds} s`, "offline"];
+        const [text, css] = state === "retrying" ? retrying : (STATES[state] ?? [state, "offline"]);
         setText(liveText, text);
         liveState.dataset.state = css;
         liveState.title =
-            css === "live" ? "Receiving the workers' events as they happen." : "Not receiving events: what you see may be out of date until it reconnects.";
+            css === "live"
+                ? "Receiving the workers' events as they happen."
+                : "Not receiving events: what you see may be out of date until it reconnects.";
     },
     onResync() {
         view?.resync?.();

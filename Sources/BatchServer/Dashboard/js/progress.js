@@ -91,10 +91,13 @@ export function setProgress(element, progress, { compact = false } = {}) {
         track.removeAttribute("aria-valuemax");
         track.removeAttribute("aria-valuenow");
     }
-    if (progress.items !== null) parts.push(compact ? formatCount(progress.items) : `${formatCount(progress.items)} items`);
+    if (progress.items !== null) {
+        parts.push(compact ? formatCount(progress.items) : `${formatCount(progress.items)} items`);
+    }
     if (progress.rate !== null) parts.push(formatRate(progress.rate));
     if (progress.estimatedEnd && !compact) parts.push(`ends ${formatRelative(progress.estimatedEnd)}`);
     const value = parts.join(" · ");
     track.setAttribute("aria-valuetext", value);
-    setText(text, compact && progress.fraction !== null ? parts.slice(0, 1).concat(parts.slice(2)).join(" · ") : value);
+    // Compact, with a fraction: "42% · 1,234/s" (the item count stays in the bar's aria-valuetext).
+    setText(text, compact && progress.fraction !== null ? [parts[0], ...parts.slice(2)].join(" · ") : value);
 }

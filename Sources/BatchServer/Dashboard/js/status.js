@@ -18,7 +18,8 @@ const GLYPHS = {
 
 /** A status badge; update it in place with setStatus(). */
 export function statusBadge(status) {
-    const badge = h("span", { class: "status" }, h("span", { class: "glyph", "aria-hidden": "true" }), h("span", { class: "word" }));
+    const glyph = h("span", { class: "glyph", "aria-hidden": "true" });
+    const badge = h("span", { class: "status" }, glyph, h("span", { class: "word" }));
     setStatus(badge, status);
     return badge;
 }
@@ -46,7 +47,8 @@ export const ACTIONS = {
         allowed: (status) => status === "STARTING" || status === "STARTED",
         why: "Only a STARTING or STARTED execution can be stopped.",
         confirm: (execution) =>
-            `Stop execution ${execution.id} of “${execution.jobName}”? It ends STOPPED at its next chunk boundary, and can be restarted.`,
+            `Stop execution ${execution.id} of “${execution.jobName}”? ` +
+            "It ends STOPPED at its next chunk boundary, and can be restarted.",
         done: (execution) => `Stop of execution ${execution.id} sent.`,
     },
     restart: {
@@ -54,9 +56,12 @@ export const ACTIONS = {
         allowed: (status) => status === "STOPPED" || status === "FAILED",
         why: "Only a STOPPED or FAILED execution can be restarted.",
         confirm: (execution) =>
-            `Restart the instance of execution ${execution.id} (“${execution.jobName}”) with the same parameters? Completed steps are skipped; it resumes after its last committed chunk.`,
+            `Restart the instance of execution ${execution.id} (“${execution.jobName}”) with the same ` +
+            "parameters? Completed steps are skipped; it resumes after its last committed chunk.",
         done: (execution, answer) =>
-            answer?.executionId ? `Restarted as execution ${answer.executionId}.` : `Restart of execution ${execution.id} sent.`,
+            answer?.executionId
+                ? `Restarted as execution ${answer.executionId}.`
+                : `Restart of execution ${execution.id} sent.`,
     },
     abandon: {
         label: "Abandon",
@@ -64,7 +69,8 @@ export const ACTIONS = {
         allowed: (status) => status === "STOPPED" || status === "FAILED" || status === "UNKNOWN",
         why: "Only a STOPPED, FAILED or UNKNOWN execution can be abandoned.",
         confirm: (execution) =>
-            `Abandon execution ${execution.id} of “${execution.jobName}”? It is marked ABANDONED and its instance never runs again. This cannot be undone.`,
+            `Abandon execution ${execution.id} of “${execution.jobName}”? ` +
+            "It is marked ABANDONED and its instance never runs again. This cannot be undone.",
         done: (execution) => `Execution ${execution.id} abandoned.`,
     },
 };

@@ -21,7 +21,9 @@ export function deadLettersView(container, _params, ctx) {
         h(
             "p",
             { class: "summary" },
-            "Commands the workers set aside because they can never succeed as they are (bad JSON, an unknown job, refused parameters), or that failed too many times. Oldest first; reading them leaves the queue as it is."
+            "Commands the workers set aside because they can never succeed as they are (bad JSON, an unknown " +
+                "job, refused parameters), or that failed too many times. Oldest first; reading them leaves the " +
+                "queue as it is."
         ),
         list,
         message
@@ -44,7 +46,9 @@ export function deadLettersView(container, _params, ctx) {
         requeue.addEventListener("click", async () => {
             const done = await ctx.confirm({
                 title: "Requeue dead letter",
-                message: "Send this command back to the commands queue with a fresh attempt count? Do it once its cause is fixed (the job deployed, the database back), or it comes back here.",
+                message:
+                    "Send this command back to the commands queue with a fresh attempt count? Do it once its cause " +
+                    "is fixed (the job deployed, the database back), or it comes back here.",
                 confirmLabel: "Requeue",
                 run: () => api(`/api/dead-letters/${encodeURIComponent(id)}/requeue`, { method: "POST" }),
             });
@@ -61,7 +65,7 @@ export function deadLettersView(container, _params, ctx) {
                 "div",
                 { class: "letter-head" },
                 h("span", { class: "reason-label" }, "Reason"),
-                h("span", { class: "num sub" }, letter.published ? `dead-lettered ${formatTime(letter.published)}` : ""),
+                h("span", { class: "num sub" }, letter.published ? `set aside ${formatTime(letter.published)}` : ""),
                 requeue
             ),
             h("p", { class: "reason" }, letter.reason || "(no reason recorded)"),

@@ -16,8 +16,11 @@ const COUNTERS = [
     ["skip", "Skips"],
 ];
 
-const counterValue = (counters, key) =>
-    key === "skip" ? (counters?.readSkip ?? 0) + (counters?.processSkip ?? 0) + (counters?.writeSkip ?? 0) : counters?.[key];
+/** A counter's value; "skip" is the sum of read, process and write skips. */
+function counterValue(counters, key) {
+    if (key !== "skip") return counters?.[key];
+    return (counters?.readSkip ?? 0) + (counters?.processSkip ?? 0) + (counters?.writeSkip ?? 0);
+}
 
 /** Renders execution `id` into `container`. */
 export function executionView(container, id, ctx) {
@@ -32,6 +35,7 @@ export function executionView(container, id, ctx) {
     const title = h("h1", {}, `Execution ${id}`);
     const badge = statusBadge("UNKNOWN");
     badge.classList.add("large");
+    badge.setAttribute("aria-live", "polite"); // a screen reader hears the status change as it happens
     const buttons = {};
     for (const [name, action] of Object.entries(ACTIONS)) {
         buttons[name] = h(
@@ -95,10 +99,21 @@ export function executionView(container, id, ctx) {
     replace(
         container,
         h("p", { class: "breadcrumb" }, h("a", { href: "#/executions" }, "‹ Executions")),
-        h("div", { class: "page-head" }, h("div", { class: "title-line" }, title, badge), h("div", { class: "actions", role: "group", "aria-label": "Operations" }, Object.values(buttons))),
+        h(
+            "div",
+            { class: "page-head" },
+            h("div", { class: "title-line" }, title, badge),
+            h("div", { class: "actions", role: "group", "aria-label": "Operations" }, Object.values(buttons))
+        ),
         summary,
         h("section", { class: "block" }, h("h2", { id: "exit-heading" }, "Exit message"), exitMessage),
-        h("section", { class: "block" }, h("h2", { id: "steps-heading" }, "Steps"), h("div", { class: "table-wrap" }, stepsTable), message),
+        h(
+            "section",
+            { class: "block" },
+            h("h2", { id: "steps-heading" }, "Steps"),
+            h("div", { class: "table-wrap" }, stepsTable),
+            message
+        ),
         h("section", { class: "block" }, h("h2", { id: "parameters-heading" }, "Parameters"), parameters)
     );
 
@@ -125,9 +140,11 @@ export function executionView(container, id, ctx) {
         setText(facts.job, execution.jobName);
         setText(facts.instance, execution.instance?.id ?? execution.instanceId ?? "–");
         setText(facts.worker, execution.workerId ?? "–");
-        setText(facts.created, formatTime(execution.createTime));
-        setText(facts.started, formatTime(execution.startTime));
-        setText(facts.ended, formatTime(execution.endTime));
+        const times = { created: execution.createTime, started: execution.startTime, ended: execution.endTime };
+        for (const [key, value] of Object.entries(times)) {
+            setText(facts[key], formatTime(value));
+            facts[key].title = value ?? ""; // the server's ISO 8601 UTC, as in the logs
+        }
         setText(facts.duration, formatDuration(execution.startTime, execution.endTime));
         setText(facts.exitCode, execution.exitCode || "–");
         const schedule = execution.schedule;
@@ -165,22 +182,31 @@ export function executionView(container, id, ctx) {
     function fillStepRow(row, step, fullName) {
         row.step = step;
         row.fullName = fullName;
-        replace(row.cells.name, row.partition ? [h("span", { class: "partition-mark", "aria-hidden": "true" }, "↳ "), h("span", { class: "visually-hidden" }, "Partition ")] : [], step.name);
+        const arrow = h("span", { class: "partition-mark", "aria-hidden": "true" }, "↳ ");
+        const mark = row.partition ? [arrow, h("span", { class: "visually-hidden" }, "Partition ")] : [];
+        replace(row.cells.name, mark, step.name);
         row.cells.name.title = fullName;
         setStatus(row.cells.badge, step.status);
-        COUNTERS.forEach(([key], index) => setText(row.cells.counters[index], formatCount(counterValue(step.counters, key))));
+        COUNTERS.forEach(([key], index) => {
+            setText(row.cells.counters[index], formatCount(counterValue(step.counters, key)));
+        });
         setText(row.cells.duration, formatDuration(step.startTime, step.endTime));
         setText(row.cells.message, step.exitMessage || "");
         row.cells.message.title = step.exitMessage || "";
-        setProgress(row.cells.progress, isRunning(step.status) ? progressOf(execution.id, fullName) : null, { compact: true });
+        const progress = isRunning(step.status) ? progressOf(execution.id, fullName) : null;
+        setProgress(row.cells.progress, progress, { compact: true });
     }
 
     function renderSteps() {
         const ordered = [];
         for (const step of execution.steps ?? []) {
             ordered.push({ step, partition: false, fullName: step.name });
-            const partitions = [...(step.partitions ?? [])].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-            for (const partition of partitions) ordered.push({ step: partition, partition: true, fullName: `${step.name}:${partition.name}` });
+            // Partitions by name, as `swiftbatch execution` lists them; they finish in any order.
+            const byName = (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+            const partitions = [...(step.partitions ?? [])].sort(byName);
+            for (const partition of partitions) {
+                ordered.push({ step: partition, partition: true, fullName: `${step.name}:${partition.name}` });
+            }
         }
         const seen = new Set();
         ordered.forEach(({ step, partition, fullName }, index) => {
@@ -204,11 +230,14 @@ export function executionView(container, id, ctx) {
             h("th", { scope: "row", class: "c-step" }, "Total"),
             h("td", { class: "c-status" }),
             h("td", { class: "c-progress" }),
-            COUNTERS.map(([key]) => h("td", { class: "num c-counter" }, formatCount(counterValue(execution.counters, key)))),
+            COUNTERS.map(([key]) => {
+                return h("td", { class: "num c-counter" }, formatCount(counterValue(execution.counters, key)));
+            }),
             h("td", { class: "c-duration num" }),
             h("td", { class: "c-message" })
         );
-        setText(message, ordered.length ? "" : isRunning(execution.status) ? "No step has started yet." : "This execution ran no step.");
+        const none = isRunning(execution.status) ? "No step has started yet." : "This execution ran no step.";
+        setText(message, ordered.length ? "" : none);
     }
 
     /** Loads the execution; one request at a time, and once more if asked while one ran (it may predate an event). */
@@ -254,14 +283,17 @@ export function executionView(container, id, ctx) {
                 if (!execution || !isRunning(execution.status)) return;
                 setProgress(overall, progressOf(id));
                 for (const row of stepRows.values()) {
-                    if (isRunning(row.step.status)) setProgress(row.cells.progress, progressOf(id, row.fullName), { compact: true });
+                    if (!isRunning(row.step.status)) continue;
+                    setProgress(row.cells.progress, progressOf(id, row.fullName), { compact: true });
                 }
                 scheduleReload(); // the counters
                 return;
             }
             if (execution && typeof event.status === "string") {
                 execution = { ...execution, status: event.status };
-                if (typeof event.exitMessage === "string" && event.exitMessage) execution.exitMessage = event.exitMessage;
+                if (typeof event.exitMessage === "string" && event.exitMessage) {
+                    execution.exitMessage = event.exitMessage;
+                }
                 if (!isRunning(event.status)) forgetProgress(id);
                 renderSummary();
             }
@@ -274,7 +306,8 @@ export function executionView(container, id, ctx) {
             if (Date.now() - lastLoad > 3000) scheduleReload(0);
             setText(facts.duration, formatDuration(execution.startTime, execution.endTime));
             for (const row of stepRows.values()) {
-                if (isRunning(row.step.status)) setText(row.cells.duration, formatDuration(row.step.startTime, row.step.endTime));
+                if (!isRunning(row.step.status)) continue;
+                setText(row.cells.duration, formatDuration(row.step.startTime, row.step.endTime));
             }
         },
         unmount() {

@@ -10,7 +10,11 @@ const PAGE_SIZE = 25;
 
 /** Renders the executions page into `container`. `params`: job, status, before (from the address). */
 export function executionsView(container, params, ctx) {
-    const filters = { job: params.get("job") ?? "", status: params.get("status") ?? "", before: params.get("before") ?? "" };
+    const filters = {
+        job: params.get("job") ?? "",
+        status: params.get("status") ?? "",
+        before: params.get("before") ?? "",
+    };
     const rows = new Map(); // execution id → row
     const pending = new Map(); // id being fetched after an event → whether another event came meanwhile
     let nextBefore = null;
@@ -27,14 +31,19 @@ export function executionsView(container, params, ctx) {
         STATUSES.map((status) => h("option", { value: status }, status))
     );
     statusSelect.value = filters.status;
-    const applyFilters = () => ctx.navigate(`#/executions${query({ job: jobSelect.value, status: statusSelect.value })}`);
+    const applyFilters = () => {
+        ctx.navigate(`#/executions${query({ job: jobSelect.value, status: statusSelect.value })}`);
+    };
     jobSelect.addEventListener("change", applyFilters);
     statusSelect.addEventListener("change", applyFilters);
     ctx.jobs().then(
         (jobs) => {
             if (disposed) return;
-            replace(jobSelect, h("option", { value: "" }, "All jobs"), jobs.map((job) => h("option", { value: job.name }, job.name)));
-            if (filters.job && !jobs.some((job) => job.name === filters.job)) jobSelect.append(h("option", { value: filters.job }, filters.job));
+            const options = jobs.map((job) => h("option", { value: job.name }, job.name));
+            replace(jobSelect, h("option", { value: "" }, "All jobs"), options);
+            if (filters.job && !jobs.some((job) => job.name === filters.job)) {
+                jobSelect.append(h("option", { value: filters.job }, filters.job)); // a job this server does not know
+            }
             jobSelect.value = filters.job;
         },
         () => {}
@@ -44,7 +53,11 @@ export function executionsView(container, params, ctx) {
     const table = h(
         "table",
         { class: "grid executions", "aria-describedby": "executions-caption" },
-        h("caption", { id: "executions-caption", class: "visually-hidden" }, "Job executions, newest first. Status changes appear as they happen."),
+        h(
+            "caption",
+            { id: "executions-caption", class: "visually-hidden" },
+            "Job executions, newest first. Status changes appear as they happen."
+        ),
         h(
             "thead",
             {},
@@ -64,8 +77,10 @@ export function executionsView(container, params, ctx) {
         tbody
     );
     const message = h("p", { class: "table-message", role: "status" });
-    const newest = h("button", { type: "button", class: "button", onclick: () => ctx.navigate(`#/executions${query({ job: filters.job, status: filters.status })}`) }, "Newest");
-    const older = h("button", { type: "button", class: "button", onclick: () => ctx.navigate(`#/executions${query({ ...filters, before: nextBefore })}`) }, "Older ›");
+    const toNewest = () => ctx.navigate(`#/executions${query({ job: filters.job, status: filters.status })}`);
+    const toOlder = () => ctx.navigate(`#/executions${query({ ...filters, before: nextBefore })}`);
+    const newest = h("button", { type: "button", class: "button", onclick: toNewest }, "Newest");
+    const older = h("button", { type: "button", class: "button", onclick: toOlder }, "Older ›");
     const pageInfo = h("span", { class: "page-info" });
 
     replace(
@@ -73,7 +88,12 @@ export function executionsView(container, params, ctx) {
         h("div", { class: "page-head" }, h("h1", {}, "Executions")),
         h(
             "form",
-            { class: "filters", role: "search", "aria-label": "Filter executions", onsubmit: (event) => event.preventDefault() },
+            {
+                class: "filters",
+                role: "search",
+                "aria-label": "Filter executions",
+                onsubmit: (event) => event.preventDefault(),
+            },
             h("div", { class: "field inline" }, h("label", { for: jobSelect.id }, "Job"), jobSelect),
             h("div", { class: "field inline" }, h("label", { for: statusSelect.id }, "Status"), statusSelect)
         ),
@@ -84,7 +104,8 @@ export function executionsView(container, params, ctx) {
 
     /** A row for an execution, its cells kept for in-place updates. */
     function makeRow(execution) {
-        const link = h("a", { href: `#/executions/${execution.id}`, "aria-label": `Execution ${execution.id}` }, `#${execution.id}`);
+        const label = `Execution ${execution.id}`;
+        const link = h("a", { href: `#/executions/${execution.id}`, "aria-label": label }, `#${execution.id}`);
         const cells = {
             id: h("td", { class: "c-id num" }, link),
             job: h("td", { class: "c-job" }),
@@ -124,23 +145,26 @@ export function executionsView(container, params, ctx) {
         setStatus(row.cells.badge, execution.status);
         const started = execution.startTime ?? execution.createTime;
         setText(row.cells.started, formatShortTime(started));
-        row.cells.started.title = formatTime(started);
+        row.cells.started.title = started ? `${formatTime(started)} (${started})` : "";
         setText(row.cells.duration, formatDuration(execution.startTime, execution.endTime));
         setText(row.cells.worker, execution.workerId ?? "–");
         row.cells.worker.title = execution.workerId ?? "";
         setText(row.cells.message, execution.exitMessage || "");
         row.cells.message.title = execution.exitMessage || "";
         row.tr.dataset.status = execution.status;
-        setProgress(row.cells.progress, isRunning(execution.status) ? progressOf(execution.id) : null, { compact: true });
+        const progress = isRunning(execution.status) ? progressOf(execution.id) : null;
+        setProgress(row.cells.progress, progress, { compact: true });
     }
 
     function matches(execution) {
-        return (!filters.job || execution.jobName === filters.job) && (!filters.status || execution.status === filters.status);
+        const job = !filters.job || execution.jobName === filters.job;
+        return job && (!filters.status || execution.status === filters.status);
     }
 
     function showMessage() {
         if (rows.size === 0) {
-            setText(message, filters.job || filters.status ? "No executions match these filters." : "No executions yet. Start a job to see it here.");
+            const filtered = filters.job || filters.status;
+            setText(message, filtered ? "No executions match these filters." : "No executions yet. Start a job.");
         } else {
             setText(message, "");
         }
@@ -168,7 +192,8 @@ export function executionsView(container, params, ctx) {
     async function load() {
         table.setAttribute("aria-busy", "true");
         try {
-            const page = await api(`/api/executions${query({ job: filters.job, status: filters.status, before: filters.before, limit: PAGE_SIZE })}`);
+            const { job, status, before } = filters;
+            const page = await api(`/api/executions${query({ job, status, before, limit: PAGE_SIZE })}`);
             if (disposed) return;
             nextBefore = page?.nextBefore ?? null;
             const executions = page?.executions ?? [];
@@ -225,7 +250,9 @@ export function executionsView(container, params, ctx) {
             if (!Number.isFinite(id)) return;
             const row = rows.get(id);
             if (kind === "progress") {
-                if (row && isRunning(row.execution.status)) setProgress(row.cells.progress, progressOf(id), { compact: true });
+                if (row && isRunning(row.execution.status)) {
+                    setProgress(row.cells.progress, progressOf(id), { compact: true });
+                }
                 return;
             }
             if (!isRunning(event.status)) forgetProgress(id);
@@ -243,7 +270,8 @@ export function executionsView(container, params, ctx) {
         resync: load,
         tick() {
             for (const row of rows.values()) {
-                if (isRunning(row.execution.status)) setText(row.cells.duration, formatDuration(row.execution.startTime, row.execution.endTime));
+                if (!isRunning(row.execution.status)) continue;
+                setText(row.cells.duration, formatDuration(row.execution.startTime, row.execution.endTime));
             }
         },
         /** Shows a just-started execution at once, before its first event arrives. */

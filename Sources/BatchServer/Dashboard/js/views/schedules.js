@@ -2,7 +2,7 @@
 // and what it fired last; pause, resume and trigger with confirmation. Refreshed every 10 seconds.
 
 import { api } from "../api.js";
-import { formatRelative, formatTime, h, replace, setText } from "../dom.js";
+import { formatRelative, formatTime, formatTimeIn, h, replace, setText } from "../dom.js";
 import { setStatus, statusBadge } from "../status.js";
 
 const REFRESH_MS = 10000;
@@ -79,13 +79,16 @@ export function schedulesView(container, _params, ctx) {
     function fill(row, schedule) {
         row.schedule = schedule;
         setText(row.cells.name, schedule.name);
-        row.cells.name.title = `${schedule.name} (${schedule.origin === "code" ? "defined in code" : "added at run time"})`;
+        const origin = schedule.origin === "code" ? "defined in code" : "added at run time";
+        row.cells.name.title = `${schedule.name} (${origin})`;
         setText(row.cells.job, schedule.job);
         setText(row.cells.cron, schedule.cron);
         setText(row.cells.zone, `${schedule.timeZone} · misfire ${schedule.misfire}`);
         setText(row.cells.state, schedule.paused ? "Paused" : "Active");
         row.cells.state.className = `state ${schedule.paused ? "is-paused" : "is-active"}`;
         setText(row.cells.next, schedule.paused ? "–" : formatTime(schedule.nextFireTime));
+        // In the schedule's own zone, as its cron expression reads.
+        row.cells.next.title = schedule.paused ? "" : formatTimeIn(schedule.nextFireTime, schedule.timeZone);
         setText(row.cells.pause, schedule.paused ? "Resume" : "Pause");
         row.cells.pause.setAttribute("aria-label", `${schedule.paused ? "Resume" : "Pause"} schedule ${schedule.name}`);
         row.cells.trigger.setAttribute("aria-label", `Trigger schedule ${schedule.name} now`);
@@ -101,13 +104,15 @@ export function schedulesView(container, _params, ctx) {
                 h("span", { class: "sub num" }, `slot ${formatTime(schedule.lastFiredSlot)}`)
             );
         } else {
-            replace(row.cells.last, schedule.lastFiredSlot ? h("span", { class: "num" }, formatTime(schedule.lastFiredSlot)) : "never");
+            const slot = schedule.lastFiredSlot;
+            replace(row.cells.last, slot ? h("span", { class: "num" }, formatTime(slot)) : "never");
         }
         updateRelative(row);
     }
 
     function updateRelative(row) {
-        setText(row.cells.nextRelative, row.schedule.paused || !row.schedule.nextFireTime ? "" : formatRelative(row.schedule.nextFireTime));
+        const { paused, nextFireTime } = row.schedule;
+        setText(row.cells.nextRelative, paused || !nextFireTime ? "" : formatRelative(nextFireTime));
     }
 
     async function togglePause(row) {
@@ -116,7 +121,7 @@ export function schedulesView(container, _params, ctx) {
         const done = await ctx.confirm({
             title: `${schedule.paused ? "Resume" : "Pause"} schedule`,
             message: schedule.paused
-                ? `Resume “${schedule.name}”? It fires from its next slot on; the slots missed while paused do not fire.`
+                ? `Resume “${schedule.name}”? It fires from its next slot; slots missed while paused stay unfired.`
                 : `Pause “${schedule.name}”? It fires nothing until it is resumed.`,
             confirmLabel: schedule.paused ? "Resume" : "Pause",
             run: () => api(`/api/schedules/${encodeURIComponent(schedule.name)}/${operation}`, { method: "POST" }),
@@ -131,7 +136,9 @@ export function schedulesView(container, _params, ctx) {
         const schedule = row.schedule;
         const done = await ctx.confirm({
             title: "Trigger schedule",
-            message: `Fire “${schedule.name}” now? Its job “${schedule.job}” starts with the template filled for the current second.`,
+            message:
+                `Fire “${schedule.name}” now? Its job “${schedule.job}” starts with the template filled ` +
+                "for the current second.",
             confirmLabel: "Trigger now",
             run: () => api(`/api/schedules/${encodeURIComponent(schedule.name)}/trigger`, { method: "POST" }),
         });
@@ -164,7 +171,8 @@ export function schedulesView(container, _params, ctx) {
                     rows.delete(name);
                 }
             }
-            setText(message, schedules.length ? "" : "No schedules. Add one with `swiftbatch schedule add` or `.schedule(...)` on a job.");
+            const none = "No schedules. Add one with `swiftbatch schedule add` or `.schedule(...)` on a job.";
+            setText(message, schedules.length ? "" : none);
         } catch (error) {
             if (!disposed) ctx.showError(message, error);
         } finally {

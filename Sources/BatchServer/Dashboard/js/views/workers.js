@@ -28,7 +28,11 @@ export function workersView(container, _params, ctx) {
             h(
                 "table",
                 { class: "grid workers" },
-                h("caption", { class: "visually-hidden" }, "Registered workers, their load and the age of their last heartbeat."),
+                h(
+                    "caption",
+                    { class: "visually-hidden" },
+                    "Registered workers, their load and the age of their last heartbeat."
+                ),
                 h(
                     "thead",
                     {},
@@ -50,7 +54,8 @@ export function workersView(container, _params, ctx) {
 
     function makeRow(worker) {
         const fill = h("span", { class: "bar-fill" });
-        const bar = h("span", { class: "bar", role: "meter", "aria-valuemin": "0", "aria-label": `Load of ${worker.id}` }, fill);
+        const label = `Load of ${worker.id}`;
+        const bar = h("span", { class: "bar", role: "meter", "aria-valuemin": "0", "aria-label": label }, fill);
         const cells = {
             id: h("th", { scope: "row", class: "c-worker" }),
             host: h("td", { class: "c-host" }),
@@ -135,12 +140,10 @@ export function workersView(container, _params, ctx) {
             const capacity = workers.every((worker) => typeof worker.capacity === "number")
                 ? workers.reduce((sum, worker) => sum + worker.capacity, 0)
                 : null;
-            setText(
-                summary,
-                workers.length === 0
-                    ? ""
-                    : `${workers.length} worker${workers.length === 1 ? "" : "s"}, ${running} job${running === 1 ? "" : "s"} running${capacity ? ` of ${capacity} slots` : ""}.`
-            );
+            const plural = (count, word) => `${count} ${word}${count === 1 ? "" : "s"}`;
+            const slots = capacity ? ` of ${capacity} slots` : "";
+            const line = `${plural(workers.length, "worker")}, ${plural(running, "job")} running${slots}.`;
+            setText(summary, workers.length ? line : "");
             setText(message, workers.length ? "" : "No worker is registered. Start one with `swiftbatch worker`.");
         } catch (error) {
             if (!disposed) ctx.showError(message, error);
