@@ -33,8 +33,22 @@ struct WorkerPartitionUnitTests {
         for start in starts {
             try await eventually("accepted", timeout: .seconds(10)) { start.settlement == .acked }
             let id = try WorkerHarness.accepted(start)
-            try await eventually("job \(id) completes", timeout: .seconds(20)) {
-                try await harness.execution(id)?.status == .completed
+            do {
+                try await eventually("job \(id) completes", timeout: .seconds(20)) {
+                    try await harness.execution(id)?.status == .completed
+                }
+            } catch {
+                let steps = try await harness.repository.stepExecutions(jobExecutionId: id)
+                let status = try await harness.execution(id)?.status
+                let described: [String] = steps.map { step in
+                    let worker: String = step.workerId ?? "-"
+                    return step.stepName + " " + step.status.rawValue + " " + worker + " " + String(step.attempt)
+                }
+                let sources: String =
+                    "partitions paused \(harness.partitions.isPaused) pending \(harness.partitions.pendingCount); "
+                    + "commands paused \(harness.commands.isPaused) pending \(harness.commands.pendingCount)"
+                Issue.record("job \(id): \(String(describing: status)); \(described); \(sources)")
+                throw error
             }
             let partitions = try await harness.repository.stepExecutions(jobExecutionId: id).filter {
                 $0.stepName.hasPrefix("parts:")
@@ -92,5 +106,52 @@ struct WorkerPartitionUnitTests {
         _ = try await other.stop(.executionId(id))
         _ = try await harness.shutDown().get()
         _ = try await manager.shutDown().get()
+    }
+
+    @Test("a worker shutting down stops its partitions at their next chunk and hands them back to the queue")
+    func handBackOnShutdown() async throws {
+        let repository = InMemoryJobRepository()
+        let looping = Job("looping") {
+            PartitionStep(
+                "parts", partitions: 2,
+                partitioner: { grid, _ in
+                    Dictionary(uniqueKeysWithValues: (1...grid).map { ("p\($0)", ExecutionContext()) })
+                },
+                step: Step("loop") { context in
+                    while true {
+                        try await context.throwIfStopRequested()
+                        try await Task.sleep(for: .milliseconds(5))
+                    }
+                }
+            ).remote()
+        }
+        // The manager runs elsewhere; its dispatcher hands the partitions to no one.
+        let manager = JobOperator(
+            registry: try JobRegistry([looping]), repository: repository,
+            partitionDispatcher: InMemoryPartitionDispatcher(repository: repository))
+        let id = try await manager.startAsync("looping")
+        var partitions: [StepExecution] = []
+        try await eventually("partitions stored") {
+            partitions = try await repository.stepExecutions(jobExecutionId: id).filter { $0.stepName.contains(":") }
+            return partitions.count == 2
+        }
+        let harness = try WorkerHarness(
+            jobs: [looping], repository: repository, concurrency: 2, takesPartitions: true)
+        for partition in partitions {
+            harness.partitions.enqueue(.partition(executionId: id, stepExecutionId: partition.id))
+        }
+        try await eventually("both running here") {
+            try await repository.stepExecutions(jobExecutionId: id).filter {
+                $0.stepName.contains(":") && $0.status == .started && $0.workerId == "unit-worker"
+            }.count == 2
+        }
+        _ = try await harness.shutDown().get()
+        let after = try await repository.stepExecutions(jobExecutionId: id).filter { $0.stepName.contains(":") }
+        #expect(after.allSatisfy { $0.status == .starting && $0.workerId == nil }, "back to waiting: \(after)")
+        #expect(after.allSatisfy { $0.attempt == 1 })
+        #expect(harness.partitions.deliveries.count == 4, "each sent to the queue again")
+        #expect(try await repository.jobExecution(id: id)?.status == .started, "the job goes on")
+        _ = try await manager.stop(.executionId(id))
+        #expect(try await manager.wait(for: id).status == .stopped)
     }
 }
