@@ -190,7 +190,10 @@ final class BenchWorld: Sendable {
         for schema in schemas { await dropSchema(schema) }
         await repository.shutdown()
         let topology = messaging.topology
-        for queue in [topology.commandsQueue, topology.deadLetterQueue] {
+        for queue in [
+            topology.commandsQueue, topology.deadLetterQueue, topology.commandsRetryQueue, topology.partitionsQueue,
+            topology.partitionsRetryQueue,
+        ] {
             try? await messaging.connection.deleteQueue(queue)
         }
         for exchange in [topology.deadLetterExchange, topology.controlExchange, topology.eventsExchange] {

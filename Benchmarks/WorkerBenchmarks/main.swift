@@ -17,7 +17,9 @@
 // Options (all optional): [PATH-TO-swiftbatch] --jobs 500 --trials 5 --concurrency 2 --stops 100 --stop-batch 4
 // --stop-concurrency 8 --memory-concurrency 4 --spawns 5; --observability measures only what serving metrics costs
 // the `hello` throughput (workers without a metrics backend against workers with --metrics-port, alternating;
-// `--baseline PATH` adds the `swiftbatch` of the commit before the instrumentation, run with --no-migrate). `swiftbatch` defaults to the one beside this executable.
+// `--baseline PATH` adds the `swiftbatch` of the commit before the instrumentation, run with --no-migrate);
+// --remote-partitions measures only remote partitions (see RemotePartitions.swift). `swiftbatch` defaults to the one
+// beside this executable.
 // The database is BATCH_DATABASE_URL (default postgres://batch:batch@127.0.0.1:5432/batch), the broker
 // BATCH_AMQP_URL (default amqp://guest:guest@127.0.0.1:5672/%2f). Everything runs in schemas and a queue prefix of
 // its own (`wbench_<random>`), dropped and deleted at the end and the workers killed, also on error. On SIGINT or
@@ -44,6 +46,8 @@ struct Options {
     var spawns = 5
     /// `--clean NAME`: only tear down what an interrupted run left.
     var clean: String?
+    /// `--remote-partitions`: only the remote partition figures (scale-out, remote against local, recovery).
+    var remotePartitions = false
     /// `--observability`: only the `hello` throughput with no metrics backend against the Prometheus one.
     var observability = false
     /// `--baseline PATH` (with `--observability`): an uninstrumented `swiftbatch` to compare with too.
@@ -54,6 +58,10 @@ struct Options {
         while let argument = arguments.popFirst() {
             guard argument.hasPrefix("--") else {
                 swiftbatch = argument
+                continue
+            }
+            if argument == "--remote-partitions" {
+                remotePartitions = true
                 continue
             }
             if argument == "--observability" {
@@ -122,6 +130,17 @@ func disruptions(_ list: [String]) -> [String] {
 
 func runAll(_ world: BenchWorld, _ options: Options) async throws -> [String] {
     try await world.repository.migrate()
+    if options.remotePartitions {
+        let bench = RemotePartitions(world: world, trials: options.trials)
+        progress("remote partitions (a): 8 I/O-bound partitions on 1, 2, 4 workers, \(options.trials) trials")
+        let scale = try await bench.scaleOut()
+        progress("remote partitions (b): remote against local, \(options.trials) trials")
+        let b = try await bench.remoteAgainstLocal()
+        progress("remote partitions (c): recovery after a SIGKILL, \(options.trials) trials")
+        let c = try await bench.recovery()
+        return ["WorkerBenchmarks --remote-partitions: \(ProcessInfo.processInfo.activeProcessorCount) cores", ""]
+            + RemotePartitions.report(scale: scale, b: b, c: c) + disruptions(world.disruptions)
+    }
 
     progress("start-up: \(options.spawns) spawns of each kind")
     let startup = try await Startup(world: world, spawns: options.spawns).measure()

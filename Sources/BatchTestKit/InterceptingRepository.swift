@@ -78,4 +78,24 @@ public final class InterceptingRepository: JobRepository {
     }
     /// A chunk transaction of ``base``.
     public func beginChunk() async throws -> any ChunkTransaction { try await base.beginChunk() }
+
+    /// Forwards to the base repository.
+    public func stepExecution(id: Int64) async throws -> StepExecution? { try await base.stepExecution(id: id) }
+
+    /// Forwards to the base repository.
+    public func createStepExecutions(_ stepExecutions: [StepExecution]) async throws -> [StepExecution] {
+        try await base.createStepExecutions(stepExecutions)
+    }
+
+    /// Forwards to the base repository.
+    public func claimPartition(stepExecutionId: Int64, workerId: String) async throws -> PartitionClaim {
+        try await base.claimPartition(stepExecutionId: stepExecutionId, workerId: workerId)
+    }
+
+    /// Forwards to the base repository.
+    public func reclaimLostPartitions(
+        jobExecutionId: Int64, lease: Duration, maxAttempts: Int
+    ) async throws -> PartitionReclaim {
+        try await base.reclaimLostPartitions(jobExecutionId: jobExecutionId, lease: lease, maxAttempts: maxAttempts)
+    }
 }

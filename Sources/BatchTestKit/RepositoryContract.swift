@@ -18,24 +18,25 @@ public enum RepositoryContract {
     }
 
     /// Every check.
-    public static let cases: [Case] = [
-        Case(name: "a launch creates an instance and a STARTING execution", run: launchCreatesInstance),
-        Case(name: "one running execution per instance", run: oneRunningPerInstance),
-        Case(name: "start rules after each final status", run: startRulesAfterFinalStatuses),
-        Case(name: "a restart carries the job context over", run: restartCarriesContext),
-        Case(name: "a stale job execution update is refused", run: staleJobUpdateRefused),
-        Case(name: "lookups of instances and executions", run: lookups),
-        Case(name: "step executions: versions and last of a step", run: stepExecutions),
-        Case(name: "chunk transaction commit and rollback", run: chunkTransactions),
-        Case(name: "racing launches: exactly one wins", run: racingLaunches),
-        Case(name: "missing records", run: missingRecords),
-        Case(name: "JSON values survive storage", run: jsonRoundTrip),
-        Case(name: "a step's start stores the job change and creates the step", run: stepStartCreates),
-        Case(name: "a step's start resumes, skips or reruns after earlier executions", run: stepStartAfterHistory),
-        Case(name: "a step's start after a stop creates nothing", run: stepStartAfterStop),
-        Case(name: "a step's start with a stale job change stores nothing", run: stepStartStale),
-        Case(name: "a step's end stores the step, then the job", run: stepEndStoresBoth),
-    ]
+    public static let cases: [Case] =
+        [
+            Case(name: "a launch creates an instance and a STARTING execution", run: launchCreatesInstance),
+            Case(name: "one running execution per instance", run: oneRunningPerInstance),
+            Case(name: "start rules after each final status", run: startRulesAfterFinalStatuses),
+            Case(name: "a restart carries the job context over", run: restartCarriesContext),
+            Case(name: "a stale job execution update is refused", run: staleJobUpdateRefused),
+            Case(name: "lookups of instances and executions", run: lookups),
+            Case(name: "step executions: versions and last of a step", run: stepExecutions),
+            Case(name: "chunk transaction commit and rollback", run: chunkTransactions),
+            Case(name: "racing launches: exactly one wins", run: racingLaunches),
+            Case(name: "missing records", run: missingRecords),
+            Case(name: "JSON values survive storage", run: jsonRoundTrip),
+            Case(name: "a step's start stores the job change and creates the step", run: stepStartCreates),
+            Case(name: "a step's start resumes, skips or reruns after earlier executions", run: stepStartAfterHistory),
+            Case(name: "a step's start after a stop creates nothing", run: stepStartAfterStop),
+            Case(name: "a step's start with a stale job change stores nothing", run: stepStartStale),
+            Case(name: "a step's end stores the step, then the job", run: stepEndStoresBoth),
+        ] + partitionCases
 
     static func launch(
         _ repository: any JobRepository, _ job: String = "job", _ parameters: JobParameters = JobParameters(["k": 1])

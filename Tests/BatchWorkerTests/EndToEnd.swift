@@ -166,7 +166,10 @@ final class EndToEnd: Sendable {
         }
         await repository.shutdown()
         let topology = messaging.topology
-        for queue in [topology.commandsQueue, topology.deadLetterQueue, topology.commandsRetryQueue] {
+        for queue in [
+            topology.commandsQueue, topology.deadLetterQueue, topology.commandsRetryQueue, topology.partitionsQueue,
+            topology.partitionsRetryQueue,
+        ] {
             try? await messaging.connection.deleteQueue(queue)
         }
         for exchange in [topology.deadLetterExchange, topology.controlExchange, topology.eventsExchange] {

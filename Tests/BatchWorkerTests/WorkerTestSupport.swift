@@ -11,6 +11,8 @@ final class WorkerHarness: Sendable {
     let repository: any JobRepository
     let commands = InMemoryCommandSource()
     let control = InMemoryCommandSource()
+    /// The partitions queue's twin (used when the harness takes partitions).
+    let partitions = InMemoryCommandSource()
     let events: InMemoryEventSink
     let workers: InMemoryWorkerRegistry
     let worker: Worker
@@ -21,10 +23,11 @@ final class WorkerHarness: Sendable {
 
     init(
         jobs: [Job], repository: any JobRepository = InMemoryJobRepository(), concurrency: Int = 4,
-        grace: Duration = .seconds(5), commandRetry: CommandRetryPolicy = CommandRetryPolicy()
+        grace: Duration = .seconds(5), commandRetry: CommandRetryPolicy = CommandRetryPolicy(),
+        takesPartitions: Bool = false
     ) throws {
         self.repository = repository
-        events = InMemoryEventSink(control: [control])
+        events = InMemoryEventSink(control: [control], partitions: takesPartitions ? partitions : nil)
         workers = InMemoryWorkerRegistry(repository: repository)
         worker = Worker(
             registry: try JobRegistry(jobs), repository: repository, workers: workers, commands: commands,
@@ -32,7 +35,7 @@ final class WorkerHarness: Sendable {
             configuration: WorkerConfiguration(
                 workerId: "unit-worker", concurrency: concurrency, heartbeatInterval: .milliseconds(50), grace: grace,
                 migrate: false, commandRetry: commandRetry),
-            logger: Self.logger)
+            logger: Self.logger, partitions: takesPartitions ? partitions : nil)
         group = ServiceGroup(configuration: ServiceGroupConfiguration(services: worker.services, logger: Self.logger))
         let group = group
         running = Task {

@@ -14,6 +14,8 @@ final class JobRun: Sendable {
     let resources: JobResources
     /// How long to keep trying to store an outcome while the store is unreachable.
     let outcomeRetryDeadline: Duration
+    /// Where remote partition steps send their partitions; nil: they run locally.
+    let dispatcher: (any RemotePartitionDispatcher)?
     /// Where metrics, spans and progress go.
     let observability: BatchObservability
     /// The status last reported (logged, counted, told to the observer); nil before the first.
@@ -22,9 +24,11 @@ final class JobRun: Sendable {
     init(
         execution: JobExecution, job: Job, repository: any JobRepository, stopSignal: StopSignal,
         observer: (any JobExecutionObserver)?, outcomeRetryDeadline: Duration,
-        resources: JobResources, logger: Logger, observability: BatchObservability = .global
+        resources: JobResources, logger: Logger, observability: BatchObservability = .global,
+        dispatcher: (any RemotePartitionDispatcher)? = nil
     ) {
         self.observability = observability
+        self.dispatcher = dispatcher
         self.resources = resources
         self.outcomeRetryDeadline = outcomeRetryDeadline
         self.execution = execution

@@ -27,10 +27,14 @@ public final class JobOperator: Sendable {
     public let outcomeRetryDeadline: Duration
     /// The application resources every job of this operator reaches (a job's own registrations win).
     public let resources: JobResources
+    /// Where remote partition steps send their partitions; nil: they run in this process.
+    public let partitionDispatcher: (any RemotePartitionDispatcher)?
     /// Where the metrics, spans and progress of this operator's jobs go.
     public let observability: BatchObservability
-    private let logger: Logger
+    let logger: Logger
     private let running = Mutex<[Int64: RunningExecution]>([:])
+    /// The remote partitions running here: job execution id → step execution id → stop signal.
+    let partitionRuns = Mutex<[Int64: [Int64: StopSignal]]>([:])
 
     private struct RunningExecution {
         let task: Task<JobExecution, Never>
@@ -49,13 +53,17 @@ public final class JobOperator: Sendable {
     ///   - logger: the logger for the engine's messages.
     ///   - observability: where metrics, spans and progress go (default: the process's metrics factory and
     ///     tracer; see ``BatchObservability``).
+    ///   - partitionDispatcher: where remote partition steps send their partitions (a worker's fleet); without one
+    ///     they run in this process.
     public init(
         registry: JobRegistry, repository: any JobRepository, workerId: String? = nil,
         observer: (any JobExecutionObserver)? = nil, outcomeRetryDeadline: Duration = .seconds(600),
         resources: JobResources = JobResources(), logger: Logger = Logger(label: "swift-batch"),
-        observability: BatchObservability = .global
+        observability: BatchObservability = .global,
+        partitionDispatcher: (any RemotePartitionDispatcher)? = nil
     ) {
         self.observability = observability
+        self.partitionDispatcher = partitionDispatcher
         self.resources = resources
         self.outcomeRetryDeadline = outcomeRetryDeadline
         self.registry = registry
@@ -199,7 +207,9 @@ public final class JobOperator: Sendable {
     /// - Returns: whether the execution runs here.
     @discardableResult
     public func requestLocalStop(executionId: Int64) -> Bool {
-        guard let signal = running.withLock({ $0[executionId]?.run.stopSignal }) else { return false }
+        let partitions = partitionRuns.withLock { $0[executionId].map { Array($0.values) } ?? [] }
+        for signal in partitions { signal.request() }
+        guard let signal = running.withLock({ $0[executionId]?.run.stopSignal }) else { return !partitions.isEmpty }
         signal.request()
         return true
     }
@@ -323,7 +333,7 @@ public final class JobOperator: Sendable {
         let run = JobRun(
             execution: execution, job: job, repository: repository, stopSignal: StopSignal(), observer: observer,
             outcomeRetryDeadline: outcomeRetryDeadline, resources: resources.overlaid(with: job.resources),
-            logger: logger, observability: observability)
+            logger: logger, observability: observability, dispatcher: partitionDispatcher)
         running.withLock { running in
             let task = Task {
                 await run.report(execution)

@@ -28,13 +28,19 @@ public struct StepExecution: Sendable, Hashable, Codable, Identifiable {
     public var version: Int
     /// The step's execution context: reader and writer positions, saved at every chunk commit.
     public var context: ExecutionContext
+    /// The worker running this step execution when it is a remote partition (set when a worker claims it), else
+    /// nil: a local step runs on its job execution's worker.
+    public var workerId: String?
+    /// How many times a worker claimed this remote partition (1 on its first run; a partition re-sent after its
+    /// worker was lost counts again); 0 for a local step.
+    public var attempt: Int
 
     /// Creates a step execution record.
     public init(
         id: Int64 = 0, jobExecutionId: Int64, stepName: String, status: BatchStatus = .starting,
         counters: StepCounters = StepCounters(), exitCode: String = "", exitMessage: String = "",
         startTime: Date, endTime: Date? = nil, lastUpdated: Date, version: Int = 0,
-        context: ExecutionContext = ExecutionContext()
+        context: ExecutionContext = ExecutionContext(), workerId: String? = nil, attempt: Int = 0
     ) {
         self.id = id
         self.jobExecutionId = jobExecutionId
@@ -48,6 +54,8 @@ public struct StepExecution: Sendable, Hashable, Codable, Identifiable {
         self.lastUpdated = lastUpdated
         self.version = version
         self.context = context
+        self.workerId = workerId
+        self.attempt = attempt
     }
 }
 

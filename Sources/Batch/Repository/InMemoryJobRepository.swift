@@ -7,7 +7,7 @@ import Synchronization
 /// per instance). Nothing survives the process. Writes made by an in-memory writer inside a chunk cannot be rolled
 /// back by it; the step execution and its context are stored only when the chunk commits.
 public final class InMemoryJobRepository: JobRepository {
-    private struct State {
+    struct State {
         var instances: [Int64: JobInstance] = [:]
         var instanceByKey: [String: Int64] = [:]
         var lastInstanceOfJob: [String: Int64] = [:]
@@ -17,6 +17,8 @@ public final class InMemoryJobRepository: JobRepository {
         var stepsOfExecution: [Int64: [Int64]] = [:]
         var lastStepOfInstance: [String: Int64] = [:]
         var nextId: Int64 = 1
+        /// The last heartbeat of each worker (remote partitions' lease sweep).
+        var heartbeats: [String: ContinuousClock.Instant] = [:]
 
         mutating func makeId() -> Int64 {
             defer { nextId += 1 }
@@ -24,13 +26,13 @@ public final class InMemoryJobRepository: JobRepository {
         }
     }
 
-    private let state = Mutex(State())
+    let state = Mutex(State())
 
     /// Creates an empty repository.
     public init() {}
 
     private static func instanceLookupKey(_ jobName: String, _ jobKey: String) -> String { "\(jobName)\u{0}\(jobKey)" }
-    private static func stepLookupKey(_ instanceId: Int64, _ stepName: String) -> String {
+    static func stepLookupKey(_ instanceId: Int64, _ stepName: String) -> String {
         "\(instanceId)\u{0}\(stepName)"
     }
 
@@ -143,7 +145,7 @@ public final class InMemoryJobRepository: JobRepository {
         return try state.withLock { state in try Self.store(stepExecution, at: now, in: &state) }
     }
 
-    private static func store(
+    static func store(
         _ stepExecution: StepExecution, at now: Date, in state: inout State
     ) throws
         -> StepExecution

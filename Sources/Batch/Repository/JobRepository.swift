@@ -84,6 +84,32 @@ public protocol JobRepository: Sendable {
     /// - Throws: what ``updateStepExecution(_:)`` throws (then nothing was stored).
     func endStep(_ stepExecution: StepExecution, jobExecution: JobExecution) async throws -> StepEndResult
 
+    /// The step execution with that id, or nil.
+    func stepExecution(id: Int64) async throws -> StepExecution?
+
+    // MARK: Remote partitions
+
+    /// Stores new step executions (the partitions of a remote partition step, each with its initial context) in one
+    /// transaction: all of them or none. They belong to running job executions.
+    /// - Returns: the stored step executions, in the order given, with their ids and version 0.
+    /// - Throws: ``BatchError/Code/executionNotFound`` when a job execution does not exist (nothing is stored).
+    func createStepExecutions(_ stepExecutions: [StepExecution]) async throws -> [StepExecution]
+
+    /// A worker takes a remote partition, atomically: a STARTING partition of a running (STARTING or STARTED) job
+    /// execution becomes STARTED with `workerId` and its attempt one higher. A STARTING partition of a job execution
+    /// that no longer runs ends STOPPED instead. Anything else (already taken, already ended) is left as it is.
+    /// - Returns: what happened.
+    func claimPartition(stepExecutionId: Int64, workerId: String) async throws -> PartitionClaim
+
+    /// The lease sweep of one job execution's remote partitions: each STARTED or STOPPING partition whose worker has
+    /// no heartbeat within `lease` (or no worker record at all) is sent again — back to STARTING without a worker,
+    /// its context (the last committed chunk) kept — unless it already had `maxAttempts` attempts: then it ends
+    /// FAILED, naming the lost worker. Only while the job execution runs.
+    /// - Returns: the partitions now STARTING again (to publish anew) and those that ended FAILED.
+    func reclaimLostPartitions(
+        jobExecutionId: Int64, lease: Duration, maxAttempts: Int
+    ) async throws -> PartitionReclaim
+
     /// Begins the transaction of one chunk. The chunk's writer writes inside it; then
     /// ``ChunkTransaction/commit(_:)`` stores the step execution (counters, context) in the same transaction.
     func beginChunk() async throws -> any ChunkTransaction
@@ -141,5 +167,31 @@ public struct ExecutionStatusSnapshot: Sendable, Hashable {
     public init(status: BatchStatus, version: Int) {
         self.status = status
         self.version = version
+    }
+}
+
+/// What ``JobRepository/claimPartition(stepExecutionId:workerId:)`` did.
+public enum PartitionClaim: Sendable, Hashable {
+    /// The worker took the partition: it is STARTED with the worker and the new attempt.
+    case claimed(StepExecution)
+    /// The job execution no longer runs: the partition (if it was still waiting) ended STOPPED.
+    case jobNotRunning(StepExecution)
+    /// The partition is not waiting for a worker (already taken, or ended): nothing changed.
+    case notWaiting(StepExecution)
+    /// No step execution has that id.
+    case notFound
+}
+
+/// What ``JobRepository/reclaimLostPartitions(jobExecutionId:lease:maxAttempts:)`` did.
+public struct PartitionReclaim: Sendable, Hashable {
+    /// The partitions sent back to STARTING, to publish again.
+    public var resent: [StepExecution]
+    /// The partitions past their attempt limit, now FAILED.
+    public var failed: [StepExecution]
+
+    /// Creates a result.
+    public init(resent: [StepExecution] = [], failed: [StepExecution] = []) {
+        self.resent = resent
+        self.failed = failed
     }
 }

@@ -46,6 +46,8 @@ public struct PartitionStep: JobStep {
     public var listeners = Listeners()
     /// Whether the step runs again on a restart after an execution completed it (``allowStartIfComplete(_:)``).
     public var allowStartIfComplete = false
+    /// Whether its partitions run across the fleet (``remote()``).
+    public private(set) var isRemote = false
     let partitioner: any Partitioner
     let aggregator: any StepAggregator
     let step: any JobStep
@@ -102,8 +104,25 @@ public struct PartitionStep: JobStep {
         return copy
     }
 
+    /// Returns this step with its partitions run across the fleet: the worker running the job (the manager)
+    /// stores every partition's step execution in one transaction and sends one message per partition to
+    /// `batch.partitions`; any worker runs each, the manager waits for them (holding no capacity slot) and
+    /// aggregates as for local partitions. A partition whose worker is lost is sent again, resuming from its last
+    /// committed chunk, up to the attempt limit. `maxConcurrency` does not apply: the fleet's capacity bounds them.
+    ///
+    /// Without a ``RemotePartitionDispatcher`` (`swiftbatch run`, an operator of its own) the partitions run
+    /// locally. Files the partitions read must be at the same path on every worker.
+    public func remote(_ remote: Bool = true) -> Self {
+        var copy = self
+        copy.isRemote = remote
+        return copy
+    }
+
     /// Runs the partitions and aggregates them.
     public func execute(_ scope: StepScope) async throws -> BatchStatus {
+        if isRemote, let dispatcher = scope.run.dispatcher {
+            return try await executeRemotely(scope, dispatcher: dispatcher)
+        }
         let (partitions, resumed) = try await partitionsToRun(scope)
         let listeners = scope.listeners.merged(with: step.listeners)
         let run = scope.run
@@ -125,6 +144,11 @@ public struct PartitionStep: JobStep {
             }
             return results.sorted { $0.stepName < $1.stepName }
         }
+        return try await aggregate(results, into: scope)
+    }
+
+    /// Aggregates the partitions' final step executions into the step's: the status is the worst of them.
+    func aggregate(_ results: [StepExecution], into scope: StepScope) async throws -> BatchStatus {
         var execution = scope.execution
         try await aggregator.aggregate(&execution, partitions: results)
         scope.execution = execution
@@ -140,7 +164,7 @@ public struct PartitionStep: JobStep {
     /// on a restart (so a restart runs the same partitions even if the partitioner would now answer otherwise).
     /// `resumed` says they came from the saved context: only then are partitions an earlier execution completed
     /// left out (a step that runs again after completing, ``allowStartIfComplete``, runs every partition).
-    private func partitionsToRun(
+    func partitionsToRun(
         _ scope: StepScope
     ) async throws -> (partitions: [String: ExecutionContext], resumed: Bool) {
         if let saved = scope.execution.context[Self.partitionsKey]?.objectValue {

@@ -51,6 +51,19 @@ enum StepRunner {
         ).step
     }
 
+    /// Runs `step` as the stored step execution `created` (a remote partition a worker claimed), from its context.
+    /// - Returns: the stored final step execution.
+    /// - Throws: only when the repository cannot store the step execution.
+    static func execute(
+        _ step: any JobStep, as created: StepExecution, partition: String?, in run: JobRun, listeners: Listeners
+    ) async throws -> StepExecution {
+        try await JobObservation.tracedStep(run, stepName: created.stepName, partition: partition) { span in
+            try await execute(
+                step, created, partition: partition, in: run, listeners: listeners, span: span, ending: { _ in nil }
+            ).step
+        }
+    }
+
     private static func execute(
         _ step: any JobStep, _ created: StepExecution, partition: String?, in run: JobRun, listeners: Listeners,
         span: (any Span)?, ending: (StepExecution) -> JobExecution?

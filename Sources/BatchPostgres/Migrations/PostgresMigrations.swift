@@ -133,6 +133,7 @@ public enum PostgresMigrations {
                     """,
                 ]),
             schedules(quotedSchema: schema),
+            remotePartitions(quotedSchema: schema),
             executionFilters(quotedSchema: schema),
         ]
     }

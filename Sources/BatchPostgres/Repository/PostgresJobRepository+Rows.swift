@@ -11,7 +11,7 @@ extension PostgresJobRepository {
     static let stepExecutionColumns =
         "id, job_execution_id, step_name, status, read_count, write_count, filter_count, commit_count, "
         + "rollback_count, read_skip_count, process_skip_count, write_skip_count, start_time, end_time, "
-        + "last_updated, exit_code, exit_message, version, context"
+        + "last_updated, exit_code, exit_message, version, context, worker_id, attempt"
 
     /// The job instance columns.
     static let jobInstanceColumns = "id, job_name, job_key, parameters, create_time"
@@ -44,7 +44,8 @@ extension PostgresJobRepository {
                 processSkip: try row.decode("process_skip_count"), writeSkip: try row.decode("write_skip_count")),
             exitCode: try row.decode("exit_code"), exitMessage: try row.decode("exit_message"),
             startTime: try row.decode("start_time"), endTime: try row.decode("end_time"),
-            lastUpdated: try row.decode("last_updated"), version: try row.decode("version"), context: try context(row))
+            lastUpdated: try row.decode("last_updated"), version: try row.decode("version"), context: try context(row),
+            workerId: try row.decode("worker_id"), attempt: try row.decode("attempt"))
     }
 
     private static func status(_ row: PostgresRow) throws -> BatchStatus {

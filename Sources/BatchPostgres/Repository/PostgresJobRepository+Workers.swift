@@ -41,7 +41,9 @@ extension PostgresJobRepository {
 
     /// Marks FAILED every running (STARTING, STARTED, STOPPING) job execution whose worker has missed its lease:
     /// its heartbeat is older than `lease` by the database clock, or it has no worker row at all. Their running
-    /// step executions are marked FAILED too. The exit message names the lost worker and its last heartbeat, the
+    /// step executions are marked FAILED too, except remote partitions: those the lost worker ran or no worker took
+    /// yet end STOPPED, those other workers run stop by themselves at their next chunk (and, should their worker be
+    /// lost as well, end STOPPED at a later sweep). The exit message names the lost worker and its last heartbeat, the
     /// version moves on (so a worker that was only slow fails loudly on its next update), and the instance can be
     /// restarted. One statement.
     ///
@@ -62,7 +64,7 @@ extension PostgresJobRepository {
                        AND (w.id IS NULL OR w.heartbeat < now() - make_interval(secs => $1))
                        FOR UPDATE OF e SKIP LOCKED
                 ), message AS (
-                    SELECT id, 'worker ' || worker_id || ' was lost: '
+                    SELECT id, worker_id, 'worker ' || worker_id || ' was lost: '
                            || CASE WHEN heartbeat IS NULL THEN 'it has no worker record'
                                    ELSE 'no heartbeat since ' || to_char(heartbeat AT TIME ZONE 'UTC',
                                         'YYYY-MM-DD"T"HH24:MI:SS"Z"') END
@@ -75,11 +77,29 @@ extension PostgresJobRepository {
                       FROM message m WHERE e.id = m.id
                     RETURNING e.*
                 ), failed_steps AS (
+                    -- The lost worker's own steps fail; its remote partitions, and those no worker took yet, end
+                    -- STOPPED; remote partitions other workers run are left to them: they stop at their next chunk.
                     UPDATE \(quoted).step_executions s
-                       SET status = 'FAILED', exit_code = 'FAILED', exit_message = m.text, end_time = now(),
-                           last_updated = now(), version = s.version + 1
+                       SET status = CASE WHEN s.worker_id IS NOT NULL OR (s.status = 'STARTING'
+                                          AND position(':' IN s.step_name) > 0) THEN 'STOPPED' ELSE 'FAILED' END,
+                           exit_code = CASE WHEN s.worker_id IS NOT NULL OR (s.status = 'STARTING'
+                                          AND position(':' IN s.step_name) > 0) THEN 'STOPPED' ELSE 'FAILED' END,
+                           exit_message = m.text, end_time = now(), last_updated = now(), version = s.version + 1
                       FROM message m
                      WHERE s.job_execution_id = m.id AND s.status IN ('STARTING', 'STARTED', 'STOPPING')
+                       AND (s.worker_id IS NULL OR s.worker_id = m.worker_id)
+                ), orphaned_partitions AS (
+                    -- Remote partitions of an execution that already ended, whose own worker was lost too.
+                    UPDATE \(quoted).step_executions s
+                       SET status = 'STOPPED', exit_code = 'STOPPED', end_time = now(), last_updated = now(),
+                           exit_message = 'the job execution ended and worker ' || s.worker_id || ' was lost',
+                           version = s.version + 1
+                      FROM \(quoted).job_executions j
+                     WHERE j.id = s.job_execution_id AND s.worker_id IS NOT NULL
+                       AND s.status IN ('STARTING', 'STARTED', 'STOPPING')
+                       AND j.status NOT IN ('STARTING', 'STARTED', 'STOPPING')
+                       AND NOT EXISTS (SELECT 1 FROM \(quoted).workers w WHERE w.id = s.worker_id
+                                          AND w.heartbeat >= now() - make_interval(secs => $1))
                 )
                 SELECT \(Self.jobExecutionColumns) FROM failed ORDER BY id
                 """, [.double(seconds)]

@@ -12,7 +12,7 @@ extension BatchMessaging {
         try await scanDeadLetters(limit: limit) { _ in false }.letters
     }
 
-    /// Moves the dead letter with `id` back to the commands queue, to be tried again with a fresh attempt count;
+    /// Moves the dead letter with `id` back to the commands queue (a partition: to the partitions queue), to be tried again with a fresh attempt count;
     /// the others stay where they are.
     ///
     /// - Parameter id: the dead letter's id (``DeadLetter/id``).
@@ -22,6 +22,10 @@ extension BatchMessaging {
         try await scanDeadLetters(limit: Self.deadLetterScanLimit) { delivery in
             guard DeadLetter(delivery).id == id else { return false }
             var properties = delivery.properties
+            // A partition goes back to the partitions queue, anything else to the commands.
+            let target =
+                properties.headers[Self.deadLetterOriginalQueueHeader] == .string(topology.partitionsQueue)
+                ? topology.partitionsQueue : topology.commandsQueue
             for header in [
                 Self.deadLetterReasonHeader, Self.deadLetterOriginalQueueHeader, Self.deadLetterIDHeader,
                 CommandAttempts.attemptsHeader,
@@ -33,7 +37,7 @@ extension BatchMessaging {
             properties.expiration = nil
             try await connection.publish(
                 AMQPMessage(body: delivery.body, properties: properties), exchange: "",
-                routingKey: topology.commandsQueue, mandatory: true)
+                routingKey: target, mandatory: true)
             try delivery.ack()
             return true
         }.taken

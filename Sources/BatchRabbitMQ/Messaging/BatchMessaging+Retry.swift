@@ -19,7 +19,7 @@ extension BatchMessaging {
             1, seconds.multipliedReportingOverflow(by: 1000).partialValue + attoseconds / 1_000_000_000_000_000)
         properties.expiration = String(milliseconds)
         try await republish(
-            delivery, properties: properties, exchange: "", routingKey: topology.commandsRetryQueue,
+            delivery, properties: properties, exchange: "", routingKey: topology.retryQueue(for: delivery.queue),
             failure: "could not send a command to the retry queue; requeueing it"
         ) { try $0.nack(requeue: true) }
     }

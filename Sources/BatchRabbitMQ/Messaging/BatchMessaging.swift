@@ -109,6 +109,27 @@ public final class BatchMessaging: Sendable {
             consumer: try await connection.consume(queue: topology.commandsQueue, prefetch: prefetch), messaging: self)
     }
 
+    /// Sends remote partitions to the partitions queue, each a persistent `partition` message; returns once the
+    /// broker confirmed them all.
+    ///
+    /// - Throws: ``AMQPError``; ``AMQPError/Code/publishReturned`` when the partitions queue does not exist.
+    public func sendPartitions(_ partitions: [Command]) async throws {
+        for partition in partitions {
+            try await connection.publish(
+                AMQPMessage(body: partition.body, properties: Self.jsonProperties()), exchange: "",
+                routingKey: topology.partitionsQueue, mandatory: true)
+        }
+    }
+
+    /// Starts consuming the partitions queue (every worker, beside the commands).
+    ///
+    /// - Parameter prefetch: how many partitions the broker may send ahead (the worker's capacity).
+    public func partitions(prefetch: UInt16) async throws -> CommandStream {
+        CommandStream(
+            consumer: try await connection.consume(queue: topology.partitionsQueue, prefetch: prefetch),
+            messaging: self)
+    }
+
     /// Answers a command that asked for a reply (has `reply_to`); does nothing otherwise.
     ///
     /// - Throws: ``AMQPError`` when the publish fails.

@@ -9,6 +9,7 @@ import Foundation
 /// {"command": "stop",    "executionId": 42}
 /// {"command": "restart", "executionId": 42}
 /// {"command": "abandon", "executionId": 42}
+/// {"command": "partition", "executionId": 42, "stepExecutionId": 317}   // on the partitions queue only
 /// ```
 ///
 /// Decoding is strict, because a typo must not start a job with the wrong parameters: an unknown command, an unknown
@@ -29,6 +30,8 @@ public struct Command: Sendable, Hashable {
         case restart
         /// Mark a stopped, failed or unknown execution abandoned.
         case abandon
+        /// Run one remote partition (only on the partitions queue): `executionId` and `stepExecutionId`.
+        case partition
     }
 
     /// What the command is about.
@@ -45,12 +48,23 @@ public struct Command: Sendable, Hashable {
     public var target: Target
     /// The job parameters of a `start`; empty otherwise.
     public var parameters: [String: JSONValue]
+    /// The partition's step execution of a `partition`; nil otherwise.
+    public var stepExecutionId: Int64?
 
     /// Creates a command; prefer ``start(_:parameters:)``, ``stop(job:)`` and the like.
-    public init(action: Action, target: Target, parameters: [String: JSONValue] = [:]) {
+    public init(
+        action: Action, target: Target, parameters: [String: JSONValue] = [:], stepExecutionId: Int64? = nil
+    ) {
         self.action = action
         self.target = target
         self.parameters = parameters
+        self.stepExecutionId = stepExecutionId
+    }
+
+    /// Runs the remote partition `stepExecutionId` of job execution `executionId`:
+    /// `{"command": "partition", "executionId": 42, "stepExecutionId": 317}`, sent to the partitions queue.
+    public static func partition(executionId: Int64, stepExecutionId: Int64) -> Command {
+        Command(action: .partition, target: .execution(executionId), stepExecutionId: stepExecutionId)
     }
 
     /// Starts `job` with `parameters`.
@@ -93,11 +107,24 @@ public struct Command: Sendable, Hashable {
     }
 
     private init(_ object: StrictObject) throws {
-        try object.rejectUnknownFields(allowed: ["command", "job", "executionId", "params"])
+        try object.rejectUnknownFields(allowed: ["command", "job", "executionId", "params", "stepExecutionId"])
         let name = try object.string("command")
         guard let action = Action(rawValue: name) else {
             throw object.error(
                 "unknown command '\(name)'; expected one of \(Action.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var stepExecutionId: Int64?
+        if action == .partition {
+            guard !object.has("job"), !object.has("params") else {
+                throw object.error("'partition' takes 'executionId' and 'stepExecutionId' only")
+            }
+            let id = try object.int("stepExecutionId")
+            guard id > 0 else {
+                throw object.error("field 'stepExecutionId' must be a positive integer, found \(id)")
+            }
+            stepExecutionId = id
+        } else if object.has("stepExecutionId") {
+            throw object.error("field 'stepExecutionId' is only allowed with 'partition'")
         }
         let target: Target
         switch (object.has("job"), object.has("executionId")) {
@@ -144,7 +171,7 @@ public struct Command: Sendable, Hashable {
                 throw object.error(error.message)
             }
         }
-        self.init(action: action, target: target, parameters: parameters)
+        self.init(action: action, target: target, parameters: parameters, stepExecutionId: stepExecutionId)
     }
 
     /// Checks the command as decoding would: a non-empty job name without NUL, a positive execution id, `params`
@@ -164,6 +191,7 @@ public struct Command: Sendable, Hashable {
         case .execution(let id): members["executionId"] = .int(id)
         }
         if action == .start && !parameters.isEmpty { members["params"] = .object(parameters) }
+        if let stepExecutionId { members["stepExecutionId"] = .int(stepExecutionId) }
         return .object(members)
     }
 }

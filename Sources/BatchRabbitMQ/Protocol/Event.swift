@@ -23,6 +23,11 @@ public struct Event: Sendable, Hashable {
     public var exitMessage: String?
     /// When it changed, to the millisecond.
     public var time: Date
+    /// The step whose status this is, for a step event (a remote partition: `"<step>:<partition>"`); nil for a job
+    /// execution's event.
+    public var stepName: String?
+    /// The step execution of a step event; nil for a job execution's event.
+    public var stepExecutionId: Int64?
 
     /// Creates an event; `time` is kept to the millisecond, as it travels.
     public init(
@@ -37,8 +42,26 @@ public struct Event: Sendable, Hashable {
         self.time = Date(timeIntervalSince1970: (time.timeIntervalSince1970 * 1000).rounded() / 1000)
     }
 
-    /// The routing key: `job.<jobName>.<STATUS>`.
-    public var routingKey: String { BatchTopology.eventRoutingKey(jobName: jobName, status: status) }
+    /// A step event: the step execution `stepExecutionId` (named `stepName`) of execution `executionId` changed to
+    /// `status`; published with routing key `step.<job>.<STATUS>`.
+    public static func step(
+        executionId: Int64, jobName: String, instanceId: Int64, stepName: String, stepExecutionId: Int64,
+        status: BatchStatus, exitMessage: String? = nil, time: Date = Date()
+    ) -> Event {
+        var event = Event(
+            executionId: executionId, jobName: jobName, instanceId: instanceId, status: status,
+            exitMessage: exitMessage, time: time)
+        event.stepName = stepName
+        event.stepExecutionId = stepExecutionId
+        return event
+    }
+
+    /// The routing key: `job.<jobName>.<STATUS>`, or `step.<jobName>.<STATUS>` for a step event.
+    public var routingKey: String {
+        stepName == nil
+            ? BatchTopology.eventRoutingKey(jobName: jobName, status: status)
+            : BatchTopology.stepEventRoutingKey(jobName: jobName, status: status)
+    }
 
     /// Decodes a message body.
     ///
@@ -71,6 +94,8 @@ public struct Event: Sendable, Hashable {
             instanceId: try object.int("instanceId"), status: status,
             exitMessage: try object.optionalString("exitMessage"),
             time: time)
+        stepName = try object.optionalString("stepName")
+        stepExecutionId = try object.optionalInt("stepExecutionId")
     }
 
     private static func parseTime(_ text: String) -> Date? {
@@ -135,11 +160,16 @@ public struct Event: Sendable, Hashable {
 
     /// The event as JSON.
     public var json: JSONValue {
-        [
+        var members: [String: JSONValue] = [
             "executionId": .int(executionId), "jobName": .string(jobName), "instanceId": .int(instanceId),
             "status": .string(status.rawValue), "exitMessage": exitMessage.map(JSONValue.string) ?? .null,
             "time": .string(Self.format(time)),
         ]
+        if let stepName {
+            members["stepName"] = .string(stepName)
+            members["stepExecutionId"] = stepExecutionId.map(JSONValue.int) ?? .null
+        }
+        return .object(members)
     }
 }
 

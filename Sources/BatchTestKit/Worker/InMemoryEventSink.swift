@@ -15,10 +15,17 @@ public final class InMemoryEventSink: EventSink {
 
     private let state = Mutex(State())
     private let control: [InMemoryCommandSource]
+    /// The partitions queue's twin: where ``sendPartitions(_:)`` enqueues.
+    public let partitions: InMemoryCommandSource?
 
     /// Creates a sink.
-    /// - Parameter control: the workers' control sources every broadcast is enqueued in.
-    public init(control: [InMemoryCommandSource] = []) { self.control = control }
+    /// - Parameters:
+    ///   - control: the workers' control sources every broadcast is enqueued in.
+    ///   - partitions: the source partitions are sent to (the workers' shared partitions queue), if any.
+    public init(control: [InMemoryCommandSource] = [], partitions: InMemoryCommandSource? = nil) {
+        self.control = control
+        self.partitions = partitions
+    }
 
     /// Every event published, in order.
     public var events: [Event] { state.withLock { $0.events } }
@@ -47,5 +54,11 @@ public final class InMemoryEventSink: EventSink {
             state.broadcasts.append(command)
         }
         for source in control { source.enqueue(command, wantsReply: false) }
+    }
+
+    /// Enqueues each partition command in ``partitions``, if set.
+    public func sendPartitions(_ partitions: [Command]) async throws {
+        if let failure = state.withLock({ $0.failure }) { throw failure }
+        for command in partitions { self.partitions?.enqueue(command, wantsReply: false) }
     }
 }

@@ -49,17 +49,21 @@ public final class InMemoryWorkerRegistry: WorkerRegistry {
     public func register(workerId: String, host: String, pid: Int) async throws {
         try check()
         state.withLock { $0.workers[workerId] = Entry(host: host, pid: pid, heartbeat: .now, heartbeats: 0) }
+        (repository as? InMemoryJobRepository)?.recordHeartbeat(workerId: workerId)
     }
 
     /// Records a heartbeat; `false` when the worker is not registered.
     public func heartbeat(workerId: String) async throws -> Bool {
         try check()
-        return state.withLock { state in
+        let known = state.withLock { state in
             guard state.workers[workerId] != nil else { return false }
             state.workers[workerId]?.heartbeat = .now
             state.workers[workerId]?.heartbeats += 1
             return true
         }
+        // Remote partitions' lease sweep reads the heartbeats from the repository, as from the workers table.
+        if known { (repository as? InMemoryJobRepository)?.recordHeartbeat(workerId: workerId) }
+        return known
     }
 
     /// Removes the worker.
@@ -69,6 +73,7 @@ public final class InMemoryWorkerRegistry: WorkerRegistry {
             state.workers[workerId] = nil
             state.deregistered.append(workerId)
         }
+        (repository as? InMemoryJobRepository)?.removeHeartbeat(workerId: workerId)
     }
 
     /// Fails the running executions of workers not registered or silent for longer than `lease`.

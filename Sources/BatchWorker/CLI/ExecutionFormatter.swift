@@ -65,17 +65,23 @@ enum ExecutionFormatter {
         }
         if !execution.exitMessage.isEmpty { lines.append("exit        \(execution.exitMessage)") }
         lines.append("")
-        var rows = [
-            ["STEP", "STATUS", "READ", "WRITE", "FILTER", "COMMIT", "ROLLBACK", "SKIP", "DURATION", "EXIT MESSAGE"]
-        ]
+        // Remote partitions add the worker that ran each and its attempts.
+        let remote = detail.steps.contains { $0.attempt > 0 }
+        var header = ["STEP", "STATUS", "READ", "WRITE", "FILTER", "COMMIT", "ROLLBACK", "SKIP", "DURATION"]
+        if remote { header += ["WORKER", "ATTEMPTS"] }
+        var rows = [header + ["EXIT MESSAGE"]]
         for step in ordered(detail.steps) {
             let counters = step.counters
-            rows.append([
+            var row = [
                 step.stepName, step.status.rawValue, String(counters.read), String(counters.write),
                 String(counters.filter), String(counters.commit), String(counters.rollback),
                 String(counters.readSkip + counters.processSkip + counters.writeSkip),
-                duration(step.startTime, step.endTime), step.exitMessage,
-            ])
+                duration(step.startTime, step.endTime),
+            ]
+            if remote {
+                row += [step.workerId ?? (step.attempt > 0 ? "-" : ""), step.attempt > 0 ? "\(step.attempt)" : ""]
+            }
+            rows.append(row + [step.exitMessage])
         }
         lines.append(table(rows))
         if let totals {

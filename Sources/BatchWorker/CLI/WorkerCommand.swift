@@ -51,6 +51,12 @@ struct WorkerCommand: AsyncParsableCommand {
     var commandRetryDelay: Double = 1
 
     @Option(
+        help: ArgumentHelp(
+            "Times a remote partition is sent to a worker before the loss of its worker ends it FAILED.",
+            valueName: "n"))
+    var partitionAttempts: Int = 3
+
+    @Option(
         parsing: .unconditional,
         help: ArgumentHelp(
             "Serve Prometheus metrics at GET /metrics on this port (off by default; BATCH_METRICS_PORT).",
@@ -66,6 +72,7 @@ struct WorkerCommand: AsyncParsableCommand {
     var logFormat: LogFormat = .text
 
     func validate() throws {
+        try CLIValidation.integer(partitionAttempts, "--partition-attempts", in: 1...100)
         _ = try metricsAddress
         if let concurrency { try CLIValidation.integer(concurrency, "--concurrency", in: 1...1_024) }
         guard commandAttempts >= 1 else { throw ValidationError("--command-attempts must be at least 1") }
@@ -87,6 +94,7 @@ struct WorkerCommand: AsyncParsableCommand {
             grace: .seconds(grace), migrate: !noMigrate,
             commandRetry: CommandRetryPolicy(
                 maximumAttempts: commandAttempts, initialDelay: .seconds(commandRetryDelay)))
+        configuration.partitionAttempts = partitionAttempts
         if let endpoint { configuration.observability = MetricsBootstrap.observability(serving: endpoint) }
         let repository = try connection.repository(logger)
         let messaging: BatchMessaging

@@ -48,6 +48,8 @@ public protocol EventSink: Sendable {
     func publish(_ event: Event) async throws
     /// Sends a command (a stop) to every worker.
     func broadcast(_ command: Command) async throws
+    /// Sends `partition` commands to the partitions queue; returns once they are accepted.
+    func sendPartitions(_ partitions: [Command]) async throws
     /// Publishes a running step's progress (`progress.<job>`); returns once it is accepted.
     func publish(_ progress: StepProgress) async throws
 }
@@ -55,6 +57,11 @@ public protocol EventSink: Sendable {
 extension EventSink {
     /// Drops the progress: a sink that does not carry progress events.
     public func publish(_ progress: StepProgress) async throws {}
+
+    /// Refuses: a sink that does not carry partitions (a worker given no partitions source sends none).
+    public func sendPartitions(_ partitions: [Command]) async throws {
+        throw BatchError(.invalidState, "this event sink does not carry remote partitions")
+    }
 }
 
 /// The workers' shared record: who is alive, and the executions of those who are not.

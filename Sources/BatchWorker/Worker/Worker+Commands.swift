@@ -143,6 +143,9 @@ extension Worker {
                 }
             }
             return execution.id
+        case .partition:
+            throw BatchError(
+                .invalidJSON, "a 'partition' message belongs on the partitions queue, not the commands queue")
         case .abandon:
             let id: Int64
             switch command.target {

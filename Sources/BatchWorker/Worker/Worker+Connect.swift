@@ -31,10 +31,15 @@ extension Worker {
             workerId: configuration.workerId, host: ProcessInfo.processInfo.hostName,
             pid: Int(ProcessInfo.processInfo.processIdentifier))
         let control = try await AMQPCommandSource.control(messaging, workerId: configuration.workerId)
+        let stepEvents = try await messaging.events(matching: "step.#")
+        let partitions = AMQPCommandSource(
+            consumer: try await messaging.partitions(prefetch: UInt16(clamping: configuration.concurrency)).consumer,
+            messaging: messaging)
         let commands = try await AMQPCommandSource.commands(messaging, prefetch: configuration.concurrency)
         return Worker(
             registry: registry, repository: repository, workers: repository, commands: commands, control: control,
             events: messaging, configuration: configuration, logger: logger,
-            commandsName: messaging.topology.commandsQueue, schedules: schedules, scheduledStarts: messaging)
+            commandsName: messaging.topology.commandsQueue, schedules: schedules, scheduledStarts: messaging,
+            partitions: partitions, stepEvents: stepEvents)
     }
 }

@@ -41,6 +41,16 @@ public final class Worker: Service {
     /// The schedules and where their starts go, when the worker runs the scheduler.
     let scheduling: (store: any ScheduleStore, sender: any CommandSender)?
     let registry: JobRegistry
+    /// The remote partitions to take (the partitions queue), if this worker takes any.
+    let partitions: (any CommandSource)?
+    /// The step events that wake waiting managers, if any.
+    let stepEvents: EventStream?
+    /// Where this worker's remote partition steps send their partitions: set when it takes partitions.
+    let partitionDispatcher: WorkerPartitionDispatcher?
+    /// Set when the partition consumer shuts down.
+    let partitionsShuttingDown = ShutdownFlag()
+    /// The remote partitions running here, by step execution id.
+    let partitionTasks = Mutex<[Int64: Task<Void, Never>]>([:])
     /// The services, made once.
     private let made = Mutex<[ServiceGroupConfiguration.ServiceConfiguration]?>(nil)
 
@@ -57,11 +67,15 @@ public final class Worker: Service {
     ///   - commandsName: where the commands come from, for the log.
     ///   - schedules: the schedules, for the ``SchedulerService``; none: the worker runs no scheduler.
     ///   - scheduledStarts: where the scheduler sends the starts it fires (the commands queue).
+    ///   - partitions: the remote partitions to take (the partitions queue), within the same capacity as the
+    ///     commands; none: this worker neither takes partitions nor sends any (its remote steps run locally).
+    ///   - stepEvents: the step events (`step.#`) that wake its waiting managers; without them they poll.
     public init(
         registry: JobRegistry, repository: any JobRepository, workers: any WorkerRegistry,
         commands: any CommandSource, control: (any CommandSource)? = nil, events: any EventSink,
         configuration: WorkerConfiguration = WorkerConfiguration(), logger: Logger, commandsName: String = "commands",
-        schedules: (any ScheduleStore)? = nil, scheduledStarts: (any CommandSender)? = nil
+        schedules: (any ScheduleStore)? = nil, scheduledStarts: (any CommandSender)? = nil,
+        partitions: (any CommandSource)? = nil, stepEvents: EventStream? = nil
     ) {
         var logger = logger
         logger[metadataKey: "worker.id"] = "\(configuration.workerId)"
@@ -83,9 +97,18 @@ public final class Worker: Service {
         self.commandsName = commandsName
         self.registry = registry
         self.scheduling = schedules.flatMap { store in scheduledStarts.map { (store, $0) } }
+        self.partitions = partitions
+        self.stepEvents = stepEvents
+        let dispatcher = partitions.map { _ in
+            WorkerPartitionDispatcher(
+                sink: events, capacity: capacity, lease: configuration.lease,
+                maxAttempts: configuration.partitionAttempts)
+        }
+        self.partitionDispatcher = dispatcher
         self.jobOperator = JobOperator(
             registry: registry, repository: repository, workerId: configuration.workerId, observer: publisher,
-            logger: logger, observability: configuration.observability.reportingProgress(to: publisher))
+            logger: logger, observability: configuration.observability.reportingProgress(to: publisher),
+            partitionDispatcher: dispatcher)
     }
 
     /// The worker's services, to run in one `ServiceGroup` in this order (a graceful shutdown stops them in
@@ -125,6 +148,18 @@ public final class Worker: Service {
                 .init(
                     service: ControlListener(source: control, jobOperator: jobOperator, logger: logger),
                     successTerminationBehavior: .ignore, serviceName: "control"))
+        }
+        if let stepEvents, let partitionDispatcher {
+            services.append(
+                .init(
+                    service: StepEventListener(events: stepEvents, dispatcher: partitionDispatcher),
+                    successTerminationBehavior: .ignore, serviceName: "step-events"))
+        }
+        if let partitions {
+            services.append(
+                .init(
+                    service: PartitionConsumer(worker: self, source: partitions),
+                    successTerminationBehavior: .ignore, serviceName: "partitions"))
         }
         services.append(
             .init(

@@ -5,6 +5,11 @@ import Synchronization
 final class WorkerCapacity: Sendable {
     private struct State {
         var running: Set<Int64> = []
+        /// Executions whose manager waits for its remote partitions: running, but holding no slot.
+        var suspended: Set<Int64> = []
+        /// Executions whose manager began waiting before ``add(_:)`` counted them (a job reaches its remote step
+        /// while the start is still being settled): counted as suspended when added.
+        var suspendedEarly: Set<Int64> = []
         /// Executions of this worker that ended before ``add(_:)`` counted them (a very short job).
         var endedEarly: Set<Int64> = []
         var waiters: [CheckedContinuation<Void, Never>] = []
@@ -24,7 +29,13 @@ final class WorkerCapacity: Sendable {
     /// Counts an execution this worker started.
     func add(_ executionId: Int64) {
         let running = state.withLock { state in
-            if state.endedEarly.remove(executionId) == nil { state.running.insert(executionId) }
+            if state.endedEarly.remove(executionId) != nil {
+                // ended before it was counted
+            } else if state.suspendedEarly.remove(executionId) != nil {
+                state.suspended.insert(executionId)
+            } else {
+                state.running.insert(executionId)
+            }
             return state.running.count
         }
         runningGauge?.record(Int64(running))
@@ -33,6 +44,8 @@ final class WorkerCapacity: Sendable {
     /// Frees the slot of an execution of this worker that ended.
     func remove(_ executionId: Int64) {
         let (waiters, running) = state.withLock { state -> ([CheckedContinuation<Void, Never>], Int?) in
+            if state.suspended.remove(executionId) != nil { return ([], nil) }
+            state.suspendedEarly.remove(executionId)
             guard state.running.remove(executionId) != nil else {
                 state.endedEarly.insert(executionId)
                 return ([], nil)
@@ -43,6 +56,37 @@ final class WorkerCapacity: Sendable {
         }
         if let running { runningGauge?.record(Int64(running)) }
         for waiter in waiters { waiter.resume() }
+    }
+
+    /// Gives up the slot of an execution that goes on running without using it (a manager waiting for its
+    /// partitions), waking a waiter.
+    func suspend(_ executionId: Int64) {
+        let (waiters, running) = state.withLock { state -> ([CheckedContinuation<Void, Never>], Int?) in
+            guard state.running.remove(executionId) != nil else {
+                state.suspendedEarly.insert(executionId)
+                return ([], nil)
+            }
+            state.suspended.insert(executionId)
+            guard state.running.count < limit else { return ([], state.running.count) }
+            defer { state.waiters = [] }
+            return (state.waiters, state.running.count)
+        }
+        if let running { runningGauge?.record(Int64(running)) }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Takes the slot of a suspended execution back (it may briefly put the worker over its limit: a manager whose
+    /// partitions ended must not wait behind new work).
+    func resume(_ executionId: Int64) {
+        let running = state.withLock { state -> Int? in
+            guard state.suspended.remove(executionId) != nil else {
+                state.suspendedEarly.remove(executionId)  // not counted yet: add(_:) counts it as running
+                return nil
+            }
+            state.running.insert(executionId)
+            return state.running.count
+        }
+        if let running { runningGauge?.record(Int64(running)) }
     }
 
     /// Waits at most `timeout` for a free slot.

@@ -17,6 +17,8 @@ public struct WorkerConfiguration: Sendable {
     public var migrate: Bool
     /// How commands that did not succeed are retried or given up (5 attempts, backoff from 1 s by default).
     public var commandRetry: CommandRetryPolicy
+    /// How many times a remote partition is sent to a worker before a lost worker ends it FAILED (default 3).
+    public var partitionAttempts: Int = 3
     /// Where the worker's and its jobs' metrics and spans go (the process's metrics factory and tracer by default);
     /// the worker adds itself as the progress observer, publishing `progress.<job>` events.
     public var observability: BatchObservability

@@ -2,25 +2,65 @@ import Batch
 import BatchPostgres
 
 extension DemoJobs {
-    /// `count`: one chunk step writing the integers 1…`items` into `batch_demo.count_items`, through the chunk
-    /// transaction. Parameters (every number bounded; anything outside refuses the start, nothing stored):
+    /// `count`: writes the integers 1…`items` into `batch_demo.count_items`, through the chunk transaction.
+    /// Parameters (every number bounded; anything outside refuses the start, nothing stored):
     /// - `items`: 0…10,000,000 (default 1,000);
     /// - `chunkSize`: 1…100,000 (default 100);
     /// - `delayMs`: a pause per item, 0…60,000 (default 0);
-    /// - `failAt`: 1…10,000,000, an item at which the instance's first execution fails (a restart passes it).
+    /// - `failAt`: 1…10,000,000, an item at which the instance's first execution fails (a restart passes it);
+    /// - `partitions`: 1…64 (default 1). With 1, the chunk step `count` writes everything; above 1, `count` writes
+    ///   nothing and the remote partition step `count-partitions` writes that many ranges of 1…`items`
+    ///   (``IntegerRangePartitioner``, each range chunked) on any workers of the fleet.
     ///
-    /// Only `items` identifies the instance... together with any other parameter you add, such as a run name.
+    /// Only `items` and `partitions` identify the instance... together with any other parameter you add, such as
+    /// a run name.
     static let count = Job("count") {
+        countStep("count", partitioned: false)
+        PartitionStep(
+            "count-partitions", partitions: 1,
+            partitioner: { _, context in
+                // The grid comes from the parameters; with 1 partition the chunk step `count` does the work.
+                let partitions = try context.parameters.int("partitions", default: 1, in: CountLimits.partitions)
+                let items = try context.parameters.int("items", default: 1_000, in: CountLimits.items)
+                guard partitions > 1 else { return [:] }
+                return try await IntegerRangePartitioner(first: 1, last: Int64(items))
+                    .partition(gridSize: partitions, context: context)
+            },
+            step: countStep("count-range", partitioned: true)
+        )
+        .remote()
+    }
+    .nonIdentifying("chunkSize", "delayMs", "failAt")
+    .resource(DemoDatabase.self, make: openDatabase, close: { await $0.shutdown() })
+    .validator { parameters in
+        _ = try parameters.int("items", default: 1_000, in: CountLimits.items)
+        _ = try parameters.int("chunkSize", default: 100, in: CountLimits.chunkSize)
+        _ = try parameters.int("delayMs", default: 0, in: CountLimits.delayMs)
+        _ = try parameters.optionalInt("failAt", in: CountLimits.failAt)
+        _ = try parameters.int("partitions", default: 1, in: CountLimits.partitions)
+    }
+
+    /// The chunk step writing a range: all of 1…`items` as the job's step `count` when `partitions` is 1 (nothing
+    /// otherwise), or its partition's range (``IntegerRangePartitioner/bounds(in:)-(StepContext)``) inside
+    /// `count-partitions`.
+    static func countStep(_ name: String, partitioned: Bool) -> ChunkStep<CountReader, CountWriter> {
         ChunkStep(
-            "count", chunkSize: 100,
+            name, chunkSize: 100,
             reader: { context in
                 // failAt applies to the instance's first execution only: remember which one that was.
                 if context.jobContext["count.firstExecution"] == nil {
                     context.jobContext["count.firstExecution"] = .int(context.jobExecutionId)
                 }
                 let first = context.jobContext.int("count.firstExecution") == Int(context.jobExecutionId)
+                let items = try context.parameters.int("items", default: 1_000, in: CountLimits.items)
+                let partitions = try context.parameters.int("partitions", default: 1, in: CountLimits.partitions)
+                var range: ClosedRange<Int>? = partitions == 1 && items > 0 ? 1...items : nil
+                if partitioned {
+                    let bounds = try IntegerRangePartitioner.bounds(in: context)
+                    range = Int(bounds.lowerBound)...Int(bounds.upperBound)
+                }
                 return CountReader(
-                    items: try context.parameters.int("items", default: 1_000, in: CountLimits.items),
+                    range: range,
                     failAt: first ? try context.parameters.optionalInt("failAt", in: CountLimits.failAt) : nil,
                     delayMs: try context.parameters.int("delayMs", default: 0, in: CountLimits.delayMs))
             },
@@ -37,14 +77,6 @@ extension DemoJobs {
         )
         .chunkSize { try $0.parameters.int("chunkSize", default: 100, in: CountLimits.chunkSize) }
     }
-    .nonIdentifying("chunkSize", "delayMs", "failAt")
-    .resource(DemoDatabase.self, make: openDatabase, close: { await $0.shutdown() })
-    .validator { parameters in
-        _ = try parameters.int("items", default: 1_000, in: CountLimits.items)
-        _ = try parameters.int("chunkSize", default: 100, in: CountLimits.chunkSize)
-        _ = try parameters.int("delayMs", default: 0, in: CountLimits.delayMs)
-        _ = try parameters.optionalInt("failAt", in: CountLimits.failAt)
-    }
 }
 
 /// The bounds of `count`'s parameters.
@@ -53,27 +85,29 @@ enum CountLimits {
     static let chunkSize = 1...100_000
     static let delayMs = 0...60_000
     static let failAt = 1...10_000_000
+    static let partitions = 1...64
 }
 
-/// Counts 1…items, resuming after the last committed number.
+/// Counts through a range (nothing without one), resuming after the last committed number.
 struct CountReader: ItemReader {
-    let items: Int
+    let range: ClosedRange<Int>?
     let failAt: Int?
     let delayMs: Int
     private var next = 1
 
-    init(items: Int, failAt: Int?, delayMs: Int) {
-        self.items = items
+    init(range: ClosedRange<Int>?, failAt: Int?, delayMs: Int) {
+        self.range = range
         self.failAt = failAt
         self.delayMs = delayMs
+        self.next = range?.lowerBound ?? 1
     }
 
     mutating func open(_ context: ExecutionContext) async throws {
-        next = context.int("count.next") ?? 1
+        next = context.int("count.next") ?? range?.lowerBound ?? 1
     }
 
     mutating func read() async throws -> Int? {
-        guard next <= items else { return nil }
+        guard let range, next <= range.upperBound else { return nil }
         if next == failAt { throw BatchError(.stepFailed, "failing at item \(next) as asked (failAt)") }
         if delayMs > 0 { try await Task.sleep(for: .milliseconds(delayMs)) }
         defer { next += 1 }

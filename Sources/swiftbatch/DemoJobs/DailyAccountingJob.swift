@@ -7,7 +7,7 @@ extension DemoJobs {
     /// 1. `generate-transactions`: writes that day's transactions file (100,000 rows over 1,000 accounts,
     ///    deterministic for the date) if it is missing, and creates the demo tables;
     /// 2. `load-ledger`: a chunk step loading the file into `batch_demo.ledger` (restartable by line);
-    /// 3. `daily-balances`: each account's balance for the day, in 8 parallel partitions of account ranges;
+    /// 3. `daily-balances`: each account's balance for the day, in 8 remote partitions of account ranges (any worker);
     /// 4. `summary`: totals, checked against the ledger, kept in the job's context.
     ///
     /// Parameters: `date` (required, a real `yyyy-MM-dd` day), `rows` (1…10,000,000, default 100,000) and `accounts`
@@ -55,7 +55,9 @@ extension DemoJobs {
                         """, [.text(day), .int(Int64(first)), .int(Int64(last))])
                 }
                 context.stepContext["accounts"] = .int(Int64(rows.affectedRows))
-            })
+            }
+        )
+        .remote()  // the 8 partitions run across the fleet
         Step("summary") { context in
             let day = try context.parameters.string("date")
             let row = try await database(context).withConnection { connection in

@@ -1,0 +1,131 @@
+import Foundation
+
+extension PartitionStep {
+    /// The key of the partitioned step's context holding the job's ``Job/fingerprint`` as the manager saw it.
+    static let fingerprintKey = "batch.fingerprint"
+
+    /// How often a waiting manager reads its partitions when no event wakes it first (and runs the lease sweep).
+    static let pollInterval = Duration.seconds(1)
+
+    /// The manager's side of a remote partition step: stores the partitions that must run in one transaction,
+    /// dispatches them, waits for them to end (sending again those of lost workers), and aggregates.
+    func executeRemotely(_ scope: StepScope, dispatcher: any RemotePartitionDispatcher) async throws -> BatchStatus {
+        let run = scope.run
+        let (partitions, resumed) = try await partitionsToRun(scope)
+        let fingerprint = run.job.fingerprint
+        if scope.execution.context[Self.fingerprintKey] != .string(fingerprint) {
+            var execution = scope.execution
+            execution.context[Self.fingerprintKey] = .string(fingerprint)
+            scope.execution = try await run.repository.updateStepExecution(execution)
+            scope.context.stepContext = scope.execution.context
+        }
+        var finished: [StepExecution] = []
+        var toCreate: [StepExecution] = []
+        let now = Date()
+        for (partition, context) in partitions.sorted(by: { $0.key < $1.key }) {
+            let stepName = "\(name):\(partition)"
+            let previous =
+                resumed
+                ? try await run.repository.lastStepExecution(instanceId: run.execution.instanceId, stepName: stepName)
+                : nil
+            if let previous, previous.status == .completed {
+                run.logger.debug("partition already completed, not run again", metadata: ["step.name": "\(stepName)"])
+                finished.append(previous)
+                continue
+            }
+            toCreate.append(
+                StepExecution(
+                    jobExecutionId: run.execution.id, stepName: stepName, startTime: now, lastUpdated: now,
+                    context: previous?.context ?? context))
+        }
+        let created = try await run.repository.createStepExecutions(toCreate)
+        run.logger.info("partitions sent to the fleet", metadata: ["partitions": "\(created.count)"])
+        dispatcher.managerWaiting(jobExecutionId: run.execution.id, true)
+        defer { dispatcher.managerWaiting(jobExecutionId: run.execution.id, false) }
+        finished += try await waitForRemote(created, scope: scope, dispatcher: dispatcher)
+        return try await aggregate(finished.sorted { $0.stepName < $1.stepName }, into: scope)
+    }
+
+    /// Dispatches `created` and waits until every one has ended; returns them as last stored.
+    private func waitForRemote(
+        _ created: [StepExecution], scope: StepScope, dispatcher: any RemotePartitionDispatcher
+    ) async throws -> [StepExecution] {
+        let run = scope.run
+        let jobExecutionId = run.execution.id
+        var pending = Dictionary(uniqueKeysWithValues: created.map { ($0.id, $0) })
+        var unsent = created.map(\.id)
+        var finished: [StepExecution] = []
+        var failingSince: ContinuousClock.Instant?
+        var stopsMarked = false
+        while !pending.isEmpty {
+            do {
+                if !unsent.isEmpty {
+                    try await dispatcher.dispatch(
+                        unsent.map {
+                            RemotePartition(
+                                jobName: run.execution.jobName, jobExecutionId: jobExecutionId, stepExecutionId: $0)
+                        })
+                    unsent = []
+                }
+                for step in try await run.repository.stepExecutions(jobExecutionId: jobExecutionId)
+                where pending[step.id] != nil {
+                    pending[step.id] = step
+                    if step.status.isFinished {
+                        pending[step.id] = nil
+                        finished.append(step)
+                    }
+                }
+                if pending.isEmpty { break }
+                if !stopsMarked, try await run.stopSignal.check(executionId: jobExecutionId, repository: run.repository)
+                {
+                    // Partitions no worker took yet end here; running ones stop at their next chunk.
+                    stopsMarked = try await stopWaiting(&pending, &finished, run)
+                }
+                let reclaimed = try await run.repository.reclaimLostPartitions(
+                    jobExecutionId: jobExecutionId, lease: dispatcher.lease, maxAttempts: max(1, dispatcher.maxAttempts)
+                )
+                unsent += reclaimed.resent.map(\.id)
+                failingSince = nil
+            } catch {
+                let since = failingSince ?? .now
+                failingSince = since
+                run.logger.warning(
+                    "could not follow the partitions; trying again", metadata: ["error": "\(error.batchDescription)"])
+                if ContinuousClock.now - since > run.outcomeRetryDeadline { throw error }
+            }
+            await dispatcher.waitForPartitions(of: jobExecutionId, atMost: Self.pollInterval)
+        }
+        return finished
+    }
+
+    /// Ends the partitions no worker has taken yet STOPPED (a worker that takes one later finds it ended).
+    /// - Returns: whether every waiting partition was settled.
+    private func stopWaiting(
+        _ pending: inout [Int64: StepExecution], _ finished: inout [StepExecution], _ run: JobRun
+    ) async throws -> Bool {
+        var settled = true
+        for var step in pending.values where step.status == .starting {
+            step.status = .stopped
+            step.exitCode = BatchStatus.stopped.rawValue
+            step.exitMessage = "the job execution was stopped before a worker took the partition"
+            step.endTime = Date()
+            do {
+                let stored = try await run.repository.updateStepExecution(step)
+                pending[stored.id] = nil
+                finished.append(stored)
+            } catch let error as BatchError where error.code == .optimisticLock {
+                settled = false  // a worker took it meanwhile: it stops at its next chunk
+            }
+        }
+        return settled
+    }
+
+    /// A worker's side: runs the claimed partition `claimed` of this step (the inner step, from the partition's
+    /// context) in `run`.
+    func runClaimed(_ claimed: StepExecution, in run: JobRun) async throws -> StepExecution {
+        let partition = String(claimed.stepName.dropFirst(name.count + 1))
+        return try await StepRunner.execute(
+            step, as: claimed, partition: partition, in: run,
+            listeners: run.job.listeners.merged(with: listeners).merged(with: step.listeners))
+    }
+}

@@ -1,0 +1,218 @@
+import Batch
+import BatchRabbitMQ
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// The partition consumer: takes remote partitions from the partitions queue within the worker's capacity, runs
+/// them, and on a graceful shutdown stops them at their next chunk and hands those whose job still runs back to
+/// the queue.
+struct PartitionConsumer: Service {
+    let worker: Worker
+    let source: any CommandSource
+
+    func run() async throws { await worker.consumePartitions(source) }
+}
+
+/// Wakes waiting managers on the step events of `batch.events` (`step.#`).
+struct StepEventListener: Service {
+    let events: EventStream
+    let dispatcher: WorkerPartitionDispatcher
+
+    func run() async {
+        let events = events
+        await Deadline.runUntilGracefulShutdown {
+            do {
+                for try await event in events { dispatcher.wake(event.executionId) }
+            } catch {}
+        }
+        _ = await Deadline.run(until: .now + .milliseconds(500)) { try? await events.consumer.cancel() }
+    }
+}
+
+extension Worker {
+    /// The capacity key of a partition: its step execution id, negated (job executions' ids are positive).
+    static func slot(ofPartition stepExecutionId: Int64) -> Int64 { -stepExecutionId }
+
+    func consumePartitions(_ source: any CommandSource) async {
+        let loop = Task { await self.partitionLoop(source) }
+        await withGracefulShutdownHandler {
+            _ = await Deadline.run(unless: partitionsShuttingDown) { await loop.value }
+        } onGracefulShutdown: {
+            self.partitionsShuttingDown.request()
+            Task { try? await source.cancel() }
+            self.capacity.wakeAll()
+        }
+        partitionsShuttingDown.request()
+        let running = jobOperator.runningPartitionIds
+        if !running.isEmpty {
+            logger.info("stopping running partitions", metadata: ["partitions": "\(running)"])
+            jobOperator.requestPartitionsStop()
+        }
+        let done: Bool? = await Deadline.run(until: .now + configuration.grace) {
+            for task in self.partitionTasks.withLock({ Array($0.values) }) { await task.value }
+            return true
+        }
+        if done == nil {
+            logger.warning("grace period over with partitions still running; the lease sweep will send them again")
+            _ = await Deadline.run(until: .now + .milliseconds(500)) { try? await source.close() }
+        }
+    }
+
+    private func partitionLoop(_ source: any CommandSource) async {
+        while !partitionsShuttingDown.isRequested {
+            let delivery: (any CommandDelivery)?
+            do {
+                delivery = try await source.next()
+            } catch {
+                if partitionsShuttingDown.isRequested || Task.isCancelled { return }
+                logger.error("partition consumer failed; retrying", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+                continue
+            }
+            guard let delivery else { return }
+            await handlePartition(delivery)
+            if capacity.isFull, !partitionsShuttingDown.isRequested,
+                await !capacity.waitForFreeSlot(atMost: Self.pauseGrace)
+            {
+                try? await source.pause()
+                await capacity.waitForFreeSlot()
+                if partitionsShuttingDown.isRequested { return }
+                try? await source.resume()
+            }
+        }
+    }
+
+    /// Takes one partition message: checks it names a partition of a job this worker defines as its manager does,
+    /// claims it (acked after that commit) and runs it in a task of its own. A message that can never run is
+    /// dead-lettered with the reason; one that met a passing failure is retried later; one whose partition was taken
+    /// already, or ended, is acked and dropped.
+    func handlePartition(_ delivery: any CommandDelivery) async {
+        let command: Command
+        do {
+            command = try delivery.command()
+            guard command.action == .partition, case .execution(let executionId) = command.target,
+                let stepExecutionId = command.stepExecutionId
+            else {
+                throw BatchError(
+                    .invalidJSON,
+                    "only 'partition' messages belong on the partitions queue, found '\(command.action.rawValue)'")
+            }
+            var logger = self.logger
+            logger[metadataKey: "job.execution.id"] = "\(executionId)"
+            logger[metadataKey: "step.execution.id"] = "\(stepExecutionId)"
+            let (execution, _) = try await jobOperator.checkPartition(
+                stepExecutionId: stepExecutionId, jobExecutionId: executionId)
+            let claim = try await jobOperator.repository.claimPartition(
+                stepExecutionId: stepExecutionId, workerId: configuration.workerId)
+            switch claim {
+            case .claimed(let step):
+                capacity.add(Self.slot(ofPartition: step.id))
+                do { try await delivery.ack() } catch {
+                    logger.warning("could not ack a claimed partition", metadata: ["error": "\(error)"])
+                }
+                logger.info(
+                    "partition taken", metadata: ["step.name": "\(step.stepName)", "attempt": "\(step.attempt)"])
+                await publishStepEvent(step, of: execution)
+                launchPartition(step, of: execution, logger: logger)
+            case .jobNotRunning(let step):
+                try? await delivery.ack()
+                logger.info(
+                    "partition of a job that no longer runs: STOPPED", metadata: ["step.name": "\(step.stepName)"])
+                await publishStepEvent(step, of: execution)
+            case .notWaiting(let step):
+                try? await delivery.ack()
+                logger.info(
+                    "partition already taken or ended; message dropped",
+                    metadata: ["step.name": "\(step.stepName)", "status": "\(step.status.rawValue)"])
+            case .notFound:
+                throw BatchError(.executionNotFound, "no step execution \(stepExecutionId)")
+            }
+        } catch {
+            await settlePartition(delivery, failedWith: error)
+        }
+    }
+
+    private func settlePartition(_ delivery: any CommandDelivery, failedWith error: any Error) async {
+        let impossible: Set<BatchError.Code> = [.jobNotFound, .invalidDefinition, .executionNotFound, .invalidJSON]
+        let decision: CommandRetryPolicy.Decision
+        if let error = error as? BatchError, impossible.contains(error.code) {
+            decision = .deadLetter(error.batchDescription)
+        } else {
+            decision = configuration.commandRetry.decide(error, previous: delivery.attempts)
+        }
+        switch decision {
+        case .refuse(let reason), .deadLetter(let reason):
+            logger.warning("dead-lettering a partition that cannot run", metadata: ["reason": "\(reason)"])
+            do { try await delivery.deadLetter(reason: reason) } catch {
+                logger.error("could not dead-letter a partition", metadata: ["error": "\(error)"])
+            }
+        case .retry(let attempts, let delay):
+            logger.warning(
+                "partition failed; it will be tried again",
+                metadata: ["error": "\(error.batchDescription)", "retry.in": "\(delay)"])
+            do { try await delivery.retry(attempts: attempts, after: delay) } catch {
+                logger.error("could not send a partition back for a retry", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    private func launchPartition(_ step: StepExecution, of execution: JobExecution, logger: Logger) {
+        let task = Task {
+            var final: StepExecution?
+            do {
+                final = try await jobOperator.runPartition(step, of: execution)
+            } catch {
+                logger.error("partition could not be recorded", metadata: ["error": "\(error.batchDescription)"])
+            }
+            if let ended = final {
+                if ended.status == .stopped, partitionsShuttingDown.isRequested {
+                    final = await handBack(ended, of: execution, logger: logger)
+                }
+                await publishStepEvent(final ?? ended, of: execution)
+            }
+            capacity.remove(Self.slot(ofPartition: step.id))
+            partitionDispatcher?.wake(execution.id)
+            _ = partitionTasks.withLock { $0.removeValue(forKey: step.id) }
+        }
+        partitionTasks.withLock { $0[step.id] = task }
+    }
+
+    /// A partition stopped because this worker shuts down, while its job still runs: back to STARTING and to the
+    /// queue, for another worker to resume from its last chunk.
+    private func handBack(_ stopped: StepExecution, of execution: JobExecution, logger: Logger) async -> StepExecution?
+    {
+        do {
+            guard let status = try await jobOperator.repository.jobExecutionStatus(id: execution.id)?.status,
+                status == .starting || status == .started
+            else { return nil }
+            var waiting = stopped
+            waiting.status = .starting
+            waiting.workerId = nil
+            waiting.endTime = nil
+            waiting.exitCode = ""
+            waiting.exitMessage = ""
+            let stored = try await jobOperator.repository.updateStepExecution(waiting)
+            try await sink.sendPartitions([.partition(executionId: execution.id, stepExecutionId: stored.id)])
+            logger.info("partition handed back to the fleet", metadata: ["step.name": "\(stored.stepName)"])
+            return stored
+        } catch {
+            logger.warning(
+                "could not hand a stopped partition back; its manager sees it STOPPED",
+                metadata: ["error": "\(error.batchDescription)"])
+            return nil
+        }
+    }
+
+    private func publishStepEvent(_ step: StepExecution, of execution: JobExecution) async {
+        let event = Event.step(
+            executionId: execution.id, jobName: execution.jobName, instanceId: execution.instanceId,
+            stepName: step.stepName, stepExecutionId: step.id, status: step.status,
+            exitMessage: step.exitMessage.isEmpty ? nil : step.exitMessage, time: step.lastUpdated)
+        do {
+            try await sink.publish(event)
+        } catch {
+            logger.warning("could not publish a step event", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,168 @@
+import Batch
+import BatchTestKit
+import Testing
+
+@Suite("Remote partition steps (in-memory fleet)")
+struct RemotePartitionTests {
+    /// Writes 1...400 in 4 remote partitions of 100 numbers, chunks of 25.
+    static func job(written: Recorder<Int>, name: String = "remote-sums", extraStep: Bool = false) -> Job {
+        var steps: [any JobStep] = [
+            PartitionStep(
+                "sum", partitions: 4,
+                partitioner: { gridSize, _ in
+                    var partitions: [String: ExecutionContext] = [:]
+                    for index in 0..<gridSize {
+                        partitions["p\(index)"] = ExecutionContext(["from": .int(Int64(index * 100 + 1))])
+                    }
+                    return partitions
+                },
+                step: ChunkStep(
+                    "sum-range", chunkSize: 25,
+                    reader: { context in
+                        let from = context.stepContext.int("from") ?? 0
+                        return ArrayItemReader(Array(from..<(from + 100)))
+                    },
+                    processor: { (n: Int) -> Int? in n },
+                    writer: { _ in ClosureItemWriter<Int> { written.append(contentsOf: $0) } })
+            ).remote()
+        ]
+        if extraStep { steps.append(Step("after") { _ in }) }
+        return Job(name, steps: steps)
+    }
+
+    struct Fleet {
+        let manager: JobOperator
+        let workers: [JobOperator]
+        let dispatcher: InMemoryPartitionDispatcher
+        let repository: InMemoryJobRepository
+    }
+
+    static func fleet(
+        _ job: Job, workerJob: Job? = nil, maxAttempts: Int = 3,
+        loses: @escaping @Sendable (String, Int) -> Bool = { _, _ in false }
+    ) throws -> Fleet {
+        let repository = InMemoryJobRepository()
+        let dispatcher = InMemoryPartitionDispatcher(repository: repository, maxAttempts: maxAttempts, loses: loses)
+        let manager = JobOperator(
+            registry: try JobRegistry([job]), repository: repository, workerId: "manager", logger: quietLogger,
+            partitionDispatcher: dispatcher)
+        let workers = try (0..<2).map { _ in
+            JobOperator(registry: try JobRegistry([workerJob ?? job]), repository: repository, logger: quietLogger)
+        }
+        dispatcher.attach(workers)
+        return Fleet(manager: manager, workers: workers, dispatcher: dispatcher, repository: repository)
+    }
+
+    @Test("the partitions run on the fleet's workers, recorded on each, and are aggregated as local ones")
+    func runsOnWorkers() async throws {
+        let written = Recorder<Int>()
+        let fleet = try Self.fleet(Self.job(written: written))
+        let execution = try await fleet.manager.start("remote-sums")
+        #expect(execution.status == .completed)
+        #expect(written.all.sorted() == Array(1...400), "every item exactly once")
+        let steps = try await fleet.manager.execution(execution.id).steps
+        let partitions = steps.filter { $0.stepName.hasPrefix("sum:") }
+        #expect(partitions.count == 4)
+        #expect(partitions.allSatisfy { $0.status == .completed && $0.attempt == 1 })
+        #expect(Set(partitions.compactMap(\.workerId)) == ["memory-worker-0", "memory-worker-1"])
+        let parent = try #require(steps.first { $0.stepName == "sum" })
+        #expect(parent.counters.write == 400 && parent.counters.commit == 16, "counters added up: \(parent.counters)")
+        #expect(parent.workerId == nil, "the partitioned step itself runs on the manager")
+        #expect(fleet.dispatcher.dispatched.count == 4, "one message per partition")
+        #expect(
+            fleet.dispatcher.waitingCalls.map(\.waiting) == [true, false],
+            "the manager gives its slot up while waiting, and takes it back")
+    }
+
+    @Test("a lost worker's partition is sent again and resumes; the job completes without a restart")
+    func lostWorkerPartitionResent() async throws {
+        let written = Recorder<Int>()
+        let fleet = try Self.fleet(Self.job(written: written)) { stepName, attempt in
+            stepName == "sum:p2" && attempt == 1
+        }
+        let execution = try await fleet.manager.start("remote-sums")
+        #expect(execution.status == .completed)
+        #expect(written.all.sorted() == Array(1...400))
+        let steps = try await fleet.manager.execution(execution.id).steps
+        let p2 = try #require(steps.first { $0.stepName == "sum:p2" })
+        #expect(p2.attempt == 2, "the second attempt ran it")
+        #expect(p2.workerId?.hasPrefix("memory-worker") == true)
+        #expect(fleet.dispatcher.dispatched.filter { $0.stepExecutionId == p2.id }.count == 2, "sent twice")
+    }
+
+    @Test("past the attempt limit the partition ends FAILED and so does the job; a restart runs only it")
+    func attemptLimit() async throws {
+        let written = Recorder<Int>()
+        let losing = Locked(true)
+        let fleet = try Self.fleet(Self.job(written: written), maxAttempts: 2) { stepName, _ in
+            stepName == "sum:p1" && losing.value
+        }
+        let failed = try await fleet.manager.start("remote-sums")
+        #expect(failed.status == .failed)
+        let steps = try await fleet.manager.execution(failed.id).steps
+        let p1 = try #require(steps.first { $0.stepName == "sum:p1" })
+        #expect(p1.status == .failed && p1.attempt == 2)
+        #expect(p1.exitMessage.contains("attempt 2 of 2"), "says why: \(p1.exitMessage)")
+        #expect(written.all.count == 300)
+
+        losing.withLock { $0 = false }
+        let restarted = try await fleet.manager.restart(.executionId(failed.id))
+        #expect(restarted.status == .completed)
+        #expect(written.all.sorted() == Array(1...400), "only the failed partition ran again")
+        let rerun = try await fleet.manager.execution(restarted.id).steps.filter { $0.stepName.hasPrefix("sum:") }
+        #expect(rerun.map(\.stepName) == ["sum:p1"])
+    }
+
+    @Test("without a dispatcher a remote step runs its partitions locally")
+    func localWithoutDispatcher() async throws {
+        let written = Recorder<Int>()
+        let jobOperator = try makeOperator(Self.job(written: written))
+        let execution = try await jobOperator.start("remote-sums")
+        #expect(execution.status == .completed)
+        #expect(written.all.sorted() == Array(1...400))
+        let partitions = try await jobOperator.execution(execution.id).steps.filter { $0.stepName.hasPrefix("sum:") }
+        #expect(partitions.count == 4 && partitions.allSatisfy { $0.workerId == nil && $0.attempt == 0 })
+    }
+
+    @Test("a worker whose definition differs, or that does not know the job, refuses the partition")
+    func mismatchedDefinitions() async throws {
+        let written = Recorder<Int>()
+        let other = Self.job(written: written, extraStep: true)
+        let fleet = try Self.fleet(Self.job(written: written), workerJob: other)
+        let id = try await fleet.manager.startAsync("remote-sums")
+        var found: StepExecution?
+        try await eventually("the partitions are stored") {
+            found = try await fleet.manager.execution(id).steps.first { $0.stepName.hasPrefix("sum:") }
+            return found != nil
+        }
+        let partition = try #require(found)
+        await #expect {
+            _ = try await fleet.workers[0].checkPartition(stepExecutionId: partition.id, jobExecutionId: id)
+        } throws: { error in
+            (error as? BatchError)?.code == .invalidDefinition
+                && (error as? BatchError)?.message.contains("differs from its manager's") == true
+        }
+        let stranger = JobOperator(
+            registry: try JobRegistry([Job("else") { Step("x") { _ in } }]), repository: fleet.repository,
+            logger: quietLogger)
+        await #expect {
+            _ = try await stranger.checkPartition(stepExecutionId: partition.id, jobExecutionId: id)
+        } throws: { error in
+            (error as? BatchError)?.code == .jobNotFound
+                && (error as? BatchError)?.message.contains("does not know job 'remote-sums'") == true
+        }
+        _ = try await fleet.manager.stop(.executionId(id))
+        let stopped = try await fleet.manager.wait(for: id)
+        #expect(stopped.status == .stopped, "no worker took them: the stop ends the waiting partitions")
+        let partitions = try await fleet.manager.execution(id).steps.filter { $0.stepName.hasPrefix("sum:") }
+        #expect(partitions.allSatisfy { $0.status == .stopped })
+    }
+
+    @Test("the fingerprint follows the step structure")
+    func fingerprint() {
+        let written = Recorder<Int>()
+        #expect(Self.job(written: written).fingerprint == Self.job(written: written).fingerprint)
+        #expect(Self.job(written: written).fingerprint != Self.job(written: written, extraStep: true).fingerprint)
+        #expect(Self.job(written: written).fingerprint.count == 64)
+    }
+}

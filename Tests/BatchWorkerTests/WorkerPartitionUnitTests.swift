@@ -1,0 +1,157 @@
+import Batch
+import BatchRabbitMQ
+import BatchTestKit
+import BatchWorker
+import Testing
+
+/// The worker's remote partition path on the in-memory twins: the partitions queue, capacity, claims, refusals.
+@Suite("Worker remote partitions, in memory")
+struct WorkerPartitionUnitTests {
+    /// `spread`: 4 remote partitions, each a tasklet recording its name after a short pause.
+    static func job(_ ran: Recorder<String>, name: String = "spread", steps: Int = 1) -> Job {
+        var list: [any JobStep] = [
+            PartitionStep(
+                "parts", partitions: 4,
+                partitioner: { grid, _ in
+                    Dictionary(uniqueKeysWithValues: (1...grid).map { ("p\($0)", ExecutionContext()) })
+                },
+                step: Step("part") { context in
+                    try await Task.sleep(for: .milliseconds(20))
+                    ran.append("\(context.jobExecutionId):\(context.partitionName ?? "?")")
+                }
+            ).remote()
+        ]
+        for index in 1..<steps { list.append(Step("extra\(index)") { _ in }) }
+        return Job(name, steps: list)
+    }
+
+    @Test("on one slot, more partitioned jobs than slots all complete: a waiting manager holds no slot")
+    func waitingManagerHoldsNoSlot() async throws {
+        let ran = Recorder<String>()
+        let harness = try WorkerHarness(jobs: [Self.job(ran)], concurrency: 1, takesPartitions: true)
+        let starts = (1...3).map { harness.commands.enqueue(.start("spread", parameters: ["n": .int(Int64($0))])) }
+        for start in starts {
+            try await eventually("accepted", timeout: .seconds(10)) { start.settlement == .acked }
+            let id = try WorkerHarness.accepted(start)
+            do {
+                try await eventually("job \(id) completes", timeout: .seconds(20)) {
+                    try await harness.execution(id)?.status == .completed
+                }
+            } catch {
+                let steps = try await harness.repository.stepExecutions(jobExecutionId: id)
+                let status = try await harness.execution(id)?.status
+                let described: [String] = steps.map { step in
+                    let worker: String = step.workerId ?? "-"
+                    return step.stepName + " " + step.status.rawValue + " " + worker + " " + String(step.attempt)
+                }
+                let sources: String =
+                    "partitions paused \(harness.partitions.isPaused) pending \(harness.partitions.pendingCount); "
+                    + "commands paused \(harness.commands.isPaused) pending \(harness.commands.pendingCount)"
+                Issue.record("job \(id): \(String(describing: status)); \(described); \(sources)")
+                throw error
+            }
+            let partitions = try await harness.repository.stepExecutions(jobExecutionId: id).filter {
+                $0.stepName.hasPrefix("parts:")
+            }
+            #expect(partitions.count == 4)
+            #expect(partitions.allSatisfy { $0.workerId == "unit-worker" && $0.attempt == 1 })
+        }
+        #expect(ran.all.count == 12, "every partition ran once: \(ran.all)")
+        #expect(harness.partitions.deliveries.allSatisfy { $0.settlement == .acked }, "each partition message acked")
+        #expect(harness.events.events.contains { $0.routingKey == "step.spread.COMPLETED" }, "step events published")
+        _ = try await harness.shutDown().get()
+    }
+
+    @Test("a partition message for a job this worker does not define, or defines otherwise, is dead-lettered")
+    func refusals() async throws {
+        let ran = Recorder<String>()
+        let repository = InMemoryJobRepository()
+        let manager = try WorkerHarness(
+            jobs: [Self.job(ran)], repository: repository, concurrency: 1, takesPartitions: false)
+        _ = manager
+        // A manager elsewhere stored a partition of `spread` defined with an extra step.
+        let other = JobOperator(
+            registry: try JobRegistry([Self.job(ran, steps: 2)]), repository: repository,
+            partitionDispatcher: InMemoryPartitionDispatcher(repository: repository))
+        let id = try await other.startAsync("spread")
+        var partition: StepExecution?
+        try await eventually("partitions stored") {
+            partition = try await repository.stepExecutions(jobExecutionId: id).first { $0.stepName == "parts:p1" }
+            return partition != nil
+        }
+        let harness = try WorkerHarness(
+            jobs: [Self.job(ran), UnitJobs.hello], repository: repository, concurrency: 1, takesPartitions: true)
+        let differs = harness.partitions.enqueue(.partition(executionId: id, stepExecutionId: partition!.id))
+        let missing = harness.partitions.enqueue(.partition(executionId: id, stepExecutionId: 999_999))
+        let wrongKind = harness.partitions.enqueue(.start("hello"))
+        try await eventually("all settled", timeout: .seconds(10)) {
+            [differs, missing, wrongKind].allSatisfy { $0.settlement != nil }
+        }
+        guard case .deadLettered(let reason) = differs.settlement else {
+            Issue.record("not dead-lettered: \(String(describing: differs.settlement))")
+            return
+        }
+        #expect(reason.contains("differs from its manager's"), "\(reason)")
+        guard case .deadLettered(let notFound) = missing.settlement else {
+            Issue.record("not dead-lettered: \(String(describing: missing.settlement))")
+            return
+        }
+        #expect(notFound.contains("no step execution 999999"), "\(notFound)")
+        guard case .deadLettered(let kind) = wrongKind.settlement else {
+            Issue.record("not dead-lettered: \(String(describing: wrongKind.settlement))")
+            return
+        }
+        #expect(kind.contains("only 'partition' messages"), "\(kind)")
+        #expect(try await repository.stepExecution(id: partition!.id)?.status == .starting, "nothing claimed")
+        _ = try await other.stop(.executionId(id))
+        _ = try await harness.shutDown().get()
+        _ = try await manager.shutDown().get()
+    }
+
+    @Test("a worker shutting down stops its partitions at their next chunk and hands them back to the queue")
+    func handBackOnShutdown() async throws {
+        let repository = InMemoryJobRepository()
+        let looping = Job("looping") {
+            PartitionStep(
+                "parts", partitions: 2,
+                partitioner: { grid, _ in
+                    Dictionary(uniqueKeysWithValues: (1...grid).map { ("p\($0)", ExecutionContext()) })
+                },
+                step: Step("loop") { context in
+                    while true {
+                        try await context.throwIfStopRequested()
+                        try await Task.sleep(for: .milliseconds(5))
+                    }
+                }
+            ).remote()
+        }
+        // The manager runs elsewhere; its dispatcher hands the partitions to no one.
+        let manager = JobOperator(
+            registry: try JobRegistry([looping]), repository: repository,
+            partitionDispatcher: InMemoryPartitionDispatcher(repository: repository))
+        let id = try await manager.startAsync("looping")
+        var partitions: [StepExecution] = []
+        try await eventually("partitions stored") {
+            partitions = try await repository.stepExecutions(jobExecutionId: id).filter { $0.stepName.contains(":") }
+            return partitions.count == 2
+        }
+        let harness = try WorkerHarness(
+            jobs: [looping], repository: repository, concurrency: 2, takesPartitions: true)
+        for partition in partitions {
+            harness.partitions.enqueue(.partition(executionId: id, stepExecutionId: partition.id))
+        }
+        try await eventually("both running here") {
+            try await repository.stepExecutions(jobExecutionId: id).filter {
+                $0.stepName.contains(":") && $0.status == .started && $0.workerId == "unit-worker"
+            }.count == 2
+        }
+        _ = try await harness.shutDown().get()
+        let after = try await repository.stepExecutions(jobExecutionId: id).filter { $0.stepName.contains(":") }
+        #expect(after.allSatisfy { $0.status == .starting && $0.workerId == nil }, "back to waiting: \(after)")
+        #expect(after.allSatisfy { $0.attempt == 1 })
+        #expect(harness.partitions.deliveries.count == 4, "each sent to the queue again")
+        #expect(try await repository.jobExecution(id: id)?.status == .started, "the job goes on")
+        _ = try await manager.stop(.executionId(id))
+        #expect(try await manager.wait(for: id).status == .stopped)
+    }
+}
