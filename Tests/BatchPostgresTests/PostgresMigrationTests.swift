@@ -69,7 +69,8 @@ import Testing
             return all
         }
         #expect(applied.count == 6)
-        #expect(applied.filter { $0 == Self.versions }.count == 1, "exactly one runner applies the migrations: \(applied)")
+        #expect(
+            applied.filter { $0 == Self.versions }.count == 1, "exactly one runner applies the migrations: \(applied)")
         #expect(applied.filter(\.isEmpty).count == 5)
     }
 

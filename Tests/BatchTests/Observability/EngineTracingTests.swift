@@ -22,7 +22,8 @@ struct EngineTracingTests {
     @Test("a job with a partition step: job span, step span, a span per partition under it, chunk spans under those")
     func spanTree() async throws {
         let tracer = InMemoryTracer()
-        let jobOperator = try ObservabilityJobs.makeOperator(ObservabilityJobs.sums(), BatchObservability(tracer: tracer))
+        let jobOperator = try ObservabilityJobs.makeOperator(
+            ObservabilityJobs.sums(), BatchObservability(tracer: tracer))
         let execution = try await jobOperator.start("sums")
         #expect(execution.status == .completed)
         let spans = tracer.finishedSpans
@@ -39,7 +40,10 @@ struct EngineTracingTests {
         let partitioned = try #require(steps.first { string($0, BatchSpan.stepName) == "sum" })
         #expect(partitioned.parentSpanID == job.spanID)
         let partitions = steps.filter { $0.parentSpanID == partitioned.spanID }
-        #expect(partitions.compactMap { string($0, BatchSpan.stepName) }.sorted() == ["sum:p0", "sum:p1", "sum:p2", "sum:p3"])
+        #expect(
+            partitions.compactMap { string($0, BatchSpan.stepName) }.sorted() == [
+                "sum:p0", "sum:p1", "sum:p2", "sum:p3",
+            ])
         #expect(steps.count == 5)
 
         let stored = try await jobOperator.execution(execution.id).steps

@@ -50,7 +50,9 @@ enum ObservabilityJobs {
         }
     }
 
-    static func makeOperator(_ job: Job, _ observability: BatchObservability, logger: Logger = quietLogger) throws
+    static func makeOperator(
+        _ job: Job, _ observability: BatchObservability, logger: Logger = quietLogger
+    ) throws
         -> JobOperator
     {
         JobOperator(

@@ -55,7 +55,8 @@ struct ProgressAndLogTests {
         let report = StepProgress(
             executionId: 42, jobName: "daily", stepName: "load:p1", stepExecutionId: 9, read: 1200, write: 1100,
             filter: 90, skip: 10, itemsPerSecond: 480.5, done: 4096, total: 8192,
-            estimatedEnd: Date(timeIntervalSince1970: 1_800_000_000.25), time: Date(timeIntervalSince1970: 1_800_000_000))
+            estimatedEnd: Date(timeIntervalSince1970: 1_800_000_000.25),
+            time: Date(timeIntervalSince1970: 1_800_000_000))
         #expect(try StepProgress(json: report.json) == report)
         #expect(report.fraction == 0.5)
         #expect(throws: BatchError.self) { try StepProgress(json: ["executionId": "x"]) }
