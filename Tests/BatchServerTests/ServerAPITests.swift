@@ -24,6 +24,8 @@ struct ServerAPITests {
             let workers = try await world.get("/api/workers").json.objectValue?["workers"]?.arrayValue ?? []
             #expect(workers.count == 1)
             #expect((workers.first?.objectValue?["heartbeatAgeSeconds"]?.doubleValue ?? 99) < 10)
+            #expect(workers.first?.objectValue?["capacity"]?.intValue == 4, "the worker's --concurrency")
+            #expect(workers.first?.objectValue?["partitions"]?.intValue == 0)
             let jobs = try await world.get("/api/jobs").json.objectValue?["jobs"]?.arrayValue ?? []
             #expect(jobs.compactMap { $0.objectValue?["name"]?.stringValue } == ["count", "daily-accounting", "hello"])
         }

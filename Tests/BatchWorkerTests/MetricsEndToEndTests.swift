@@ -78,7 +78,7 @@ struct MetricsEndToEndTests {
             let buckets = samples.filter {
                 $0.name == "batch_chunk_duration_seconds_bucket" && $0.labels["le"] == "+Inf"
             }
-            #expect(buckets.first { $0.labels["job"] == "count" }?.value == 33)
+            #expect(buckets.first { $0.labels["job"] == "count" && $0.labels["step"] == "count" }?.value == 33)
             #expect(
                 !samples.contains { $0.labels.keys.contains("items") || $0.labels.values.contains("metrics") },
                 "no parameter reaches a label")

@@ -135,6 +135,7 @@ public enum PostgresMigrations {
             schedules(quotedSchema: schema),
             remotePartitions(quotedSchema: schema),
             executionFilters(quotedSchema: schema),
+            workerCapacity(quotedSchema: schema),
         ]
     }
 

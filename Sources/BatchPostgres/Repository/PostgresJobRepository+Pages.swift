@@ -17,11 +17,18 @@ public struct WorkerStatus: Sendable, Hashable {
     public var heartbeatAge: Double
     /// Executions it runs now (STARTING, STARTED or STOPPING).
     public var running: Int
+    /// Remote partitions it runs now.
+    public var partitions: Int
+    /// How many jobs and partitions it runs at once (its `--concurrency`); nil when it did not record it.
+    public var capacity: Int?
 
     /// Creates a worker status.
     public init(
-        id: String, host: String, pid: Int, started: Date, heartbeat: Date, heartbeatAge: Double, running: Int
+        id: String, host: String, pid: Int, started: Date, heartbeat: Date, heartbeatAge: Double, running: Int,
+        partitions: Int = 0, capacity: Int? = nil
     ) {
+        self.partitions = partitions
+        self.capacity = capacity
         self.id = id
         self.host = host
         self.pid = pid
@@ -69,17 +76,20 @@ extension PostgresJobRepository {
         try await repositoryCall("list workers") {
             try await select(
                 """
-                SELECT w.id, w.host, w.pid, w.started, w.heartbeat,
+                SELECT w.id, w.host, w.pid, w.capacity, w.started, w.heartbeat,
                        greatest(extract(epoch FROM now() - w.heartbeat), 0)::float8 AS age,
                        (SELECT count(*) FROM \(quoted).job_executions e
-                         WHERE e.worker_id = w.id AND e.status IN ('STARTING', 'STARTED', 'STOPPING')) AS running
+                         WHERE e.worker_id = w.id AND e.status IN ('STARTING', 'STARTED', 'STOPPING')) AS running,
+                       (SELECT count(*) FROM \(quoted).step_executions s
+                         WHERE s.worker_id = w.id AND s.status IN ('STARTED', 'STOPPING')) AS partitions
                   FROM \(quoted).workers w ORDER BY w.id
                 """, []
             ).map { row in
                 WorkerStatus(
                     id: try row.decode("id"), host: try row.decode("host"), pid: try row.decode("pid"),
                     started: try row.decode("started"), heartbeat: try row.decode("heartbeat"),
-                    heartbeatAge: try row.decode("age"), running: try row.decode("running"))
+                    heartbeatAge: try row.decode("age"), running: try row.decode("running"),
+                    partitions: try row.decode("partitions"), capacity: try row.decode("capacity"))
             }
         }
     }

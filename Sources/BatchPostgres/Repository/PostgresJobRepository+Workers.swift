@@ -9,14 +9,16 @@ extension PostgresJobRepository {
     ///   - id: the worker's unique id (the `workerId` of the executions it runs).
     ///   - host: its host name.
     ///   - pid: its process id.
-    public func registerWorker(id: String, host: String, pid: Int) async throws {
+    ///   - capacity: how many jobs and partitions it runs at once (its `--concurrency`), when it has one.
+    public func registerWorker(id: String, host: String, pid: Int, capacity: Int? = nil) async throws {
         try await repositoryCall("register worker \(id)") {
             try await select(
                 """
-                INSERT INTO \(quoted).workers (id, host, pid, started, heartbeat) VALUES ($1, $2, $3, now(), now())
-                ON CONFLICT (id) DO UPDATE SET host = EXCLUDED.host, pid = EXCLUDED.pid, started = now(),
-                                               heartbeat = now()
-                """, [.text(id), .text(host), .int(pid)])
+                INSERT INTO \(quoted).workers (id, host, pid, capacity, started, heartbeat)
+                VALUES ($1, $2, $3, $4, now(), now())
+                ON CONFLICT (id) DO UPDATE SET host = EXCLUDED.host, pid = EXCLUDED.pid, capacity = EXCLUDED.capacity,
+                                               started = now(), heartbeat = now()
+                """, [.text(id), .text(host), .int(pid), capacity.map { .int($0) }])
         }
     }
 

@@ -61,8 +61,11 @@ enum RecordJSON {
                 var json = stepMembers(step, name: step.stepName)
                 let prefix = step.stepName + ":"
                 json["partitions"] = .array(
-                    detail.steps.filter { $0.stepName.hasPrefix(prefix) }.map {
-                        .object(stepMembers($0, name: String($0.stepName.dropFirst(prefix.count))))
+                    detail.steps.filter { $0.stepName.hasPrefix(prefix) }.sorted { $0.stepName < $1.stepName }.map {
+                        var partition = stepMembers($0, name: String($0.stepName.dropFirst(prefix.count)))
+                        partition["workerId"] = $0.workerId.map { .string($0) } ?? .null
+                        partition["attempt"] = .int(Int64($0.attempt))
+                        return .object(partition)
                     })
                 return .object(json)
             })
@@ -82,7 +85,8 @@ enum RecordJSON {
             "id": .string(worker.id), "host": .string(worker.host), "pid": .int(Int64(worker.pid)),
             "started": APIResponse.time(worker.started), "heartbeat": APIResponse.time(worker.heartbeat),
             "heartbeatAgeSeconds": .double((worker.heartbeatAge * 1000).rounded() / 1000),
-            "running": .int(Int64(worker.running)), "capacity": .null,
+            "running": .int(Int64(worker.running)), "partitions": .int(Int64(worker.partitions)),
+            "capacity": worker.capacity.map { .int(Int64($0)) } ?? .null,
         ]
     }
 

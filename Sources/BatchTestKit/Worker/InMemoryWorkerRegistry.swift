@@ -18,6 +18,8 @@ public final class InMemoryWorkerRegistry: WorkerRegistry {
         public var heartbeat: ContinuousClock.Instant
         /// How many heartbeats it recorded.
         public var heartbeats: Int
+        /// Its capacity (`--concurrency`), when it gave one.
+        public var capacity: Int?
     }
 
     private struct State {
@@ -46,9 +48,11 @@ public final class InMemoryWorkerRegistry: WorkerRegistry {
     }
 
     /// Records the worker.
-    public func register(workerId: String, host: String, pid: Int) async throws {
+    public func register(workerId: String, host: String, pid: Int, capacity: Int?) async throws {
         try check()
-        state.withLock { $0.workers[workerId] = Entry(host: host, pid: pid, heartbeat: .now, heartbeats: 0) }
+        state.withLock {
+            $0.workers[workerId] = Entry(host: host, pid: pid, heartbeat: .now, heartbeats: 0, capacity: capacity)
+        }
         (repository as? InMemoryJobRepository)?.recordHeartbeat(workerId: workerId)
     }
 

@@ -128,7 +128,7 @@ struct RunCommand: AsyncParsableCommand {
                 try await postgres.migrate()
                 try await postgres.register(
                     workerId: workerId, host: ProcessInfo.processInfo.hostName,
-                    pid: Int(ProcessInfo.processInfo.processIdentifier))
+                    pid: Int(ProcessInfo.processInfo.processIdentifier), capacity: nil)
             } catch {
                 await postgres.shutdown()
                 throw error

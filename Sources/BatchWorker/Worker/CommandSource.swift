@@ -70,8 +70,8 @@ extension EventSink {
 /// executions of workers whose heartbeat is older than the lease, and its own executions it is not running
 /// (orphans of a start whose commit answer was lost).
 public protocol WorkerRegistry: Sendable {
-    /// Records a worker as alive.
-    func register(workerId: String, host: String, pid: Int) async throws
+    /// Records a worker as alive, with its capacity (its `--concurrency`; nil for a process without one).
+    func register(workerId: String, host: String, pid: Int, capacity: Int?) async throws
     /// Records a heartbeat.
     /// - Returns: `false` when the worker is not registered (its row was removed): it registers again.
     func heartbeat(workerId: String) async throws -> Bool

@@ -15,6 +15,7 @@ public final class HeartbeatService: Service {
     private let workerId: String
     private let interval: Duration
     private let lease: Duration
+    private let capacity: Int?
     private let running: @Sendable () -> Set<Int64>
     private let observer: (any JobExecutionObserver)?
     private let logger: Logger
@@ -25,17 +26,19 @@ public final class HeartbeatService: Service {
     ///   - workerId: this process's id.
     ///   - interval: between heartbeats.
     ///   - lease: how long a worker may go without a heartbeat before its executions are failed.
+    ///   - capacity: what the process registers as its capacity (its `--concurrency`), if it has one.
     ///   - running: the executions this process runs now.
     ///   - observer: told of every execution the sweeps fail (the worker publishes them as events).
     ///   - logger: for failed heartbeats.
     public init(
-        registry: any WorkerRegistry, workerId: String, interval: Duration, lease: Duration,
+        registry: any WorkerRegistry, workerId: String, interval: Duration, lease: Duration, capacity: Int? = nil,
         running: @escaping @Sendable () -> Set<Int64>, observer: (any JobExecutionObserver)? = nil, logger: Logger
     ) {
         self.registry = registry
         self.workerId = workerId
         self.interval = interval
         self.lease = lease
+        self.capacity = capacity
         self.running = running
         self.observer = observer
         self.logger = logger
@@ -65,7 +68,7 @@ public final class HeartbeatService: Service {
             if try await !registry.heartbeat(workerId: workerId) {
                 try await registry.register(
                     workerId: workerId, host: ProcessInfo.processInfo.hostName,
-                    pid: Int(ProcessInfo.processInfo.processIdentifier))
+                    pid: Int(ProcessInfo.processInfo.processIdentifier), capacity: capacity)
             }
             for execution in try await registry.sweepLostWorkers(lease: lease) {
                 await observer?.jobExecutionChanged(execution)

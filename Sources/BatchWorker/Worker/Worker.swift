@@ -131,7 +131,8 @@ public final class Worker: Service {
             .init(
                 service: HeartbeatService(
                     registry: workers, workerId: configuration.workerId, interval: configuration.heartbeatInterval,
-                    lease: configuration.lease, running: { Set(jobOperator.runningExecutionIds) }, observer: events,
+                    lease: configuration.lease, capacity: configuration.concurrency,
+                    running: { Set(jobOperator.runningExecutionIds) }, observer: events,
                     logger: logger),
                 successTerminationBehavior: .ignore, serviceName: "heartbeat"),
             .init(service: events, successTerminationBehavior: .ignore, serviceName: "events"),
