@@ -97,6 +97,32 @@ struct ServerEventsTests {
     }
 
     /// What the broker answers when another connection looks the queue up.
+    @Test func eventStreamsAreBoundedAndASlotComesBackWithItsClient() async throws {
+        try await ServerWorld.with(serverArguments: ["--max-event-streams", "1", "--keep-alive", "0.2"]) { world in
+            let first = try EventStreamClient(port: world.port, path: "/api/events", headers: world.authorization)
+            defer { first.close() }
+            try await eventually("the first stream is open", timeout: .seconds(10), every: .milliseconds(20)) {
+                first.received.contains(": connected")
+            }
+            let refused = try await world.get("/api/events")
+            #expect(refused.status == 503)
+            #expect(refused.text.contains("too many event streams are open (at most 1)"))
+            // The API still answers, and the slot comes back once the first client is gone.
+            #expect(try await world.get("/api/jobs").status == 200)
+            // The server notices the client gone at its next write (a keep-alive every 0.2 s here).
+            first.close()
+            try await eventually("a new stream is let in", timeout: .seconds(15), every: .milliseconds(100)) {
+                let stream = try EventStreamClient(port: world.port, path: "/api/events", headers: world.authorization)
+                defer { stream.close() }
+                let deadline = ContinuousClock.now + .seconds(2)
+                while ContinuousClock.now < deadline, !stream.received.contains("\r\n\r\n") {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                return stream.received.hasPrefix("HTTP/1.1 200")
+            }
+        }
+    }
+
     static func lookUp(_ queue: String, _ world: ServerWorld) async throws -> AMQPError.Code? {
         do {
             _ = try await world.messaging.connection.queueStatus(queue)

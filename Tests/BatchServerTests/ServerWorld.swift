@@ -50,8 +50,8 @@ final class ServerWorld: Sendable {
         return directory.appendingPathComponent("swiftbatch").path
     }
 
-    /// Creates the schema and the topology, then starts `swiftbatch server` (and `workers` workers).
-    init(token: String? = nil, workers: Int = 1, serverArguments: [String] = []) async throws {
+    /// Creates the schema and the topology, then spawns `swiftbatch server` (``ready(workers:)`` waits for it).
+    init(token: String? = nil, serverArguments: [String] = []) async throws {
         name = "srv_" + String(UInt32.random(in: .min ... .max), radix: 36)
         directory = FileManager.default.temporaryDirectory.appendingPathComponent(name).path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -77,6 +77,10 @@ final class ServerWorld: Sendable {
             arguments: ["server", "--http", "127.0.0.1:\(port)", "--no-migrate"] + serverArguments,
             environment: environment, log: "\(directory)/server.log")
         children.withLock { $0.append(server) }
+    }
+
+    /// Waits until the server listens, then starts `workers` workers.
+    func ready(workers: Int) async throws {
         try await server.waitForLog("server listening", timeout: .seconds(30))
         for _ in 0..<workers { try await startWorker() }
     }
@@ -173,8 +177,10 @@ final class ServerWorld: Sendable {
         token: String? = nil, workers: Int = 1, serverArguments: [String] = [],
         _ body: (ServerWorld) async throws -> Void
     ) async throws {
-        let world = try await ServerWorld(token: token, workers: workers, serverArguments: serverArguments)
+        let world = try await ServerWorld(token: token, serverArguments: serverArguments)
         do {
+            // Inside: a server or worker that fails to come up is killed with the rest, not left running.
+            try await world.ready(workers: workers)
             try await body(world)
         } catch {
             await world.tearDown()

@@ -11,11 +11,19 @@ extension APIHandlers {
     /// subscription's queue (exclusive, auto-delete) is deleted as soon as the client is gone.
     func events(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let job = try APIQuery.text(request, "job")
+        guard streams.take() else {
+            throw APIError(
+                .serviceUnavailable, "too many event streams are open (at most \(streams.limit)); try again later")
+        }
         let subscription: EventSubscription
         do {
             subscription = try await EventSubscription.open(messaging, job: job)
         } catch let error as AMQPError {
+            streams.give()
             throw APIError(.serviceUnavailable, "the broker cannot be reached: \(error)")
+        } catch {
+            streams.give()
+            throw error
         }
         logger.debug("event stream opened", metadata: ["queue": "\(subscription.queue)", "job": "\(job ?? "*")"])
         var headers = HTTPFields()
@@ -23,6 +31,7 @@ extension APIHandlers {
         headers[.cacheControl] = "no-store"
         let keepAlive = keepAlive
         let logger = logger
+        let streams = streams
         return Response(
             status: .ok, headers: headers,
             body: ResponseBody { writer in
@@ -62,6 +71,7 @@ extension APIHandlers {
                 ticker.cancel()
                 feeder.cancel()
                 await subscription.close()
+                streams.give()
                 logger.debug("event stream closed", metadata: ["queue": "\(subscription.queue)"])
             })
     }

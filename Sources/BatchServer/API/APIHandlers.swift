@@ -13,6 +13,7 @@ struct APIHandlers: Sendable {
     let schedules: SchedulePlanning
     let commandTimeout: Duration
     let keepAlive: Duration
+    let streams: StreamSlots
     let logger: Logger
 
     typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response

@@ -23,12 +23,16 @@ public struct BatchAPIServer: Sendable {
         public var keepAlive: Duration
         /// Where `openapi.json` and `Dashboard/` are (the resource bundle beside the executable by default).
         public var resources: String?
+        /// The most event streams (`GET /api/events`) open at once; past it a client gets 503.
+        public var maxEventStreams: Int
 
         /// Creates a configuration.
         public init(
             address: HTTPAddress = HTTPAddress(port: 8080), token: String? = nil,
-            commandTimeout: Duration = .seconds(30), keepAlive: Duration = .seconds(15), resources: String? = nil
+            commandTimeout: Duration = .seconds(30), keepAlive: Duration = .seconds(15), resources: String? = nil,
+            maxEventStreams: Int = 100
         ) {
+            self.maxEventStreams = maxEventStreams
             self.address = address
             self.token = token
             self.commandTimeout = commandTimeout
@@ -67,7 +71,8 @@ public struct BatchAPIServer: Sendable {
         }
         self.api = APIHandlers(
             registry: registry, repository: repository, messaging: messaging, schedules: schedules,
-            commandTimeout: configuration.commandTimeout, keepAlive: configuration.keepAlive, logger: logger)
+            commandTimeout: configuration.commandTimeout, keepAlive: configuration.keepAlive,
+            streams: StreamSlots(limit: configuration.maxEventStreams), logger: logger)
         self.logger = logger
     }
 

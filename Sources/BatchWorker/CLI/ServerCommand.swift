@@ -32,6 +32,9 @@ struct ServerCommand: AsyncParsableCommand {
             "The folder of openapi.json and Dashboard/ (default: the bundle beside the program).", valueName: "dir"))
     var resources: String?
 
+    @Option(help: "The most event streams (GET /api/events) open at once; past it a client gets 503.")
+    var maxEventStreams: Int = 100
+
     @Flag(help: "Do not create or upgrade the schema at start-up.")
     var noMigrate = false
 
@@ -50,6 +53,9 @@ struct ServerCommand: AsyncParsableCommand {
         _ = try address
         try CLIValidation.seconds(timeout, "--timeout")
         try CLIValidation.seconds(keepAlive, "--keep-alive")
+        guard (1...100_000).contains(maxEventStreams) else {
+            throw ValidationError("--max-event-streams takes a number from 1 to 100000, got \(maxEventStreams)")
+        }
     }
 
     func run() async throws {
@@ -58,7 +64,7 @@ struct ServerCommand: AsyncParsableCommand {
         let token = ProcessInfo.processInfo.environment["BATCH_API_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         let configuration = BatchAPIServer.Configuration(
             address: try address, token: token, commandTimeout: .seconds(timeout), keepAlive: .seconds(keepAlive),
-            resources: resources)
+            resources: resources, maxEventStreams: maxEventStreams)
         let planner = SchedulePlanner(registry: registry)
         if token == nil, !["127.0.0.1", "::1", "localhost"].contains(configuration.address.host) {
             logger.warning(
