@@ -6,16 +6,17 @@ import Foundation
 extension EndToEnd {
     var schedules: PostgresScheduleStore { PostgresScheduleStore(repository: repository) }
 
-    /// Per fired slot of `schedule`: its instances and executions (by the instance key the firing recorded) and
-    /// how many of them COMPLETED.
+    /// Per fired slot of `schedule`: its instances and executions (by the instance key the firing recorded), how
+    /// many of them COMPLETED, and how many the lease sweep FAILED because their worker was lost.
     func slotOutcomes(
         _ schedule: String
-    ) async throws -> [(slot: Date, instances: Int, executions: Int, completed: Int)] {
+    ) async throws -> [(slot: Date, instances: Int, executions: Int, completed: Int, lost: Int)] {
         try await repository.pool.withConnection { connection in
             try await connection.query(
                 """
                 SELECT f.slot, count(DISTINCT i.id) AS instances, count(e.id) AS executions,
-                       count(e.id) FILTER (WHERE e.status = 'COMPLETED') AS completed
+                       count(e.id) FILTER (WHERE e.status = 'COMPLETED') AS completed,
+                       count(e.id) FILTER (WHERE e.status = 'FAILED' AND e.exit_message LIKE '%was lost%') AS lost
                   FROM \(name).schedule_firings f
                   LEFT JOIN \(name).job_instances i ON i.job_name = f.job_name AND i.job_key = f.job_key
                   LEFT JOIN \(name).job_executions e ON e.instance_id = i.id
@@ -24,7 +25,7 @@ extension EndToEnd {
             ).map {
                 (
                     try $0.decode("slot"), try $0.decode("instances"), try $0.decode("executions"),
-                    try $0.decode("completed")
+                    try $0.decode("completed"), try $0.decode("lost")
                 )
             }
         }
