@@ -11,6 +11,8 @@ import Foundation
 struct RemotePartitions {
     let world: BenchWorld
     let trials: Int
+    /// The size of (b)'s job.
+    var items = 100_000
 
     /// One timed run of `count` with `parameters`: publish the start, poll the database for the end.
     func run(_ parameters: [String: JSONValue], timeout: Duration = .seconds(300)) async throws -> (Int64, Double) {
@@ -67,7 +69,8 @@ struct RemotePartitions {
         let worker = try await startWorkers(1)
         for index in 0..<trials {
             let parameters: [String: JSONValue] = [
-                "items": 100_000, "partitions": 8, "chunkSize": 1_000, "trial": .int(Int64(10_000 + 2 * index)),
+                "items": .int(Int64(items)), "partitions": 8, "chunkSize": 1_000,
+                "trial": .int(Int64(10_000 + 2 * index)),
             ]
             remote.append(try await run(parameters).1)
             var localParameters = parameters
@@ -140,7 +143,9 @@ struct RemotePartitions {
         return seconds
     }
 
-    static func report(scale: [Int: [Double]], b: (remote: [Double], local: [Double]), c: [Double]) -> [String] {
+    static func report(
+        scale: [Int: [Double]], b: (remote: [Double], local: [Double]), c: [Double], items: Int
+    ) -> [String] {
         let one = scale[1]?.median ?? .nan
         var lines = ["Remote partitions (demo count; medians of the trials)"]
         lines.append(
@@ -152,7 +157,7 @@ struct RemotePartitions {
                 + "  [targets: 2 >= 1.8x, 4 >= 3.5x]")
         let overhead = (b.remote.median / b.local.median - 1) * 100
         lines.append(
-            "  (b) 100,000 items in 8 partitions, one worker of concurrency 1: remote \(format(b.remote.median, 2)) s, "
+            "  (b) \(items) items in 8 partitions, one worker of concurrency 1: remote \(format(b.remote.median, 2)) s, "
                 + "local \(format(b.local.median, 2)) s: remote \(overhead >= 0 ? "+" : "")\(format(overhead, 1)) %"
                 + "  [target: <= +10 %]")
         lines.append(

@@ -18,8 +18,8 @@
 // --stop-concurrency 8 --memory-concurrency 4 --spawns 5; --observability measures only what serving metrics costs
 // the `hello` throughput (workers without a metrics backend against workers with --metrics-port, alternating;
 // `--baseline PATH` adds the `swiftbatch` of the commit before the instrumentation, run with --no-migrate);
-// --remote-partitions measures only remote partitions (see RemotePartitions.swift). `swiftbatch` defaults to the one
-// beside this executable.
+// --remote-partitions measures only remote partitions (see RemotePartitions.swift; --remote-items N sizes its (b)).
+// `swiftbatch` defaults to the one beside this executable.
 // The database is BATCH_DATABASE_URL (default postgres://batch:batch@127.0.0.1:5432/batch), the broker
 // BATCH_AMQP_URL (default amqp://guest:guest@127.0.0.1:5672/%2f). Everything runs in schemas and a queue prefix of
 // its own (`wbench_<random>`), dropped and deleted at the end and the workers killed, also on error. On SIGINT or
@@ -48,6 +48,8 @@ struct Options {
     var clean: String?
     /// `--remote-partitions`: only the remote partition figures (scale-out, remote against local, recovery).
     var remotePartitions = false
+    /// `--remote-items N`: the size of (b)'s CPU-bound job (100,000 items by default).
+    var remoteItems = 100_000
     /// `--observability`: only the `hello` throughput with no metrics backend against the Prometheus one.
     var observability = false
     /// `--baseline PATH` (with `--observability`): an uninstrumented `swiftbatch` to compare with too.
@@ -94,6 +96,7 @@ struct Options {
             case "--stop-concurrency": stopConcurrency = value
             case "--memory-concurrency": memoryConcurrency = value
             case "--spawns": spawns = value
+            case "--remote-items": remoteItems = value
             default: throw BenchmarkError("unknown option \(argument)")
             }
         }
@@ -131,7 +134,7 @@ func disruptions(_ list: [String]) -> [String] {
 func runAll(_ world: BenchWorld, _ options: Options) async throws -> [String] {
     try await world.repository.migrate()
     if options.remotePartitions {
-        let bench = RemotePartitions(world: world, trials: options.trials)
+        let bench = RemotePartitions(world: world, trials: options.trials, items: options.remoteItems)
         progress("remote partitions (a): 8 I/O-bound partitions on 1, 2, 4 workers, \(options.trials) trials")
         let scale = try await bench.scaleOut()
         progress("remote partitions (b): remote against local, \(options.trials) trials")
@@ -139,7 +142,8 @@ func runAll(_ world: BenchWorld, _ options: Options) async throws -> [String] {
         progress("remote partitions (c): recovery after a SIGKILL, \(options.trials) trials")
         let c = try await bench.recovery()
         return ["WorkerBenchmarks --remote-partitions: \(ProcessInfo.processInfo.activeProcessorCount) cores", ""]
-            + RemotePartitions.report(scale: scale, b: b, c: c) + disruptions(world.disruptions)
+            + RemotePartitions.report(scale: scale, b: b, c: c, items: options.remoteItems)
+            + disruptions(world.disruptions)
     }
 
     progress("start-up: \(options.spawns) spawns of each kind")
