@@ -123,20 +123,7 @@ public final class InMemoryJobRepository: JobRepository {
 
     /// See ``JobRepository/createStepExecution(_:)``.
     public func createStepExecution(_ stepExecution: StepExecution) async throws -> StepExecution {
-        let now = Date()
-        return try state.withLock { state in
-            guard let job = state.executions[stepExecution.jobExecutionId] else {
-                throw BatchError(.executionNotFound, "no job execution \(stepExecution.jobExecutionId)")
-            }
-            var created = stepExecution
-            created.id = state.makeId()
-            created.version = 0
-            created.lastUpdated = now
-            state.steps[created.id] = created
-            state.stepsOfExecution[job.id, default: []].append(created.id)
-            state.lastStepOfInstance[Self.stepLookupKey(job.instanceId, created.stepName)] = created.id
-            return created
-        }
+        try await createStepExecutions([stepExecution])[0]
     }
 
     /// See ``JobRepository/updateStepExecution(_:)``.

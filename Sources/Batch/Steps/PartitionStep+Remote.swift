@@ -24,12 +24,8 @@ extension PartitionStep {
         let now = Date()
         for (partition, context) in partitions.sorted(by: { $0.key < $1.key }) {
             let stepName = "\(name):\(partition)"
-            let previous =
-                resumed
-                ? try await run.repository.lastStepExecution(instanceId: run.execution.instanceId, stepName: stepName)
-                : nil
+            let previous = try await previousExecution(ofPartition: stepName, resumed: resumed, run: run)
             if let previous, previous.status == .completed {
-                run.logger.debug("partition already completed, not run again", metadata: ["step.name": "\(stepName)"])
                 finished.append(previous)
                 continue
             }

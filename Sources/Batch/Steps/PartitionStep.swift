@@ -179,18 +179,24 @@ public struct PartitionStep: JobStep {
         return (partitions, false)
     }
 
+    /// A partition's last execution in the instance when the step resumes (nil on a first run); a completed one is
+    /// not run again, and says so in the log.
+    func previousExecution(ofPartition stepName: String, resumed: Bool, run: JobRun) async throws -> StepExecution? {
+        guard resumed else { return nil }
+        let previous = try await run.repository.lastStepExecution(
+            instanceId: run.execution.instanceId, stepName: stepName)
+        if let previous, previous.status == .completed {
+            run.logger.debug("partition already completed, not run again", metadata: ["step.name": "\(stepName)"])
+        }
+        return previous
+    }
+
     private func runPartition(
         _ partition: String, context: ExecutionContext, resumed: Bool, run: JobRun, listeners: Listeners
     ) async throws -> StepExecution {
         let stepName = "\(name):\(partition)"
-        let previous =
-            resumed
-            ? try await run.repository.lastStepExecution(instanceId: run.execution.instanceId, stepName: stepName)
-            : nil
-        if let previous, previous.status == .completed {
-            run.logger.debug("partition already completed, not run again", metadata: ["step.name": "\(stepName)"])
-            return previous
-        }
+        let previous = try await previousExecution(ofPartition: stepName, resumed: resumed, run: run)
+        if let previous, previous.status == .completed { return previous }
         return try await StepRunner.run(
             step, as: stepName, partition: partition, startContext: previous?.context ?? context, in: run,
             listeners: listeners)
