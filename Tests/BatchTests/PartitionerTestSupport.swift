@@ -28,3 +28,15 @@ func partitions(
     guard let result = captured.all.first else { throw Boom() }
     return result
 }
+
+/// The partitions of the tests' "sums" jobs: `p0`, `p1`, … with `from` 1, 101, 201, …: each partition's reader
+/// reads the hundred numbers from its `from`.
+struct HundredsPartitioner: Partitioner {
+    func partition(gridSize: Int, context: StepContext) async throws -> [String: ExecutionContext] {
+        var partitions: [String: ExecutionContext] = [:]
+        for index in 0..<gridSize {
+            partitions["p\(index)"] = ExecutionContext(["from": .int(Int64(index * 100 + 1))])
+        }
+        return partitions
+    }
+}

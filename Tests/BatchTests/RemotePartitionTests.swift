@@ -9,13 +9,7 @@ struct RemotePartitionTests {
         var steps: [any JobStep] = [
             PartitionStep(
                 "sum", partitions: 4,
-                partitioner: { gridSize, _ in
-                    var partitions: [String: ExecutionContext] = [:]
-                    for index in 0..<gridSize {
-                        partitions["p\(index)"] = ExecutionContext(["from": .int(Int64(index * 100 + 1))])
-                    }
-                    return partitions
-                },
+                partitioner: HundredsPartitioner(),
                 step: ChunkStep(
                     "sum-range", chunkSize: 25,
                     reader: { context in
