@@ -21,10 +21,7 @@ public struct PostgresItemReader<Item>: ItemReader {
     private let pageSize: Int
     private let contextKey: String
     private let decode: @Sendable (PostgresRow) throws -> Item
-    private var page: [(key: String, item: Item)] = []
-    private var pageIndex = 0
-    private var lastKeyRead: String?
-    private var isExhausted = false
+    private var pages = KeysetPages<String, Item>()
 
     /// Creates a reader.
     ///
@@ -54,47 +51,34 @@ public struct PostgresItemReader<Item>: ItemReader {
 
     /// Resumes after the key saved in `context`, if any.
     public mutating func open(_ context: ExecutionContext) async throws {
-        lastKeyRead = context.string(contextKey)
-        page = []
-        pageIndex = 0
-        isExhausted = false
+        pages = KeysetPages(after: context.string(contextKey))
     }
 
     /// The next item, fetching the next page when the current one is used up.
     public mutating func read() async throws -> Item? {
-        if pageIndex == page.count {
-            guard !isExhausted else { return nil }
-            try await fetchPage()
-            guard !page.isEmpty else { return nil }
+        let (pool, sql, parameters, keyColumn, startAfter, pageSize, decode) = (
+            pool, query, parameters, keyColumn, startAfter, pageSize, decode
+        )
+        return try await pages.next { lastKey in
+            let values = [lastKey.map { PostgresValue.text($0) } ?? startAfter, .int(pageSize)] + parameters
+            let rows = try await pool.withConnection { connection in
+                try await connection.query(sql, values, prepared: true)
+            }
+            var fetched: [(key: String, item: Item)] = []
+            fetched.reserveCapacity(rows.count)
+            for row in rows {
+                guard let key = try row.text(keyColumn) else {
+                    throw PostgresError(
+                        .decoding, "the key column '\(keyColumn)' is NULL in a row of the reader's query")
+                }
+                fetched.append((key, try decode(row)))
+            }
+            return (fetched, rows.count < pageSize)
         }
-        let (key, item) = page[pageIndex]
-        pageIndex += 1
-        lastKeyRead = key
-        return item
     }
 
     /// Saves the key of the last item read.
     public func update(_ context: inout ExecutionContext) {
-        if let lastKeyRead { context[contextKey] = .string(lastKeyRead) }
-    }
-
-    private mutating func fetchPage() async throws {
-        let after = lastKeyRead.map { PostgresValue.text($0) } ?? startAfter
-        let sql = query
-        let values = [after, .int(pageSize)] + parameters
-        let rows = try await pool.withConnection { connection in
-            try await connection.query(sql, values, prepared: true)
-        }
-        var fetched: [(key: String, item: Item)] = []
-        fetched.reserveCapacity(rows.count)
-        for row in rows {
-            guard let key = try row.text(keyColumn) else {
-                throw PostgresError(.decoding, "the key column '\(keyColumn)' is NULL in a row of the reader's query")
-            }
-            fetched.append((key, try decode(row)))
-        }
-        page = fetched
-        pageIndex = 0
-        isExhausted = rows.count < pageSize
+        if let lastKey = pages.lastKey { context[contextKey] = .string(lastKey) }
     }
 }

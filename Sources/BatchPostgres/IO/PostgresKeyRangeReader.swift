@@ -27,10 +27,7 @@ public struct PostgresKeyRangeReader<Item>: ItemReader {
     private let contextKey: String
     private let decode: @Sendable (PostgresRow) throws -> Item
     private var sql = ""
-    private var page: [(key: Int64, item: Item)] = []
-    private var pageIndex = 0
-    private var lastKeyRead: Int64?
-    private var isExhausted = false
+    private var pages = KeysetPages<Int64, Item>()
 
     /// Creates a reader.
     /// - Parameters:
@@ -69,46 +66,32 @@ public struct PostgresKeyRangeReader<Item>: ItemReader {
         sql =
             "SELECT \(key)\(selected.map { ", " + $0 } ?? ", *") FROM \(table) "
             + "WHERE \(key) >= $1 AND \(key) <= $2 ORDER BY \(key) LIMIT $3"
-        lastKeyRead = context[contextKey]?.intValue
-        page = []
-        pageIndex = 0
-        isExhausted = lastKeyRead.map { $0 >= range.upperBound } ?? false
+        let lastKey = context[contextKey]?.intValue
+        pages = KeysetPages(after: lastKey, exhausted: lastKey.map { $0 >= range.upperBound } ?? false)
     }
 
     /// The next item, fetching the next page when the current one is used up; nil after the range's last row.
     /// - Throws: ``PostgresError`` for a failed query, a NULL key, or what `decode` throws.
     public mutating func read() async throws -> Item? {
-        if pageIndex == page.count {
-            guard !isExhausted else { return nil }
-            try await fetchPage()
-            guard !page.isEmpty else { return nil }
+        let (pool, sql, range, pageSize, decode) = (pool, sql, range, pageSize, decode)
+        return try await pages.next { lastKey in
+            // After the last key read (below the upper bound, or the reader would be exhausted), else from the start.
+            let from = lastKey.map { max($0 + 1, range.lowerBound) } ?? range.lowerBound
+            let values: [PostgresValue?] = [.int(from), .int(range.upperBound), .int(Int64(pageSize))]
+            let rows = try await pool.withConnection { connection in
+                try await connection.query(sql, values, prepared: true)
+            }
+            var fetched: [(key: Int64, item: Item)] = []
+            fetched.reserveCapacity(rows.count)
+            for row in rows {
+                fetched.append((try row.decode(at: 0, as: Int64.self), try decode(row)))
+            }
+            return (fetched, rows.count < pageSize || fetched.last.map { $0.key >= range.upperBound } ?? true)
         }
-        let (key, item) = page[pageIndex]
-        pageIndex += 1
-        lastKeyRead = key
-        return item
     }
 
     /// Saves the key of the last item read.
     public func update(_ context: inout ExecutionContext) {
-        if let lastKeyRead { context[contextKey] = .int(lastKeyRead) }
-    }
-
-    private mutating func fetchPage() async throws {
-        // After the last key read (below the upper bound, or the reader would be exhausted), else from the start.
-        let from = lastKeyRead.map { max($0 + 1, range.lowerBound) } ?? range.lowerBound
-        let sql = self.sql
-        let values: [PostgresValue?] = [.int(from), .int(range.upperBound), .int(Int64(pageSize))]
-        let rows = try await pool.withConnection { connection in
-            try await connection.query(sql, values, prepared: true)
-        }
-        var fetched: [(key: Int64, item: Item)] = []
-        fetched.reserveCapacity(rows.count)
-        for row in rows {
-            fetched.append((try row.decode(at: 0, as: Int64.self), try decode(row)))
-        }
-        page = fetched
-        pageIndex = 0
-        isExhausted = rows.count < pageSize || fetched.last.map { $0.key >= range.upperBound } ?? true
+        if let lastKey = pages.lastKey { context[contextKey] = .int(lastKey) }
     }
 }
