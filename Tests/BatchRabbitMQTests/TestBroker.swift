@@ -6,7 +6,8 @@ import Testing
 extension Tag {
     /// Slow tests (the broker restart). Set `BATCH_TEST_SKIP_SLOW=1` to skip them.
     @Tag static var slow: Self
-    /// Tests that need a RabbitMQ broker (`BATCH_TEST_AMQP_URL`, default `amqp://guest:guest@127.0.0.1:5672/%2f`).
+    /// Tests that need a RabbitMQ broker (`BATCH_TEST_AMQP_URL`, default
+    /// `amqp://guest:guest@127.0.0.1:5672/batch_test`, the virtual host `scripts/services up` creates).
     @Tag static var broker: Self
 }
 
@@ -14,7 +15,7 @@ extension Tag {
 enum TestBroker {
     static let url =
         ProcessInfo.processInfo.environment["BATCH_TEST_AMQP_URL"].flatMap { $0.isEmpty ? nil : $0 }
-        ?? "amqp://guest:guest@127.0.0.1:5672/%2f"
+        ?? "amqp://guest:guest@127.0.0.1:5672/batch_test"
 
     static let skipSlow = ProcessInfo.processInfo.environment["BATCH_TEST_SKIP_SLOW"] == "1"
 

@@ -29,7 +29,7 @@ final class EndToEnd: Sendable {
             ?? "postgres://batch:batch@127.0.0.1:5432/batch_test"
     }
     static var amqpURL: String {
-        ProcessInfo.processInfo.environment["BATCH_TEST_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672/%2f"
+        ProcessInfo.processInfo.environment["BATCH_TEST_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672/batch_test"
     }
 
     /// The built `swiftbatch` executable, beside the test bundle.
