@@ -133,24 +133,38 @@ enum RawHTTP {
 final class EventStreamClient: Sendable {
     private let socket: Int32
     private let buffer = Mutex<[UInt8]>([])
-    private let closed = Atomic<Bool>(false)
+    /// Whether ``close()`` was called, and whether the reading thread has closed the socket: both change under the
+    /// lock, so `shutdown` never reaches a descriptor number the thread has already given back.
+    private let state = Mutex((closing: false, socketClosed: false))
 
     /// Opens `GET path` and starts reading.
     init(port: Int, path: String, headers: [String: String] = [:]) throws {
         socket = try RawHTTP.connect(port: port, timeout: .seconds(1))
         var head = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAccept: text/event-stream\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
-        try RawHTTP.send(socket, Array((head + "\r\n").utf8))
+        do {
+            try RawHTTP.send(socket, Array((head + "\r\n").utf8))
+        } catch {
+            Glibc.close(socket)
+            throw error
+        }
         Thread.detachNewThread { [self] in read() }
     }
 
+    /// Reads until the server or ``close()`` ends the stream, then closes the socket. Only this thread closes it:
+    /// a descriptor closed while another thread may still `recv` on it can be reused meanwhile by a connection of
+    /// another test in this process, which would then lose its bytes (or its socket, to a second close).
     private func read() {
         var chunk = [UInt8](repeating: 0, count: 16_384)
-        while !closed.load(ordering: .relaxed) {
+        while !state.withLock({ $0.closing }) {
             let count = recv(socket, &chunk, chunk.count, 0)
             if count == 0 { break }
-            if count < 0 { continue }  // the receive timeout: look at `closed` again
+            if count < 0 { continue }  // the receive timeout: look at `closing` again
             buffer.withLock { $0 += chunk[0..<count] }
+        }
+        state.withLock { state in
+            Glibc.close(socket)
+            state.socketClosed = true
         }
     }
 
@@ -173,10 +187,13 @@ final class EventStreamClient: Sendable {
         return found
     }
 
-    /// Closes the connection (the client goes away).
+    /// Ends the connection (the client goes away): the reading thread sees the end and closes the socket. Calling
+    /// it again does nothing.
     func close() {
-        closed.store(true, ordering: .relaxed)
-        shutdown(socket, Int32(SHUT_RDWR))
-        Glibc.close(socket)
+        state.withLock { state in
+            guard !state.closing else { return }
+            state.closing = true
+            if !state.socketClosed { shutdown(socket, Int32(SHUT_RDWR)) }
+        }
     }
 }
