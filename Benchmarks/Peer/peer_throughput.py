@@ -178,7 +178,7 @@ class SwiftBatch:
                 cursor.execute(f'DROP SCHEMA IF EXISTS "{world}_demo" CASCADE')
             database.close()
             channel = connection.channel()
-            for queue in ("commands", "commands.retry", "commands.dead", "partitions", "partitions.dead"):
+            for queue in ("commands", "commands.retry", "commands.dead", "partitions", "partitions.retry"):
                 try:
                     channel.queue_delete(f"{world}.{queue}")
                 except pika.exceptions.AMQPError:

@@ -234,6 +234,20 @@ public final class BatchMessaging: Sendable {
             routingKey: event.routingKey)
     }
 
+    /// Publishes `events` in order and returns once the broker has confirmed or refused each: one hand-over to the
+    /// connection for the whole batch.
+    ///
+    /// - Returns: for each event, in order, `nil` when it was confirmed, else why not.
+    public func publish(_ events: [Event]) async -> [(any Error)?] {
+        let properties = Self.jsonProperties()
+        return await connection.publish(
+            events.map { event in
+                AMQPPublication(
+                    AMQPMessage(body: event.body, properties: properties), exchange: topology.eventsExchange,
+                    routingKey: event.routingKey)
+            })
+    }
+
     /// Subscribes to events through a queue of this process's own (exclusive, auto-delete) bound with `bindingKey`.
     ///
     /// - Parameter bindingKey: a topic pattern: `job.#` for all, `job.daily-accounting.*`, `job.*.FAILED`.
