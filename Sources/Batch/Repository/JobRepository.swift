@@ -27,7 +27,8 @@ public protocol JobRepository: Sendable {
         jobName: String, jobKey: String, parameters: JobParameters, workerId: String?
     ) async throws -> JobExecution
 
-    /// Stores changes to an execution (status, times, exit code and message, context, worker).
+    /// Stores changes to an execution (status, start and end times, exit code and message, context, worker); its
+    /// job name, parameters and create time stay as the launch stored them.
     /// - Returns: the stored execution with its new version and `lastUpdated`.
     /// - Throws: ``BatchError/Code/optimisticLock`` when its version is stale,
     ///   ``BatchError/Code/executionNotFound`` when it does not exist.
