@@ -188,6 +188,41 @@ import Testing
             #expect(try await !repository.heartbeat(workerId: "dead"))
         }
     }
+
+    @Test func aShutdownPastItsGraceFailsItsJobsButLeavesPartitionsOtherWorkersRunToThem() async throws {
+        try await TestDatabase.withRepository { repository in
+            let parameters = JobParameters(["n": 1])
+            var job = try await repository.createJobExecution(
+                jobName: "spread", jobKey: parameters.instanceKey, parameters: parameters, workerId: "leaving")
+            job.status = .started
+            job = try await repository.updateJobExecution(job)
+            let now = Date()
+            let own = try await repository.createStepExecution(
+                StepExecution(
+                    jobExecutionId: job.id, stepName: "parts", status: .started, startTime: now, lastUpdated: now))
+            let partitions = try await repository.createStepExecutions(
+                ["parts:p1", "parts:p2", "parts:p3"].map {
+                    StepExecution(jobExecutionId: job.id, stepName: $0, startTime: now, lastUpdated: now)
+                })
+            guard
+                case .claimed = try await repository.claimPartition(
+                    stepExecutionId: partitions[0].id, workerId: "other"),
+                case .claimed = try await repository.claimPartition(
+                    stepExecutionId: partitions[1].id, workerId: "leaving")
+            else { throw BatchError(.invalidState, "the partitions were not claimed") }
+
+            let failed = try await repository.failRunningExecutions(workerId: "leaving", message: "grace ended")
+            #expect(failed.map(\.id) == [job.id])
+            #expect(failed.first?.status == .failed && failed.first?.exitMessage == "grace ended")
+            let steps = Dictionary(
+                uniqueKeysWithValues: try await repository.stepExecutions(jobExecutionId: job.id).map { ($0.id, $0) })
+            #expect(steps[own.id]?.status == .failed, "the leaving worker's own step fails")
+            #expect(steps[partitions[0].id]?.status == .started, "another worker's partition stops by itself")
+            #expect(steps[partitions[1].id]?.status == .stopped, "its own partition stops")
+            #expect(steps[partitions[2].id]?.status == .stopped, "an untaken partition stops")
+            #expect(steps[partitions[2].id]?.exitMessage == "grace ended")
+        }
+    }
 }
 
 /// The result of an async throwing body.

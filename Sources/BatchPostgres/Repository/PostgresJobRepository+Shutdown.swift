@@ -1,9 +1,11 @@
 import Batch
 
 extension PostgresJobRepository {
-    /// Marks FAILED every running (STARTING, STARTED, STOPPING) job execution of `workerId`, and their running step
-    /// executions, with `message`: what a worker does when its shutdown grace ends with jobs still running, so they
-    /// can be restarted at once instead of after the lease. One statement.
+    /// Marks FAILED every running (STARTING, STARTED, STOPPING) job execution of `workerId`, and ends their running
+    /// step executions as the lost-worker sweep does (its own FAILED, remote partitions it ran or no worker took yet
+    /// STOPPED, those other workers run left to stop at their next chunk), with `message`: what a worker does when its
+    /// shutdown grace ends with jobs still running, so they can be restarted at once instead of after the lease. One
+    /// statement.
     ///
     /// - Parameters:
     ///   - workerId: the worker giving up its executions.
@@ -20,13 +22,9 @@ extension PostgresJobRepository {
                            last_updated = now(), version = version + 1
                      WHERE worker_id = $1 AND status IN ('STARTING', 'STARTED', 'STOPPING')
                     RETURNING *
-                ), failed_steps AS (
-                    UPDATE \(quoted).step_executions s
-                       SET status = 'FAILED', exit_code = 'FAILED', exit_message = $2, end_time = now(),
-                           last_updated = now(), version = s.version + 1
-                      FROM failed f
-                     WHERE s.job_execution_id = f.id AND s.status IN ('STARTING', 'STARTED', 'STOPPING')
-                )
+                ), message AS (
+                    SELECT id, worker_id, $2::text AS text FROM failed
+                ), \(endStepsOfFailedExecutions)
                 SELECT \(Self.jobExecutionColumns) FROM failed ORDER BY id
                 """, [.text(workerId), .text(message)]
             ).map(Self.jobExecution(from:))

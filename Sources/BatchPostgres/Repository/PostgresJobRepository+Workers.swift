@@ -41,6 +41,26 @@ extension PostgresJobRepository {
         }
     }
 
+    /// `failed_steps`, the common table expression that ends the running step executions of the job executions a
+    /// statement just failed, given as `message` (`id`, `worker_id`, `text`): the worker's own steps FAILED; its
+    /// remote partitions, and those no worker took yet, STOPPED; remote partitions other workers run are left to them
+    /// (they stop at their next chunk, seeing the job no longer runs).
+    var endStepsOfFailedExecutions: String {
+        """
+        failed_steps AS (
+            UPDATE \(quoted).step_executions s
+               SET status = CASE WHEN s.worker_id IS NOT NULL OR (s.status = 'STARTING'
+                                  AND position(':' IN s.step_name) > 0) THEN 'STOPPED' ELSE 'FAILED' END,
+                   exit_code = CASE WHEN s.worker_id IS NOT NULL OR (s.status = 'STARTING'
+                                  AND position(':' IN s.step_name) > 0) THEN 'STOPPED' ELSE 'FAILED' END,
+                   exit_message = m.text, end_time = now(), last_updated = now(), version = s.version + 1
+              FROM message m
+             WHERE s.job_execution_id = m.id AND s.status IN ('STARTING', 'STARTED', 'STOPPING')
+               AND (s.worker_id IS NULL OR s.worker_id = m.worker_id)
+        )
+        """
+    }
+
     /// Marks FAILED every running (STARTING, STARTED, STOPPING) job execution whose worker has missed its lease:
     /// its heartbeat is older than `lease` by the database clock, or it has no worker row at all. Their running
     /// step executions are marked FAILED too, except remote partitions: those the lost worker ran or no worker took
@@ -78,19 +98,7 @@ extension PostgresJobRepository {
                            last_updated = now(), version = e.version + 1
                       FROM message m WHERE e.id = m.id
                     RETURNING e.*
-                ), failed_steps AS (
-                    -- The lost worker's own steps fail; its remote partitions, and those no worker took yet, end
-                    -- STOPPED; remote partitions other workers run are left to them: they stop at their next chunk.
-                    UPDATE \(quoted).step_executions s
-                       SET status = CASE WHEN s.worker_id IS NOT NULL OR (s.status = 'STARTING'
-                                          AND position(':' IN s.step_name) > 0) THEN 'STOPPED' ELSE 'FAILED' END,
-                           exit_code = CASE WHEN s.worker_id IS NOT NULL OR (s.status = 'STARTING'
-                                          AND position(':' IN s.step_name) > 0) THEN 'STOPPED' ELSE 'FAILED' END,
-                           exit_message = m.text, end_time = now(), last_updated = now(), version = s.version + 1
-                      FROM message m
-                     WHERE s.job_execution_id = m.id AND s.status IN ('STARTING', 'STARTED', 'STOPPING')
-                       AND (s.worker_id IS NULL OR s.worker_id = m.worker_id)
-                ), orphaned_partitions AS (
+                ), \(endStepsOfFailedExecutions), orphaned_partitions AS (
                     -- Remote partitions of an execution that already ended, whose own worker was lost too.
                     UPDATE \(quoted).step_executions s
                        SET status = 'STOPPED', exit_code = 'STOPPED', end_time = now(), last_updated = now(),
