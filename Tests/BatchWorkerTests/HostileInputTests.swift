@@ -80,7 +80,7 @@ struct HostileInputTests {
             environment["BATCH_PREFIX"] = prefix
             let process = try WorkerProcess(
                 executable: EndToEnd.executable, arguments: ["start", "hello", "--timeout", "1"],
-                environment: environment, log: "\(world.dataDirectory)/fresh.log")
+                environment: environment, log: "\(world.directory)/fresh.log")
             let status = try await process.waitForExit(timeout: .seconds(30))
             #expect(status == 1)
             #expect(process.output.contains("no worker answered"), "\(process.output)")
@@ -214,7 +214,7 @@ struct DatabaseProxy {
         process = try WorkerProcess(
             executable: root.appendingPathComponent("scripts/tcp-proxy").path,
             arguments: ["\(target.host ?? "127.0.0.1"):\(target.port ?? 5432)"], environment: world.environment,
-            log: "\(world.dataDirectory)/proxy.log")
+            log: "\(world.directory)/proxy.log")
         try await process.waitForLog("listening on ", timeout: .seconds(10))
         let words = process.output.split(whereSeparator: \.isWhitespace)
         guard let last = words.last, let port = Int(last) else {
