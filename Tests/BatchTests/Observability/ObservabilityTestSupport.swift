@@ -25,22 +25,13 @@ enum ObservabilityJobs {
     /// partition's writer fails on its second chunk.
     static func sums(failing: String? = nil) -> Job {
         Job("sums") {
-            PartitionStep(
-                "sum", partitions: 4,
-                partitioner: HundredsPartitioner(),
-                step: ChunkStep(
-                    "sum-range", chunkSize: 25,
-                    reader: { context in
-                        let from = context.stepContext.int("from") ?? 0
-                        return ArrayItemReader(Array(from..<(from + 100)))
-                    },
-                    writer: { context in
-                        ClosureItemWriter<Int> { items in
-                            if context.partitionName == failing, items.contains(where: { $0 % 100 == 30 }) {
-                                throw Boom(description: "bad chunk")
-                            }
-                        }
-                    }))
+            sumsStep(partitions: 4) { context in
+                ClosureItemWriter<Int> { items in
+                    if context.partitionName == failing, items.contains(where: { $0 % 100 == 30 }) {
+                        throw Boom(description: "bad chunk")
+                    }
+                }
+            }
         }
     }
 
