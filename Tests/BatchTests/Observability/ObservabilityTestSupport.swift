@@ -68,33 +68,3 @@ struct SizedReader: ItemReader, ProgressReportingReader {
         return next
     }
 }
-
-/// A log handler that keeps every line with its metadata (the handler's and the call's).
-struct CapturingLogHandler: LogHandler {
-    struct Line: Sendable {
-        let level: Logger.Level
-        let message: String
-        let metadata: [String: String]
-    }
-
-    final class Lines: Sendable {
-        private let lines = Mutex<[Line]>([])
-        var all: [Line] { lines.withLock { $0 } }
-        func append(_ line: Line) { lines.withLock { $0.append(line) } }
-    }
-
-    let lines: Lines
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
-        lines.append(
-            Line(level: event.level, message: event.message.description, metadata: merged.mapValues { "\($0)" }))
-    }
-}
