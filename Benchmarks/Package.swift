@@ -15,8 +15,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
-        // What the in-memory and file benchmarks share: the plain chunk loop they measure the engine against, a
-        // timed job run, medians.
+        // What the benchmarks share: the plain chunk loop they measure the engine against, a timed job run, medians.
         .target(
             name: "BenchmarkSupport", dependencies: [.product(name: "Batch", package: "swift-batch")],
             path: "BenchmarkSupport", swiftSettings: strict),
@@ -47,7 +46,8 @@ let package = Package(
         .executableTarget(
             name: "PostgresBenchmarks",
             dependencies: [
-                .product(name: "Batch", package: "swift-batch"), .product(name: "BatchFiles", package: "swift-batch"),
+                "BenchmarkSupport", .product(name: "Batch", package: "swift-batch"),
+                .product(name: "BatchFiles", package: "swift-batch"),
                 .product(name: "BatchPostgres", package: "swift-batch"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -57,7 +57,9 @@ let package = Package(
             name: "RabbitMQBareLoop", path: "RabbitMQBareLoop", linkerSettings: [.linkedLibrary("rabbitmq")]),
         .executableTarget(
             name: "RabbitMQBenchmarks",
-            dependencies: [.product(name: "BatchRabbitMQ", package: "swift-batch"), "RabbitMQBareLoop"],
+            dependencies: [
+                "BenchmarkSupport", .product(name: "BatchRabbitMQ", package: "swift-batch"), "RabbitMQBareLoop",
+            ],
             path: "RabbitMQBenchmarks", swiftSettings: strict),
         .executableTarget(
             name: "WorkerBenchmarks",
