@@ -7,7 +7,10 @@ first publish to the poll that sees N finished rows (swift-batch: COMPLETED job 
 results). Worker start-up is not timed; each trial spawns a fresh worker in a fresh schema / queue.
 
 Celery: 5.7 prefork with 2 processes (its best setting on 2 cores), acks_late, prefetch 1, PostgreSQL result backend.
-swift-batch: `swiftbatch worker` with no options (concurrency = core count).
+swift-batch: `swiftbatch worker` with no options (its default concurrency, 32).
+
+Besides each worker's CPU per job, the servers' is sampled too (every `postgres` process, and RabbitMQ's Erlang VM),
+to show where the box's time goes: on 2 cores the three share the CPU.
 
 Run through ./run (which creates the virtual environment and the Celery database); see README.md beside this file.
 """
@@ -69,6 +72,27 @@ def cpu_seconds(pids):
     return total / CLOCK_TICKS
 
 
+SERVERS = {"postgres": "PostgreSQL", "beam.smp": "RabbitMQ"}
+
+
+def server_cpu():
+    """CPU seconds so far of the PostgreSQL processes and the RabbitMQ node, by server name."""
+    totals = {name: 0 for name in SERVERS.values()}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/comm") as comm:
+                server = SERVERS.get(comm.read().strip())
+            if server:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+                totals[server] += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        except (OSError, ValueError, IndexError):
+            pass
+    return totals
+
+
 def box_ticks():
     """(busy, total) CPU ticks of the whole machine."""
     with open("/proc/stat") as stat:
@@ -103,16 +127,18 @@ def pika_parameters(amqp_url):
 class Trial:
     """What one side measured in one trial."""
 
-    def __init__(self, elapsed, worker_cpu, busy_share):
+    def __init__(self, elapsed, worker_cpu, busy_share, servers):
         self.elapsed = elapsed
         self.worker_cpu = worker_cpu
         self.busy_share = busy_share
+        self.servers = servers  # server name -> CPU seconds during the trial
 
 
 def measure(process_root, publish, finished, count, timeout):
     """Publishes, polls until `count` are finished, and samples CPU around it."""
     pids = descendants(process_root)
     cpu_before = cpu_seconds(pids)
+    servers_before = server_cpu()
     busy_before, total_before = box_ticks()
     start = time.monotonic()
     publish()
@@ -122,10 +148,11 @@ def measure(process_root, publish, finished, count, timeout):
         time.sleep(0.1)
     elapsed = time.monotonic() - start
     busy_after, total_after = box_ticks()
+    servers = {name: cpu - servers_before[name] for name, cpu in server_cpu().items()}
     # Every process once: the root and the children it had at the start are in both lists.
     cpu_after = cpu_seconds(sorted(set(descendants(process_root)) | set(pids)))
     share = (busy_after - busy_before) / max(1, total_after - total_before)
-    return Trial(elapsed, cpu_after - cpu_before, share)
+    return Trial(elapsed, cpu_after - cpu_before, share, servers)
 
 
 class SwiftBatch:
@@ -178,7 +205,7 @@ class SwiftBatch:
                 cursor.execute(f'DROP SCHEMA IF EXISTS "{world}_demo" CASCADE')
             database.close()
             channel = connection.channel()
-            for queue in ("commands", "commands.retry", "commands.dead", "partitions", "partitions.dead"):
+            for queue in ("commands", "commands.retry", "commands.dead", "partitions", "partitions.retry"):
                 try:
                     channel.queue_delete(f"{world}.{queue}")
                 except pika.exceptions.AMQPError:
@@ -260,9 +287,12 @@ def summary(side, trials, count):
     rates = [count / trial.elapsed for trial in trials]
     cpu = [trial.worker_cpu * 1000 / count for trial in trials]
     busy = [trial.busy_share * 100 for trial in trials]
+    servers = "; ".join(
+        f"{name} {statistics.median(trial.servers[name] * 1000 / count for trial in trials):.2f} ms"
+        for name in SERVERS.values())
     return (
         f"{side.name:12} jobs/s median {statistics.median(rates):7.1f} (min {min(rates):.1f}, max {max(rates):.1f});"
-        f" worker CPU per job {statistics.median(cpu):.2f} ms; box busy {statistics.median(busy):.0f}%",
+        f" worker CPU per job {statistics.median(cpu):.2f} ms; {servers}; box busy {statistics.median(busy):.0f}%",
         statistics.median(rates),
     )
 

@@ -12,15 +12,20 @@ struct LedgerCSVRow: Decodable, Sendable {
     let note: String
 }
 
-/// Issue 6: a CSV file loaded into a table by a restartable chunk step (`CSVReader` → `PostgresCopyItemWriter`,
-/// chunk size 1,000), against `psql \copy` of the same file into the same table.
+/// Issues 6 and 13: a CSV file loaded into a table by a restartable chunk step (`CSVReader` →
+/// `PostgresCopyItemWriter`, one transaction and one checkpoint per chunk), against psql doing the same chunked work
+/// (a script of one `COPY` and one commit per chunk, at the same chunk size) and against one `psql \copy` of the
+/// whole file.
 struct CSVLoadBenchmark {
     let copy: CopyBenchmark
     var rows: Int { copy.rows }
     var path: String { copy.csvPath + ".header.csv" }
 
-    /// Writes the rows as CSV with a header line.
-    func writeFile() throws {
+    /// The psql script loading the rows as one `COPY` and one `COMMIT` per `chunkSize` rows.
+    func scriptPath(chunkSize: Int) -> String { copy.csvPath + ".commit-per-\(chunkSize).sql" }
+
+    /// Writes the rows as CSV with a header line, and a psql script of committed `COPY`s per chunk size.
+    func writeFiles(chunkSizes: [Int]) throws {
         _ = FileManager.default.createFile(atPath: path, contents: nil)
         let file = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         var buffer = "id,account,amount,note\n"
@@ -33,15 +38,36 @@ struct CSVLoadBenchmark {
         }
         file.write(Data(buffer.utf8))
         try file.close()
+        for chunkSize in chunkSizes { try writeScript(chunkSize: chunkSize) }
     }
 
-    func runChunkStep(trial: Int) async throws -> Duration {
+    private func writeScript(chunkSize: Int) throws {
+        let scriptPath = scriptPath(chunkSize: chunkSize)
+        _ = FileManager.default.createFile(atPath: scriptPath, contents: nil)
+        let script = try FileHandle(forWritingTo: URL(fileURLWithPath: scriptPath))
+        let copyStatement =
+            "BEGIN;\nCOPY \"\(copy.configuration.schema)\".ledger (id, account, amount, note) FROM STDIN WITH (FORMAT csv);\n"
+        var buffer = ""
+        for id in 1...Int64(rows) {
+            if (id - 1) % Int64(chunkSize) == 0 { buffer += copyStatement }
+            buffer += LedgerRow(id).csvLine
+            if id % Int64(chunkSize) == 0 || id == Int64(rows) { buffer += "\\.\nCOMMIT;\n" }
+            if buffer.utf8.count > 1 << 20 {
+                script.write(Data(buffer.utf8))
+                buffer = ""
+            }
+        }
+        script.write(Data(buffer.utf8))
+        try script.close()
+    }
+
+    func runChunkStep(trial: Int, chunkSize: Int) async throws -> Duration {
         try? await copy.truncate()
         let table = copy.table
         let path = self.path
         let job = Job("csv-ledger") {
             ChunkStep(
-                "load", chunkSize: 1_000, reader: { _ in CSVReader<LedgerCSVRow>(path: path) },
+                "load", chunkSize: chunkSize, reader: { _ in CSVReader<LedgerCSVRow>(path: path) },
                 writer: { _ in
                     try PostgresCopyItemWriter<LedgerCSVRow>(
                         table: table, columns: ["id", "account", "amount", "note"]
@@ -52,7 +78,7 @@ struct CSVLoadBenchmark {
             registry: try JobRegistry([job]), repository: copy.repository, logger: copy.logger)
         let start = ContinuousClock.now
         let execution = try await jobOperator.start(
-            "csv-ledger", parameters: JobParameters(["trial": .int(Int64(trial))]))
+            "csv-ledger", parameters: JobParameters(["trial": .int(Int64(trial)), "chunk": .int(Int64(chunkSize))]))
         let elapsed = ContinuousClock.now - start
         precondition(execution.status == .completed, "CSV step ended \(execution.status): \(execution.exitMessage)")
         let loaded = try await copy.count()
@@ -60,6 +86,7 @@ struct CSVLoadBenchmark {
         return elapsed
     }
 
+    /// One `psql \copy` of the whole file.
     func runPsql() async throws -> Duration {
         try await copy.runPsql(
             copyCommand:
@@ -67,7 +94,13 @@ struct CSVLoadBenchmark {
                 + "WITH (FORMAT csv, HEADER true)")
     }
 
-    func cleanUp() {
+    /// psql running the script of one committed `COPY` per `chunkSize` rows.
+    func runPsqlChunked(chunkSize: Int) async throws -> Duration {
+        try await copy.runPsql(script: scriptPath(chunkSize: chunkSize))
+    }
+
+    func cleanUp(chunkSizes: [Int]) {
         try? FileManager.default.removeItem(atPath: path)
+        for chunkSize in chunkSizes { try? FileManager.default.removeItem(atPath: scriptPath(chunkSize: chunkSize)) }
     }
 }

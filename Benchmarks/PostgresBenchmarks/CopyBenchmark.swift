@@ -168,15 +168,24 @@ struct CopyBenchmark {
 
     /// Loads the rows with psql: one `\\copy` of the CSV file, or the script of 1,000-row `COPY`s.
     func runPsql(chunked: Bool) async throws -> Duration {
-        try await runPsql(chunked: chunked, copyCommand: nil)
+        try await runPsql(chunked ? ["-f", chunkedScriptPath] : ["-c", defaultCopyCommand])
     }
 
     /// Loads the rows with psql running `copyCommand` (a `\\copy`).
     func runPsql(copyCommand: String) async throws -> Duration {
-        try await runPsql(chunked: false, copyCommand: copyCommand)
+        try await runPsql(["-c", copyCommand])
     }
 
-    private func runPsql(chunked: Bool, copyCommand: String?) async throws -> Duration {
+    /// Loads the rows with psql running the script at `path`.
+    func runPsql(script path: String) async throws -> Duration {
+        try await runPsql(["-f", path])
+    }
+
+    private var defaultCopyCommand: String {
+        "\\copy \"\(configuration.schema)\".ledger (id, account, amount, note) FROM '\(csvPath)' WITH (FORMAT csv)"
+    }
+
+    private func runPsql(_ command: [String]) async throws -> Duration {
         try? await truncate()
         var environment = ProcessInfo.processInfo.environment
         environment["PGPASSWORD"] = configuration.password ?? ""
@@ -184,15 +193,7 @@ struct CopyBenchmark {
             "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", configuration.host, "-p", String(configuration.port),
             "-U", configuration.user, "-d", configuration.database,
         ]
-        if chunked {
-            arguments += ["-f", chunkedScriptPath]
-        } else {
-            arguments += [
-                "-c",
-                copyCommand
-                    ?? "\\copy \"\(configuration.schema)\".ledger (id, account, amount, note) FROM '\(csvPath)' WITH (FORMAT csv)",
-            ]
-        }
+        arguments += command
         let start = ContinuousClock.now
         let status = try await Spawn.run(arguments, environment: environment)
         let elapsed = ContinuousClock.now - start

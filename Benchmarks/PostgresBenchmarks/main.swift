@@ -11,8 +11,9 @@
 //
 // Reads BATCH_DATABASE_URL (default postgres://batch:batch@127.0.0.1:5432/batch); works in a schema of its own,
 // dropped at the end.
-// 3. CSV load (issue 6): the same rows as a CSV file with a header, read by CSVReader and loaded by
-//    PostgresCopyItemWriter in a chunk step (chunk size 1,000, restartable), against `psql \copy` of that file.
+// 3. CSV load (issues 6 and 13): the same rows as a CSV file with a header, read by CSVReader and loaded by
+//    PostgresCopyItemWriter in a restartable chunk step at chunk sizes 1,000 and 10,000 (BENCH_CSV_CHUNKS), against
+//    psql running one COPY and one COMMIT per chunk of the same size, and against one `psql \copy` of the file.
 //    BENCH_CSV=0 leaves it out. BENCH_CHUNK_ONLY=1 runs the chunk step once and reports the time spent in the writer;
 // BENCH_ASYNC_CHUNK_COMMIT=1 sets `synchronousChunkCommit = false`; BENCH_ROWS_PER_STATEMENT sets the writer's
 // `rowsPerStatement`.
@@ -103,28 +104,41 @@ if environment["BENCH_CHUNK_ONLY"] == "1" {
     }
 }
 
-// MARK: 3. CSV file -> table (issue 6)
+// MARK: 3. CSV file -> table (issues 6 and 13)
 
 if environment["BENCH_CHUNK_ONLY"] != "1", environment["BENCH_CSV"] != "0" {
+    let chunkSizes = (environment["BENCH_CSV_CHUNKS"] ?? "1000,10000").split(separator: ",").compactMap { Int($0) }
     let csv = CSVLoadBenchmark(copy: copy)
-    try csv.writeFile()
-    var stepTimes: [Duration] = []
+    try csv.writeFiles(chunkSizes: chunkSizes)
+    var stepTimes: [Int: [Duration]] = [:]
+    var chunkedTimes: [Int: [Duration]] = [:]
     var psqlTimes: [Duration] = []
     for trial in 1...trials {
-        let step = try await csv.runChunkStep(trial: trial)
+        var line = "CSV trial \(trial):"
+        for chunkSize in chunkSizes {
+            let step = try await csv.runChunkStep(trial: trial, chunkSize: chunkSize)
+            let chunked = try await csv.runPsqlChunked(chunkSize: chunkSize)
+            stepTimes[chunkSize, default: []].append(step)
+            chunkedTimes[chunkSize, default: []].append(chunked)
+            line += " chunk \(chunkSize): step \(format(step)), psql COPY+COMMIT per chunk \(format(chunked));"
+        }
         let psql = try await csv.runPsql()
-        stepTimes.append(step)
         psqlTimes.append(psql)
-        print(
-            "CSV trial \(trial): CSVReader -> PostgresCopyItemWriter step \(format(step)), psql \\copy \(format(psql))")
+        print(line + " psql \\copy \(format(psql))")
     }
-    let stepRate = Double(rowCount) / seconds(median(stepTimes))
     let psqlRate = Double(rowCount) / seconds(median(psqlTimes))
     print(
-        "CSV median of \(trials): chunk step \(format(median(stepTimes))) (\(Int(stepRate)) rows/s), psql \\copy "
-            + "\(format(median(psqlTimes))) (\(Int(psqlRate)) rows/s); ratio \(String(format: "%.2f", stepRate / psqlRate))"
-    )
-    csv.cleanUp()
+        "CSV median of \(trials): psql \\copy of the whole file \(format(median(psqlTimes))) (\(Int(psqlRate)) rows/s)")
+    for chunkSize in chunkSizes {
+        let stepRate = Double(rowCount) / seconds(median(stepTimes[chunkSize]!))
+        let chunkedRate = Double(rowCount) / seconds(median(chunkedTimes[chunkSize]!))
+        print(
+            "CSV median of \(trials), chunk \(chunkSize): chunk step \(format(median(stepTimes[chunkSize]!))) "
+                + "(\(Int(stepRate)) rows/s), psql COPY+COMMIT per chunk \(format(median(chunkedTimes[chunkSize]!))) "
+                + "(\(Int(chunkedRate)) rows/s); step / psql chunked \(String(format: "%.2f", stepRate / chunkedRate)), "
+                + "step / \\copy \(String(format: "%.2f", stepRate / psqlRate))")
+    }
+    csv.cleanUp(chunkSizes: chunkSizes)
 }
 
 try await repository.pool.withConnection { try await $0.query("DROP SCHEMA \(schema) CASCADE") }

@@ -7,6 +7,9 @@ extension RepositoryContract {
         Case(name: "remote partitions are created in one transaction", run: partitionsCreatedTogether),
         Case(name: "a remote partition is claimed once, by a running job", run: partitionClaimedOnce),
         Case(name: "a lost worker's partition is sent again up to the attempt limit", run: lostPartitionsReclaimed),
+        Case(
+            name: "a partition handed back at shutdown waits again and gives its attempt back", run: partitionHandedBack
+        ),
     ]
 
     static func partitions(_ job: JobExecution, _ names: [String]) -> [StepExecution] {
@@ -128,5 +131,43 @@ extension RepositoryContract {
         let ended = try await repository.reclaimLostPartitions(
             jobExecutionId: job.id, lease: .seconds(3600), maxAttempts: 5)
         try check(ended.resent.isEmpty && ended.failed.isEmpty, "nothing is sent again for an ended execution")
+    }
+
+    static func partitionHandedBack(_ repository: any JobRepository) async throws {
+        var job = try await launch(repository)
+        job.status = .started
+        job = try await repository.updateJobExecution(job)
+        let created = try await repository.createStepExecutions(partitions(job, ["a"]))
+        for round in 1...4 {
+            guard
+                case .claimed(var running) = try await repository.claimPartition(
+                    stepExecutionId: created[0].id, workerId: "w\(round)")
+            else { throw ContractViolation(description: "round \(round): the handed-back partition is claimed again") }
+            try check(
+                running.attempt == 1, "round \(round): every claim after a hand-back is attempt 1, got \(running)")
+            // A chunk committed, then the worker's shutdown stopped it.
+            running.counters.read += 10
+            running.counters.write += 10
+            running.context["offset"] = .int(Int64(round * 10))
+            running = try await repository.updateStepExecution(running)
+            running.status = .stopped
+            running.exitCode = "STOPPED"
+            running.exitMessage = "the worker shuts down"
+            running.endTime = Date()
+            running = try await repository.updateStepExecution(running)
+
+            let waiting = try await repository.handBackPartition(running)
+            try check(waiting.status == .starting, "round \(round): STARTING again, got \(waiting.status)")
+            try check(waiting.workerId == nil && waiting.attempt == 0, "round \(round): no worker, attempt given back")
+            try check(waiting.endTime == nil && waiting.exitMessage.isEmpty, "round \(round): end and exit cleared")
+            try check(waiting.counters.read == running.counters.read, "round \(round): counters kept")
+            try check(waiting.context["offset"] == .int(Int64(round * 10)), "round \(round): context kept")
+            try check(waiting.version == running.version + 1, "round \(round): the version moves")
+            let stored = try await repository.stepExecution(id: created[0].id)
+            try check(stored == waiting, "round \(round): stored as returned")
+        }
+        try await expectError(.optimisticLock, "a stale hand-back") {
+            _ = try await repository.handBackPartition(created[0])
+        }
     }
 }

@@ -132,6 +132,18 @@ public enum RepositoryContract {
         }
         let stored = try await repository.jobExecution(id: execution.id)
         try check(stored?.status == .started && stored?.exitMessage == "", "a refused update writes nothing")
+        var renamed = fresh
+        renamed.jobName = "other"
+        renamed.parameters = JobParameters(["k": 2])
+        renamed.createTime = Date(timeIntervalSince1970: 0)
+        renamed.exitMessage = "changed"
+        let kept = try await repository.updateJobExecution(renamed)
+        try check(
+            kept.jobName == execution.jobName && kept.parameters == execution.parameters
+                && abs(kept.createTime.timeIntervalSince(execution.createTime)) < 0.001
+                && kept.exitMessage == "changed",
+            "an update keeps the launch's name, parameters and create time, got \(kept)")
+        fresh = kept
         let snapshot = try await repository.jobExecutionStatus(id: execution.id)
         try check(
             snapshot == ExecutionStatusSnapshot(status: .started, version: fresh.version),

@@ -63,6 +63,32 @@ import Testing
         }
     }
 
+    @Test func aDeadLetterRecordsWhenAWorkerSetItAsideAndARequeueDropsThatMark() async throws {
+        try await TestBroker.withMessaging { messaging in
+            try await messaging.send(.start("unknown-job"))
+            let commands = try await messaging.commands(prefetch: 1)
+            var iterator = commands.makeAsyncIterator()
+            let incoming = try #require(try await iterator.next())
+            let before = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+            try await messaging.deadLetter(incoming.delivery, reason: "no job named unknown-job")
+            let after = Date()
+            try await commands.consumer.cancel()
+            let letter = try #require(try await messaging.deadLetters().first)
+            let deadLettered = try #require(letter.deadLettered, "the dead-lettered time is recorded")
+            #expect(deadLettered >= before && deadLettered <= after, "\(deadLettered) outside \(before)…\(after)")
+            #expect(letter.reason == "no job named unknown-job")
+
+            // Back in the commands queue, it carries no dead-letter marks.
+            let id = try #require(letter.id)
+            _ = try #require(try await messaging.requeueDeadLetter(id: id))
+            var againIterator = try await messaging.commands(prefetch: 1).makeAsyncIterator()
+            let again = try #require(try await againIterator.next())
+            #expect(again.delivery.properties.headers["x-batch-dead-lettered-at"] == nil)
+            #expect(again.delivery.properties.headers["x-batch-reason"] == nil)
+            try again.delivery.ack()
+        }
+    }
+
     @Test func anInvalidRequestIsAnsweredWithTheReason() async throws {
         try await TestBroker.withMessaging { messaging in
             let commands = try await messaging.commands(prefetch: 1)

@@ -70,7 +70,7 @@ enum TestBroker {
     /// Deletes everything of `topology` on a connection of its own.
     static func cleanUp(_ topology: BatchTopology) async {
         guard let connection = try? await connect() else { return }
-        for queue in [topology.commandsQueue, topology.deadLetterQueue] { try? await connection.deleteQueue(queue) }
+        for queue in topology.ownQueues { try? await connection.deleteQueue(queue) }
         for exchange in [topology.deadLetterExchange, topology.controlExchange, topology.eventsExchange] {
             try? await connection.deleteExchange(exchange)
         }

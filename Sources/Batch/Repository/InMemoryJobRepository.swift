@@ -77,7 +77,11 @@ public final class InMemoryJobRepository: JobRepository {
             var updated = execution
             updated.version += 1
             updated.lastUpdated = now
+            // What the launch stored stays (JobRepository.updateJobExecution(_:) changes the rest).
             updated.instanceId = stored.instanceId
+            updated.jobName = stored.jobName
+            updated.parameters = stored.parameters
+            updated.createTime = stored.createTime
             state.executions[execution.id] = updated
             return updated
         }

@@ -27,7 +27,8 @@ public protocol JobRepository: Sendable {
         jobName: String, jobKey: String, parameters: JobParameters, workerId: String?
     ) async throws -> JobExecution
 
-    /// Stores changes to an execution (status, times, exit code and message, context, worker).
+    /// Stores changes to an execution (status, start and end times, exit code and message, context, worker); its
+    /// job name, parameters and create time stay as the launch stored them.
     /// - Returns: the stored execution with its new version and `lastUpdated`.
     /// - Throws: ``BatchError/Code/optimisticLock`` when its version is stale,
     ///   ``BatchError/Code/executionNotFound`` when it does not exist.
@@ -109,6 +110,15 @@ public protocol JobRepository: Sendable {
     func reclaimLostPartitions(
         jobExecutionId: Int64, lease: Duration, maxAttempts: Int
     ) async throws -> PartitionReclaim
+
+    /// A worker that stopped a remote partition for its own shutdown hands it back, while its job runs: the partition
+    /// becomes STARTING again without a worker, its end and exit cleared, its counters and context (the last
+    /// committed chunk) kept, and the attempt it used given back — a graceful hand-back is no failure, so only lost
+    /// workers count toward the attempt limit.
+    /// - Returns: the stored step execution.
+    /// - Throws: ``BatchError`` with ``BatchError/Code/optimisticLock`` when it changed meanwhile, or
+    ///   ``BatchError/Code/executionNotFound``.
+    func handBackPartition(_ stepExecution: StepExecution) async throws -> StepExecution
 
     /// Begins the transaction of one chunk. The chunk's writer writes inside it; then
     /// ``ChunkTransaction/commit(_:)`` stores the step execution (counters, context) in the same transaction.

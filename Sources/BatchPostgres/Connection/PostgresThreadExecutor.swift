@@ -1,3 +1,4 @@
+import Batch
 import Foundation
 import Synchronization
 
@@ -74,6 +75,7 @@ final class PostgresThreadExecutor: SerialExecutor, @unchecked Sendable {
     private static func threadMain(_ argument: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
         guard let argument else { return nil }
         let context = Unmanaged<ThreadContext>.fromOpaque(argument).takeRetainedValue()
+        nameCurrentThread(context.name)
         Thread.current.name = context.name
         context.executor.runLoop()
         return nil

@@ -85,6 +85,24 @@ extension PostgresJobRepository {
         }
     }
 
+    /// See `JobRepository.handBackPartition(_:)`: one statement; the counters and context stay as the partition's
+    /// last update stored them.
+    public func handBackPartition(_ stepExecution: StepExecution) async throws -> StepExecution {
+        try await repositoryCall("hand back partition \(stepExecution.id)") {
+            let rows = try await select(
+                """
+                UPDATE \(quoted).step_executions
+                   SET status = 'STARTING', worker_id = NULL, attempt = GREATEST(attempt - 1, 0), end_time = NULL,
+                       exit_code = '', exit_message = '', version = version + 1, last_updated = now()
+                 WHERE id = $1 AND version = $2
+                RETURNING \(Self.stepExecutionColumns)
+                """, [.int(stepExecution.id), .int(stepExecution.version)])
+            if let row = rows.first { return try Self.stepExecution(from: row) }
+            throw try await missingOrStale(
+                "step execution", table: "step_executions", stepExecution.id, stepExecution.version)
+        }
+    }
+
     /// See `JobRepository.reclaimLostPartitions(jobExecutionId:lease:maxAttempts:)`: one statement, by the database
     /// clock; rows another sweep holds are skipped.
     public func reclaimLostPartitions(

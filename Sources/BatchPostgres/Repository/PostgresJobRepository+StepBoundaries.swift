@@ -89,30 +89,30 @@ extension PostgresJobRepository {
             + "RETURNING \(Self.jobExecutionColumns)"
     }
 
-    /// ``updateJobExecutionSQL`` applied only when this transaction updated the step execution $13.
+    /// ``updateJobExecutionSQL`` applied only when this transaction updated the step execution $10.
     private var updateJobExecutionAfterStepSQL: String {
         """
         UPDATE \(quoted).job_executions \(Self.jobExecutionAssignments)
          WHERE id = $1 AND version = $2
-           AND EXISTS (SELECT 1 FROM \(quoted).step_executions WHERE id = $13 AND xmin = pg_current_xact_id()::xid)
+           AND EXISTS (SELECT 1 FROM \(quoted).step_executions WHERE id = $10 AND xmin = pg_current_xact_id()::xid)
         RETURNING \(Self.jobExecutionColumns)
         """
     }
 
+    /// What an update may change. The job name, parameters and create time are the launch's and stay as stored:
+    /// not sent again, so a status change neither encodes the parameters nor makes the server parse them.
     private static let jobExecutionAssignments = """
-        SET job_name = $3, status = $4, exit_code = $5, exit_message = $6, create_time = $7, start_time = $8,
-            end_time = $9, worker_id = $10, parameters = $11, context = $12, version = version + 1,
-            last_updated = now()
+        SET status = $3, exit_code = $4, exit_message = $5, start_time = $6, end_time = $7, worker_id = $8,
+            context = $9, version = version + 1, last_updated = now()
         """
 
     /// The values of ``updateJobExecutionSQL``: id, version, then every column it sets.
     static func jobExecutionValues(_ execution: JobExecution) -> [PostgresValue?] {
         [
-            .int(execution.id), .int(execution.version), .text(execution.jobName),
-            .text(execution.status.rawValue), .text(execution.exitCode), .text(execution.exitMessage),
-            .timestamp(execution.createTime), execution.startTime.map { .timestamp($0) },
+            .int(execution.id), .int(execution.version), .text(execution.status.rawValue),
+            .text(execution.exitCode), .text(execution.exitMessage), execution.startTime.map { .timestamp($0) },
             execution.endTime.map { .timestamp($0) }, execution.workerId.map { .text($0) },
-            .json(.object(execution.parameters.values)), .json(execution.context.jsonValue),
+            .json(execution.context.jsonValue),
         ]
     }
 

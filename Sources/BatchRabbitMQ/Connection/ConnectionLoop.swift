@@ -1,3 +1,4 @@
+import Batch
 import CRabbitMQ
 import Foundation
 import Logging
@@ -58,7 +59,10 @@ final class ConnectionLoop {
     static func start(configuration: AMQPConfiguration, logger: Logger) async throws -> LoopInbox {
         let inbox = try LoopInbox(configuration: configuration, logger: logger)
         try await withCheckedThrowingContinuation { (started: CheckedContinuation<Void, any Error>) in
-            let thread = Thread { ConnectionLoop(inbox: inbox).run(started: started) }
+            let thread = Thread {
+                nameCurrentThread("amqp-io")
+                ConnectionLoop(inbox: inbox).run(started: started)
+            }
             thread.name = "amqp-io"
             thread.start()
         }

@@ -42,6 +42,20 @@ final class LoopInbox: Sendable {
     }
 
     /// Moves the queued operations into `taken` (which the I/O thread passes in empty, keeping its capacity).
+    /// Queues `operations` together, in order, waking the I/O thread at most once. Returns `false` (queuing
+    /// nothing) once the inbox is closed.
+    @discardableResult
+    func enqueue(contentsOf operations: [LoopOperation]) -> Bool {
+        let (accepted, wasEmpty) = state.withLock { state -> (Bool, Bool) in
+            guard !state.closed else { return (false, false) }
+            let wasEmpty = state.operations.isEmpty
+            state.operations.append(contentsOf: operations)
+            return (true, wasEmpty)
+        }
+        if wasEmpty && !operations.isEmpty { wakeup.signal() }
+        return accepted
+    }
+
     func take(into taken: inout [LoopOperation]) {
         state.withLock { swap(&$0.operations, &taken) }
     }

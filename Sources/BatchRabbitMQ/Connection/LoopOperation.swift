@@ -29,26 +29,36 @@ struct LoopTask: Sendable {
     var fail: @Sendable (any Error) -> Void
 }
 
-/// A message waiting for the broker's confirm. Its continuation is resumed exactly once, by the I/O thread (or by the
+/// A message waiting for the broker's confirm. Its completion is called exactly once, by the I/O thread (or by the
 /// publishing task when the inbox refuses it); whether the broker returned it is the ``ConfirmTracker``'s to know.
 final class PendingPublish: Sendable, ConfirmablePublish {
     let exchange: String
     let routingKey: String
     let mandatory: Bool
     let message: AMQPMessage
-    private let continuation: CheckedContinuation<Void, any Error>
+    /// Called with `nil` once confirmed, or with why not.
+    private let completion: @Sendable ((any Error)?) -> Void
 
     init(
         exchange: String, routingKey: String, mandatory: Bool, message: AMQPMessage,
-        continuation: CheckedContinuation<Void, any Error>
+        completion: @escaping @Sendable ((any Error)?) -> Void
     ) {
         self.exchange = exchange
         self.routingKey = routingKey
         self.mandatory = mandatory
         self.message = message
-        self.continuation = continuation
+        self.completion = completion
     }
 
-    func succeed() { continuation.resume() }
-    func fail(_ error: any Error) { continuation.resume(throwing: error) }
+    convenience init(
+        exchange: String, routingKey: String, mandatory: Bool, message: AMQPMessage,
+        continuation: CheckedContinuation<Void, any Error>
+    ) {
+        self.init(exchange: exchange, routingKey: routingKey, mandatory: mandatory, message: message) { error in
+            if let error { continuation.resume(throwing: error) } else { continuation.resume() }
+        }
+    }
+
+    func succeed() { completion(nil) }
+    func fail(_ error: any Error) { completion(error) }
 }

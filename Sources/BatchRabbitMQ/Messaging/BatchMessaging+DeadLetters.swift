@@ -28,6 +28,7 @@ extension BatchMessaging {
                 ? topology.partitionsQueue : topology.commandsQueue
             for header in [
                 Self.deadLetterReasonHeader, Self.deadLetterOriginalQueueHeader, Self.deadLetterIDHeader,
+                Self.deadLetteredAtHeader,
                 CommandAttempts.attemptsHeader,
                 CommandAttempts.lastErrorHeader, "x-death", "x-first-death-exchange", "x-first-death-queue",
                 "x-first-death-reason",

@@ -156,8 +156,8 @@ public final class BatchMessaging: Sendable {
     ///
     /// A plain `basic.reject` (no requeue) dead-letters through the queue's `x-dead-letter-exchange`, but the broker
     /// only records `x-death` (reason "rejected"), and a reject cannot add headers. So the message is republished,
-    /// body and properties unchanged plus `x-batch-reason`, `x-batch-original-queue` and an id
-    /// (`x-batch-dead-letter-id`), to the dead-letter exchange with the dead-letter queue's routing key, and the
+    /// body and properties unchanged plus `x-batch-reason`, `x-batch-original-queue`, an id
+    /// (`x-batch-dead-letter-id`) and the time (`x-batch-dead-lettered-at`), to the dead-letter exchange with the dead-letter queue's routing key, and the
     /// original is acked only once the broker has confirmed the copy: the reason is always there. Should this process
     /// die between the confirm and the ack, the command is delivered again, fails again, and the dead queue holds it
     /// twice, which is harmless. Should the republish fail, the original is rejected without requeue instead, so it
@@ -169,6 +169,7 @@ public final class BatchMessaging: Sendable {
         properties.headers[Self.deadLetterReasonHeader] = .string(String(reason.prefix(4096)))
         properties.headers[Self.deadLetterOriginalQueueHeader] = .string(delivery.queue)
         properties.headers[Self.deadLetterIDHeader] = .string(UUID().uuidString.lowercased())
+        properties.headers[Self.deadLetteredAtHeader] = .timestamp(UInt64(Date().timeIntervalSince1970))
         try await republish(
             delivery, properties: properties, exchange: topology.deadLetterExchange,
             routingKey: topology.deadLetterQueue,
@@ -205,6 +206,8 @@ public final class BatchMessaging: Sendable {
     static let deadLetterReasonHeader = "x-batch-reason"
     /// The header naming the queue a dead-lettered message came from.
     static let deadLetterOriginalQueueHeader = "x-batch-original-queue"
+    /// The header recording when a worker dead-lettered the message (an AMQP timestamp, seconds).
+    static let deadLetteredAtHeader = "x-batch-dead-lettered-at"
 
     // MARK: - Control
 
@@ -232,6 +235,20 @@ public final class BatchMessaging: Sendable {
         try await connection.publish(
             AMQPMessage(body: event.body, properties: Self.jsonProperties()), exchange: topology.eventsExchange,
             routingKey: event.routingKey)
+    }
+
+    /// Publishes `events` in order and returns once the broker has confirmed or refused each: one hand-over to the
+    /// connection for the whole batch.
+    ///
+    /// - Returns: for each event, in order, `nil` when it was confirmed, else why not.
+    public func publish(_ events: [Event]) async -> [(any Error)?] {
+        let properties = Self.jsonProperties()
+        return await connection.publish(
+            events.map { event in
+                AMQPPublication(
+                    AMQPMessage(body: event.body, properties: properties), exchange: topology.eventsExchange,
+                    routingKey: event.routingKey)
+            })
     }
 
     /// Subscribes to events through a queue of this process's own (exclusive, auto-delete) bound with `bindingKey`.

@@ -11,6 +11,9 @@ public struct DeadLetter: Sendable, Hashable {
     public var originalQueue: String?
     /// When it was first published, if the publisher set a timestamp.
     public var published: Date?
+    /// When a worker dead-lettered it (`x-batch-dead-lettered-at`); `nil` for a message the broker dead-lettered
+    /// on its own.
+    public var deadLettered: Date?
     /// The message body as sent.
     public var body: [UInt8]
 
@@ -23,6 +26,12 @@ public struct DeadLetter: Sendable, Hashable {
         reason = headers[BatchMessaging.deadLetterReasonHeader]?.stringValue
         originalQueue = headers[BatchMessaging.deadLetterOriginalQueueHeader]?.stringValue
         published = delivery.properties.timestamp.map { Date(timeIntervalSince1970: TimeInterval($0)) }
+        deadLettered =
+            if case .timestamp(let seconds) = headers[BatchMessaging.deadLetteredAtHeader] {
+                Date(timeIntervalSince1970: TimeInterval(seconds))
+            } else {
+                nil
+            }
         body = delivery.body
     }
 }

@@ -35,11 +35,19 @@ public struct Command: Sendable, Hashable {
     }
 
     /// What the command is about.
-    public enum Target: Sendable, Hashable {
+    public enum Target: Sendable, Hashable, CustomStringConvertible {
         /// A job by name: for `stop`, `restart` and `abandon`, its most recent instance's last execution.
         case job(String)
         /// One job execution.
         case execution(Int64)
+
+        /// `job <name>` or `execution <id>`, as logs show it.
+        public var description: String {
+            switch self {
+            case .job(let name): "job \(name)"
+            case .execution(let id): "execution \(id)"
+            }
+        }
     }
 
     /// What to do.

@@ -109,7 +109,8 @@ enum RecordJSON {
         [
             "id": letter.id.map(JSONValue.string) ?? .null, "reason": letter.reason.map(JSONValue.string) ?? .null,
             "originalQueue": letter.originalQueue.map(JSONValue.string) ?? .null,
-            "published": APIResponse.time(letter.published), "body": .string(letter.text),
+            "published": APIResponse.time(letter.published), "deadLettered": APIResponse.time(letter.deadLettered),
+            "body": .string(letter.text),
         ]
     }
 }

@@ -60,6 +60,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
             """
             \(letter.id ?? "(no id: dead-lettered by the broker)")
               reason:  \(letter.reason ?? "-")
+              when:    \(letter.deadLettered.map(ExecutionFormatter.time) ?? "-")
               command: \(letter.text.count > 200 ? letter.text.prefix(200) + "…" : letter.text)
             """
         }.joined(separator: "\n")
@@ -71,6 +72,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
                 "id": letter.id.map(JSONValue.string) ?? .null,
                 "reason": letter.reason.map(JSONValue.string) ?? .null,
                 "originalQueue": letter.originalQueue.map(JSONValue.string) ?? .null,
+                "deadLettered": letter.deadLettered.map { .string(ExecutionFormatter.time($0)) } ?? .null,
                 "body": .string(letter.text),
             ])
         }

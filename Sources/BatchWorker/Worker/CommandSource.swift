@@ -46,6 +46,9 @@ public protocol CommandSource: Sendable {
 public protocol EventSink: Sendable {
     /// Publishes one event; returns once it is accepted.
     func publish(_ event: Event) async throws
+    /// Publishes events in order; returns once each is accepted or refused, with `nil` for an accepted one and why
+    /// not for the others. By default one event after another.
+    func publish(_ events: [Event]) async -> [(any Error)?]
     /// Sends a command (a stop) to every worker.
     func broadcast(_ command: Command) async throws
     /// Sends `partition` commands to the partitions queue; returns once they are accepted.
@@ -55,6 +58,21 @@ public protocol EventSink: Sendable {
 }
 
 extension EventSink {
+    /// Publishes the events one after another.
+    public func publish(_ events: [Event]) async -> [(any Error)?] {
+        var outcomes: [(any Error)?] = []
+        outcomes.reserveCapacity(events.count)
+        for event in events {
+            do {
+                try await publish(event)
+                outcomes.append(nil)
+            } catch {
+                outcomes.append(error)
+            }
+        }
+        return outcomes
+    }
+
     /// Drops the progress: a sink that does not carry progress events.
     public func publish(_ progress: StepProgress) async throws {}
 

@@ -68,7 +68,10 @@ extension Worker {
             // The channel closed under the command: the broker redelivers it, and the rules refuse a second start.
             logger.warning("could not ack an accepted command", metadata: ["error": "\(error)"])
         }
-        logger.info("command accepted", metadata: ["job.execution.id": "\(executionId.map(String.init) ?? "-")"])
+        // A start or restart logs its job's STARTING line with the execution id: this line repeats it at debug.
+        logger.log(
+            level: command.action == .start || command.action == .restart ? .debug : .info, "command accepted",
+            metadata: ["job.execution.id": "\(executionId.map(String.init) ?? "-")"])
         await reply(.accepted(executionId: executionId), to: delivery, logger)
     }
 

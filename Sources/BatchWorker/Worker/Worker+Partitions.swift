@@ -186,13 +186,7 @@ extension Worker {
             guard let status = try await jobOperator.repository.jobExecutionStatus(id: execution.id)?.status,
                 status == .starting || status == .started
             else { return nil }
-            var waiting = stopped
-            waiting.status = .starting
-            waiting.workerId = nil
-            waiting.endTime = nil
-            waiting.exitCode = ""
-            waiting.exitMessage = ""
-            let stored = try await jobOperator.repository.updateStepExecution(waiting)
+            let stored = try await jobOperator.repository.handBackPartition(stopped)
             try await sink.sendPartitions([.partition(executionId: execution.id, stepExecutionId: stored.id)])
             logger.info("partition handed back to the fleet", metadata: ["step.name": "\(stored.stepName)"])
             return stored

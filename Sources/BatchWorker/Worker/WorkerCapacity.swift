@@ -13,6 +13,22 @@ final class WorkerCapacity: Sendable {
         /// Executions of this worker that ended before ``add(_:)`` counted them (a very short job).
         var endedEarly: Set<Int64> = []
         var waiters: [CheckedContinuation<Void, Never>] = []
+        /// Who waits for a free slot for a limited time.
+        var timedWaiters: [WakeUp] = []
+
+        /// Hands every waiter over, to be woken outside the lock.
+        mutating func takeWaiters() -> ([CheckedContinuation<Void, Never>], [WakeUp]) {
+            defer {
+                waiters = []
+                timedWaiters = []
+            }
+            return (waiters, timedWaiters)
+        }
+    }
+
+    private static func wake(_ waiters: ([CheckedContinuation<Void, Never>], [WakeUp])) {
+        for waiter in waiters.0 { waiter.resume() }
+        for waiter in waiters.1 { waiter.signal() }
     }
 
     let limit: Int
@@ -43,36 +59,34 @@ final class WorkerCapacity: Sendable {
 
     /// Frees the slot of an execution of this worker that ended.
     func remove(_ executionId: Int64) {
-        let (waiters, running) = state.withLock { state -> ([CheckedContinuation<Void, Never>], Int?) in
-            if state.suspended.remove(executionId) != nil { return ([], nil) }
+        let (waiters, running) = state.withLock { state -> (([CheckedContinuation<Void, Never>], [WakeUp]), Int?) in
+            if state.suspended.remove(executionId) != nil { return (([], []), nil) }
             state.suspendedEarly.remove(executionId)
             guard state.running.remove(executionId) != nil else {
                 state.endedEarly.insert(executionId)
-                return ([], nil)
+                return (([], []), nil)
             }
-            guard state.running.count < limit else { return ([], state.running.count) }
-            defer { state.waiters = [] }
-            return (state.waiters, state.running.count)
+            guard state.running.count < limit else { return (([], []), state.running.count) }
+            return (state.takeWaiters(), state.running.count)
         }
         if let running { runningGauge?.record(Int64(running)) }
-        for waiter in waiters { waiter.resume() }
+        Self.wake(waiters)
     }
 
     /// Gives up the slot of an execution that goes on running without using it (a manager waiting for its
     /// partitions), waking a waiter.
     func suspend(_ executionId: Int64) {
-        let (waiters, running) = state.withLock { state -> ([CheckedContinuation<Void, Never>], Int?) in
+        let (waiters, running) = state.withLock { state -> (([CheckedContinuation<Void, Never>], [WakeUp]), Int?) in
             guard state.running.remove(executionId) != nil else {
                 state.suspendedEarly.insert(executionId)
-                return ([], nil)
+                return (([], []), nil)
             }
             state.suspended.insert(executionId)
-            guard state.running.count < limit else { return ([], state.running.count) }
-            defer { state.waiters = [] }
-            return (state.waiters, state.running.count)
+            guard state.running.count < limit else { return (([], []), state.running.count) }
+            return (state.takeWaiters(), state.running.count)
         }
         if let running { runningGauge?.record(Int64(running)) }
-        for waiter in waiters { waiter.resume() }
+        Self.wake(waiters)
     }
 
     /// Takes the slot of a suspended execution back (it may briefly put the worker over its limit: a manager whose
@@ -92,21 +106,23 @@ final class WorkerCapacity: Sendable {
     /// Waits at most `timeout` for a free slot.
     /// - Returns: whether a slot is free.
     func waitForFreeSlot(atMost timeout: Duration) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while isFull {
-            guard ContinuousClock.now < deadline else { return false }
-            try? await Task.sleep(for: .milliseconds(5))
+        let wakeUp = WakeUp()
+        let full = state.withLock { state -> Bool in
+            guard state.running.count >= limit else { return false }
+            state.timedWaiters.append(wakeUp)
+            return true
         }
-        return true
+        guard full else { return true }
+        await wakeUp.wait(atMost: timeout)
+        return state.withLock { state in
+            state.timedWaiters.removeAll { $0 === wakeUp }
+            return state.running.count < limit
+        }
     }
 
     /// Wakes every waiter (at shutdown, so the command loop can end).
     func wakeAll() {
-        let waiters = state.withLock { state in
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
+        Self.wake(state.withLock { $0.takeWaiters() })
     }
 
     var isFull: Bool { state.withLock { $0.running.count >= limit } }

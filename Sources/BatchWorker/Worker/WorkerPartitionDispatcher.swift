@@ -10,8 +10,8 @@ final class WorkerPartitionDispatcher: RemotePartitionDispatcher {
     let maxAttempts: Int
     private let sink: any EventSink
     private let capacity: WorkerCapacity
-    /// A counter per job execution, moved on by every wake.
-    private let wakes = Mutex<[Int64: Int]>([:])
+    /// Per waiting manager's job execution: how many wakes came, and the wake-up its wait, if any, ends.
+    private let wakes = Mutex<[Int64: (count: Int, wakeUp: WakeUp?)]>([:])
 
     init(sink: any EventSink, capacity: WorkerCapacity, lease: Duration, maxAttempts: Int) {
         self.sink = sink
@@ -25,17 +25,34 @@ final class WorkerPartitionDispatcher: RemotePartitionDispatcher {
             partitions.map { .partition(executionId: $0.jobExecutionId, stepExecutionId: $0.stepExecutionId) })
     }
 
+    /// Returns at the next wake of `jobExecutionId`'s manager, after `timeout`, or at once when a wake came since
+    /// the last wait returned (none is lost between two waits).
     func waitForPartitions(of jobExecutionId: Int64, atMost timeout: Duration) async {
-        let start = wakes.withLock { $0[jobExecutionId] ?? 0 }
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline, wakes.withLock({ $0[jobExecutionId] ?? 0 }) == start {
-            do { try await Task.sleep(for: .milliseconds(20)) } catch { return }
+        let wakeUp = WakeUp()
+        let woken = wakes.withLock { wakes -> Bool in
+            guard var entry = wakes[jobExecutionId] else { return false }
+            if entry.count > 0 {
+                entry.count = 0
+                wakes[jobExecutionId] = entry
+                return true
+            }
+            entry.wakeUp = wakeUp
+            wakes[jobExecutionId] = entry
+            return false
+        }
+        guard !woken else { return }
+        await wakeUp.wait(atMost: timeout)
+        wakes.withLock { wakes in
+            guard var entry = wakes[jobExecutionId] else { return }
+            if entry.wakeUp === wakeUp { entry.wakeUp = nil }
+            if wakeUp.isSignalled { entry.count = 0 }
+            wakes[jobExecutionId] = entry
         }
     }
 
     func managerWaiting(jobExecutionId: Int64, _ waiting: Bool) {
         if waiting {
-            wakes.withLock { $0[jobExecutionId] = 0 }
+            wakes.withLock { $0[jobExecutionId] = (0, nil) }
             capacity.suspend(jobExecutionId)
         } else {
             capacity.resume(jobExecutionId)
@@ -45,8 +62,14 @@ final class WorkerPartitionDispatcher: RemotePartitionDispatcher {
 
     /// Wakes the manager of `jobExecutionId`, if it waits in this process.
     func wake(_ jobExecutionId: Int64) {
-        wakes.withLock { wakes in
-            if let count = wakes[jobExecutionId] { wakes[jobExecutionId] = count + 1 }
+        let wakeUp = wakes.withLock { wakes -> WakeUp? in
+            guard var entry = wakes[jobExecutionId] else { return nil }
+            entry.count += 1
+            let wakeUp = entry.wakeUp
+            entry.wakeUp = nil
+            wakes[jobExecutionId] = entry
+            return wakeUp
         }
+        wakeUp?.signal()
     }
 }

@@ -65,7 +65,15 @@ export function deadLettersView(container, _params, ctx) {
                 "div",
                 { class: "letter-head" },
                 h("span", { class: "reason-label" }, "Reason"),
-                h("span", { class: "num sub" }, letter.published ? `set aside ${formatTime(letter.published)}` : ""),
+                h(
+                    "span",
+                    { class: "num sub" },
+                    letter.deadLettered
+                        ? `set aside ${formatTime(letter.deadLettered)}`
+                        : letter.published
+                          ? `published ${formatTime(letter.published)}`
+                          : ""
+                ),
                 requeue
             ),
             h("p", { class: "reason" }, letter.reason || "(no reason recorded)"),

@@ -4,6 +4,11 @@
 import { api } from "../api.js";
 import { formatSeconds, formatTime, h, replace, setText } from "../dom.js";
 
+/** "1 job", "2 jobs". */
+function plural(count, word) {
+    return `${count} ${word}${count === 1 ? "" : "s"}`;
+}
+
 const REFRESH_MS = 5000;
 /** A heartbeat older than this is late (the worker's default lease is 10 s; a late worker's jobs are failed). */
 const LATE_SECONDS = 10;
@@ -85,12 +90,15 @@ export function workersView(container, _params, ctx) {
         setText(row.cells.host, `${worker.host ?? "–"} · ${worker.pid ?? "–"}`);
         const capacity = typeof worker.capacity === "number" && worker.capacity > 0 ? worker.capacity : null;
         const running = worker.running ?? 0;
-        const fraction = capacity ? Math.min(1, running / capacity) : 0;
+        // Remote partitions take slots as jobs do (a manager waiting for its partitions holds none).
+        const partitions = worker.partitions ?? 0;
+        const fraction = capacity ? Math.min(1, (running + partitions) / capacity) : 0;
         row.cells.fill.style.width = `${(fraction * 100).toFixed(1)}%`;
         row.cells.bar.setAttribute("aria-valuenow", String(running));
         if (capacity) row.cells.bar.setAttribute("aria-valuemax", String(capacity));
         else row.cells.bar.removeAttribute("aria-valuemax");
-        const text = capacity ? `${running} / ${capacity} jobs` : `${running} running`;
+        const parts = partitions > 0 ? ` + ${plural(partitions, "partition")}` : "";
+        const text = capacity ? `${running}${parts} / ${capacity} jobs` : `${running}${parts} running`;
         row.cells.bar.setAttribute("aria-valuetext", text);
         row.tr.classList.toggle("is-full", capacity !== null && running >= capacity);
         row.tr.classList.toggle("no-capacity", capacity === null); // a bar needs a maximum
@@ -140,7 +148,6 @@ export function workersView(container, _params, ctx) {
             const capacity = workers.every((worker) => typeof worker.capacity === "number")
                 ? workers.reduce((sum, worker) => sum + worker.capacity, 0)
                 : null;
-            const plural = (count, word) => `${count} ${word}${count === 1 ? "" : "s"}`;
             const slots = capacity ? ` of ${capacity} slots` : "";
             const line = `${plural(workers.length, "worker")}, ${plural(running, "job")} running${slots}.`;
             setText(summary, workers.length ? line : "");
