@@ -10,6 +10,14 @@ import Testing
 /// deadline whether the database answers or not.
 @Suite("Hostile input and bounded shutdown", .tags(.endToEnd), .serialized, .timeLimit(.minutes(5)))
 struct HostileInputTests {
+    /// Sends SIGTERM to `worker` and waits (at most 15 s) for it to exit: its status and how long it took.
+    static func terminate(_ worker: WorkerProcess) async throws -> (status: Int32, elapsed: Duration) {
+        worker.terminate()
+        let started = ContinuousClock.now
+        let status = try await worker.waitForExit(timeout: .seconds(15))
+        return (status, ContinuousClock.now - started)
+    }
+
     /// Bodies that can never succeed, each reaching a different check.
     static let poison: [String] = [
         #"{"command":"start","job":"hello","params":{"who":"a\u0000b"}}"#,
@@ -163,10 +171,7 @@ struct HostileInputTests {
                 try await world.repository.jobExecution(id: id)?.status == .started
             }
             try await Task.sleep(for: .milliseconds(300))
-            worker.terminate()
-            let started = ContinuousClock.now
-            let status = try await worker.waitForExit(timeout: .seconds(15))
-            let elapsed = ContinuousClock.now - started
+            let (status, elapsed) = try await Self.terminate(worker)
             #expect(elapsed < .seconds(4), "exited after \(elapsed) with grace 2 s")
             #expect(status != 0, "a shutdown that left a job running is not a success")
             let execution = try #require(try await world.repository.jobExecution(id: id))
@@ -189,10 +194,7 @@ struct HostileInputTests {
             }
             proxy.kill()
             try await Task.sleep(for: .milliseconds(300))
-            worker.terminate()
-            let started = ContinuousClock.now
-            let status = try await worker.waitForExit(timeout: .seconds(15))
-            let elapsed = ContinuousClock.now - started
+            let (status, elapsed) = try await Self.terminate(worker)
             #expect(elapsed < .seconds(4), "exited after \(elapsed) with grace 2 s")
             #expect(status != 0)
             try await Task.sleep(for: .seconds(1.5))
