@@ -44,6 +44,7 @@ let package = Package(
             dependencies: [
                 "Batch", "BatchPostgres", "BatchRabbitMQ", "BatchWorker",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             swiftSettings: strict
         ),
@@ -91,11 +92,19 @@ let package = Package(
         .target(name: "CRabbitMQShim", dependencies: ["CRabbitMQ"]),
         .target(
             name: "BatchRabbitMQ",
-            dependencies: ["Batch", "CRabbitMQ", "CRabbitMQShim", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Batch", "CRabbitMQ", "CRabbitMQShim", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
-            name: "BatchRabbitMQTests", dependencies: ["BatchRabbitMQ", "Batch", "BatchTestKit"],
+            name: "BatchRabbitMQTests",
+            dependencies: [
+                "BatchRabbitMQ", "Batch", "BatchTestKit",
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ],
             swiftSettings: strict
         ),
 

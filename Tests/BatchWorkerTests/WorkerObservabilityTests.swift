@@ -54,7 +54,11 @@ struct WorkerObservabilityTests {
         let running = Task { try await group.run() }
 
         #expect(try metrics.expectGauge(BatchMetricName.workerCapacity).lastValue == 3)
-        let started = commands.enqueue(.start("slow", parameters: ["n": 1]))
+        // The start carries its sender's trace context, as a command published inside a span does.
+        let sender = tracer.startSpan("swiftbatch start")
+        let senderContext = try #require(sender.context.inMemorySpanContext)
+        let started = commands.enqueue(.start("slow", parameters: ["n": 1]), traceContext: sender.context)
+        sender.end()
         let unknown = commands.enqueue(.start("missing", parameters: [:]))
         let garbage = commands.enqueue(body: "not a command")
         try await eventually("the three commands settled", timeout: .seconds(10)) {
@@ -86,6 +90,9 @@ struct WorkerObservabilityTests {
             commandSpans.first { $0.attributes.get(BatchSpan.commandOutcome) == .string("accepted") })
         #expect(accepted.attributes.get(BatchSpan.commandAction) == .string("start"))
         #expect(accepted.attributes.get(BatchSpan.executionId) == .int64(id))
+        #expect(accepted.traceID == senderContext.traceID, "the command's span continues its sender's trace")
+        #expect(accepted.parentSpanID == senderContext.spanID)
+        #expect(commandSpans.filter { $0.traceID == senderContext.traceID }.count == 1, "the others carry none")
         #expect(commandSpans.filter { $0.status?.code == .error }.count == 2, "dead-lettered commands are errors")
         let job = try #require(spans.first { $0.operationName == BatchSpan.job })
         #expect(job.parentSpanID == accepted.spanID, "the job's trace starts at the command that started it")

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import Tracing
 
 /// The batch wire protocol (``Command``, ``Reply``, ``Event``, named by ``BatchTopology``) over one
 /// ``AMQPConnection``: commands in (with dead-lettering of bad ones), replies, events, the control broadcast and the
@@ -28,15 +29,21 @@ public final class BatchMessaging: Sendable {
     ///   - topology: the names (prefix `batch` by default).
     ///   - limits: the size limit of bodies (64 KiB by default).
     ///   - logger: where bad commands and other notable events are logged.
+    ///   - instrument: what writes the current trace context into the commands and partitions sent (and reads it
+    ///     back from those received); the process's bootstrapped one by default.
     public init(
         connection: AMQPConnection, topology: BatchTopology = BatchTopology(), limits: MessageLimits = MessageLimits(),
-        logger: Logger
+        logger: Logger, instrument: (any Instrument)? = nil
     ) {
         self.connection = connection
         self.topology = topology
         self.limits = limits
         self.logger = logger
+        self.instrument = instrument ?? InstrumentationSystem.instrument
     }
+
+    /// Carries trace context in the commands and partitions this sends, see ``MessageTraceContext``.
+    public let instrument: any Instrument
 
     /// Declares the shared topology (commands queue with its dead-lettering, control and events exchanges), again
     /// after every reconnect.
@@ -67,10 +74,11 @@ public final class BatchMessaging: Sendable {
     }
 
     func send(_ command: Command, correlationID: String?, replyTo: String?) async throws {
+        var properties = Self.jsonProperties(correlationID: correlationID, replyTo: replyTo)
+        MessageTraceContext.inject(into: &properties.headers, using: instrument)
         try await connection.publish(
-            AMQPMessage(
-                body: command.body, properties: Self.jsonProperties(correlationID: correlationID, replyTo: replyTo)),
-            exchange: "", routingKey: topology.commandsQueue, mandatory: true)
+            AMQPMessage(body: command.body, properties: properties), exchange: "", routingKey: topology.commandsQueue,
+            mandatory: true)
     }
 
     /// Sends a command and waits for the worker's reply (the RPC trigger): the command carries `reply_to` (this
@@ -109,16 +117,20 @@ public final class BatchMessaging: Sendable {
             consumer: try await connection.consume(queue: topology.commandsQueue, prefetch: prefetch), messaging: self)
     }
 
-    /// Sends remote partitions to the partitions queue, each a persistent `partition` message; returns once the
-    /// broker confirmed them all.
+    /// Sends remote partitions to the partitions queue, each a persistent `partition` message carrying the current
+    /// trace context, all in one hand-over to the connection; returns once the broker confirmed them all.
     ///
     /// - Throws: ``AMQPError``; ``AMQPError/Code/publishReturned`` when the partitions queue does not exist.
     public func sendPartitions(_ partitions: [Command]) async throws {
-        for partition in partitions {
-            try await connection.publish(
-                AMQPMessage(body: partition.body, properties: Self.jsonProperties()), exchange: "",
-                routingKey: topology.partitionsQueue, mandatory: true)
-        }
+        var properties = Self.jsonProperties()
+        MessageTraceContext.inject(into: &properties.headers, using: instrument)
+        let outcomes = await connection.publish(
+            partitions.map { partition in
+                AMQPPublication(
+                    AMQPMessage(body: partition.body, properties: properties), exchange: "",
+                    routingKey: topology.partitionsQueue, mandatory: true)
+            })
+        if let failure = outcomes.lazy.compactMap({ $0 }).first { throw failure }
     }
 
     /// Starts consuming the partitions queue (every worker, beside the commands).

@@ -1,12 +1,10 @@
 import Hummingbird
 
-/// Requires `Authorization: Bearer <token>` (or the cookie `swiftbatch_token`, for a browser's `EventSource`) on
-/// every request to the API and the OpenAPI document; the dashboard's static files hold no data and pass. The
-/// comparison takes the same time whatever the given token, and neither token is ever logged.
+/// Requires `Authorization: Bearer <token>` on every request to the API and the OpenAPI document; the dashboard's
+/// static files hold no data and pass. The comparison takes the same time whatever the given token, and neither
+/// token is ever logged. Only the header counts: a cookie would travel with requests other sites make the browser
+/// send, and the dashboard reads even its event stream with `fetch()` and the header.
 struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
-    /// The cookie a browser may carry the token in.
-    static var cookieName: String { "swiftbatch_token" }
-
     let token: [UInt8]
 
     init(token: String) {
@@ -32,20 +30,12 @@ struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
         path == "/api" || path.hasPrefix("/api/") || path == "/openapi.json"
     }
 
-    /// The token of the `Authorization: Bearer` header, or else of the cookie.
+    /// The token of the `Authorization: Bearer` header.
     static func presentedToken(_ request: Request) -> [UInt8]? {
-        if let header = request.headers[.authorization] {
-            let scheme = "bearer "
-            guard header.count > scheme.count, header.prefix(scheme.count).lowercased() == scheme else { return nil }
-            return Array(header.dropFirst(scheme.count).utf8)
-        }
-        for header in request.headers[values: .cookie] {
-            for pair in header.split(separator: ";") {
-                let trimmed = pair.drop(while: { $0 == " " })
-                if trimmed.hasPrefix(cookieName + "=") { return Array(trimmed.dropFirst(cookieName.count + 1).utf8) }
-            }
-        }
-        return nil
+        guard let header = request.headers[.authorization] else { return nil }
+        let scheme = "bearer "
+        guard header.count > scheme.count, header.prefix(scheme.count).lowercased() == scheme else { return nil }
+        return Array(header.dropFirst(scheme.count).utf8)
     }
 
     /// Equal bytes, in a time that depends only on the lengths, not on where they differ.

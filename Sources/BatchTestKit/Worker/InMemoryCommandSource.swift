@@ -2,6 +2,7 @@ import Batch
 import BatchRabbitMQ
 import BatchWorker
 import Synchronization
+import Tracing
 
 /// A ``CommandSource`` in memory, the twin of the commands queue for tests: enqueue commands (or raw bodies), run a
 /// ``Worker`` on it, and observe how each was settled (acked, dead-lettered with its reason, retried with its
@@ -48,12 +49,14 @@ public final class InMemoryCommandSource: CommandSource {
     ///   - command: the command.
     ///   - attempts: its count of earlier attempts (as its headers would carry).
     ///   - wantsReply: whether it asks for an answer (has `reply_to`).
+    ///   - traceContext: the trace context it carries, as its sender's headers would.
     /// - Returns: the delivery, to observe.
     @discardableResult
     public func enqueue(
-        _ command: Command, attempts: CommandAttempts = CommandAttempts(), wantsReply: Bool = true
+        _ command: Command, attempts: CommandAttempts = CommandAttempts(), wantsReply: Bool = true,
+        traceContext: ServiceContext? = nil
     ) -> Delivery {
-        enqueue(body: command.body, attempts: attempts, wantsReply: wantsReply)
+        enqueue(body: command.body, attempts: attempts, wantsReply: wantsReply, traceContext: traceContext)
     }
 
     /// Puts a raw body at the end of the queue (bad input: not JSON, an unknown command, ...).
@@ -62,8 +65,11 @@ public final class InMemoryCommandSource: CommandSource {
         enqueue(body: Array(body.utf8), attempts: CommandAttempts(), wantsReply: wantsReply)
     }
 
-    private func enqueue(body: [UInt8], attempts: CommandAttempts, wantsReply: Bool) -> Delivery {
-        let delivery = Delivery(body: body, attempts: attempts, wantsReply: wantsReply, source: self)
+    private func enqueue(
+        body: [UInt8], attempts: CommandAttempts, wantsReply: Bool, traceContext: ServiceContext? = nil
+    ) -> Delivery {
+        let delivery = Delivery(
+            body: body, attempts: attempts, wantsReply: wantsReply, traceContext: traceContext, source: self)
         let waiter = state.withLock { state in
             state.queue.append(delivery)
             state.all.append(delivery)
@@ -172,13 +178,22 @@ public final class InMemoryCommandSource: CommandSource {
         private weak let source: InMemoryCommandSource?
         private let settled = Mutex<Settlement?>(nil)
         private let answers = Mutex<[Reply]>([])
+        /// The trace context it carries, if any.
+        public let carriedTraceContext: ServiceContext?
 
-        init(body: [UInt8], attempts: CommandAttempts, wantsReply: Bool, source: InMemoryCommandSource) {
+        init(
+            body: [UInt8], attempts: CommandAttempts, wantsReply: Bool, traceContext: ServiceContext? = nil,
+            source: InMemoryCommandSource
+        ) {
             self.body = body
             self.attempts = attempts
             self.wantsReply = wantsReply
+            self.carriedTraceContext = traceContext
             self.source = source
         }
+
+        /// The trace context it carries (``carriedTraceContext``).
+        public func traceContext(using instrument: any Instrument) -> ServiceContext? { carriedTraceContext }
 
         /// How it was settled, if it was.
         public var settlement: Settlement? { settled.withLock { $0 } }
@@ -198,7 +213,9 @@ public final class InMemoryCommandSource: CommandSource {
         public func retry(attempts: CommandAttempts, after delay: Duration) async throws {
             try settle(.retried(attempts, after: delay))
             guard let source else { return }
-            let copy = Delivery(body: body, attempts: attempts, wantsReply: wantsReply, source: source)
+            let copy = Delivery(
+                body: body, attempts: attempts, wantsReply: wantsReply, traceContext: carriedTraceContext,
+                source: source)
             Task {
                 try? await Task.sleep(for: delay)
                 source.putBack(copy, atHead: false)
@@ -210,7 +227,9 @@ public final class InMemoryCommandSource: CommandSource {
             try settle(.requeued)
             guard let source else { return }
             source.putBack(
-                Delivery(body: body, attempts: attempts, wantsReply: wantsReply, source: source), atHead: true)
+                Delivery(
+                    body: body, attempts: attempts, wantsReply: wantsReply, traceContext: carriedTraceContext,
+                    source: source), atHead: true)
         }
 
         /// Records the answer when one was asked for.

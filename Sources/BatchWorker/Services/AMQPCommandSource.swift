@@ -1,5 +1,6 @@
 import Batch
 import BatchRabbitMQ
+import Tracing
 
 /// A ``CommandSource`` over a RabbitMQ consumer: the commands queue, or a worker's control queue.
 public final class AMQPCommandSource: CommandSource {
@@ -60,6 +61,9 @@ public final class AMQPCommandSource: CommandSource {
         }
         func requeue() async throws { try delivery.nack(requeue: true) }
         func reply(_ reply: Reply) async throws { try await messaging.reply(reply, to: delivery) }
+        func traceContext(using instrument: any Instrument) -> ServiceContext? {
+            MessageTraceContext.extract(from: delivery.properties.headers, using: instrument)
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 import Batch
 import BatchRabbitMQ
+import Tracing
 
 /// One command as received, with the means to settle it: the worker acks it once accepted (a start once its
 /// execution row is committed), dead-letters what can never succeed, sends what met a passing failure back for a
@@ -23,6 +24,13 @@ public protocol CommandDelivery: Sendable {
     func requeue() async throws
     /// Answers it, if an answer was asked for; does nothing otherwise.
     func reply(_ reply: Reply) async throws
+    /// The trace context its sender put in it, read with `instrument`; `nil` when the source carries none.
+    func traceContext(using instrument: any Instrument) -> ServiceContext?
+}
+
+extension CommandDelivery {
+    /// No trace context: a source that carries none.
+    public func traceContext(using instrument: any Instrument) -> ServiceContext? { nil }
 }
 
 /// Where a worker takes its commands from (the commands queue, or the control exchange a stop reaches every worker

@@ -37,7 +37,7 @@ extension Worker {
     /// for a later attempt (holding no slot) when a passing failure met it, until its attempts run out and it is
     /// dead-lettered with its last error.
     func handle(_ delivery: any CommandDelivery) async {
-        await metrics.traced { span in await handle(delivery, span: span) }
+        await metrics.traced(delivery) { span in await handle(delivery, span: span) }
     }
 
     private func handle(_ delivery: any CommandDelivery, span: (any Span)?) async {

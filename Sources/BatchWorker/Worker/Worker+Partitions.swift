@@ -86,8 +86,16 @@ extension Worker {
     /// Takes one partition message: checks it names a partition of a job this worker defines as its manager does,
     /// claims it (acked after that commit) and runs it in a task of its own. A message that can never run is
     /// dead-lettered with the reason; one that met a passing failure is retried later; one whose partition was taken
-    /// already, or ended, is acked and dropped.
+    /// already, or ended, is acked and dropped. All in a `batch.command` span continuing the manager's trace, under
+    /// which the partition's own spans hang.
     func handlePartition(_ delivery: any CommandDelivery) async {
+        await metrics.traced(delivery) { span in
+            span?.attributes[BatchSpan.commandAction] = Command.Action.partition.rawValue
+            await takePartition(delivery)
+        }
+    }
+
+    private func takePartition(_ delivery: any CommandDelivery) async {
         let command: Command
         do {
             command = try delivery.command()

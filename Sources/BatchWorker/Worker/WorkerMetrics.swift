@@ -40,9 +40,11 @@ struct WorkerMetrics: Sendable {
         ).increment(by: 1)
     }
 
-    /// Runs the handling of one command in its `batch.command` span.
-    func traced(_ body: ((any Span)?) async -> Void) async {
+    /// Runs the handling of one command in its `batch.command` span, which continues the trace the command carries
+    /// (its sender's), if any.
+    func traced(_ delivery: any CommandDelivery, _ body: ((any Span)?) async -> Void) async {
         if tracer is NoOpTracer { return await body(nil) }
-        await tracer.withSpan(BatchSpan.command, ofKind: .consumer) { span in await body(span) }
+        let context = delivery.traceContext(using: tracer) ?? ServiceContext.current ?? .topLevel
+        await tracer.withSpan(BatchSpan.command, context: context, ofKind: .consumer) { span in await body(span) }
     }
 }

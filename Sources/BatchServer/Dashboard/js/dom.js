@@ -43,6 +43,31 @@ export function replace(node, ...children) {
     return append(node, children);
 }
 
+/**
+ * Makes `tbody` show one row per item, in the items' order, keeping the rows of items seen before (so the DOM does not
+ * jump): `rows` maps `key(item)` to `{ tr, ... }`, `makeRow(item)` builds a new one, `fill(row, item)` updates one.
+ */
+export function reconcileRows(tbody, rows, items, key, makeRow, fill) {
+    const seen = new Set();
+    items.forEach((item, index) => {
+        const id = key(item);
+        seen.add(id);
+        let row = rows.get(id);
+        if (!row) {
+            row = makeRow(item);
+            rows.set(id, row);
+        }
+        fill(row, item);
+        if (tbody.children[index] !== row.tr) tbody.insertBefore(row.tr, tbody.children[index] ?? null);
+    });
+    for (const [id, row] of rows) {
+        if (!seen.has(id)) {
+            row.tr.remove();
+            rows.delete(id);
+        }
+    }
+}
+
 /** Sets a node's text only when it changed (no needless reflow while events stream in). */
 export function setText(node, text) {
     const value = text === null || text === undefined ? "" : String(text);

@@ -2,7 +2,7 @@
 // and what it fired last; pause, resume and trigger with confirmation. Refreshed every 10 seconds.
 
 import { api } from "../api.js";
-import { formatRelative, formatTime, formatTimeIn, h, replace, setText } from "../dom.js";
+import { formatRelative, formatTime, formatTimeIn, h, reconcileRows, replace, setText } from "../dom.js";
 import { setStatus, statusBadge } from "../status.js";
 
 const REFRESH_MS = 10000;
@@ -154,23 +154,7 @@ export function schedulesView(container, _params, ctx) {
             const answer = await api("/api/schedules");
             if (disposed) return;
             const schedules = answer?.schedules ?? [];
-            const seen = new Set();
-            schedules.forEach((schedule, index) => {
-                seen.add(schedule.name);
-                let row = rows.get(schedule.name);
-                if (!row) {
-                    row = makeRow(schedule);
-                    rows.set(schedule.name, row);
-                }
-                fill(row, schedule);
-                if (tbody.children[index] !== row.tr) tbody.insertBefore(row.tr, tbody.children[index] ?? null);
-            });
-            for (const [name, row] of rows) {
-                if (!seen.has(name)) {
-                    row.tr.remove();
-                    rows.delete(name);
-                }
-            }
+            reconcileRows(tbody, rows, schedules, (schedule) => schedule.name, makeRow, fill);
             const none = "No schedules. Add one with `swiftbatch schedule add` or `.schedule(...)` on a job.";
             setText(message, schedules.length ? "" : none);
         } catch (error) {

@@ -2,7 +2,7 @@
 // counted on between reloads), refreshed every 5 seconds.
 
 import { api } from "../api.js";
-import { formatSeconds, formatTime, h, replace, setText } from "../dom.js";
+import { formatSeconds, formatTime, h, reconcileRows, replace, setText } from "../dom.js";
 
 /** "1 job", "2 jobs". */
 function plural(count, word) {
@@ -127,23 +127,7 @@ export function workersView(container, _params, ctx) {
             if (disposed) return;
             loadedAt = Date.now();
             const workers = answer?.workers ?? [];
-            const seen = new Set();
-            workers.forEach((worker, index) => {
-                seen.add(worker.id);
-                let row = rows.get(worker.id);
-                if (!row) {
-                    row = makeRow(worker);
-                    rows.set(worker.id, row);
-                }
-                fill(row, worker);
-                if (tbody.children[index] !== row.tr) tbody.insertBefore(row.tr, tbody.children[index] ?? null);
-            });
-            for (const [workerId, row] of rows) {
-                if (!seen.has(workerId)) {
-                    row.tr.remove();
-                    rows.delete(workerId);
-                }
-            }
+            reconcileRows(tbody, rows, workers, (worker) => worker.id, makeRow, fill);
             const running = workers.reduce((sum, worker) => sum + (worker.running ?? 0), 0);
             const capacity = workers.every((worker) => typeof worker.capacity === "number")
                 ? workers.reduce((sum, worker) => sum + worker.capacity, 0)
