@@ -15,31 +15,39 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
+        // What the benchmarks share: the plain chunk loop they measure the engine against, a timed job run, medians.
+        .target(
+            name: "BenchmarkSupport", dependencies: [.product(name: "Batch", package: "swift-batch")],
+            path: "BenchmarkSupport", swiftSettings: strict),
         .executableTarget(
             name: "BatchBenchmarks",
             dependencies: [
-                .product(name: "Batch", package: "swift-batch"), .product(name: "Logging", package: "swift-log"),
+                "BenchmarkSupport", .product(name: "Batch", package: "swift-batch"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "BatchBenchmarks", swiftSettings: strict),
         // What metrics, spans and progress cost the chunk step: no-op backends and Prometheus, alternating.
         .executableTarget(
             name: "ObservabilityBenchmarks",
             dependencies: [
-                .product(name: "Batch", package: "swift-batch"), .product(name: "Logging", package: "swift-log"),
+                "BenchmarkSupport", .product(name: "Batch", package: "swift-batch"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "ObservabilityBenchmarks", swiftSettings: strict),
         .executableTarget(
             name: "FileBenchmarks",
             dependencies: [
-                .product(name: "Batch", package: "swift-batch"), .product(name: "BatchFiles", package: "swift-batch"),
+                "BenchmarkSupport", .product(name: "Batch", package: "swift-batch"),
+                .product(name: "BatchFiles", package: "swift-batch"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "FileBenchmarks", swiftSettings: strict),
         .executableTarget(
             name: "PostgresBenchmarks",
             dependencies: [
-                .product(name: "Batch", package: "swift-batch"), .product(name: "BatchFiles", package: "swift-batch"),
+                "BenchmarkSupport", .product(name: "Batch", package: "swift-batch"),
+                .product(name: "BatchFiles", package: "swift-batch"),
                 .product(name: "BatchPostgres", package: "swift-batch"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -49,7 +57,9 @@ let package = Package(
             name: "RabbitMQBareLoop", path: "RabbitMQBareLoop", linkerSettings: [.linkedLibrary("rabbitmq")]),
         .executableTarget(
             name: "RabbitMQBenchmarks",
-            dependencies: [.product(name: "BatchRabbitMQ", package: "swift-batch"), "RabbitMQBareLoop"],
+            dependencies: [
+                "BenchmarkSupport", .product(name: "BatchRabbitMQ", package: "swift-batch"), "RabbitMQBareLoop",
+            ],
             path: "RabbitMQBenchmarks", swiftSettings: strict),
         .executableTarget(
             name: "WorkerBenchmarks",

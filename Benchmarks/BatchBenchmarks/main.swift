@@ -1,3 +1,4 @@
+import Batch
 // The engine's chunk-step overhead, measured side by side with a plain loop making the same reader, processor
 // and writer calls.
 //
@@ -5,7 +6,7 @@
 //
 // Prints the median of each over the trials (alternating, so drift on a shared machine hits both alike) and
 // their ratio. The target (issue 2) is a ratio of at least 0.5.
-import Batch
+import BenchmarkSupport
 import Foundation
 import Logging
 
@@ -15,39 +16,15 @@ let trials = arguments.dropFirst().first ?? 7
 let chunkSize = 1_000
 let items = Array(0..<itemCount)
 
-/// A trivial writer: adds the items up.
-final class SumWriter: ItemWriter, @unchecked Sendable {  // used by one task at a time
-    var sum = 0
-    func write(_ items: [Int], in transaction: any ChunkTransaction) async throws {
-        for item in items { sum &+= item }
-    }
-}
-
-final class NoTransaction: ChunkTransaction {
-    func commit(_ stepExecution: StepExecution) async throws -> StepExecution { stepExecution }
-    func rollback() async {}
-}
-
 let processor: @Sendable (Int) async throws -> Int? = { $0 & 1 == 0 ? $0 : $0 &* 3 }
 
 func plainLoop() async throws -> (Duration, Int) {
-    let writer = SumWriter()
+    var writer = SumWriter()
     let transaction = NoTransaction()
     let start = ContinuousClock.now
     var reader = ArrayItemReader(items)
     try await reader.open(ExecutionContext())
-    var chunk: [Int] = []
-    chunk.reserveCapacity(chunkSize)
-    var read = 0
-    while let item = try await reader.read() {
-        read += 1
-        if let output = try await processor(item) { chunk.append(output) }
-        if read % chunkSize == 0 {
-            try await writer.write(chunk, in: transaction)
-            chunk.removeAll(keepingCapacity: true)
-        }
-    }
-    if !chunk.isEmpty { try await writer.write(chunk, in: transaction) }
+    try await plainChunkLoop(&reader, processor: processor, &writer, chunkSize: chunkSize, in: transaction)
     return (ContinuousClock.now - start, writer.sum)
 }
 
@@ -61,21 +38,7 @@ func chunkStep(_ trial: Int) async throws -> (Duration, Int) {
     let jobOperator = JobOperator(
         registry: try JobRegistry([job]), repository: InMemoryJobRepository(),
         logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
-    let start = ContinuousClock.now
-    let execution = try await jobOperator.start("bench", parameters: JobParameters(["trial": .int(Int64(trial))]))
-    let elapsed = ContinuousClock.now - start
-    precondition(execution.status == .completed, "benchmark job \(execution.status): \(execution.exitMessage)")
-    return (elapsed, writer.sum)
-}
-
-func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    return sorted.count % 2 == 1
-        ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-}
-
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    return (try await timedRun(of: "bench", on: jobOperator, trial: trial), writer.sum)
 }
 
 var plainRates: [Double] = []

@@ -1,3 +1,5 @@
+import Batch
+import BatchFiles
 // CSV → CSV through a chunk step, measured side by side with a bare loop making the same reader and writer calls
 // on the same file.
 //
@@ -8,8 +10,7 @@
 // rows) and a job of one ChunkStep doing the same with chunk size 1,000 on the in-memory repository (so every
 // chunk also saves the reader's and the writer's positions). Prints the median rows/s of each and their ratio;
 // the target (issue 6) is a ratio of at least 0.5. Both outputs are checked to be identical.
-import Batch
-import BatchFiles
+import BenchmarkSupport
 import Foundation
 import Logging
 
@@ -32,11 +33,6 @@ defer { try? FileManager.default.removeItem(atPath: directory) }
 let input = directory + "/input.csv"
 let bareOutput = directory + "/bare.csv"
 let stepOutput = directory + "/step.csv"
-
-final class NoTransaction: ChunkTransaction {
-    func commit(_ stepExecution: StepExecution) async throws -> StepExecution { stepExecution }
-    func rollback() async {}
-}
 
 /// The trivial processor: books every row.
 let processor: @Sendable (Row) async throws -> Row? = { row in
@@ -71,18 +67,7 @@ func bareLoop() async throws -> Duration {
     var writer = CSVWriter<Row>(path: bareOutput)
     try await reader.open(ExecutionContext())
     try await writer.open(ExecutionContext())
-    var chunk: [Row] = []
-    chunk.reserveCapacity(chunkSize)
-    var read = 0
-    while let row = try await reader.read() {
-        read += 1
-        if let output = try await processor(row) { chunk.append(output) }
-        if read % chunkSize == 0 {
-            try await writer.write(chunk, in: transaction)
-            chunk.removeAll(keepingCapacity: true)
-        }
-    }
-    if !chunk.isEmpty { try await writer.write(chunk, in: transaction) }
+    try await plainChunkLoop(&reader, processor: processor, &writer, chunkSize: chunkSize, in: transaction)
     try await writer.close(.completed)
     try await reader.close(.completed)
     return ContinuousClock.now - start
@@ -97,21 +82,7 @@ func chunkStep(_ trial: Int) async throws -> Duration {
     let jobOperator = JobOperator(
         registry: try JobRegistry([job]), repository: InMemoryJobRepository(),
         logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
-    let start = ContinuousClock.now
-    let execution = try await jobOperator.start("bench", parameters: JobParameters(["trial": .int(Int64(trial))]))
-    let elapsed = ContinuousClock.now - start
-    precondition(execution.status == .completed, "benchmark job \(execution.status): \(execution.exitMessage)")
-    return elapsed
-}
-
-func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    return sorted.count % 2 == 1
-        ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-}
-
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    return try await timedRun(of: "bench", on: jobOperator, trial: trial)
 }
 
 try await makeInput()

@@ -1,3 +1,4 @@
+import Batch
 // What metrics, spans and progress reports cost the engine: BatchBenchmarks' in-memory chunk step (1,000 items a
 // chunk) run with the no-op backends and with the Prometheus backend, side by side with the same plain loop.
 //
@@ -13,7 +14,7 @@
 // Prints the medians (items/s) and each configuration's cost against `disabled` and against the plain loop. The
 // uninstrumented engine is measured by `scripts/observability-cost` (BatchBenchmarks of the commit before the
 // instrumentation, alternating with this tree's).
-import Batch
+import BenchmarkSupport
 import Foundation
 import Logging
 import Prometheus
@@ -26,19 +27,6 @@ let chunkSize = arguments.dropFirst(2).first ?? 1_000
 let items = Array(0..<itemCount)
 let quiet = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
 
-/// A trivial writer: adds the items up.
-final class SumWriter: ItemWriter, @unchecked Sendable {  // used by one task at a time
-    var sum = 0
-    func write(_ items: [Int], in transaction: any ChunkTransaction) async throws {
-        for item in items { sum &+= item }
-    }
-}
-
-final class NoTransaction: ChunkTransaction {
-    func commit(_ stepExecution: StepExecution) async throws -> StepExecution { stepExecution }
-    func rollback() async {}
-}
-
 /// Counts the progress reports (what the worker's publisher does first: queue them).
 final class CountingObserver: StepProgressObserver {
     let count = Atomic<Int>(0)
@@ -48,23 +36,12 @@ final class CountingObserver: StepProgressObserver {
 let processor: @Sendable (Int) async throws -> Int? = { $0 & 1 == 0 ? $0 : $0 &* 3 }
 
 func plainLoop() async throws -> (Duration, Int) {
-    let writer = SumWriter()
+    var writer = SumWriter()
     let transaction = NoTransaction()
     let start = ContinuousClock.now
     var reader = ArrayItemReader(items)
     try await reader.open(ExecutionContext())
-    var chunk: [Int] = []
-    chunk.reserveCapacity(chunkSize)
-    var read = 0
-    while let item = try await reader.read() {
-        read += 1
-        if let output = try await processor(item) { chunk.append(output) }
-        if read % chunkSize == 0 {
-            try await writer.write(chunk, in: transaction)
-            chunk.removeAll(keepingCapacity: true)
-        }
-    }
-    if !chunk.isEmpty { try await writer.write(chunk, in: transaction) }
+    try await plainChunkLoop(&reader, processor: processor, &writer, chunkSize: chunkSize, in: transaction)
     return (ContinuousClock.now - start, writer.sum)
 }
 
@@ -78,11 +55,7 @@ func chunkStep(_ trial: Int, _ observability: BatchObservability) async throws -
     let jobOperator = JobOperator(
         registry: try JobRegistry([job]), repository: InMemoryJobRepository(), logger: quiet,
         observability: observability)
-    let start = ContinuousClock.now
-    let execution = try await jobOperator.start("bench", parameters: JobParameters(["trial": .int(Int64(trial))]))
-    let elapsed = ContinuousClock.now - start
-    precondition(execution.status == .completed, "benchmark job \(execution.status): \(execution.exitMessage)")
-    return (elapsed, writer.sum)
+    return (try await timedRun(of: "bench", on: jobOperator, trial: trial), writer.sum)
 }
 
 /// The CPU time this process has used (user and system, every thread): on a machine shared with other work it
@@ -91,16 +64,6 @@ func processCPU() -> Double {
     var time = timespec()
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
     return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-}
-
-func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    return sorted.count % 2 == 1
-        ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-}
-
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
 }
 
 let registry = PrometheusCollectorRegistry()

@@ -20,6 +20,7 @@
 import Batch
 import BatchFiles
 import BatchPostgres
+import BenchmarkSupport
 import Foundation
 import Logging
 
@@ -143,10 +144,6 @@ if environment["BENCH_CHUNK_ONLY"] != "1", environment["BENCH_CSV"] != "0" {
 try await repository.pool.withConnection { try await $0.query("DROP SCHEMA \(schema) CASCADE") }
 copy.cleanUp()
 await repository.shutdown()
-
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}
 
 func format(_ duration: Duration) -> String { String(format: "%.2f s", seconds(duration)) }
 

@@ -9,6 +9,7 @@
 // its own queue.
 
 import BatchRabbitMQ
+import BenchmarkSupport
 import Foundation
 import Logging
 import RabbitMQBareLoop
@@ -92,16 +93,6 @@ func swiftConsume() async throws -> Double {
     let elapsed = start.duration(to: .now)
     await connection.close()
     return Double(messages) / seconds(elapsed)
-}
-
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}
-
-func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    return sorted.count % 2 == 1
-        ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
 }
 
 let admin = try await AMQPConnection.connect(configuration: configuration, logger: logger)

@@ -43,34 +43,3 @@ func readCSV(_ path: String, _ range: FileByteRange?, format: CSVFormat = .csv) 
 func readJSONLines(_ path: String, _ range: FileByteRange?) async throws -> [Note] {
     try await readAll(JSONLinesReader<Note>(path: path, configuration: FileReaderConfiguration(range: range)))
 }
-
-/// Records what the partitioner it wraps answers.
-private struct CapturingPartitioner: Partitioner {
-    let inner: any Partitioner
-    let captured: Recorder<[String: ExecutionContext]>
-    func partition(gridSize: Int, context: StepContext) async throws -> [String: ExecutionContext] {
-        let partitions = try await inner.partition(gridSize: gridSize, context: context)
-        captured.append(partitions)
-        return partitions
-    }
-}
-
-/// The partitions `partitioner` makes for `gridSize` with `directory` as the data directory (a StepContext is only
-/// made by running a step, so this runs a partitioned step whose partitions do nothing).
-func partitions(
-    of partitioner: any Partitioner, gridSize: Int, directory: String, params: String = "{}"
-) async throws -> [String: ExecutionContext] {
-    let captured = Recorder<[String: ExecutionContext]>()
-    let job = Job("capture") {
-        PartitionStep(
-            "capture", partitions: gridSize,
-            partitioner: CapturingPartitioner(inner: partitioner, captured: captured),
-            step: Step("nothing") { _ in })
-    }
-    .resource(try DataDirectory(path: directory))
-    let execution = try await makeOperator(job).start("capture", params: params)
-    guard let result = captured.all.first else {
-        throw BatchError(.stepFailed, "the partitioner failed: \(execution.exitMessage)")
-    }
-    return result
-}

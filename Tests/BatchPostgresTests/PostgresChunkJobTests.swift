@@ -5,15 +5,6 @@ import Foundation
 import Logging
 import Testing
 
-/// Fails once per key, then lets it through.
-final class FailOnce: Sendable {
-    private let failed = Locked(Set<String>())
-
-    func shouldFail(_ key: String) -> Bool {
-        failed.withLock { $0.insert(key).inserted }
-    }
-}
-
 struct InjectedFailure: Error, CustomStringConvertible {
     let description: String
 }
@@ -40,16 +31,17 @@ struct FailingAfterWriter<Inner: ItemWriter>: ItemWriter where Inner.Item == Row
 }
 
 @Suite(.database) struct PostgresChunkJobTests {
-    /// A job copying `source` into `output` in chunks of 10, reading pages of 7 by key; every tenth row is filtered.
-    /// It fails once: in the processor at `processFailAt`, or in the writer after inserting the chunk holding
-    /// `writeFailAfter`.
-    static func copyJob(
-        _ repository: PostgresJobRepository, processFailAt: Int64? = nil, writeFailAfter: Int64? = nil
-    ) -> Job {
+    /// A job `name` copying `source` into `output` in chunks of 10 through the writer `writer` makes for the output
+    /// table, reading pages of 7 by key; every tenth row is filtered. It fails once: in the processor at
+    /// `processFailAt`, or in the writer after writing the chunk holding `writeFailAfter`.
+    static func copyJob<Writer: ItemWriter>(
+        _ repository: PostgresJobRepository, name: String = "copy", processFailAt: Int64? = nil,
+        writeFailAfter: Int64? = nil, writer: @escaping @Sendable (String) throws -> Writer
+    ) -> Job where Writer.Item == Row {
         let schema = repository.schema
         let pool = repository.pool
         let failOnce = FailOnce()
-        return Job("copy") {
+        return Job(name) {
             ChunkStep(
                 "copy", chunkSize: 10,
                 reader: { _ in
@@ -63,12 +55,83 @@ struct FailingAfterWriter<Inner: ItemWriter>: ItemWriter where Inner.Item == Row
                 },
                 writer: { _ in
                     FailingAfterWriter(
-                        inner: try PostgresItemWriter<Row>(table: "\(schema).output", columns: ["id", "payload"]) {
-                            [.int($0.id), .text($0.payload)]
-                        },
-                        failAfter: writeFailAfter, failOnce: failOnce)
+                        inner: try writer("\(schema).output"), failAfter: writeFailAfter, failOnce: failOnce)
                 })
         }
+    }
+
+    /// A job `name` copying `source` into `output` in chunks of `chunkSize` (pages of `pageSize`) through the writer
+    /// `writer` makes for the output table, skipping up to `limit` rows the table refuses (SQLSTATE 23514) and
+    /// recording them with `recorder` when given.
+    static func skippingJob<Writer: ItemWriter>(
+        _ name: String, _ repository: PostgresJobRepository, chunkSize: Int, pageSize: Int, limit: Int,
+        recorder: PostgresSkippedItemRecorder? = nil, writer: @escaping @Sendable (String) throws -> Writer
+    ) -> Job where Writer.Item == Row {
+        let schema = repository.schema
+        let pool = repository.pool
+        let step = ChunkStep(
+            "copy", chunkSize: chunkSize,
+            reader: { _ in PostgresChunkJobTests.sourceReader(pool: pool, schema: schema, pageSize: pageSize) },
+            writer: { _ in try writer("\(schema).output") }
+        )
+        .skip(SkipPolicy(limit: limit) { ($0 as? PostgresError)?.sqlState == "23514" })
+        let recording = recorder.map { step.recordSkippedItems($0) } ?? step
+        return Job(name) { recording }
+    }
+
+    /// The `INSERT` writer of `Row`s into `table`.
+    static func insertWriter(_ table: String) throws -> PostgresItemWriter<Row> {
+        try PostgresItemWriter<Row>(table: table, columns: ["id", "payload"]) { [.int($0.id), .text($0.payload)] }
+    }
+
+    /// The `COPY` writer of `Row`s into `table`.
+    static func copyWriter(_ table: String, rowsPerStatement: Int = 250) throws -> PostgresCopyItemWriter<Row> {
+        try PostgresCopyItemWriter<Row>(table: table, columns: ["id", "payload"], rowsPerStatement: rowsPerStatement) {
+            [.int($0.id), .text($0.payload)]
+        }
+    }
+
+    /// Makes `output` refuse the row `id`: a check constraint `no_<id>` (SQLSTATE 23514 when it is written).
+    static func refuse(_ id: Int64, _ repository: PostgresJobRepository) async throws {
+        try await repository.pool.withConnection { connection in
+            try await connection.query(
+                "ALTER TABLE \"\(repository.schema)\".output ADD CONSTRAINT no_\(id) CHECK (id <> \(id))")
+        }
+    }
+
+    /// Starts `job` (a ``copyJob(_:name:processFailAt:writeFailAfter:writer:)`` of 95 rows failing in the writer
+    /// after 55) and checks the failed execution left rows 1...50 and step counters of 45 writes in 5 commits;
+    /// restarts it and checks every row is written once with its payload unchanged.
+    /// - Returns: the failed and the restarted execution.
+    static func failAfter55ThenRestart(
+        _ job: Job, _ repository: PostgresJobRepository, sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> (failed: JobExecution, restarted: JobExecution) {
+        let jobOperator = JobOperator(
+            registry: try JobRegistry([job]), repository: repository, logger: TestDatabase.logger)
+        let failed = try await jobOperator.start(job.name, parameters: JobParameters(["run": 1]))
+        #expect(failed.status == .failed, sourceLocation: sourceLocation)
+        // The write of rows 51...59 ran, then the chunk failed: its rows are gone with its transaction.
+        #expect(try await output(repository) == expected(through: 50), sourceLocation: sourceLocation)
+        let failedStep = try #require(
+            try await repository.stepExecutions(jobExecutionId: failed.id).first, sourceLocation: sourceLocation)
+        #expect(failedStep.counters.write == 45, sourceLocation: sourceLocation)
+        #expect(failedStep.counters.commit == 5, sourceLocation: sourceLocation)
+
+        let restarted = try await jobOperator.restart(.executionId(failed.id))
+        #expect(restarted.status == .completed, sourceLocation: sourceLocation)
+        #expect(
+            try await output(repository) == expected(through: 95), "no row lost, none twice",
+            sourceLocation: sourceLocation)
+        let payloads = try await repository.pool.withConnection { connection in
+            try await connection.query(
+                """
+                SELECT count(*) AS n FROM "\(repository.schema)".output o
+                  JOIN "\(repository.schema)".source s USING (id) WHERE o.payload = s.payload
+                """
+            ).single().decode("n", as: Int.self)
+        }
+        #expect(payloads == 86, "payloads copied unchanged", sourceLocation: sourceLocation)
+        return (failed, restarted)
     }
 
     /// Reads the rows of the test's `source` table by key, `pageSize` at a time.
@@ -111,7 +174,8 @@ struct FailingAfterWriter<Inner: ItemWriter>: ItemWriter where Inner.Item == Row
         try await TestDatabase.withRepository { repository in
             try await Self.prepareTables(repository, rows: 95)
             let jobOperator = JobOperator(
-                registry: try JobRegistry([Self.copyJob(repository, processFailAt: 45)]), repository: repository,
+                registry: try JobRegistry([Self.copyJob(repository, processFailAt: 45, writer: Self.insertWriter)]),
+                repository: repository,
                 logger: TestDatabase.logger)
             let failed = try await jobOperator.start("copy", parameters: JobParameters(["run": 1]))
             #expect(failed.status == .failed)
@@ -136,55 +200,17 @@ struct FailingAfterWriter<Inner: ItemWriter>: ItemWriter where Inner.Item == Row
     @Test func aWriteThatFailsAfterInsertingRollsTheChunkBack() async throws {
         try await TestDatabase.withRepository { repository in
             try await Self.prepareTables(repository, rows: 95)
-            let jobOperator = JobOperator(
-                registry: try JobRegistry([Self.copyJob(repository, writeFailAfter: 55)]), repository: repository,
-                logger: TestDatabase.logger)
-            let failed = try await jobOperator.start("copy", parameters: JobParameters(["run": 2]))
-            #expect(failed.status == .failed)
-            // The insert of rows 51...59 ran, then the chunk failed: its rows are gone with its transaction.
-            #expect(try await Self.output(repository) == Self.expected(through: 50))
-            let failedStep = try #require(try await repository.stepExecutions(jobExecutionId: failed.id).first)
-            #expect(failedStep.counters.write == 45)
-            #expect(failedStep.counters.commit == 5)
-
-            let restarted = try await jobOperator.restart(.executionId(failed.id))
-            #expect(restarted.status == .completed)
-            #expect(try await Self.output(repository) == Self.expected(through: 95))
-            let payloads = try await repository.pool.withConnection { connection in
-                try await connection.query(
-                    """
-                    SELECT count(*) AS n FROM "\(repository.schema)".output o
-                      JOIN "\(repository.schema)".source s USING (id) WHERE o.payload = s.payload
-                    """
-                ).single().decode("n", as: Int.self)
-            }
-            #expect(payloads == 86, "payloads copied unchanged")
+            _ = try await Self.failAfter55ThenRestart(
+                Self.copyJob(repository, writeFailAfter: 55, writer: Self.insertWriter), repository)
         }
     }
 
     @Test func aRowTheTableRefusesIsSkippedThroughASavepointAndTheRestCommits() async throws {
         try await TestDatabase.withRepository { repository in
             try await Self.prepareTables(repository, rows: 95)
-            let schema = repository.schema
-            try await repository.pool.withConnection { connection in
-                try await connection.query(
-                    "ALTER TABLE \"\(schema)\".output ADD CONSTRAINT no_37 CHECK (id <> 37)")
-            }
-            let pool = repository.pool
-            let job = Job("copy-skipping") {
-                ChunkStep(
-                    "copy", chunkSize: 10,
-                    reader: { _ in
-                        PostgresChunkJobTests.sourceReader(pool: pool, schema: schema, pageSize: 7)
-                    },
-                    writer: { _ in
-                        try PostgresItemWriter<Row>(table: "\(schema).output", columns: ["id", "payload"]) {
-                            [.int($0.id), .text($0.payload)]
-                        }
-                    }
-                )
-                .skip(SkipPolicy(limit: 3) { ($0 as? PostgresError)?.sqlState == "23514" })
-            }
+            try await Self.refuse(37, repository)
+            let job = Self.skippingJob(
+                "copy-skipping", repository, chunkSize: 10, pageSize: 7, limit: 3, writer: Self.insertWriter)
             let jobOperator = JobOperator(
                 registry: try JobRegistry([job]), repository: repository, logger: TestDatabase.logger)
             let execution = try await jobOperator.start("copy-skipping")

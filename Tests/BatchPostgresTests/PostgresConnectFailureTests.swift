@@ -1,4 +1,5 @@
 import BatchPostgres
+import BatchTestKit
 import Foundation
 import Logging
 import Testing

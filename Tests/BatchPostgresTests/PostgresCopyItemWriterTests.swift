@@ -42,15 +42,9 @@ import Testing
         _ rows: [Wide], table: String, columns: [String], format: PostgresCopyItemWriter<Wide>.Format,
         _ repository: PostgresJobRepository, values: @escaping @Sendable (Wide) -> [PostgresValue?]
     ) async throws -> [[String?]] {
-        var writer = try PostgresCopyItemWriter<Wide>(
+        let writer = try PostgresCopyItemWriter<Wide>(
             table: table, columns: columns, rowsPerStatement: 4, format: format, values: values)
-        let transaction = try await repository.beginChunk()
-        try await writer.write(rows, in: transaction)
-        let connection = try #require(transaction as? PostgresChunkTransaction).connection
-        let select = "SELECT " + columns.map { "\($0)::text" }.joined(separator: ", ") + " FROM \(table) ORDER BY big"
-        let read = try await connection.query(select)
-        await transaction.rollback()
-        return read.map { row in (0..<columns.count).map { try? row.text(columns[$0]) }.map { $0 ?? nil } }
+        return try await written(rows, by: writer, table: table, columns: columns, repository)
     }
 
     /// What the `INSERT` writer stores for the same rows, as text: the reference.
@@ -58,7 +52,16 @@ import Testing
         _ rows: [Wide], table: String, columns: [String], _ repository: PostgresJobRepository,
         values: @escaping @Sendable (Wide) -> [PostgresValue?]
     ) async throws -> [[String?]] {
-        var writer = try PostgresItemWriter<Wide>(table: table, columns: columns, values: values)
+        let writer = try PostgresItemWriter<Wide>(table: table, columns: columns, values: values)
+        return try await written(rows, by: writer, table: table, columns: columns, repository)
+    }
+
+    /// Writes `rows` with `writer` in one chunk transaction, reads `columns` of `table` back as text (ordered by
+    /// `big`) in that transaction, and rolls it back.
+    static func written<Writer: ItemWriter>(
+        _ rows: [Wide], by writer: Writer, table: String, columns: [String], _ repository: PostgresJobRepository
+    ) async throws -> [[String?]] where Writer.Item == Wide {
+        var writer = writer
         let transaction = try await repository.beginChunk()
         try await writer.write(rows, in: transaction)
         let connection = try #require(transaction as? PostgresChunkTransaction).connection
@@ -107,56 +110,14 @@ import Testing
         }
     }
 
-    static func copyJob(_ repository: PostgresJobRepository, writeFailAfter: Int64? = nil) -> Job {
-        let schema = repository.schema
-        let pool = repository.pool
-        let failOnce = FailOnce()
-        return Job("copy-in") {
-            ChunkStep(
-                "copy", chunkSize: 10,
-                reader: { _ in
-                    PostgresChunkJobTests.sourceReader(pool: pool, schema: schema, pageSize: 7)
-                },
-                processor: { (row: Row) -> Row? in row.id % 10 == 0 ? nil : row },
-                writer: { _ in
-                    FailingAfterWriter(
-                        inner: try PostgresCopyItemWriter<Row>(
-                            table: "\(schema).output", columns: ["id", "payload"], rowsPerStatement: 4
-                        ) { [.int($0.id), .text($0.payload)] },
-                        failAfter: writeFailAfter, failOnce: failOnce)
-                })
-        }
-    }
-
     @Test func aJobFailingMidWayIsRestartedAndLeavesEveryRowOnce() async throws {
         try await TestDatabase.withRepository { repository in
             try await PostgresChunkJobTests.prepareTables(repository, rows: 95)
-            let jobOperator = JobOperator(
-                registry: try JobRegistry([Self.copyJob(repository, writeFailAfter: 55)]), repository: repository,
-                logger: TestDatabase.logger)
-            let failed = try await jobOperator.start("copy-in", parameters: JobParameters(["run": 1]))
-            #expect(failed.status == .failed)
-            #expect(failed.exitMessage.contains("write failed after writing the chunk holding 55"))
-            // The copy of rows 51...59 ran, then the chunk failed: its rows are gone with its transaction.
-            #expect(try await PostgresChunkJobTests.output(repository) == PostgresChunkJobTests.expected(through: 50))
-            let failedStep = try #require(try await repository.stepExecutions(jobExecutionId: failed.id).first)
-            #expect(failedStep.counters.write == 45)
-            #expect(failedStep.counters.commit == 5)
-
-            let restarted = try await jobOperator.restart(.executionId(failed.id))
-            #expect(restarted.status == .completed)
-            #expect(
-                try await PostgresChunkJobTests.output(repository) == PostgresChunkJobTests.expected(through: 95),
-                "no row lost, none twice")
-            let payloads = try await repository.pool.withConnection { connection in
-                try await connection.query(
-                    """
-                    SELECT count(*) AS n FROM "\(repository.schema)".output o
-                      JOIN "\(repository.schema)".source s USING (id) WHERE o.payload = s.payload
-                    """
-                ).single().decode("n", as: Int.self)
+            let job = PostgresChunkJobTests.copyJob(repository, name: "copy-in", writeFailAfter: 55) {
+                try PostgresChunkJobTests.copyWriter($0, rowsPerStatement: 4)
             }
-            #expect(payloads == 86, "payloads copied unchanged")
+            let (failed, restarted) = try await PostgresChunkJobTests.failAfter55ThenRestart(job, repository)
+            #expect(failed.exitMessage.contains("write failed after writing the chunk holding 55"))
             let step = try #require(try await repository.stepExecutions(jobExecutionId: restarted.id).first)
             #expect(step.counters.write == 41)
         }
@@ -165,27 +126,11 @@ import Testing
     @Test func aPoisonRowInAChunkOfAThousandIsSkippedAndRecordedOnce() async throws {
         try await TestDatabase.withRepository { repository in
             try await PostgresChunkJobTests.prepareTables(repository, rows: 1_000)
-            let schema = repository.schema
-            try await repository.pool.withConnection { connection in
-                try await connection.query("ALTER TABLE \"\(schema)\".output ADD CONSTRAINT no_637 CHECK (id <> 637)")
-            }
-            let pool = repository.pool
+            try await PostgresChunkJobTests.refuse(637, repository)
             let recorder = PostgresSkippedItemRecorder(repository: repository)
-            let job = Job("copy-poison") {
-                ChunkStep(
-                    "copy", chunkSize: 1_000,
-                    reader: { _ in
-                        PostgresChunkJobTests.sourceReader(pool: pool, schema: schema, pageSize: 1_000)
-                    },
-                    writer: { _ in
-                        try PostgresCopyItemWriter<Row>(table: "\(schema).output", columns: ["id", "payload"]) {
-                            [.int($0.id), .text($0.payload)]
-                        }
-                    }
-                )
-                .skip(SkipPolicy(limit: 5) { ($0 as? PostgresError)?.sqlState == "23514" })
-                .recordSkippedItems(recorder)
-            }
+            let job = PostgresChunkJobTests.skippingJob(
+                "copy-poison", repository, chunkSize: 1_000, pageSize: 1_000, limit: 5, recorder: recorder
+            ) { try PostgresChunkJobTests.copyWriter($0) }
             let jobOperator = JobOperator(
                 registry: try JobRegistry([job]), repository: repository, logger: TestDatabase.logger)
             let execution = try await jobOperator.start("copy-poison")

@@ -4,17 +4,6 @@ import BatchTestKit
 import Foundation
 import Testing
 
-/// Records what the partitioner it wraps answers.
-private struct CapturingPartitioner: Partitioner {
-    let inner: any Partitioner
-    let captured: Recorder<[String: ExecutionContext]>
-    func partition(gridSize: Int, context: StepContext) async throws -> [String: ExecutionContext] {
-        let partitions = try await inner.partition(gridSize: gridSize, context: context)
-        captured.append(partitions)
-        return partitions
-    }
-}
-
 @Suite(.database) struct PostgresKeyRangeTests {
     /// A table `<schema>.items (id <keyType> PRIMARY KEY, label text)` holding `ids`.
     static func makeTable(
@@ -37,17 +26,7 @@ private struct CapturingPartitioner: Partitioner {
     static func partitions(
         of partitioner: PostgresKeyRangePartitioner, gridSize: Int
     ) async throws -> [ClosedRange<Int64>] {
-        let captured = Recorder<[String: ExecutionContext]>()
-        let job = Job("capture") {
-            PartitionStep(
-                "capture", partitions: gridSize,
-                partitioner: CapturingPartitioner(inner: partitioner, captured: captured),
-                step: Step("nothing") { _ in })
-        }
-        let execution = try await makeOperator(job).start("capture")
-        guard let partitions = captured.all.first else {
-            throw BatchError(.stepFailed, "the partitioner failed: \(execution.exitMessage)")
-        }
+        let partitions = try await BatchTestKit.partitions(of: partitioner, gridSize: gridSize)
         return try partitions.keys.sorted().map { try IntegerRangePartitioner.bounds(in: partitions[$0]!) }
     }
 

@@ -1,4 +1,5 @@
 import Batch
+import BatchTestKit
 import Foundation
 import Testing
 

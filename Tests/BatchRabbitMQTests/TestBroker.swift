@@ -1,4 +1,5 @@
 import BatchRabbitMQ
+import BatchTestKit
 import Foundation
 import Logging
 import Testing
@@ -79,18 +80,7 @@ enum TestBroker {
     /// Runs `rabbitmqctl` with `arguments`; returns its exit status.
     @discardableResult
     static func rabbitmqctl(_ arguments: String...) throws -> Int32 {
-        let process = Process()
-        let candidates = ["/usr/sbin/rabbitmqctl", "/usr/lib/rabbitmq/bin/rabbitmqctl", "/usr/bin/rabbitmqctl"]
-        guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw CancellationError()
-        }
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
+        try BatchTestKit.rabbitmqctl(arguments, notFound: CancellationError())
     }
 }
 

@@ -8,23 +8,13 @@ struct PartitionStepTests {
     /// Sums 1...1000 in partitions of 100 numbers; partition p3 fails on its first run.
     static func job(failOnce: FailOnce, failing: String?, ran: Recorder<String>) -> Job {
         Job("sums") {
-            PartitionStep(
-                "sum", partitions: 10, maxConcurrency: 4,
-                partitioner: HundredsPartitioner(),
-                step: ChunkStep(
-                    "sum-range", chunkSize: 25,
-                    reader: { context in
-                        let from = context.stepContext.int("from") ?? 0
-                        return ArrayItemReader(Array(from..<(from + 100)))
-                    },
-                    processor: { (n: Int) -> Int? in n },
-                    writer: { context in
-                        ClosureItemWriter<Int> { items in
-                            let name = context.partitionName ?? "?"
-                            if name == failing, items.contains(350), failOnce.shouldFail(name) { throw Boom() }
-                            ran.append(contentsOf: items.map { "\(name):\($0)" })
-                        }
-                    }))
+            sumsStep(partitions: 10, maxConcurrency: 4, processor: { n in n }) { context in
+                ClosureItemWriter<Int> { items in
+                    let name = context.partitionName ?? "?"
+                    if name == failing, items.contains(350), failOnce.shouldFail(name) { throw Boom() }
+                    ran.append(contentsOf: items.map { "\(name):\($0)" })
+                }
+            }
         }
     }
 

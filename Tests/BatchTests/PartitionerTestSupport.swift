@@ -1,34 +1,6 @@
 import Batch
 import BatchTestKit
 
-/// Records what the partitioner it wraps answers.
-private struct CapturingPartitioner: Partitioner {
-    let inner: any Partitioner
-    let captured: Recorder<[String: ExecutionContext]>
-    func partition(gridSize: Int, context: StepContext) async throws -> [String: ExecutionContext] {
-        let partitions = try await inner.partition(gridSize: gridSize, context: context)
-        captured.append(partitions)
-        return partitions
-    }
-}
-
-/// The partitions `partitioner` makes for `gridSize` in a job started with `params` (a StepContext can only be made
-/// by running a step, so this runs a partitioned step whose partitions do nothing).
-func partitions(
-    of partitioner: any Partitioner, gridSize: Int, params: String = "{}"
-) async throws -> [String: ExecutionContext] {
-    let captured = Recorder<[String: ExecutionContext]>()
-    let job = Job("capture") {
-        PartitionStep(
-            "capture", partitions: gridSize,
-            partitioner: CapturingPartitioner(inner: partitioner, captured: captured),
-            step: Step("nothing") { _ in })
-    }
-    _ = try await makeOperator(job).start("capture", params: params)
-    guard let result = captured.all.first else { throw Boom() }
-    return result
-}
-
 /// The partitions of the tests' "sums" jobs: `p0`, `p1`, … with `from` 1, 101, 201, …: each partition's reader
 /// reads the hundred numbers from its `from`.
 struct HundredsPartitioner: Partitioner {
@@ -39,4 +11,24 @@ struct HundredsPartitioner: Partitioner {
         }
         return partitions
     }
+}
+
+/// The partitioned step `sum` of the "sums" jobs: `partitions` partitions of ``HundredsPartitioner``, each a chunk
+/// step `sum-range` in chunks of 25 over its hundred numbers, through `processor` when given, into `writer`.
+func sumsStep(
+    partitions: Int, maxConcurrency: Int? = nil, processor: (@Sendable (Int) async throws -> Int?)? = nil,
+    writer: @escaping @Sendable (StepContext) async throws -> ClosureItemWriter<Int>
+) -> PartitionStep {
+    let reader: @Sendable (StepContext) async throws -> ArrayItemReader<Int> = { context in
+        let from = context.stepContext.int("from") ?? 0
+        return ArrayItemReader(Array(from..<(from + 100)))
+    }
+    let step: any JobStep =
+        if let processor {
+            ChunkStep("sum-range", chunkSize: 25, reader: reader, processor: processor, writer: writer)
+        } else {
+            ChunkStep("sum-range", chunkSize: 25, reader: reader, writer: writer)
+        }
+    return PartitionStep(
+        "sum", partitions: partitions, maxConcurrency: maxConcurrency, partitioner: HundredsPartitioner(), step: step)
 }

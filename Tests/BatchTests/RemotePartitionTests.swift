@@ -7,18 +7,9 @@ struct RemotePartitionTests {
     /// Writes 1...400 in 4 remote partitions of 100 numbers, chunks of 25.
     static func job(written: Recorder<Int>, name: String = "remote-sums", extraStep: Bool = false) -> Job {
         var steps: [any JobStep] = [
-            PartitionStep(
-                "sum", partitions: 4,
-                partitioner: HundredsPartitioner(),
-                step: ChunkStep(
-                    "sum-range", chunkSize: 25,
-                    reader: { context in
-                        let from = context.stepContext.int("from") ?? 0
-                        return ArrayItemReader(Array(from..<(from + 100)))
-                    },
-                    processor: { (n: Int) -> Int? in n },
-                    writer: { _ in ClosureItemWriter<Int> { written.append(contentsOf: $0) } })
-            ).remote()
+            sumsStep(partitions: 4, processor: { n in n }) { _ in
+                ClosureItemWriter<Int> { written.append(contentsOf: $0) }
+            }.remote()
         ]
         if extraStep { steps.append(Step("after") { _ in }) }
         return Job(name, steps: steps)

@@ -1,3 +1,4 @@
+import BatchTestKit
 import Foundation
 import Testing
 
@@ -53,7 +54,7 @@ struct CLIExitTests {
     static func run(_ invocation: Invocation, in world: EndToEnd) async throws -> String? {
         let process = try WorkerProcess(
             executable: EndToEnd.executable, arguments: invocation.arguments, environment: world.environment,
-            log: "\(world.dataDirectory)/exit-\(UUID().uuidString.prefix(8)).log")
+            log: "\(world.directory)/exit-\(UUID().uuidString.prefix(8)).log")
         let status = try await process.waitForExit(timeout: .seconds(60))
         let output = process.output
         try? FileManager.default.removeItem(atPath: process.logPath)

@@ -1,3 +1,4 @@
+import BatchTestKit
 import Foundation
 import Testing
 

@@ -4,7 +4,6 @@ import BatchRabbitMQ
 import BatchTestKit
 import Foundation
 import Logging
-import Synchronization
 import Testing
 
 extension Tag {
@@ -14,70 +13,26 @@ extension Tag {
 
 /// One isolated world for end-to-end tests: its own schema, demo schema and queue prefix, worker processes of
 /// the built `swiftbatch`, and direct handles on the database and the broker to check what happened.
-final class EndToEnd: Sendable {
-    let name: String
-    let environment: [String: String]
-    let repository: PostgresJobRepository
-    let messaging: BatchMessaging
-    let dataDirectory: String
-    private let workers = Mutex<[WorkerProcess]>([])
+final class EndToEnd: SandboxWorld {
+    let sandbox: TestSandbox
 
-    static let logger = Logger(label: "e2e", factory: { _ in SwiftLogNoOpLogHandler() })
-
-    static var databaseURL: String {
-        ProcessInfo.processInfo.environment["BATCH_TEST_DATABASE_URL"]
-            ?? "postgres://batch:batch@127.0.0.1:5432/batch_test"
-    }
-    static var amqpURL: String {
-        ProcessInfo.processInfo.environment["BATCH_TEST_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672/batch_test"
-    }
-
-    /// The built `swiftbatch` executable, beside the test bundle.
-    static var executable: String {
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("swiftbatch").path),
-            directory.path != "/"
-        {
-            directory.deleteLastPathComponent()
-        }
-        return directory.appendingPathComponent("swiftbatch").path
-    }
+    static let logger = quietLogger
+    static var databaseURL: String { TestSandbox.databaseURL }
+    static var executable: String { TestSandbox.executable }
 
     init() async throws {
-        name = "e2e_" + String(UInt32.random(in: .min ... .max), radix: 36)
-        dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(name).path
-        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
-        environment = [
-            "BATCH_DATABASE_URL": Self.databaseURL, "BATCH_DATABASE_SCHEMA": name, "BATCH_DEMO_SCHEMA": name + "_demo",
-            "BATCH_AMQP_URL": Self.amqpURL, "BATCH_PREFIX": name, "BATCH_DATA_DIR": dataDirectory,
-            "BATCH_LOG_LEVEL": "info", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
-        ]
-        var configuration = try PostgresConfiguration(url: Self.databaseURL)
-        configuration.schema = name
-        repository = try PostgresJobRepository(configuration: configuration, logger: Self.logger)
-        try await repository.migrate()
-        let connection = try await AMQPConnection.connect(
-            configuration: AMQPConfiguration(url: Self.amqpURL), logger: Self.logger)
-        messaging = BatchMessaging(connection: connection, topology: BatchTopology(prefix: name), logger: Self.logger)
-        try await messaging.declareTopology()
+        sandbox = try await TestSandbox(prefix: "e2e_")
     }
 
     /// Starts a worker process and waits until it consumes.
     @discardableResult
     func startWorker(_ arguments: [String] = []) async throws -> WorkerProcess {
-        let worker = try WorkerProcess(
-            executable: Self.executable, arguments: ["worker"] + arguments, environment: environment,
-            log: "\(dataDirectory)/worker-\(UUID().uuidString.prefix(8)).log")
-        workers.withLock { $0.append(worker) }
-        try await worker.waitForLog("worker consuming", timeout: .seconds(30))
-        return worker
+        try await sandbox.startWorker(arguments)
     }
 
     /// Runs the CLI to its end.
     func cli(_ arguments: [String], timeout: Duration = .seconds(120)) async throws -> (status: Int32, output: String) {
-        let process = try WorkerProcess(
-            executable: Self.executable, arguments: arguments, environment: environment,
-            log: "\(dataDirectory)/cli-\(UUID().uuidString.prefix(8)).log")
+        let process = try sandbox.launch(arguments, log: "cli-\(UUID().uuidString.prefix(8)).log")
         let status = try await process.waitForExit(timeout: timeout)
         return (status, process.output)
     }
@@ -158,76 +113,10 @@ final class EndToEnd: Sendable {
     }
 
     /// Stops every worker still running, drops the schemas and deletes the queues and exchanges.
-    func tearDown() async {
-        for worker in workers.withLock({ $0 }) { worker.kill() }
-        _ = try? await repository.pool.withConnection { connection in
-            try await connection.query("DROP SCHEMA IF EXISTS \(name) CASCADE")
-            try await connection.query("DROP SCHEMA IF EXISTS \(name)_demo CASCADE")
-        }
-        await repository.shutdown()
-        let topology = messaging.topology
-        for queue in [
-            topology.commandsQueue, topology.deadLetterQueue, topology.commandsRetryQueue, topology.partitionsQueue,
-            topology.partitionsRetryQueue,
-        ] {
-            try? await messaging.connection.deleteQueue(queue)
-        }
-        for exchange in [topology.deadLetterExchange, topology.controlExchange, topology.eventsExchange] {
-            try? await messaging.connection.deleteExchange(exchange)
-        }
-        await messaging.connection.close()
-        try? FileManager.default.removeItem(atPath: dataDirectory)
-    }
+    func tearDown() async { await sandbox.tearDown() }
 }
 
 struct EndToEndError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
-}
-
-/// A child process (a worker or a CLI run) with its output captured in a file.
-final class WorkerProcess: @unchecked Sendable {  // Process is thread-safe for what is used here
-    let process = Process()
-    let logPath: String
-
-    init(executable: String, arguments: [String], environment: [String: String], log: String) throws {
-        logPath = log
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = environment
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-    }
-
-    var output: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
-    var pid: Int32 { process.processIdentifier }
-    var isRunning: Bool { process.isRunning }
-
-    func waitForLog(_ text: String, timeout: Duration) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if output.contains(text) { return }
-            guard process.isRunning else { throw EndToEndError("process exited early:\n\(output.suffix(3000))") }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw EndToEndError("'\(text)' not logged within \(timeout):\n\(output.suffix(3000))")
-    }
-
-    func waitForExit(timeout: Duration) async throws -> Int32 {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            guard ContinuousClock.now < deadline else {
-                kill()
-                throw EndToEndError("process still running after \(timeout):\n\(output.suffix(3000))")
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        return process.terminationStatus
-    }
-
-    func terminate() { if process.isRunning { Foundation.kill(pid, SIGTERM) } }
-    func kill() { if process.isRunning { Foundation.kill(pid, SIGKILL) } }
 }

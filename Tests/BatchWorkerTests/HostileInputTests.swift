@@ -10,6 +10,14 @@ import Testing
 /// deadline whether the database answers or not.
 @Suite("Hostile input and bounded shutdown", .tags(.endToEnd), .serialized, .timeLimit(.minutes(5)))
 struct HostileInputTests {
+    /// Sends SIGTERM to `worker` and waits (at most 15 s) for it to exit: its status and how long it took.
+    static func terminate(_ worker: WorkerProcess) async throws -> (status: Int32, elapsed: Duration) {
+        worker.terminate()
+        let started = ContinuousClock.now
+        let status = try await worker.waitForExit(timeout: .seconds(15))
+        return (status, ContinuousClock.now - started)
+    }
+
     /// Bodies that can never succeed, each reaching a different check.
     static let poison: [String] = [
         #"{"command":"start","job":"hello","params":{"who":"a\u0000b"}}"#,
@@ -80,7 +88,7 @@ struct HostileInputTests {
             environment["BATCH_PREFIX"] = prefix
             let process = try WorkerProcess(
                 executable: EndToEnd.executable, arguments: ["start", "hello", "--timeout", "1"],
-                environment: environment, log: "\(world.dataDirectory)/fresh.log")
+                environment: environment, log: "\(world.directory)/fresh.log")
             let status = try await process.waitForExit(timeout: .seconds(30))
             #expect(status == 1)
             #expect(process.output.contains("no worker answered"), "\(process.output)")
@@ -163,10 +171,7 @@ struct HostileInputTests {
                 try await world.repository.jobExecution(id: id)?.status == .started
             }
             try await Task.sleep(for: .milliseconds(300))
-            worker.terminate()
-            let started = ContinuousClock.now
-            let status = try await worker.waitForExit(timeout: .seconds(15))
-            let elapsed = ContinuousClock.now - started
+            let (status, elapsed) = try await Self.terminate(worker)
             #expect(elapsed < .seconds(4), "exited after \(elapsed) with grace 2 s")
             #expect(status != 0, "a shutdown that left a job running is not a success")
             let execution = try #require(try await world.repository.jobExecution(id: id))
@@ -189,10 +194,7 @@ struct HostileInputTests {
             }
             proxy.kill()
             try await Task.sleep(for: .milliseconds(300))
-            worker.terminate()
-            let started = ContinuousClock.now
-            let status = try await worker.waitForExit(timeout: .seconds(15))
-            let elapsed = ContinuousClock.now - started
+            let (status, elapsed) = try await Self.terminate(worker)
             #expect(elapsed < .seconds(4), "exited after \(elapsed) with grace 2 s")
             #expect(status != 0)
             try await Task.sleep(for: .seconds(1.5))
@@ -214,7 +216,7 @@ struct DatabaseProxy {
         process = try WorkerProcess(
             executable: root.appendingPathComponent("scripts/tcp-proxy").path,
             arguments: ["\(target.host ?? "127.0.0.1"):\(target.port ?? 5432)"], environment: world.environment,
-            log: "\(world.dataDirectory)/proxy.log")
+            log: "\(world.directory)/proxy.log")
         try await process.waitForLog("listening on ", timeout: .seconds(10))
         let words = process.output.split(whereSeparator: \.isWhitespace)
         guard let last = words.last, let port = Int(last) else {

@@ -9,18 +9,7 @@ import Testing
 @Suite(.tags(.endToEnd), .serialized, .timeLimit(.minutes(5)))
 struct SchedulerBrokerRestartTests {
     static func rabbitmqctl(_ arguments: String...) throws -> Int32 {
-        let candidates = ["/usr/sbin/rabbitmqctl", "/usr/lib/rabbitmq/bin/rabbitmqctl", "/usr/bin/rabbitmqctl"]
-        guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw EndToEndError("rabbitmqctl not found")
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
+        try BatchTestKit.rabbitmqctl(arguments, notFound: EndToEndError("rabbitmqctl not found"))
     }
 
     @Test("starts fired while the broker is stopped are sent once it is back, each exactly once")

@@ -240,7 +240,7 @@ struct WorkerEndToEndTests {
             let run = try WorkerProcess(
                 executable: EndToEnd.executable,
                 arguments: ["run", "count", "--params", #"{"items":300,"chunkSize":10,"delayMs":10}"#],
-                environment: world.environment, log: "\(world.dataDirectory)/run.log")
+                environment: world.environment, log: "\(world.directory)/run.log")
             try await eventually("two chunks committed", timeout: .seconds(30), every: .milliseconds(50)) {
                 let id = try await world.repository.jobExecutions(jobName: "count", limit: 1).first?.id
                 guard let id else { return false }

@@ -25,22 +25,13 @@ enum ObservabilityJobs {
     /// partition's writer fails on its second chunk.
     static func sums(failing: String? = nil) -> Job {
         Job("sums") {
-            PartitionStep(
-                "sum", partitions: 4,
-                partitioner: HundredsPartitioner(),
-                step: ChunkStep(
-                    "sum-range", chunkSize: 25,
-                    reader: { context in
-                        let from = context.stepContext.int("from") ?? 0
-                        return ArrayItemReader(Array(from..<(from + 100)))
-                    },
-                    writer: { context in
-                        ClosureItemWriter<Int> { items in
-                            if context.partitionName == failing, items.contains(where: { $0 % 100 == 30 }) {
-                                throw Boom(description: "bad chunk")
-                            }
-                        }
-                    }))
+            sumsStep(partitions: 4) { context in
+                ClosureItemWriter<Int> { items in
+                    if context.partitionName == failing, items.contains(where: { $0 % 100 == 30 }) {
+                        throw Boom(description: "bad chunk")
+                    }
+                }
+            }
         }
     }
 
@@ -75,35 +66,5 @@ struct SizedReader: ItemReader, ProgressReportingReader {
         if next % 10 == 0 { try await Task.sleep(for: delay) }
         defer { next += 1 }
         return next
-    }
-}
-
-/// A log handler that keeps every line with its metadata (the handler's and the call's).
-struct CapturingLogHandler: LogHandler {
-    struct Line: Sendable {
-        let level: Logger.Level
-        let message: String
-        let metadata: [String: String]
-    }
-
-    final class Lines: Sendable {
-        private let lines = Mutex<[Line]>([])
-        var all: [Line] { lines.withLock { $0 } }
-        func append(_ line: Line) { lines.withLock { $0.append(line) } }
-    }
-
-    let lines: Lines
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
-        lines.append(
-            Line(level: event.level, message: event.message.description, metadata: merged.mapValues { "\($0)" }))
     }
 }

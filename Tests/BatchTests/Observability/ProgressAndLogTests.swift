@@ -64,11 +64,11 @@ struct ProgressAndLogTests {
 
     @Test("one info line per job state change, with the job, execution and worker ids")
     func stateLogs() async throws {
-        let lines = CapturingLogHandler.Lines()
-        let logger = Logger(label: "test") { _ in CapturingLogHandler(lines: lines) }
-        let jobOperator = try ObservabilityJobs.makeOperator(ObservabilityJobs.numbers, .disabled, logger: logger)
+        let recorder = LogRecorder()
+        let jobOperator = try ObservabilityJobs.makeOperator(
+            ObservabilityJobs.numbers, .disabled, logger: recorder.logger)
         let execution = try await jobOperator.start("numbers")
-        let jobLines = lines.all.filter { $0.message.hasPrefix("job ") }
+        let jobLines = recorder.lines.filter { $0.message.hasPrefix("job ") }
         #expect(jobLines.map(\.message) == ["job STARTING", "job STARTED", "job COMPLETED"])
         for line in jobLines {
             #expect(line.level == .info)

@@ -1,28 +1,35 @@
 import Logging
 import Synchronization
 
-/// A log handler that keeps every line (level, message and metadata) for a test to look at.
-final class LogRecorder: Sendable {
+/// Keeps every line (level, message and metadata, the handler's and the call's) logged through its ``logger``, for
+/// a test to look at.
+public final class LogRecorder: Sendable {
     /// One recorded line.
-    struct Line: Sendable {
-        var level: Logger.Level
-        var message: String
-        var metadata: [String: String]
+    public struct Line: Sendable {
+        /// Its level.
+        public var level: Logger.Level
+        /// Its message.
+        public var message: String
+        /// The logger's metadata merged with the call's (the call's wins), as text.
+        public var metadata: [String: String]
 
         /// The message and the metadata values in one text, for "never shows the password" checks.
-        var text: String {
+        public var text: String {
             ([message] + metadata.keys.sorted().map { "\($0)=\(metadata[$0]!)" }).joined(separator: " ")
         }
     }
 
     private let recorded = Mutex<[Line]>([])
 
+    /// Creates an empty recorder.
+    public init() {}
+
     /// Everything logged so far.
-    var lines: [Line] { recorded.withLock { $0 } }
+    public var lines: [Line] { recorded.withLock { $0 } }
 
     /// A logger at `trace` level writing here.
-    var logger: Logger {
-        Logger(label: "batch.postgres.tests.recorded") { _ in Handler(recorder: self) }
+    public var logger: Logger {
+        Logger(label: "batch.tests.recorded") { _ in Handler(recorder: self) }
     }
 
     fileprivate func append(_ line: Line) { recorded.withLock { $0.append(line) } }
@@ -40,9 +47,7 @@ final class LogRecorder: Sendable {
         func log(event: LogEvent) {
             let merged = metadata.merging(event.metadata ?? [:]) { $1 }
             recorder.append(
-                Line(
-                    level: event.level, message: "\(event.message)",
-                    metadata: merged.mapValues { "\($0)" }))
+                Line(level: event.level, message: "\(event.message)", metadata: merged.mapValues { "\($0)" }))
         }
     }
 }
