@@ -2,6 +2,7 @@ import Batch
 import BatchRabbitMQ
 import BatchTestKit
 import BatchWorker
+import Synchronization
 import Testing
 
 /// The worker on its in-memory twins: the ack policy, capacity and pausing, drain on shutdown, dispatch of each
@@ -44,6 +45,30 @@ struct WorkerUnitTests {
         #expect(harness.commands.resumeCount >= 1, "resumed when a slot freed")
         #expect(!harness.commands.isPaused)
         #expect(starts.allSatisfy { $0.settlement == .acked })
+        _ = try await harness.shutDown().get()
+    }
+
+    @Test("starts launch side by side; a stop sent after them is handled after them, and finds the last one running")
+    func stopWaitsForTheStartsBeforeIt() async throws {
+        // Each launch takes 30 ms, as a database round trip under load might: lanes overlap them.
+        let launching = Mutex((now: 0, most: 0))
+        let repository = InterceptingRepository(beforeCreate: {
+            launching.withLock {
+                $0.now += 1; $0.most = max($0.most, $0.now)
+            }
+            try await Task.sleep(for: .milliseconds(30))
+            launching.withLock { $0.now -= 1 }
+        })
+        let harness = try WorkerHarness(jobs: [UnitJobs.slow], repository: repository, concurrency: 8)
+        let starts = (1...3).map { harness.commands.enqueue(.start("slow", parameters: ["n": .int(Int64($0))])) }
+        let stop = harness.commands.enqueue(.stop(job: "slow"))
+        try await eventually("all settled") { (starts + [stop]).allSatisfy { $0.settlement != nil } }
+        #expect(launching.withLock { $0.most } > 1, "launches overlapped")
+        let ids = try starts.map(WorkerHarness.accepted)
+        let stopped = try WorkerHarness.accepted(stop)
+        #expect(ids.contains(stopped), "the stop found a started execution, not an empty instance list")
+        try await eventually("the stopped one ended") { try await harness.execution(stopped)?.status == .stopped }
+        for id in ids where id != stopped { #expect(try await harness.execution(id)?.status.isRunning == true) }
         _ = try await harness.shutDown().get()
     }
 

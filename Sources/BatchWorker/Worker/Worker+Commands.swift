@@ -6,30 +6,54 @@ import Tracing
 extension Worker {
     /// Takes commands while there is capacity: when every slot is busy it pauses the source (which hands back what
     /// it sent ahead) until a job ends.
+    ///
+    /// Starts are launched up to ``launchLanes`` at a time, each holding a reserved slot until its launch is settled:
+    /// a launch waits on one database round trip, and taking starts one after another left the worker idle while
+    /// its queue was full. Any other command waits for the launches in flight, then runs alone, so a stop or restart
+    /// sent after a start is handled after it, as before.
     func commandLoop() async {
+        var launches: [Task<Void, Never>] = []
         while !shuttingDown.isRequested {
             let delivery: (any CommandDelivery)?
             do {
                 delivery = try await commands.next()
             } catch {
-                if shuttingDown.isRequested || Task.isCancelled { return }
+                if shuttingDown.isRequested || Task.isCancelled { break }
                 logger.error("command consumer failed; retrying", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: .seconds(1))
                 continue
             }
-            guard let delivery else { return }
-            await handle(delivery)
+            guard let delivery else { break }
+            let parsed = Result { try delivery.command() }
+            if case .success(let command) = parsed, command.action == .start {
+                if launches.count >= Self.launchLanes { await launches.removeFirst().value }
+                capacity.reserve()
+                launches.append(
+                    Task {
+                        await self.handle(delivery, parsed: parsed)
+                        self.capacity.unreserve()
+                    })
+            } else {
+                for launch in launches { await launch.value }
+                launches.removeAll()
+                await handle(delivery, parsed: parsed)
+            }
             // Short jobs free their slot within moments: wait a little before giving the broker back what it sent
             // ahead, so a busy worker does not cancel and re-create its consumer after every job.
             if capacity.isFull, !shuttingDown.isRequested, await !capacity.waitForFreeSlot(atMost: Self.pauseGrace) {
                 try? await commands.pause()
                 logger.debug("at capacity: paused consuming", metadata: ["running": "\(capacity.runningCount)"])
                 await capacity.waitForFreeSlot()
-                if shuttingDown.isRequested { return }
+                if shuttingDown.isRequested { break }
                 try? await commands.resume()
             }
         }
+        // Launches in flight settle their deliveries before the loop ends.
+        for launch in launches { await launch.value }
     }
+
+    /// How many starts a worker launches at once (each one database round trip, then its ack).
+    static let launchLanes = 4
 
     /// Runs one command and settles its delivery: acked once accepted (a start once its execution row is
     /// committed); otherwise as the ``CommandRetryPolicy`` decides — acked with a refusal when the rules refuse it,
@@ -37,13 +61,20 @@ extension Worker {
     /// for a later attempt (holding no slot) when a passing failure met it, until its attempts run out and it is
     /// dead-lettered with its last error.
     func handle(_ delivery: any CommandDelivery) async {
-        await metrics.traced(delivery) { span in await handle(delivery, span: span) }
+        await handle(delivery, parsed: Result { try delivery.command() })
     }
 
-    private func handle(_ delivery: any CommandDelivery, span: (any Span)?) async {
+    /// ``handle(_:)`` of a delivery whose body was parsed already.
+    private func handle(_ delivery: any CommandDelivery, parsed: Result<Command, any Error>) async {
+        await metrics.traced(delivery) { span in await handle(delivery, parsed: parsed, span: span) }
+    }
+
+    private func handle(
+        _ delivery: any CommandDelivery, parsed: Result<Command, any Error>, span: (any Span)?
+    ) async {
         let command: Command
         do {
-            command = try delivery.command()
+            command = try parsed.get()
         } catch {
             await settle(delivery, failedWith: error, logger, action: "invalid", span: span)
             return

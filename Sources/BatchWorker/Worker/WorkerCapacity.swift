@@ -15,6 +15,11 @@ final class WorkerCapacity: Sendable {
         var waiters: [CheckedContinuation<Void, Never>] = []
         /// Who waits for a free slot for a limited time.
         var timedWaiters: [WakeUp] = []
+        /// Slots held for starts being launched (not yet counted as running, or refused).
+        var reserved = 0
+
+        /// The slots in use: running executions and reservations.
+        var taken: Int { running.count + reserved }
 
         /// Hands every waiter over, to be woken outside the lock.
         mutating func takeWaiters() -> ([CheckedContinuation<Void, Never>], [WakeUp]) {
@@ -66,7 +71,7 @@ final class WorkerCapacity: Sendable {
                 state.endedEarly.insert(executionId)
                 return (([], []), nil)
             }
-            guard state.running.count < limit else { return (([], []), state.running.count) }
+            guard state.taken < limit else { return (([], []), state.running.count) }
             return (state.takeWaiters(), state.running.count)
         }
         if let running { runningGauge?.record(Int64(running)) }
@@ -82,7 +87,7 @@ final class WorkerCapacity: Sendable {
                 return (([], []), nil)
             }
             state.suspended.insert(executionId)
-            guard state.running.count < limit else { return (([], []), state.running.count) }
+            guard state.taken < limit else { return (([], []), state.running.count) }
             return (state.takeWaiters(), state.running.count)
         }
         if let running { runningGauge?.record(Int64(running)) }
@@ -108,7 +113,7 @@ final class WorkerCapacity: Sendable {
     func waitForFreeSlot(atMost timeout: Duration) async -> Bool {
         let wakeUp = WakeUp()
         let full = state.withLock { state -> Bool in
-            guard state.running.count >= limit else { return false }
+            guard state.taken >= limit else { return false }
             state.timedWaiters.append(wakeUp)
             return true
         }
@@ -116,8 +121,23 @@ final class WorkerCapacity: Sendable {
         await wakeUp.wait(atMost: timeout)
         return state.withLock { state in
             state.timedWaiters.removeAll { $0 === wakeUp }
-            return state.running.count < limit
+            return state.taken < limit
         }
+    }
+
+    /// Holds a slot for a start being launched, until ``unreserve()``.
+    func reserve() {
+        state.withLock { $0.reserved += 1 }
+    }
+
+    /// Gives back a slot ``reserve()`` held (the start is settled: counted as running by ``add(_:)``, or refused),
+    /// waking a waiter when that frees one.
+    func unreserve() {
+        let waiters = state.withLock { state -> ([CheckedContinuation<Void, Never>], [WakeUp]) in
+            state.reserved = max(0, state.reserved - 1)
+            return state.taken < limit ? state.takeWaiters() : ([], [])
+        }
+        Self.wake(waiters)
     }
 
     /// Wakes every waiter (at shutdown, so the command loop can end).
@@ -125,14 +145,14 @@ final class WorkerCapacity: Sendable {
         Self.wake(state.withLock { $0.takeWaiters() })
     }
 
-    var isFull: Bool { state.withLock { $0.running.count >= limit } }
+    var isFull: Bool { state.withLock { $0.taken >= limit } }
     var runningCount: Int { state.withLock { $0.running.count } }
 
     /// Returns once fewer than `limit` executions run.
     func waitForFreeSlot() async {
         await withCheckedContinuation { continuation in
             let free = state.withLock { state -> Bool in
-                if state.running.count < limit { return true }
+                if state.taken < limit { return true }
                 state.waiters.append(continuation)
                 return false
             }
