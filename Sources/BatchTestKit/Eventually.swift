@@ -1,7 +1,11 @@
 /// Polls `condition` every `interval` until it holds, for at most `timeout`, and asks once more at the deadline.
+///
+/// The default deadline is generous (30 s): a condition that holds usually does within milliseconds, and the deadline
+/// only bounds a failure — while the whole suite starts at once on a small machine, a test process can stall for
+/// several seconds (a fresh-clone CI run saw in-memory worker tests miss a 5 s deadline that way).
 /// - Returns: whether the condition held before the deadline (for `#expect(try await eventually { … })`).
 public func eventually(
-    timeout: Duration = .seconds(5), every interval: Duration = .milliseconds(5),
+    timeout: Duration = .seconds(30), every interval: Duration = .milliseconds(5),
     _ condition: () async throws -> Bool
 ) async throws -> Bool {
     let clock = ContinuousClock()
@@ -16,7 +20,7 @@ public func eventually(
 /// Polls `condition` every `interval` until it holds, for at most `timeout`.
 /// - Throws: ``PollTimeout`` naming `what` when the condition still does not hold at the deadline.
 public func eventually(
-    _ what: String, timeout: Duration = .seconds(5), every interval: Duration = .milliseconds(5),
+    _ what: String, timeout: Duration = .seconds(30), every interval: Duration = .milliseconds(5),
     _ condition: () async throws -> Bool
 ) async throws {
     guard try await eventually(timeout: timeout, every: interval, condition) else {
