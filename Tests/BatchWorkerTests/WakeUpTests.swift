@@ -4,7 +4,7 @@ import Testing
 
 @testable import BatchWorker
 
-/// Waits that a signal ends at once instead of polling: the one-shot wake-up, the capacity's timed wait for a slot,
+/// Waits that a signal ends at once instead of polling: a flag's timed wait, the capacity's timed wait for a slot,
 /// and a waiting manager's wake.
 @Suite struct WakeUpTests {
     /// Runs `body` and returns how long it took.
@@ -15,25 +15,25 @@ import Testing
     }
 
     @Test func aSignalEndsTheWaitLongBeforeItsTimeout() async throws {
-        let wakeUp = WakeUp()
+        let wakeUp = ShutdownFlag()
         let waiting = Task { await Self.elapsed { await wakeUp.wait(atMost: .seconds(30)) } }
         try await Task.sleep(for: .milliseconds(50))
-        wakeUp.signal()
+        wakeUp.request()
         #expect(await waiting.value < .seconds(10))
     }
 
     @Test func aSignalBeforeTheWaitIsNotLostAndTheTimeoutStillEndsAnUnsignalledWait() async {
-        let early = WakeUp()
-        early.signal()
+        let early = ShutdownFlag()
+        early.request()
         #expect(await Self.elapsed { await early.wait(atMost: .seconds(30)) } < .seconds(10))
-        let late = WakeUp()
+        let late = ShutdownFlag()
         let waited = await Self.elapsed { await late.wait(atMost: .milliseconds(100)) }
         #expect(waited >= .milliseconds(100))
-        #expect(late.isSignalled)
+        #expect(!late.isRequested, "a timeout sets nothing")
     }
 
     @Test func aCancelledWaitReturns() async throws {
-        let wakeUp = WakeUp()
+        let wakeUp = ShutdownFlag()
         let waiting = Task { await Self.elapsed { await wakeUp.wait(atMost: .seconds(30)) } }
         try await Task.sleep(for: .milliseconds(50))
         waiting.cancel()

@@ -1,6 +1,7 @@
 import Synchronization
 
-/// Set once when a graceful shutdown begins; loops check it, and ``wait()`` returns once it is set.
+/// Set once when a graceful shutdown begins; loops check it, and ``wait()`` returns once it is set. The worker also
+/// uses it as a one-shot wake-up (a slot freed, a partition ended), with ``wait(atMost:)``.
 ///
 /// Public so that services outside the worker (``HeartbeatService`` in `swiftbatch run`, tests) can share the one
 /// primitive the worker's services use to leave a call that may block on a server.
@@ -46,6 +47,20 @@ public final class ShutdownFlag: Sendable {
             }
         } onCancel: {
             state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
+        }
+    }
+}
+
+extension ShutdownFlag {
+    /// Returns once the flag is set, after `timeout`, or when the calling task is cancelled, whichever comes first;
+    /// the timeout sets nothing. (A one-shot wake-up with a deadline: the worker's waits for a slot or a partition.)
+    func wait(atMost timeout: Duration) async {
+        guard !isRequested else { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.wait() }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
         }
     }
 }

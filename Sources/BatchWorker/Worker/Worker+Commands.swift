@@ -13,17 +13,7 @@ extension Worker {
     /// sent after a start is handled after it, as before.
     func commandLoop() async {
         var launches: [Task<Void, Never>] = []
-        while !shuttingDown.isRequested {
-            let delivery: (any CommandDelivery)?
-            do {
-                delivery = try await commands.next()
-            } catch {
-                if shuttingDown.isRequested || Task.isCancelled { break }
-                logger.error("command consumer failed; retrying", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: .seconds(1))
-                continue
-            }
-            guard let delivery else { break }
+        while let delivery = await nextDelivery(from: commands, unless: shuttingDown, consumer: "command") {
             let parsed = Result { try delivery.command() }
             if case .success(let command) = parsed, command.action == .start {
                 if launches.count >= Self.launchLanes { await launches.removeFirst().value }
@@ -38,18 +28,42 @@ extension Worker {
                 launches.removeAll()
                 await handle(delivery, parsed: parsed)
             }
-            // Short jobs free their slot within moments: wait a little before giving the broker back what it sent
-            // ahead, so a busy worker does not cancel and re-create its consumer after every job.
-            if capacity.isFull, !shuttingDown.isRequested, await !capacity.waitForFreeSlot(atMost: Self.pauseGrace) {
-                try? await commands.pause()
-                logger.debug("at capacity: paused consuming", metadata: ["running": "\(capacity.runningCount)"])
-                await capacity.waitForFreeSlot()
-                if shuttingDown.isRequested { break }
-                try? await commands.resume()
-            }
+            guard await waitWhileFull(pausing: commands, unless: shuttingDown) else { break }
         }
         // Launches in flight settle their deliveries before the loop ends.
         for launch in launches { await launch.value }
+    }
+
+    /// The next delivery of `source`; a consumer that failed is retried every second. `nil` once the source ended
+    /// or `stop` was requested.
+    func nextDelivery(
+        from source: any CommandSource, unless stop: ShutdownFlag, consumer: String
+    ) async -> (any CommandDelivery)? {
+        while !stop.isRequested {
+            do {
+                return try await source.next()
+            } catch {
+                if stop.isRequested || Task.isCancelled { return nil }
+                logger.error("\(consumer) consumer failed; retrying", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+        return nil
+    }
+
+    /// When every slot is taken, waits a little (short jobs free their slot within moments, and a busy worker should
+    /// not cancel and re-create its consumer after every job), then pauses `source` — which hands back what it sent
+    /// ahead — until a slot frees. Returns `false` when `stop` was requested meanwhile.
+    func waitWhileFull(pausing source: any CommandSource, unless stop: ShutdownFlag) async -> Bool {
+        guard capacity.isFull, !stop.isRequested, await !capacity.waitForFreeSlot(atMost: Self.pauseGrace) else {
+            return true
+        }
+        try? await source.pause()
+        logger.debug("at capacity: paused consuming", metadata: ["running": "\(capacity.runningCount)"])
+        await capacity.waitForFreeSlot()
+        if stop.isRequested { return false }
+        try? await source.resume()
+        return true
     }
 
     /// How many starts a worker launches at once (each one database round trip, then its ack).

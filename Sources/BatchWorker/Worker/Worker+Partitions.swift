@@ -60,26 +60,9 @@ extension Worker {
     }
 
     private func partitionLoop(_ source: any CommandSource) async {
-        while !partitionsShuttingDown.isRequested {
-            let delivery: (any CommandDelivery)?
-            do {
-                delivery = try await source.next()
-            } catch {
-                if partitionsShuttingDown.isRequested || Task.isCancelled { return }
-                logger.error("partition consumer failed; retrying", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: .seconds(1))
-                continue
-            }
-            guard let delivery else { return }
+        while let delivery = await nextDelivery(from: source, unless: partitionsShuttingDown, consumer: "partition") {
             await handlePartition(delivery)
-            if capacity.isFull, !partitionsShuttingDown.isRequested,
-                await !capacity.waitForFreeSlot(atMost: Self.pauseGrace)
-            {
-                try? await source.pause()
-                await capacity.waitForFreeSlot()
-                if partitionsShuttingDown.isRequested { return }
-                try? await source.resume()
-            }
+            guard await waitWhileFull(pausing: source, unless: partitionsShuttingDown) else { return }
         }
     }
 

@@ -12,9 +12,8 @@ final class WorkerCapacity: Sendable {
         var suspendedEarly: Set<Int64> = []
         /// Executions of this worker that ended before ``add(_:)`` counted them (a very short job).
         var endedEarly: Set<Int64> = []
-        var waiters: [CheckedContinuation<Void, Never>] = []
-        /// Who waits for a free slot for a limited time.
-        var timedWaiters: [WakeUp] = []
+        /// Who waits for a free slot: each waits on its flag, set when a slot frees.
+        var waiters: [ShutdownFlag] = []
         /// Slots held for starts being launched (not yet counted as running, or refused).
         var reserved = 0
 
@@ -22,18 +21,14 @@ final class WorkerCapacity: Sendable {
         var taken: Int { running.count + reserved }
 
         /// Hands every waiter over, to be woken outside the lock.
-        mutating func takeWaiters() -> ([CheckedContinuation<Void, Never>], [WakeUp]) {
-            defer {
-                waiters = []
-                timedWaiters = []
-            }
-            return (waiters, timedWaiters)
+        mutating func takeWaiters() -> [ShutdownFlag] {
+            defer { waiters = [] }
+            return waiters
         }
     }
 
-    private static func wake(_ waiters: ([CheckedContinuation<Void, Never>], [WakeUp])) {
-        for waiter in waiters.0 { waiter.resume() }
-        for waiter in waiters.1 { waiter.signal() }
+    private static func wake(_ waiters: [ShutdownFlag]) {
+        for waiter in waiters { waiter.request() }
     }
 
     let limit: Int
@@ -64,14 +59,14 @@ final class WorkerCapacity: Sendable {
 
     /// Frees the slot of an execution of this worker that ended.
     func remove(_ executionId: Int64) {
-        let (waiters, running) = state.withLock { state -> (([CheckedContinuation<Void, Never>], [WakeUp]), Int?) in
-            if state.suspended.remove(executionId) != nil { return (([], []), nil) }
+        let (waiters, running) = state.withLock { state -> ([ShutdownFlag], Int?) in
+            if state.suspended.remove(executionId) != nil { return ([], nil) }
             state.suspendedEarly.remove(executionId)
             guard state.running.remove(executionId) != nil else {
                 state.endedEarly.insert(executionId)
-                return (([], []), nil)
+                return ([], nil)
             }
-            guard state.taken < limit else { return (([], []), state.running.count) }
+            guard state.taken < limit else { return ([], state.running.count) }
             return (state.takeWaiters(), state.running.count)
         }
         if let running { runningGauge?.record(Int64(running)) }
@@ -81,13 +76,13 @@ final class WorkerCapacity: Sendable {
     /// Gives up the slot of an execution that goes on running without using it (a manager waiting for its
     /// partitions), waking a waiter.
     func suspend(_ executionId: Int64) {
-        let (waiters, running) = state.withLock { state -> (([CheckedContinuation<Void, Never>], [WakeUp]), Int?) in
+        let (waiters, running) = state.withLock { state -> ([ShutdownFlag], Int?) in
             guard state.running.remove(executionId) != nil else {
                 state.suspendedEarly.insert(executionId)
-                return (([], []), nil)
+                return ([], nil)
             }
             state.suspended.insert(executionId)
-            guard state.taken < limit else { return (([], []), state.running.count) }
+            guard state.taken < limit else { return ([], state.running.count) }
             return (state.takeWaiters(), state.running.count)
         }
         if let running { runningGauge?.record(Int64(running)) }
@@ -108,19 +103,20 @@ final class WorkerCapacity: Sendable {
         if let running { runningGauge?.record(Int64(running)) }
     }
 
-    /// Waits at most `timeout` for a free slot.
+    /// Waits at most `timeout` (without a limit when `nil`) for a free slot.
     /// - Returns: whether a slot is free.
-    func waitForFreeSlot(atMost timeout: Duration) async -> Bool {
-        let wakeUp = WakeUp()
+    @discardableResult
+    func waitForFreeSlot(atMost timeout: Duration? = nil) async -> Bool {
+        let freed = ShutdownFlag()
         let full = state.withLock { state -> Bool in
             guard state.taken >= limit else { return false }
-            state.timedWaiters.append(wakeUp)
+            state.waiters.append(freed)
             return true
         }
         guard full else { return true }
-        await wakeUp.wait(atMost: timeout)
+        if let timeout { await freed.wait(atMost: timeout) } else { await freed.wait() }
         return state.withLock { state in
-            state.timedWaiters.removeAll { $0 === wakeUp }
+            state.waiters.removeAll { $0 === freed }
             return state.taken < limit
         }
     }
@@ -133,9 +129,9 @@ final class WorkerCapacity: Sendable {
     /// Gives back a slot ``reserve()`` held (the start is settled: counted as running by ``add(_:)``, or refused),
     /// waking a waiter when that frees one.
     func unreserve() {
-        let waiters = state.withLock { state -> ([CheckedContinuation<Void, Never>], [WakeUp]) in
+        let waiters = state.withLock { state -> [ShutdownFlag] in
             state.reserved = max(0, state.reserved - 1)
-            return state.taken < limit ? state.takeWaiters() : ([], [])
+            return state.taken < limit ? state.takeWaiters() : []
         }
         Self.wake(waiters)
     }
@@ -148,15 +144,4 @@ final class WorkerCapacity: Sendable {
     var isFull: Bool { state.withLock { $0.taken >= limit } }
     var runningCount: Int { state.withLock { $0.running.count } }
 
-    /// Returns once fewer than `limit` executions run.
-    func waitForFreeSlot() async {
-        await withCheckedContinuation { continuation in
-            let free = state.withLock { state -> Bool in
-                if state.taken < limit { return true }
-                state.waiters.append(continuation)
-                return false
-            }
-            if free { continuation.resume() }
-        }
-    }
 }

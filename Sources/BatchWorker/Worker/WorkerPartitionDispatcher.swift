@@ -10,8 +10,8 @@ final class WorkerPartitionDispatcher: RemotePartitionDispatcher {
     let maxAttempts: Int
     private let sink: any EventSink
     private let capacity: WorkerCapacity
-    /// Per waiting manager's job execution: how many wakes came, and the wake-up its wait, if any, ends.
-    private let wakes = Mutex<[Int64: (count: Int, wakeUp: WakeUp?)]>([:])
+    /// Per waiting manager's job execution, the flag its next wake sets (kept set until a wait sees it).
+    private let wakes = Mutex<[Int64: ShutdownFlag]>([:])
 
     init(sink: any EventSink, capacity: WorkerCapacity, lease: Duration, maxAttempts: Int) {
         self.sink = sink
@@ -28,31 +28,18 @@ final class WorkerPartitionDispatcher: RemotePartitionDispatcher {
     /// Returns at the next wake of `jobExecutionId`'s manager, after `timeout`, or at once when a wake came since
     /// the last wait returned (none is lost between two waits).
     func waitForPartitions(of jobExecutionId: Int64, atMost timeout: Duration) async {
-        let wakeUp = WakeUp()
-        let woken = wakes.withLock { wakes -> Bool in
-            guard var entry = wakes[jobExecutionId] else { return false }
-            if entry.count > 0 {
-                entry.count = 0
-                wakes[jobExecutionId] = entry
-                return true
-            }
-            entry.wakeUp = wakeUp
-            wakes[jobExecutionId] = entry
-            return false
-        }
-        guard !woken else { return }
-        await wakeUp.wait(atMost: timeout)
+        let woken = wakes.withLock { $0[jobExecutionId] } ?? ShutdownFlag()
+        await woken.wait(atMost: timeout)
+        guard woken.isRequested else { return }
+        // Seen: the next wait waits for the next wake.
         wakes.withLock { wakes in
-            guard var entry = wakes[jobExecutionId] else { return }
-            if entry.wakeUp === wakeUp { entry.wakeUp = nil }
-            if wakeUp.isSignalled { entry.count = 0 }
-            wakes[jobExecutionId] = entry
+            if wakes[jobExecutionId] === woken { wakes[jobExecutionId] = ShutdownFlag() }
         }
     }
 
     func managerWaiting(jobExecutionId: Int64, _ waiting: Bool) {
         if waiting {
-            wakes.withLock { $0[jobExecutionId] = (0, nil) }
+            wakes.withLock { $0[jobExecutionId] = ShutdownFlag() }
             capacity.suspend(jobExecutionId)
         } else {
             capacity.resume(jobExecutionId)
@@ -62,14 +49,6 @@ final class WorkerPartitionDispatcher: RemotePartitionDispatcher {
 
     /// Wakes the manager of `jobExecutionId`, if it waits in this process.
     func wake(_ jobExecutionId: Int64) {
-        let wakeUp = wakes.withLock { wakes -> WakeUp? in
-            guard var entry = wakes[jobExecutionId] else { return nil }
-            entry.count += 1
-            let wakeUp = entry.wakeUp
-            entry.wakeUp = nil
-            wakes[jobExecutionId] = entry
-            return wakeUp
-        }
-        wakeUp?.signal()
+        wakes.withLock { $0[jobExecutionId] }?.request()
     }
 }
