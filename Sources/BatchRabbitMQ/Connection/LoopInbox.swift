@@ -41,7 +41,6 @@ final class LoopInbox: Sendable {
         return accepted
     }
 
-    /// Moves the queued operations into `taken` (which the I/O thread passes in empty, keeping its capacity).
     /// Queues `operations` together, in order, waking the I/O thread at most once. Returns `false` (queuing
     /// nothing) once the inbox is closed.
     @discardableResult
@@ -56,6 +55,7 @@ final class LoopInbox: Sendable {
         return accepted
     }
 
+    /// Moves the queued operations into `taken` (which the I/O thread passes in empty, keeping its capacity).
     func take(into taken: inout [LoopOperation]) {
         state.withLock { swap(&$0.operations, &taken) }
     }

@@ -1,3 +1,4 @@
+import Synchronization
 import Tracing
 
 /// The trace context a command or partition message carries in its AMQP headers (W3C `traceparent` with the usual
@@ -17,15 +18,15 @@ public enum MessageTraceContext {
         instrument.inject(context, into: &headers, using: HeadersInjector())
     }
 
-    /// The trace context `headers` carry, read through `instrument` (a top-level context when they carry none).
+    /// The trace context `headers` carry, read through `instrument`; `nil` when they carry none the instrument
+    /// reads (so the caller falls back to its own).
     public static func extract(
         from headers: [String: AMQPFieldValue], using instrument: any Instrument
-    )
-        -> ServiceContext
-    {
+    ) -> ServiceContext? {
         var context = ServiceContext.topLevel
-        instrument.extract(headers, into: &context, using: HeadersExtractor())
-        return context
+        let extractor = HeadersExtractor()
+        instrument.extract(headers, into: &context, using: extractor)
+        return extractor.found.withLock { $0 } ? context : nil
     }
 
     private struct HeadersInjector: Injector {
@@ -34,10 +35,14 @@ public enum MessageTraceContext {
         }
     }
 
-    private struct HeadersExtractor: Extractor {
+    private final class HeadersExtractor: Extractor {
+        /// Whether the instrument found any value it asked for.
+        let found = Mutex(false)
+
         func extract(key: String, from carrier: [String: AMQPFieldValue]) -> String? {
             guard let value = carrier[key]?.stringValue, value.utf8.count <= MessageTraceContext.maxValueLength
             else { return nil }
+            found.withLock { $0 = true }
             return value
         }
     }

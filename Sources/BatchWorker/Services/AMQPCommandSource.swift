@@ -21,6 +21,13 @@ public final class AMQPCommandSource: CommandSource {
             messaging: messaging)
     }
 
+    /// Consumes the partitions queue with `prefetch` deliveries sent ahead (the worker's capacity, shared with commands).
+    public static func partitions(_ messaging: BatchMessaging, prefetch: Int) async throws -> AMQPCommandSource {
+        AMQPCommandSource(
+            consumer: try await messaging.partitions(prefetch: UInt16(clamping: prefetch)).consumer,
+            messaging: messaging)
+    }
+
     /// Declares and consumes `workerId`'s control queue (stops broadcast to every worker).
     public static func control(_ messaging: BatchMessaging, workerId: String) async throws -> AMQPCommandSource {
         AMQPCommandSource(

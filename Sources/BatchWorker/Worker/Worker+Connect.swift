@@ -32,9 +32,7 @@ extension Worker {
             pid: Int(ProcessInfo.processInfo.processIdentifier), capacity: configuration.concurrency)
         let control = try await AMQPCommandSource.control(messaging, workerId: configuration.workerId)
         let stepEvents = try await messaging.events(matching: "step.#")
-        let partitions = AMQPCommandSource(
-            consumer: try await messaging.partitions(prefetch: UInt16(clamping: configuration.concurrency)).consumer,
-            messaging: messaging)
+        let partitions = try await AMQPCommandSource.partitions(messaging, prefetch: configuration.concurrency)
         let commands = try await AMQPCommandSource.commands(messaging, prefetch: configuration.concurrency)
         return Worker(
             registry: registry, repository: repository, workers: repository, commands: commands, control: control,
