@@ -1,17 +1,10 @@
-import Crypto
-import Foundation
-
 extension Job {
     /// A fingerprint of the job's step structure: each step's kind and name in order, a partition step's mode and
     /// its inner step, as hex SHA-256. A manager records it with a remote partition step; a worker whose own
     /// definition of the job gives another fingerprint (a step added, renamed or of another kind) refuses its
     /// partitions rather than run something else.
     public var fingerprint: String {
-        let description = steps.map(Self.describe).joined(separator: "|")
-        return SHA256.hash(data: Data(description.utf8)).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        sha256Hex(steps.map(Self.describe).joined(separator: "|"))
     }
 
     static func describe(_ step: any JobStep) -> String {

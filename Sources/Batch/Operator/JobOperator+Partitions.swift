@@ -37,15 +37,16 @@ extension JobOperator {
                 "this worker's definition of job '\(job.name)' has no remote partition step '\(stepName)' "
                     + "(partition '\(partition.stepName)'): the workers run different versions of the job")
         }
-        let parent = try await repository.stepExecutions(jobExecutionId: jobExecutionId).last {
-            $0.stepName == stepName
-        }
+        // The partitioned step's own execution: the last of its name in the instance (one row, by index — not every
+        // partition's row of the execution).
+        let parent = try await repository.lastStepExecution(instanceId: execution.instanceId, stepName: stepName)
         let recorded = parent?.context[PartitionStep.fingerprintKey]?.stringValue
-        guard recorded == job.fingerprint else {
+        let fingerprint = job.fingerprint
+        guard recorded == fingerprint else {
             throw BatchError(
                 .invalidDefinition,
                 "this worker's definition of job '\(job.name)' differs from its manager's (step structure "
-                    + "fingerprint \(job.fingerprint.prefix(12)), the manager's \(recorded.map { String($0.prefix(12)) } ?? "none")): "
+                    + "fingerprint \(fingerprint.prefix(12)), the manager's \(recorded.map { String($0.prefix(12)) } ?? "none")): "
                     + "the workers run different versions of the job")
         }
         return (execution, partition)

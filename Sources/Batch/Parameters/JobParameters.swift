@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// The parameters of a job run: a JSON object shared by every step of the job.
@@ -106,12 +105,7 @@ public struct JobParameters: Sendable, Hashable, Codable, CustomStringConvertibl
     /// The job instance key of these parameters: the hex SHA-256 of their canonical JSON.
     ///
     /// Pass only the identifying parameters (see ``Job/identifyingParameters(_:)``).
-    public var instanceKey: String {
-        SHA256.hash(data: Data(canonicalJSON.utf8)).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
-    }
+    public var instanceKey: String { sha256Hex(canonicalJSON) }
 
     /// The canonical JSON.
     public var description: String { canonicalJSON }

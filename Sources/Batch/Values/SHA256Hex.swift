@@ -1,0 +1,10 @@
+import Crypto
+import Foundation
+
+/// The SHA-256 of `text`'s UTF-8 bytes as 64 lowercase hex digits (instance keys, job fingerprints).
+func sha256Hex(_ text: String) -> String {
+    SHA256.hash(data: Data(text.utf8)).map { byte in
+        let hex = String(byte, radix: 16)
+        return byte < 16 ? "0" + hex : hex
+    }.joined()
+}
