@@ -11,12 +11,14 @@ extension PartitionStep {
     /// dispatches them, waits for them to end (sending again those of lost workers), and aggregates.
     func executeRemotely(_ scope: StepScope, dispatcher: any RemotePartitionDispatcher) async throws -> BatchStatus {
         let run = scope.run
+        // On a first run the fingerprint is stored with the partitions, in the same update; a restart stores it
+        // only when the job's structure changed since.
+        let fingerprint = JSONValue.string(run.job.fingerprint)
+        let recordsFingerprint = scope.execution.context[Self.fingerprintKey] != fingerprint
+        if recordsFingerprint { scope.execution.context[Self.fingerprintKey] = fingerprint }
         let (partitions, resumed) = try await partitionsToRun(scope)
-        let fingerprint = run.job.fingerprint
-        if scope.execution.context[Self.fingerprintKey] != .string(fingerprint) {
-            var execution = scope.execution
-            execution.context[Self.fingerprintKey] = .string(fingerprint)
-            scope.execution = try await run.repository.updateStepExecution(execution)
+        if recordsFingerprint && resumed {
+            scope.execution = try await run.repository.updateStepExecution(scope.execution)
             scope.context.stepContext = scope.execution.context
         }
         var finished: [StepExecution] = []
