@@ -124,12 +124,7 @@ public struct Event: Sendable, Hashable {
     /// (Foundation's calendar is Julian before 1582, so earlier dates are left to it.)
     private static func formatFast(seconds: Int64, milliseconds: Int64) -> String? {
         guard (0..<253_402_300_800).contains(seconds) else { return nil }
-        var days = seconds / 86_400
-        var second = seconds % 86_400
-        if second < 0 {
-            second += 86_400
-            days -= 1
-        }
+        let (days, second) = seconds.quotientAndRemainder(dividingBy: 86_400)  // seconds ≥ 0: no negative remainder
         let (year, month, day) = CivilCalendar.date(fromDays: days)
         var bytes: [UInt8] = []
         bytes.reserveCapacity(24)
