@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import random
+import shlex
 import shutil
 import signal
 import statistics
@@ -176,8 +177,10 @@ class SwiftBatch:
             BATCH_PREFIX=world,
             BATCH_DATA_DIR=data,
         )
+        # PEER_SWIFT_WRAPPER runs the worker under a profiler: "perf record -g -o /tmp/worker.perf", say.
+        wrapper = shlex.split(os.environ.get("PEER_SWIFT_WRAPPER", ""))
         worker = subprocess.Popen(
-            [self.executable, "worker"], env=environment, stdout=logfile, stderr=subprocess.STDOUT)
+            wrapper + [self.executable, "worker"], env=environment, stdout=logfile, stderr=subprocess.STDOUT)
         database = psycopg2.connect(self.database_url)
         database.autocommit = True
         connection = pika.BlockingConnection(pika_parameters(self.amqp_url))
@@ -304,6 +307,7 @@ def main():
     parser.add_argument("--trials", type=int, default=3, help="trials per side, alternating (default 3)")
     parser.add_argument("--celery-concurrency", type=int, default=2, help="Celery prefork processes (default 2)")
     parser.add_argument("--timeout", type=float, default=300, help="seconds a trial may take (default 300)")
+    parser.add_argument("--only", choices=["swift-batch", "Celery"], help="run one side alone (to profile it)")
     arguments = parser.parse_args()
 
     database_url = os.environ.get("BATCH_DATABASE_URL", "postgres://batch:batch@127.0.0.1:5432/batch")
@@ -312,6 +316,8 @@ def main():
         SwiftBatch(os.path.abspath(arguments.swiftbatch), database_url, amqp_url),
         Celery(sys.executable, database_url, amqp_url, arguments.celery_concurrency),
     ]
+    if arguments.only:
+        sides = [side for side in sides if side.name == arguments.only]
     results = {side.name: [] for side in sides}
     for number in range(arguments.trials):
         for side in sides if number % 2 == 0 else reversed(sides):
@@ -325,7 +331,8 @@ def main():
     for side in sides:
         line, medians[side.name] = summary(side, results[side.name], arguments.jobs)
         print(line)
-    print(f"ratio swift-batch / Celery (medians): {medians['swift-batch'] / medians['Celery']:.2f}")
+    if len(medians) == 2:
+        print(f"ratio swift-batch / Celery (medians): {medians['swift-batch'] / medians['Celery']:.2f}")
 
 
 if __name__ == "__main__":

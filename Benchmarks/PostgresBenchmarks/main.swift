@@ -14,7 +14,7 @@
 // 3. CSV load (issues 6 and 13): the same rows as a CSV file with a header, read by CSVReader and loaded by
 //    PostgresCopyItemWriter in a restartable chunk step at chunk sizes 1,000 and 10,000 (BENCH_CSV_CHUNKS), against
 //    psql running one COPY and one COMMIT per chunk of the same size, and against one `psql \copy` of the file.
-//    BENCH_CSV=0 leaves it out. BENCH_CHUNK_ONLY=1 runs the chunk step once and reports the time spent in the writer;
+//    BENCH_CSV=0 leaves it out; BENCH_CSV_ONLY=1 runs only it. BENCH_CHUNK_ONLY=1 runs the chunk step once and reports the time spent in the writer;
 // BENCH_ASYNC_CHUNK_COMMIT=1 sets `synchronousChunkCommit = false`; BENCH_ROWS_PER_STATEMENT sets the writer's
 // `rowsPerStatement`.
 import Batch
@@ -53,7 +53,7 @@ if environment["BENCH_CHUNK_ONLY"] == "1" {
     print(
         "chunk step\(nothing ? " writing nothing" : ""): \(format(chunk)), in the writer \(writerNanoseconds.load(ordering: .relaxed) / 1_000_000) ms"
     )
-} else {
+} else if environment["BENCH_CSV_ONLY"] != "1" {
     // MARK: 1. Statements per launch
 
     let launch = try await StatementsPerLaunch.measure(configuration: configuration, logger: logger)
@@ -112,11 +112,14 @@ if environment["BENCH_CHUNK_ONLY"] != "1", environment["BENCH_CSV"] != "0" {
     try csv.writeFiles(chunkSizes: chunkSizes)
     var stepTimes: [Int: [Duration]] = [:]
     var chunkedTimes: [Int: [Duration]] = [:]
+    var stepCPU: [Int: [Double]] = [:]
     var psqlTimes: [Duration] = []
     for trial in 1...trials {
         var line = "CSV trial \(trial):"
         for chunkSize in chunkSizes {
+            let cpuBefore = processCPUSeconds()
             let step = try await csv.runChunkStep(trial: trial, chunkSize: chunkSize)
+            stepCPU[chunkSize, default: []].append(processCPUSeconds() - cpuBefore)
             let chunked = try await csv.runPsqlChunked(chunkSize: chunkSize)
             stepTimes[chunkSize, default: []].append(step)
             chunkedTimes[chunkSize, default: []].append(chunked)
@@ -136,7 +139,8 @@ if environment["BENCH_CHUNK_ONLY"] != "1", environment["BENCH_CSV"] != "0" {
             "CSV median of \(trials), chunk \(chunkSize): chunk step \(format(median(stepTimes[chunkSize]!))) "
                 + "(\(Int(stepRate)) rows/s), psql COPY+COMMIT per chunk \(format(median(chunkedTimes[chunkSize]!))) "
                 + "(\(Int(chunkedRate)) rows/s); step / psql chunked \(String(format: "%.2f", stepRate / chunkedRate)), "
-                + "step / \\copy \(String(format: "%.2f", stepRate / psqlRate))")
+                + "step / \\copy \(String(format: "%.2f", stepRate / psqlRate)); "
+                + "the step's own CPU \(String(format: "%.2f", median(stepCPU[chunkSize]!))) s")
     }
     csv.cleanUp(chunkSizes: chunkSizes)
 }

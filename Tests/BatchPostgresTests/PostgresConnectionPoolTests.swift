@@ -48,6 +48,31 @@ import Testing
         await pool.shutdown()
     }
 
+    /// One timer serves every waiter: a wait served in time does not fail later, a wait begun later times out at
+    /// its own deadline (not at the first one's), and a wait after the timer ended starts it again.
+    @Test func eachWaitTimesOutAtItsOwnDeadline() async throws {
+        var configuration = try TestDatabase.configuration(poolSize: 1)
+        configuration.pool.leaseTimeout = .milliseconds(400)
+        let pool = PostgresConnectionPool(configuration: configuration, logger: TestDatabase.logger)
+        var held = try await pool.lease()
+        let served = Task { try await pool.lease() }
+        try await Task.sleep(for: .milliseconds(200))
+        let laterStart = ContinuousClock.now
+        let later = Task { try await pool.lease() }
+        try await Task.sleep(for: .milliseconds(50))
+        await pool.release(held)
+        held = try await served.value  // the first waiter got the connection, before its deadline
+        let error = await #expect(throws: PostgresError.self) { _ = try await later.value }
+        #expect(error?.code == .connectionFailed)
+        #expect(ContinuousClock.now - laterStart >= .milliseconds(400))
+        // The timer ended with the last waiter; a new wait has one again.
+        let again = ContinuousClock.now
+        await #expect(throws: PostgresError.self) { _ = try await pool.lease() }
+        #expect(ContinuousClock.now - again >= .milliseconds(400))
+        await pool.release(held)
+        await pool.shutdown()
+    }
+
     @Test func shutdownFailsWaitingAndLaterLeases() async throws {
         let pool = PostgresConnectionPool(
             configuration: try TestDatabase.configuration(poolSize: 1), logger: TestDatabase.logger)

@@ -8,18 +8,33 @@ public struct PostgresRows: Sendable, RandomAccessCollection {
     /// The command tag (`"INSERT 0 1"`, `"SELECT 3"`, ...).
     public let commandTag: String
     let cells: [[String?]]
-    let columnIndex: [String: Int]
+    /// Column positions by name, for results too wide to search in order; nil for narrower ones. Most results are
+    /// a single row of a few columns, where building a dictionary costs more than every lookup it would save.
+    let columnIndex: [String: Int]?
+
+    /// Results with at most this many columns find a column by comparing names in order.
+    static let orderedSearchLimit = 24
 
     init(columns: [PostgresColumn], cells: [[String?]], affectedRows: Int, commandTag: String) {
         self.columns = columns
         self.cells = cells
         self.affectedRows = affectedRows
         self.commandTag = commandTag
-        var index: [String: Int] = [:]
-        for (position, column) in columns.enumerated() where index[column.name] == nil {
-            index[column.name] = position
+        if columns.count > Self.orderedSearchLimit {
+            var index: [String: Int] = [:]
+            for (position, column) in columns.enumerated() where index[column.name] == nil {
+                index[column.name] = position
+            }
+            self.columnIndex = index
+        } else {
+            self.columnIndex = nil
         }
-        self.columnIndex = index
+    }
+
+    /// The position of the first column named `name`.
+    func position(of name: String) -> Int? {
+        if let columnIndex { return columnIndex[name] }
+        return columns.firstIndex { $0.name == name }
     }
 
     /// The first row's index (0).
@@ -94,7 +109,7 @@ public struct PostgresRow: Sendable {
     }
 
     private func position(of column: String) throws -> Int {
-        guard let position = rows.columnIndex[column] else {
+        guard let position = rows.position(of: column) else {
             throw PostgresError(
                 .decoding,
                 "no column '\(column)' in the result (columns: \(rows.columns.map(\.name).joined(separator: ", ")))")

@@ -16,8 +16,11 @@ public actor PostgresConnectionPool {
     private let logger: Logger
     private var idle: [PostgresConnection] = []
     private var openCount = 0
-    private var waiters: [(id: Int, continuation: CheckedContinuation<PostgresConnection?, any Error>)] = []
+    private var waiters: [Waiter] = []
     private var nextWaiterId = 0
+    /// Fails waiters whose lease timeout passed; runs while some wait with a timeout. One timer for all of them: a
+    /// busy pool has waiters all the time, and a timer per wait cost more than the wait.
+    private var expiry: Task<Void, Never>?
     private var isShutDown = false
 
     /// The most connections the pool opens.
@@ -110,6 +113,8 @@ public actor PostgresConnectionPool {
             return
         }
         isShutDown = true
+        expiry?.cancel()
+        expiry = nil
         let waiting = waiters
         waiters.removeAll()
         for waiter in waiting { waiter.continuation.resume(throwing: Self.shutDownError()) }
@@ -124,17 +129,11 @@ public actor PostgresConnectionPool {
     private func waitForConnection() async throws -> PostgresConnection {
         let id = nextWaiterId
         nextWaiterId += 1
-        let timeout = configuration.pool.leaseTimeout
-        let timer = timeout.map { timeout in
-            Task { [weak self] in
-                try await Task.sleep(for: timeout)
-                await self?.expireWaiter(id, after: timeout)
-            }
-        }
-        defer { timer?.cancel() }
+        let deadline = configuration.pool.leaseTimeout.map { ContinuousClock.now + $0 }
         let connection = try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                waiters.append((id, continuation))
+                waiters.append(Waiter(id: id, deadline: deadline, continuation: continuation))
+                if deadline != nil, expiry == nil { startExpiry() }
             }
         } onCancel: {
             Task { await self.cancelWaiter(id) }
@@ -144,14 +143,44 @@ public actor PostgresConnectionPool {
         return try await lease()
     }
 
-    private func expireWaiter(_ id: Int, after timeout: Duration) {
-        guard let index = waiters.firstIndex(where: { $0.id == id }) else { return }
-        let waiter = waiters.remove(at: index)
-        waiter.continuation.resume(
-            throwing: PostgresError(
-                .connectionFailed,
-                "no PostgreSQL connection became free within \(timeout) (pool size \(size)); "
-                    + "raise the pool size or shorten the work done while holding a connection"))
+    /// Starts the task that fails waiters past their deadline, sleeping until the earliest one; it ends when no
+    /// waiter has a deadline left.
+    private func startExpiry() {
+        expiry = Task { [weak self] in
+            while let next = await self?.expireWaiters() {
+                try? await Task.sleep(until: next, clock: .continuous)
+                if Task.isCancelled { return }
+            }
+        }
+    }
+
+    /// Fails the waiters whose deadline passed and returns the earliest deadline left, or nil (ending the expiry
+    /// task) when there is none.
+    private func expireWaiters() -> ContinuousClock.Instant? {
+        let now = ContinuousClock.now
+        var earliest: ContinuousClock.Instant?
+        var index = 0
+        while index < waiters.count {
+            guard let deadline = waiters[index].deadline else {
+                index += 1
+                continue
+            }
+            if deadline <= now {
+                waiters.remove(at: index).continuation.resume(throwing: timeoutError())
+                continue
+            }
+            earliest = min(earliest ?? deadline, deadline)
+            index += 1
+        }
+        if earliest == nil { expiry = nil }
+        return earliest
+    }
+
+    private func timeoutError() -> PostgresError {
+        PostgresError(
+            .connectionFailed,
+            "no PostgreSQL connection became free within \(configuration.pool.leaseTimeout ?? .zero) (pool size "
+                + "\(size)); raise the pool size or shorten the work done while holding a connection")
     }
 
     private func cancelWaiter(_ id: Int) {
@@ -162,6 +191,14 @@ public actor PostgresConnectionPool {
     private func wakeOneWaiterToOpen() {
         guard !waiters.isEmpty, openCount < size else { return }
         waiters.removeFirst().continuation.resume(returning: nil)
+    }
+
+    /// A lease waiting for a connection.
+    private struct Waiter {
+        let id: Int
+        /// When the wait fails (`pool.leaseTimeout` after it began), or nil to wait as long as it takes.
+        let deadline: ContinuousClock.Instant?
+        let continuation: CheckedContinuation<PostgresConnection?, any Error>
     }
 
     private static func shutDownError() -> PostgresError {

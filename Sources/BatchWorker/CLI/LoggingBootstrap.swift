@@ -41,8 +41,9 @@ struct ProcessLevelLogHandler: LogHandler {
     private let processLevel: ProcessLogLevel
     private var ownLevel: Logger.Level?
     private let label: String
-    /// The logger's metadata as text lines show it, made when the metadata changes rather than for every line.
-    private var prettyMetadata: String?
+    /// The logger's metadata as text lines show it, made for the first line after the metadata changed rather than
+    /// for every line (nor for every change: a step's logger gets several keys and may log nothing).
+    private var prettyMetadata = PrettyMetadata()
 
     /// A handler for the logger `label` at `processLevel`'s level.
     init(label: String, processLevel: ProcessLogLevel) {
@@ -58,7 +59,7 @@ struct ProcessLevelLogHandler: LogHandler {
     }
 
     var metadata = Logger.Metadata() {
-        didSet { prettyMetadata = TextLogLine.prettify(metadata) }
+        didSet { prettyMetadata = PrettyMetadata() }
     }
 
     var metadataProvider: Logger.MetadataProvider?
@@ -73,8 +74,24 @@ struct ProcessLevelLogHandler: LogHandler {
             JSONLogLine.write(event, label: label, handlerMetadata: metadata, provider: metadataProvider)
         } else {
             TextLogLine.write(
-                event, label: label, handlerMetadata: metadata, prettyMetadata: prettyMetadata,
+                event, label: label, handlerMetadata: metadata, prettyMetadata: prettyMetadata.text(of: metadata),
                 provider: metadataProvider)
+        }
+    }
+}
+
+/// A logger's metadata as text, made once when first needed. A handler makes a new one whenever its metadata
+/// changes, so copies of a handler never share a stale text.
+final class PrettyMetadata: Sendable {
+    private let cached = Mutex<String??>(nil)
+
+    /// The text of `metadata`, the handler's current metadata.
+    func text(of metadata: Logger.Metadata) -> String? {
+        cached.withLock { cached in
+            if let cached { return cached }
+            let text = TextLogLine.prettify(metadata)
+            cached = .some(text)
+            return text
         }
     }
 }
