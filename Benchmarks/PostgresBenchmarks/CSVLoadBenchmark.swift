@@ -65,12 +65,14 @@ struct CSVLoadBenchmark {
         try? await copy.truncate()
         let table = copy.table
         let path = self.path
+        let rowsPerStatement = ProcessInfo.processInfo.environment["BENCH_ROWS_PER_STATEMENT"].flatMap { Int($0) }
         let job = Job("csv-ledger") {
             ChunkStep(
                 "load", chunkSize: chunkSize, reader: { _ in CSVReader<LedgerCSVRow>(path: path) },
                 writer: { _ in
                     try PostgresCopyItemWriter<LedgerCSVRow>(
-                        table: table, columns: ["id", "account", "amount", "note"]
+                        table: table, columns: ["id", "account", "amount", "note"],
+                        rowsPerStatement: rowsPerStatement ?? 250
                     ) { [.int($0.id), .text($0.account), .int($0.amount), .text($0.note)] }
                 })
         }
