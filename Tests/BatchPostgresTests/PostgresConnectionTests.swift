@@ -36,6 +36,23 @@ import Testing
         }
     }
 
+    /// jsonb cannot hold a NUL character: JSON with one is refused before it is sent, while a backslash followed by
+    /// the letters `u0000` (escaped as `\\u0000` in the JSON text) is an ordinary string and round-trips.
+    @Test func refusesNULInJSONButNotTheTextOfItsEscape() async throws {
+        try await TestDatabase.withConnection { connection in
+            let error = try await #require(throws: PostgresError.self) {
+                try await connection.query("SELECT $1::jsonb", [.json(["key": .string("before\u{0}after")])])
+            }
+            #expect(error.code == .invalidParameter)
+            #expect(error.message.contains("NUL"))
+            for text in [#"C:\u0000dir"#, #"\\u0000"#, #"end\"#, #"\u00001"#] {
+                let value: JSONValue = ["pattern": .string(text), .init(stringLiteral: text): .int(1)]
+                let row = try await connection.query("SELECT $1::jsonb AS j", [.json(value)]).single()
+                #expect(try row.decode("j", as: JSONValue.self) == value)
+            }
+        }
+    }
+
     @Test func roundTripsArbitraryBytesIncludingNULAndInvalidUTF8() async throws {
         let bytes: [UInt8] = Array(0...255) + [0xff, 0xfe, 0x00, 0xc3, 0x28]
         try await TestDatabase.withConnection { connection in

@@ -91,23 +91,30 @@ public enum PostgresValue: Sendable, Hashable {
         }
     }
 
-    /// Whether JSON text holds `\u0000`, found byte by byte (Foundation's substring search costs more than the
-    /// encoding itself).
+    /// Whether JSON text holds the escape `\u0000` (a NUL character), found byte by byte (Foundation's substring
+    /// search costs more than the encoding itself). Escapes are followed from backslash to backslash, so the text of
+    /// a backslash followed by `u0000` (`\\u0000` in the JSON) is not taken for one.
     static func containsEscapedNUL(_ text: String) -> Bool {
-        let escape = nulEscape
-        var matched = 0
-        for byte in text.utf8 {
-            if byte == escape[matched] {
-                matched += 1
-                if matched == escape.count { return true }
-            } else {
-                matched = byte == escape[0] ? 1 : 0
+        var text = text
+        return text.withUTF8 { bytes in
+            var index = 0
+            while index < bytes.count {
+                guard bytes[index] == UInt8(ascii: "\\") else {
+                    index += 1
+                    continue
+                }
+                // An escape: `\u` and four hex digits, or a backslash and one character.
+                if index + 5 < bytes.count, bytes[index + 1] == UInt8(ascii: "u"),
+                    bytes[index + 2] == UInt8(ascii: "0"), bytes[index + 3] == UInt8(ascii: "0"),
+                    bytes[index + 4] == UInt8(ascii: "0"), bytes[index + 5] == UInt8(ascii: "0")
+                {
+                    return true
+                }
+                index += 2
             }
+            return false
         }
-        return false
     }
-
-    private static let nulEscape = Array(#"\u0000"#.utf8)
 }
 
 extension PostgresValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
