@@ -11,7 +11,9 @@ extension PostgresJobRepository {
         }
     }
 
-    /// See `JobRepository.createStepExecutions(_:)`: one transaction, one insert per step execution.
+    /// See `JobRepository.createStepExecutions(_:)`: one transaction, one insert per step execution. Not pipelined:
+    /// an insert that finds no job execution inserts nothing without failing, so a pipeline would commit the others,
+    /// where this transaction rolls them back.
     public func createStepExecutions(_ stepExecutions: [StepExecution]) async throws -> [StepExecution] {
         guard !stepExecutions.isEmpty else { return [] }
         return try await repositoryCall("create \(stepExecutions.count) step executions") {
@@ -20,16 +22,7 @@ extension PostgresJobRepository {
                     var created: [StepExecution] = []
                     for step in stepExecutions {
                         let rows = try await connection.query(
-                            """
-                            INSERT INTO \(quoted).step_executions (
-                                job_execution_id, job_instance_id, step_name, status, read_count, write_count,
-                                filter_count, commit_count, rollback_count, read_skip_count, process_skip_count,
-                                write_skip_count, start_time, end_time, exit_code, exit_message, context)
-                            SELECT id, instance_id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16
-                              FROM \(quoted).job_executions WHERE id = $1
-                            RETURNING \(Self.stepExecutionColumns)
-                            """, [.int(step.jobExecutionId), .text(step.stepName)] + Self.stepValues(step),
-                            prepared: true)
+                            insertStepExecutionSQL, Self.insertValues(step), prepared: true)
                         guard let row = rows.first else {
                             throw BatchError(.executionNotFound, "no job execution \(step.jobExecutionId)")
                         }

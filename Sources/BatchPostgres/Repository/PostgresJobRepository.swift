@@ -173,22 +173,30 @@ public final class PostgresJobRepository: JobRepository {
     /// See `JobRepository.createStepExecution(_:)`.
     public func createStepExecution(_ stepExecution: StepExecution) async throws -> StepExecution {
         try await repositoryCall("create step execution '\(stepExecution.stepName)'") {
-            let rows = try await select(
-                """
-                INSERT INTO \(quoted).step_executions (
-                    job_execution_id, job_instance_id, step_name, status, read_count, write_count, filter_count,
-                    commit_count, rollback_count, read_skip_count, process_skip_count, write_skip_count, start_time,
-                    end_time, exit_code, exit_message, context)
-                SELECT id, instance_id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16
-                  FROM \(quoted).job_executions WHERE id = $1
-                RETURNING \(Self.stepExecutionColumns)
-                """,
-                [.int(stepExecution.jobExecutionId), .text(stepExecution.stepName)] + Self.stepValues(stepExecution))
+            let rows = try await select(insertStepExecutionSQL, Self.insertValues(stepExecution))
             guard let row = rows.first else {
                 throw BatchError(.executionNotFound, "no job execution \(stepExecution.jobExecutionId)")
             }
             return try Self.stepExecution(from: row)
         }
+    }
+
+    /// Inserts a step execution of the job execution `$1` (its instance read from there), returning the row.
+    var insertStepExecutionSQL: String {
+        """
+        INSERT INTO \(quoted).step_executions (
+            job_execution_id, job_instance_id, step_name, status, read_count, write_count, filter_count,
+            commit_count, rollback_count, read_skip_count, process_skip_count, write_skip_count, start_time,
+            end_time, exit_code, exit_message, context)
+        SELECT id, instance_id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16
+          FROM \(quoted).job_executions WHERE id = $1
+        RETURNING \(Self.stepExecutionColumns)
+        """
+    }
+
+    /// The values of ``insertStepExecutionSQL`` for `step`.
+    static func insertValues(_ step: StepExecution) -> [PostgresValue?] {
+        [.int(step.jobExecutionId), .text(step.stepName)] + stepValues(step)
     }
 
     /// See `JobRepository.updateStepExecution(_:)`.
