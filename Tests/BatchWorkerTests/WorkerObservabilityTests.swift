@@ -102,4 +102,36 @@ struct WorkerObservabilityTests {
         #expect(
             reports.allSatisfy { $0.executionId == id && $0.stepName == "load" && $0.routingKey == "progress.slow" })
     }
+
+    @Test("partition messages are counted and traced as 'partition' commands by outcome")
+    func partitionMessagesCounted() async throws {
+        let metrics = TestMetrics()
+        let tracer = InMemoryTracer()
+        let harness = try WorkerHarness(
+            jobs: [WorkerPartitionUnitTests.job(Recorder<String>())], takesPartitions: true,
+            observability: BatchObservability(metrics: metrics, tracer: tracer))
+        let start = harness.commands.enqueue(.start("spread", parameters: ["n": 1]))
+        try await eventually("accepted") { start.settlement == .acked }
+        let id = try WorkerHarness.accepted(start)
+        try await eventually("the job completes") { try await harness.execution(id)?.status == .completed }
+        let garbage = harness.partitions.enqueue(body: "not a partition")
+        try await eventually("the bad message settled") { garbage.settlement != nil }
+        if case .failure(let error) = await harness.shutDown() { throw error }
+
+        func partitionCount(_ outcome: String) -> Int64 {
+            metrics.counterTotal(
+                label: BatchMetricName.commands, dimensions: [("command", "partition"), ("outcome", outcome)])
+        }
+        #expect(partitionCount("accepted") == 4, "each of the 4 partitions claimed once")
+        #expect(partitionCount("dead_lettered") == 1)
+        let partitionSpans = tracer.finishedSpans.filter {
+            $0.operationName == BatchSpan.command && $0.attributes.get(BatchSpan.commandAction) == .string("partition")
+        }
+        #expect(partitionSpans.filter { $0.attributes.get(BatchSpan.commandOutcome) == .string("accepted") }.count == 4)
+        let deadLettered = partitionSpans.filter {
+            $0.attributes.get(BatchSpan.commandOutcome) == .string("dead_lettered")
+        }
+        #expect(deadLettered.count == 1)
+        #expect(deadLettered.first?.status?.code == .error)
+    }
 }

@@ -24,7 +24,7 @@ final class WorkerHarness: Sendable {
     init(
         jobs: [Job], repository: any JobRepository = InMemoryJobRepository(), concurrency: Int = 4,
         grace: Duration = .seconds(5), commandRetry: CommandRetryPolicy = CommandRetryPolicy(),
-        takesPartitions: Bool = false
+        takesPartitions: Bool = false, observability: BatchObservability = .global
     ) throws {
         self.repository = repository
         events = InMemoryEventSink(control: [control], partitions: takesPartitions ? partitions : nil)
@@ -34,7 +34,7 @@ final class WorkerHarness: Sendable {
             control: control, events: events,
             configuration: WorkerConfiguration(
                 workerId: "unit-worker", concurrency: concurrency, heartbeatInterval: .milliseconds(50), grace: grace,
-                migrate: false, commandRetry: commandRetry),
+                migrate: false, commandRetry: commandRetry, observability: observability),
             logger: Self.logger, partitions: takesPartitions ? partitions : nil)
         group = ServiceGroup(configuration: ServiceGroupConfiguration(services: worker.services, logger: Self.logger))
         let group = group

@@ -104,8 +104,7 @@ extension Worker {
             await settle(delivery, failedWith: error, logger, action: command.action.rawValue, span: span)
             return
         }
-        metrics.command(command.action.rawValue, .accepted)
-        span?.attributes[BatchSpan.commandOutcome] = WorkerMetrics.Outcome.accepted.rawValue
+        record(.accepted, action: command.action.rawValue, span: span)
         if let executionId { span?.attributes[BatchSpan.executionId] = executionId }
         do {
             try await delivery.ack()
@@ -120,22 +119,21 @@ extension Worker {
         await reply(.accepted(executionId: executionId), to: delivery, logger)
     }
 
+    /// Counts a handled command or partition message by action and outcome, and notes the outcome on its span — as
+    /// a failure when an error made it anything but a refusal.
+    func record(_ outcome: WorkerMetrics.Outcome, action: String, span: (any Span)?, error: (any Error)? = nil) {
+        metrics.command(action, outcome)
+        guard let span else { return }
+        span.attributes[BatchSpan.commandOutcome] = outcome.rawValue
+        if let error, outcome != .refused { BatchSpan.fail(span, message: error.batchDescription, error: error) }
+    }
+
     private func settle(
         _ delivery: any CommandDelivery, failedWith error: any Error, _ logger: Logger, action: String,
         span: (any Span)?
     ) async {
         let decision = configuration.commandRetry.decide(error, previous: delivery.attempts)
-        let outcome: WorkerMetrics.Outcome =
-            switch decision {
-            case .refuse: .refused
-            case .deadLetter: .deadLettered
-            case .retry: .retried
-            }
-        metrics.command(action, outcome)
-        if let span {
-            span.attributes[BatchSpan.commandOutcome] = outcome.rawValue
-            if outcome != .refused { BatchSpan.fail(span, message: error.batchDescription, error: error) }
-        }
+        record(WorkerMetrics.Outcome(decision), action: action, span: span, error: error)
         switch decision {
         case .refuse(let reason):
             logger.info("command refused", metadata: ["reason": "\(reason)"])

@@ -3,6 +3,7 @@ import BatchRabbitMQ
 import Foundation
 import Logging
 import ServiceLifecycle
+import Tracing
 
 /// The partition consumer: takes remote partitions from the partitions queue within the worker's capacity, runs
 /// them, and on a graceful shutdown stops them at their next chunk and hands those whose job still runs back to
@@ -74,11 +75,14 @@ extension Worker {
     func handlePartition(_ delivery: any CommandDelivery) async {
         await metrics.traced(delivery) { span in
             span?.attributes[BatchSpan.commandAction] = Command.Action.partition.rawValue
-            await takePartition(delivery)
+            await takePartition(delivery, span: span)
         }
     }
 
-    private func takePartition(_ delivery: any CommandDelivery) async {
+    /// Claims and launches the partition a message names; counted like a command (`partition`): accepted when
+    /// claimed, refused when its job no longer runs or it was taken already.
+    private func takePartition(_ delivery: any CommandDelivery, span: (any Span)?) async {
+        let action = Command.Action.partition.rawValue
         let command: Command
         do {
             command = try delivery.command()
@@ -98,6 +102,7 @@ extension Worker {
                 stepExecutionId: stepExecutionId, workerId: configuration.workerId)
             switch claim {
             case .claimed(let step):
+                record(.accepted, action: action, span: span)
                 capacity.add(Self.slot(ofPartition: step.id))
                 do { try await delivery.ack() } catch {
                     logger.warning("could not ack a claimed partition", metadata: ["error": "\(error)"])
@@ -107,11 +112,13 @@ extension Worker {
                 await publishStepEvent(step, of: execution)
                 launchPartition(step, of: execution, logger: logger)
             case .jobNotRunning(let step):
+                record(.refused, action: action, span: span)
                 try? await delivery.ack()
                 logger.info(
                     "partition of a job that no longer runs: STOPPED", metadata: ["step.name": "\(step.stepName)"])
                 await publishStepEvent(step, of: execution)
             case .notWaiting(let step):
+                record(.refused, action: action, span: span)
                 try? await delivery.ack()
                 logger.info(
                     "partition already taken or ended; message dropped",
@@ -120,11 +127,13 @@ extension Worker {
                 throw BatchError(.executionNotFound, "no step execution \(stepExecutionId)")
             }
         } catch {
-            await settlePartition(delivery, failedWith: error)
+            await settlePartition(delivery, failedWith: error, span: span)
         }
     }
 
-    private func settlePartition(_ delivery: any CommandDelivery, failedWith error: any Error) async {
+    private func settlePartition(
+        _ delivery: any CommandDelivery, failedWith error: any Error, span: (any Span)?
+    ) async {
         let impossible: Set<BatchError.Code> = [.jobNotFound, .invalidDefinition, .executionNotFound, .invalidJSON]
         let decision: CommandRetryPolicy.Decision
         if let error = error as? BatchError, impossible.contains(error.code) {
@@ -132,6 +141,7 @@ extension Worker {
         } else {
             decision = configuration.commandRetry.decide(error, previous: delivery.attempts)
         }
+        record(WorkerMetrics.Outcome(decision), action: Command.Action.partition.rawValue, span: span, error: error)
         switch decision {
         case .refuse(let reason), .deadLetter(let reason):
             logger.warning("dead-lettering a partition that cannot run", metadata: ["reason": "\(reason)"])

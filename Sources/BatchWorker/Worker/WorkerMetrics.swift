@@ -22,6 +22,15 @@ struct WorkerMetrics: Sendable {
         case deadLettered = "dead_lettered"
         /// Sent back for a later attempt after a passing failure.
         case retried
+
+        /// The outcome a failed command's retry decision leads to.
+        init(_ decision: CommandRetryPolicy.Decision) {
+            switch decision {
+            case .refuse: self = .refused
+            case .deadLetter: self = .deadLettered
+            case .retry: self = .retried
+            }
+        }
     }
 
     init(_ observability: BatchObservability, concurrency: Int) {
