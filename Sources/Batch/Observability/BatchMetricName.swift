@@ -13,8 +13,9 @@ public enum BatchMetricName {
     public static let workerRunningJobs = "batch_worker_running_jobs"
     /// Gauge: the most jobs a worker runs at once (its `--concurrency`).
     public static let workerCapacity = "batch_worker_capacity"
-    /// Counter: commands a worker handled, by `command` (start, restart, stop, abandon, or `invalid` for a body
-    /// that is not a command) and `outcome` (accepted, refused, dead_lettered, retried).
+    /// Counter: commands a worker handled, by `command` (start, restart, stop, abandon, `partition` for a remote
+    /// partition message, or `invalid` for a body that is not a command) and `outcome` (accepted, refused,
+    /// dead_lettered, retried).
     public static let commands = "batch_commands_total"
 
     /// The values of the `kind` label of ``stepItems``.
