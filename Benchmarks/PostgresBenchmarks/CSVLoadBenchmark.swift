@@ -61,7 +61,7 @@ struct CSVLoadBenchmark {
         try script.close()
     }
 
-    func runChunkStep(trial: Int, chunkSize: Int) async throws -> Duration {
+    func runChunkStep(trial: Int, chunkSize: Int, readAhead: Bool = false) async throws -> Duration {
         try? await copy.truncate()
         let table = copy.table
         let path = self.path
@@ -72,15 +72,19 @@ struct CSVLoadBenchmark {
                 writer: { _ in
                     try PostgresCopyItemWriter<LedgerCSVRow>(
                         table: table, columns: ["id", "account", "amount", "note"],
-                        rowsPerStatement: rowsPerStatement ?? 250
+                        rowsPerStatement: rowsPerStatement
                     ) { [.int($0.id), .text($0.account), .int($0.amount), .text($0.note)] }
-                })
+                }
+            ).readAhead(readAhead)
         }
         let jobOperator = JobOperator(
             registry: try JobRegistry([job]), repository: copy.repository, logger: copy.logger)
         let start = ContinuousClock.now
         let execution = try await jobOperator.start(
-            "csv-ledger", parameters: JobParameters(["trial": .int(Int64(trial)), "chunk": .int(Int64(chunkSize))]))
+            "csv-ledger",
+            parameters: JobParameters([
+                "trial": .int(Int64(trial)), "chunk": .int(Int64(chunkSize)), "readAhead": .bool(readAhead),
+            ]))
         let elapsed = ContinuousClock.now - start
         precondition(execution.status == .completed, "CSV step ended \(execution.status): \(execution.exitMessage)")
         let loaded = try await copy.count()

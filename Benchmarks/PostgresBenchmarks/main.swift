@@ -113,6 +113,7 @@ if environment["BENCH_CHUNK_ONLY"] != "1", environment["BENCH_CSV"] != "0" {
     var stepTimes: [Int: [Duration]] = [:]
     var chunkedTimes: [Int: [Duration]] = [:]
     var stepCPU: [Int: [Double]] = [:]
+    var aheadTimes: [Int: [Duration]] = [:]
     var psqlTimes: [Duration] = []
     for trial in 1...trials {
         var line = "CSV trial \(trial):"
@@ -120,10 +121,14 @@ if environment["BENCH_CHUNK_ONLY"] != "1", environment["BENCH_CSV"] != "0" {
             let cpuBefore = processCPUSeconds()
             let step = try await csv.runChunkStep(trial: trial, chunkSize: chunkSize)
             stepCPU[chunkSize, default: []].append(processCPUSeconds() - cpuBefore)
+            let ahead = try await csv.runChunkStep(trial: trial, chunkSize: chunkSize, readAhead: true)
+            aheadTimes[chunkSize, default: []].append(ahead)
             let chunked = try await csv.runPsqlChunked(chunkSize: chunkSize)
             stepTimes[chunkSize, default: []].append(step)
             chunkedTimes[chunkSize, default: []].append(chunked)
-            line += " chunk \(chunkSize): step \(format(step)), psql COPY+COMMIT per chunk \(format(chunked));"
+            line +=
+                " chunk \(chunkSize): step \(format(step)), reading ahead \(format(ahead)), "
+                + "psql COPY+COMMIT per chunk \(format(chunked));"
         }
         let psql = try await csv.runPsql()
         psqlTimes.append(psql)
@@ -141,6 +146,12 @@ if environment["BENCH_CHUNK_ONLY"] != "1", environment["BENCH_CSV"] != "0" {
                 + "(\(Int(chunkedRate)) rows/s); step / psql chunked \(String(format: "%.2f", stepRate / chunkedRate)), "
                 + "step / \\copy \(String(format: "%.2f", stepRate / psqlRate)); "
                 + "the step's own CPU \(String(format: "%.2f", median(stepCPU[chunkSize]!))) s")
+        let aheadRate = Double(rowCount) / seconds(median(aheadTimes[chunkSize]!))
+        print(
+            "CSV median of \(trials), chunk \(chunkSize): chunk step reading ahead "
+                + "\(format(median(aheadTimes[chunkSize]!))) (\(Int(aheadRate)) rows/s); "
+                + "reading ahead / psql chunked \(String(format: "%.2f", aheadRate / chunkedRate)), "
+                + "reading ahead / \\copy \(String(format: "%.2f", aheadRate / psqlRate))")
     }
     csv.cleanUp(chunkSizes: chunkSizes)
 }

@@ -172,11 +172,48 @@ import Testing
         #expect(error.code == .invalidState)
         await transaction.rollback()
     }
+
+    /// The `COPY` writer's default statement size: a chunk of up to 1,000 rows goes in 250-row statements, a larger
+    /// one in a single statement (each statement is a round trip), counted on the pool's only connection.
+    @Test func theCopyWriterSendsAChunkOfMoreThanAThousandRowsAsOneStatement() async throws {
+        try await TestDatabase.withRepository(poolSize: 1) { database in
+            try await PostgresChunkJobTests.prepareTables(database, rows: 0)
+            let (schema, pool) = (database.schema, database.pool)
+            let memory = InMemoryJobRepository()
+            var nextId: Int64 = 0
+            func roundTrips(rows: Int, rowsPerStatement: Int?) async throws -> Int {
+                var writer = try PostgresCopyItemWriter<Row>(
+                    table: "\(schema).output", columns: ["id", "payload"], rowsPerStatement: rowsPerStatement,
+                    pool: pool
+                ) { [.int($0.id), .text($0.payload)] }
+                let items = (1...rows).map { _ in
+                    nextId += 1
+                    return Row(id: nextId, payload: "row \(nextId)")
+                }
+                try await writer.write(Array(items.prefix(1)), in: try await memory.beginChunk())  // types looked up
+                let before = try await pool.withConnection { await $0.roundTripCount }
+                try await writer.write(Array(items.dropFirst()), in: try await memory.beginChunk())
+                return try await pool.withConnection { await $0.roundTripCount } - before
+            }
+            let thousandByDefault = try await roundTrips(rows: 1_001, rowsPerStatement: nil)
+            let thousandIn250s = try await roundTrips(rows: 1_001, rowsPerStatement: 250)
+            #expect(thousandByDefault == thousandIn250s, "1,000 rows: four 250-row statements either way")
+            let twoThousandByDefault = try await roundTrips(rows: 2_001, rowsPerStatement: nil)
+            let twoThousandIn250s = try await roundTrips(rows: 2_001, rowsPerStatement: 250)
+            #expect(twoThousandIn250s - twoThousandByDefault == 7, "2,000 rows: one statement instead of eight")
+            let count = try await pool.withConnection { connection in
+                try await connection.query("SELECT count(*) AS n FROM \"\(schema)\".output").single().decode(
+                    "n", as: Int.self)
+            }
+            #expect(count == Int(nextId), "every row written")
+        }
+    }
 }
 
 /// The application's own database, as a job's resource.
 enum AppDatabase: ResourceKey {
     typealias Value = PostgresConnectionPool
+
 }
 
 /// A writer of rows through any writer of rows (the test picks the INSERT or the COPY writer at run time).

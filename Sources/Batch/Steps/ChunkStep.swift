@@ -27,6 +27,8 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
     public var listeners = Listeners()
     /// Whether the step runs again on a restart after an execution completed it (``allowStartIfComplete(_:)``).
     public var allowStartIfComplete = false
+    /// Whether the next chunk is read while the current one commits (``readAhead(_:)``).
+    @usableFromInline var readsAhead = false
     @usableFromInline let makeReader: @Sendable (StepContext) async throws -> Reader
     @usableFromInline let makeWriter: @Sendable (StepContext) async throws -> Writer
     @usableFromInline let processor: (@Sendable (Reader.Item, StepContext) async throws -> Writer.Item?)?
@@ -224,6 +226,7 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
     ) async throws
         -> BatchStatus
     {
+        if readsAheadNow(scope) { return try await runChunksReadingAhead(scope, chunkSize, &reader, &writer) }
         let chunkListeners = scope.listeners.chunk
         let observation = scope.observation
         var chunk = Chunk<Writer.Item>(capacity: chunkSize)

@@ -44,7 +44,8 @@ public struct PostgresCopyItemWriter<Item>: ItemWriter {
     private var mapping: PostgresRowMapping<Item>
     /// The binary and the text `COPY` statement, built once the columns are known.
     private var statements: (binary: String, text: String)?
-    private let rowsPerStatement: Int
+    /// The most rows per `COPY` statement, or nil for ``statementRows(chunk:)``'s choice.
+    private let rowsPerStatement: Int?
     private let format: Format
     private var columnTypes: [UInt32]?
     /// Whether every column has a binary encoding here.
@@ -56,9 +57,8 @@ public struct PostgresCopyItemWriter<Item>: ItemWriter {
     /// - Parameters:
     ///   - table: the table, optionally schema-qualified (`ledger`, `accounting.ledger`).
     ///   - columns: the columns to fill, in the order `values` returns them.
-    ///   - rowsPerStatement: a chunk is copied in `COPY` statements of at most this many rows (default 250), all
-    ///     sent in one message. PostgreSQL 15's cost per `COPY` grows with the square of the rows it buffers (up to
-    ///     1,000), so 1,000-row chunks load faster as four statements than as one.
+    ///   - rowsPerStatement: a chunk is copied in `COPY` statements of at most this many rows, all sent in one
+    ///     message; nil (the default) chooses by the chunk's size: see ``automaticStatementRows(chunk:)``.
     ///   - format: ``Format/automatic`` (binary where possible) or ``Format/text``.
     ///   - pool: the application's pool to the table's database, or nil (the default) to copy only inside a
     ///     PostgreSQL repository's chunk transaction. When the chunk transaction is a ``PostgresChunkTransaction`` on
@@ -71,7 +71,7 @@ public struct PostgresCopyItemWriter<Item>: ItemWriter {
     ///   - values: an item's values for those columns (nil is NULL).
     /// - Throws: ``PostgresError`` with ``PostgresError/Code/invalidConfiguration`` for a bad table or column name.
     public init(
-        table: String, columns: [String], rowsPerStatement: Int = 250, format: Format = .automatic,
+        table: String, columns: [String], rowsPerStatement: Int? = nil, format: Format = .automatic,
         pool: PostgresConnectionPool? = nil, values: @escaping @Sendable (Item) throws -> [PostgresValue?]
     ) throws {
         try self.init(
@@ -88,7 +88,8 @@ public struct PostgresCopyItemWriter<Item>: ItemWriter {
     ///   - columns: the columns to fill; the item's other keys are left out. Nil (the default) fills a column for
     ///     every key of the first item written.
     ///   - naming: how a coding key becomes a column name (default: as it is).
-    ///   - rowsPerStatement: a chunk is copied in `COPY` statements of at most this many rows (default 250).
+    ///   - rowsPerStatement: a chunk is copied in `COPY` statements of at most this many rows; nil (the default)
+    ///     chooses by the chunk's size (``automaticStatementRows(chunk:)``).
     ///   - format: ``Format/automatic`` (binary where possible) or ``Format/text``.
     ///   - pool: the application's pool to the table's database, or nil (the default) to copy only inside a
     ///     PostgreSQL repository's chunk transaction; as in
@@ -96,7 +97,7 @@ public struct PostgresCopyItemWriter<Item>: ItemWriter {
     /// - Throws: ``PostgresError`` with ``PostgresError/Code/invalidConfiguration`` for a bad table or column name.
     public init(
         table: String, columns: [String]? = nil, naming: PostgresColumnNaming = .codingKeys,
-        rowsPerStatement: Int = 250, format: Format = .automatic, pool: PostgresConnectionPool? = nil
+        rowsPerStatement: Int? = nil, format: Format = .automatic, pool: PostgresConnectionPool? = nil
     ) throws where Item: Encodable {
         try self.init(
             table: table, rowsPerStatement: rowsPerStatement, format: format, pool: pool,
@@ -105,14 +106,14 @@ public struct PostgresCopyItemWriter<Item>: ItemWriter {
     }
 
     private init(
-        table: String, rowsPerStatement: Int, format: Format, pool: PostgresConnectionPool?,
+        table: String, rowsPerStatement: Int?, format: Format, pool: PostgresConnectionPool?,
         mapping: PostgresRowMapping<Item>
     ) throws {
         self.target = PostgresWriteConnection(writer: "PostgresCopyItemWriter", pool: pool)
         self.tableName = table
         self.quotedTable = try PostgresIdentifier.quoted(table, what: "table")
         self.mapping = mapping
-        self.rowsPerStatement = max(1, rowsPerStatement)
+        self.rowsPerStatement = rowsPerStatement.map { max(1, $0) }
         self.format = format
     }
 
@@ -133,6 +134,7 @@ public struct PostgresCopyItemWriter<Item>: ItemWriter {
         let columns = try mapping.settleColumns(from: first)
         let types = try await types(columns, on: connection)
         let statements = try statements(columns)
+        let rowsPerStatement = self.rowsPerStatement ?? Self.automaticStatementRows(chunk: items.count)
         var pieces: [[UInt8]] = []
         pieces.reserveCapacity((items.count + rowsPerStatement - 1) / rowsPerStatement)
         var binary = binaryColumns && format == .automatic
@@ -159,6 +161,18 @@ public struct PostgresCopyItemWriter<Item>: ItemWriter {
         }
         let statement = binary ? statements.binary : statements.text
         try await mapping.prefixed { try await connection.copyIn(statement, pieces: pieces) }
+    }
+
+    /// The rows per `COPY` statement for a chunk of `chunk` items when none was given: 250 for chunks of up to 1,000
+    /// rows, the whole chunk in one statement above.
+    ///
+    /// Two costs pull apart. Each statement costs a round trip, since libpq sends a statement's rows only once the
+    /// server asked for them; and PostgreSQL 15 spends time growing with the square of the rows a `COPY` buffers
+    /// (up to 1,000) on their tuple slots. Measured on chunks of 1,000 rows, four 250-row statements loaded faster
+    /// than one; on chunks of 10,000, one statement took half the time of forty 250-row ones
+    /// (`PostgresBenchmarks` with `BENCH_ROWS_PER_STATEMENT`).
+    public static func automaticStatementRows(chunk: Int) -> Int {
+        chunk <= 1_000 ? 250 : max(1, chunk)
     }
 
     /// The binary and the text `COPY` statement for `columns`, built once.

@@ -1,0 +1,199 @@
+extension ChunkStep {
+    /// Returns this step reading (and processing) the next chunk while the current one is written and committed,
+    /// so the reader's source and the writer's target work at the same time instead of taking turns: a CSV file
+    /// parsed while the database commits the previous chunk, a service called while the last answers are stored.
+    ///
+    /// The checkpoint committed with a chunk is still the reader's position at the end of *that* chunk (taken before
+    /// the next one is read), so a restart resumes right after the last committed chunk and nothing is lost or
+    /// written twice. A chunk read ahead when the step stops or fails is dropped and read again by the restart.
+    ///
+    /// What changes: the reader and the processor run beside the previous chunk's writer and commit (in another
+    /// task, never two reads at once), and the step context a chunk saves is the one at the end of its own read —
+    /// changes the processor makes while the next chunk is read are saved with that next chunk. Reading ahead needs
+    /// a step without a skip or retry policy and without chunk listeners (whose calls must stay in order around each
+    /// chunk); a step with either reads one chunk after the other as before.
+    public func readAhead(_ enabled: Bool = true) -> Self {
+        var copy = self
+        copy.readsAhead = enabled
+        return copy
+    }
+
+    /// Whether this execution reads ahead: asked for, and nothing that needs chunks taken one at a time.
+    @inlinable
+    func readsAheadNow(_ scope: StepScope) -> Bool {
+        readsAhead && !faultTolerance.isEnabled && scope.listeners.chunk.isEmpty
+    }
+
+    /// The chunk loop reading ahead: chunk N+1 is read in a task of its own while chunk N is written and
+    /// committed. The reader moves into a box the two tasks take turns with, and back into `reader` before this
+    /// returns or throws, the read-ahead task always awaited first.
+    @inlinable
+    func runChunksReadingAhead(
+        _ scope: StepScope, _ chunkSize: Int, _ reader: inout Reader, _ writer: inout Writer
+    ) async throws -> BatchStatus {
+        let observation = scope.observation
+        let box = ReadAheadBox<Reader, Writer.Item>(reader)
+        defer { reader = box.reader }
+        if try await scope.stopRequested() { return .stopped }
+        var pending: Task<Void, any Error>? = readTask(box, chunkSize, scope.context)
+        var number = 1
+        var timing = observation.chunkStarted(number: number)
+        do {
+            while true {
+                do {
+                    try await pending?.value
+                } catch {
+                    observation.chunkFailed(timing, error)
+                    scope.execution.counters.rollback += 1
+                    throw error
+                }
+                pending = nil
+                let chunk = box.take()
+                let current = timing
+                if !chunk.exhausted {
+                    number += 1
+                    timing = observation.chunkStarted(number: number)
+                    pending = readTask(box, chunkSize, scope.context)
+                }
+                do {
+                    if chunk.read > 0 { try await commitReadAhead(scope, chunk, &writer) }
+                } catch {
+                    observation.chunkFailed(current, error)
+                    scope.execution.counters.rollback += 1
+                    throw error
+                }
+                if observation.chunkEnded(current, committed: chunk.read > 0, read: chunk.read) {
+                    observation.reportProgress(scope.execution.counters, reader: chunk.progress)
+                }
+                if chunk.exhausted { return .completed }
+                if try await scope.stopRequested() {
+                    // The chunk read ahead is dropped: the restart reads it again.
+                    _ = try? await pending?.value
+                    pending = nil
+                    _ = observation.chunkEnded(timing, committed: false, read: 0)
+                    return .stopped
+                }
+            }
+        } catch {
+            // The reader must be back in its box before it is closed; a chunk read ahead is dropped.
+            if let reading = pending {
+                _ = try? await reading.value
+                _ = observation.chunkEnded(timing, committed: false, read: 0)
+            }
+            throw error
+        }
+    }
+
+    /// Starts reading and processing the next chunk into `box`.
+    @inlinable
+    func readTask(
+        _ box: ReadAheadBox<Reader, Writer.Item>, _ chunkSize: Int, _ context: StepContext
+    ) -> Task<Void, any Error> {
+        let processor = self.processor
+        let itemProcessor = self.itemProcessor
+        let passThrough = self.passThrough
+        return Task {
+            var outputs: [Writer.Item] = []
+            outputs.reserveCapacity(min(chunkSize, 4_096))
+            var read = 0
+            var exhausted = false
+            while read < chunkSize {
+                guard let item = try await box.reader.read() else {
+                    exhausted = true
+                    break
+                }
+                read += 1
+                if let itemProcessor {
+                    if let output = try await itemProcessor(item) { outputs.append(output) }
+                } else if let processor {
+                    if let output = try await processor(item, context) { outputs.append(output) }
+                } else if let passThrough {
+                    outputs.append(passThrough(item))
+                }
+            }
+            // The position this chunk commits, before the next chunk moves the reader on.
+            var checkpoint = context.stepContext
+            box.reader.update(&checkpoint)
+            let progress = (box.reader as? any ProgressReportingReader).map { ReaderProgress(progress: $0.progress) }
+            box.put(
+                ReadAheadChunk(
+                    outputs: outputs, read: read, exhausted: exhausted, checkpoint: checkpoint, progress: progress))
+        }
+    }
+
+    /// Writes a chunk read ahead and commits it with its counters and the checkpoint taken when its read ended.
+    @inlinable
+    func commitReadAhead(
+        _ scope: StepScope, _ chunk: ReadAheadChunk<Writer.Item>, _ writer: inout Writer
+    ) async throws {
+        let transaction = try await scope.repository.beginChunk()
+        do {
+            if !chunk.outputs.isEmpty { try await writer.write(chunk.outputs, in: transaction) }
+            var next = scope.execution
+            next.context = chunk.checkpoint
+            writer.update(&next.context)
+            next.counters.read += chunk.read
+            next.counters.write += chunk.outputs.count
+            next.counters.filter += chunk.read - chunk.outputs.count
+            next.counters.commit += 1
+            scope.execution = try await transaction.commit(next)
+        } catch {
+            await transaction.rollback()
+            throw error
+        }
+        scope.observation.chunkCommitted(
+            read: chunk.read, written: chunk.outputs.count, filtered: chunk.read - chunk.outputs.count, skipped: 0)
+        scope.committed(transaction)
+        // The step context is left as it is: the processor may be changing it for the chunk being read.
+    }
+}
+
+/// A chunk read ahead: its processed items, how many were read, whether the input ended, and the step context
+/// with the reader's position at the chunk's end.
+@usableFromInline
+struct ReadAheadChunk<Output> {
+    @usableFromInline var outputs: [Output]
+    @usableFromInline var read: Int
+    @usableFromInline var exhausted: Bool
+    @usableFromInline var checkpoint: ExecutionContext
+    @usableFromInline var progress: ReaderProgress?
+
+    @inlinable
+    init(outputs: [Output], read: Int, exhausted: Bool, checkpoint: ExecutionContext, progress: ReaderProgress?) {
+        self.outputs = outputs
+        self.read = read
+        self.exhausted = exhausted
+        self.checkpoint = checkpoint
+        self.progress = progress
+    }
+}
+
+/// A reader's progress as it was when a chunk's read ended.
+@usableFromInline
+struct ReaderProgress: ProgressReportingReader {
+    @usableFromInline let progress: (done: Int64, total: Int64)?
+
+    @inlinable
+    init(progress: (done: Int64, total: Int64)?) { self.progress = progress }
+}
+
+/// The reader and the chunk it last read, handed between the step's task and the task reading ahead. They take
+/// turns: the step starts a read only after taking the previous chunk, and takes a chunk only after awaiting the
+/// read that put it there (task completion orders the accesses), so no lock is needed.
+@usableFromInline
+final class ReadAheadBox<Reader, Output>: @unchecked Sendable {
+    @usableFromInline var reader: Reader
+    @usableFromInline var chunk: ReadAheadChunk<Output>?
+
+    @inlinable
+    init(_ reader: Reader) { self.reader = reader }
+
+    @inlinable
+    func put(_ chunk: ReadAheadChunk<Output>) { self.chunk = chunk }
+
+    @inlinable
+    func take() -> ReadAheadChunk<Output> {
+        defer { chunk = nil }
+        return chunk!
+    }
+}

@@ -1,0 +1,154 @@
+import Batch
+import BatchTestKit
+import Testing
+
+/// Chunk steps that read the next chunk while the current one commits (`readAhead()`).
+@Suite("Chunk steps reading ahead")
+struct ChunkStepReadAheadTests {
+    /// A writer recording what it writes; for every chunk but the last it waits (up to `patience`) until the reader
+    /// has begun the next chunk, and records whether that happened while it was writing.
+    struct OverlapWriter: ItemWriter {
+        let reads: Recorder<Int>
+        let written: Recorder<Int>
+        let overlapped: Recorder<Bool>
+        let last: Int
+        let patience: Duration
+        var failOn: (chunkEndingAt: Int, once: FailOnce)?
+        var gate: (chunkEndingAt: Int, gate: Gate)?
+
+        mutating func write(_ items: [Int], in transaction: any ChunkTransaction) async throws {
+            guard let end = items.last else { return }
+            if let gate, gate.chunkEndingAt == end { await gate.gate.wait() }
+            if end < last {
+                let deadline = ContinuousClock.now + patience
+                while !reads.all.contains(end + 1), ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(1))
+                }
+                overlapped.append(reads.all.contains(end + 1))
+            }
+            if let failOn, failOn.chunkEndingAt == end, failOn.once.shouldFail("\(end)") {
+                throw Boom(description: "write failed at chunk ending \(end)")
+            }
+            written.append(contentsOf: items)
+        }
+    }
+
+    struct Probe {
+        let reads = Recorder<Int>()
+        let written = Recorder<Int>()
+        let overlapped = Recorder<Bool>()
+    }
+
+    static func job(
+        _ probe: Probe, items: Int = 50, readAhead: Bool = true, patience: Duration = .seconds(10),
+        failWriteAt: Int? = nil, failProcessAt: Int? = nil, gate: (Int, Gate)? = nil, skip: Bool = false
+    ) -> Job {
+        let failOnce = FailOnce()
+        var step = ChunkStep(
+            "load", chunkSize: 10,
+            reader: { _ in RecordingReader(Array(1...items), reads: probe.reads) },
+            processor: { (item: Int) -> Int? in
+                if item == failProcessAt, failOnce.shouldFail("process \(item)") {
+                    throw Boom(description: "process failed at \(item)")
+                }
+                return item
+            },
+            writer: { _ in
+                OverlapWriter(
+                    reads: probe.reads, written: probe.written, overlapped: probe.overlapped, last: items,
+                    patience: patience, failOn: failWriteAt.map { ($0, failOnce) }, gate: gate)
+            }
+        ).readAhead(readAhead)
+        if skip { step = step.skip(SkipPolicy(limit: 1) { _ in false }) }
+        return Job("read-ahead", steps: [step])
+    }
+
+    @Test("the next chunk is read while the current one is written, and every item is written once, in order")
+    func readsWhileWriting() async throws {
+        let probe = Probe()
+        let jobOperator = try makeOperator(Self.job(probe))
+        let execution = try await jobOperator.start("read-ahead")
+        #expect(execution.status == .completed)
+        #expect(probe.overlapped.all == [true, true, true, true], "each of the first 4 chunks saw the next one read")
+        #expect(probe.written.all == Array(1...50))
+        let step = try #require(try await jobOperator.execution(execution.id).steps.first)
+        #expect(step.counters == StepCounters(read: 50, write: 50, commit: 5))
+        #expect(step.context["reader.index"] == 50)
+    }
+
+    @Test("without readAhead(), and with a skip policy, chunks are read one after the other")
+    func sequentialOtherwise() async throws {
+        for (readAhead, skip) in [(false, false), (true, true)] {
+            let probe = Probe()
+            let jobOperator = try makeOperator(
+                Self.job(probe, readAhead: readAhead, patience: .milliseconds(30), skip: skip))
+            #expect(try await jobOperator.start("read-ahead").status == .completed)
+            #expect(probe.overlapped.all == [false, false, false, false])
+            #expect(probe.written.all == Array(1...50))
+        }
+    }
+
+    @Test("a write failure while the next chunk is read ahead: the checkpoint is the last committed chunk's end")
+    func writeFailure() async throws {
+        let probe = Probe()
+        let jobOperator = try makeOperator(Self.job(probe, items: 100, failWriteAt: 40))
+        let failed = try await jobOperator.start("read-ahead")
+        #expect(failed.status == .failed)
+        #expect(failed.exitMessage.contains("write failed at chunk ending 40"))
+        let step = try #require(try await jobOperator.execution(failed.id).steps.first)
+        #expect(step.counters.commit == 3)
+        #expect(step.counters.read == 30)
+        #expect(step.counters.rollback == 1)
+        #expect(step.context["reader.index"] == 30, "not the position of the chunk read ahead")
+        #expect(probe.written.all == Array(1...30))
+        #expect(probe.reads.all.starts(with: Array(1...50)), "chunk 5 was read ahead")
+
+        probe.reads.removeAll()
+        let restarted = try await jobOperator.restart(.executionId(failed.id))
+        #expect(restarted.status == .completed)
+        #expect(probe.reads.all == Array(31...100))
+        #expect(probe.written.all == Array(1...100), "each item written exactly once")
+    }
+
+    @Test("a processor failure in the chunk read ahead fails the step after the chunk before it committed")
+    func readFailure() async throws {
+        let probe = Probe()
+        let jobOperator = try makeOperator(Self.job(probe, items: 100, failProcessAt: 45))
+        let failed = try await jobOperator.start("read-ahead")
+        #expect(failed.status == .failed)
+        #expect(failed.exitMessage.contains("process failed at 45"))
+        let step = try #require(try await jobOperator.execution(failed.id).steps.first)
+        #expect(step.counters.commit == 4)
+        #expect(step.context["reader.index"] == 40)
+        #expect(probe.written.all == Array(1...40))
+
+        probe.reads.removeAll()
+        let restarted = try await jobOperator.restart(.executionId(failed.id))
+        #expect(restarted.status == .completed)
+        #expect(probe.reads.all == Array(41...100))
+        #expect(probe.written.all == Array(1...100))
+    }
+
+    @Test("a stop ends the step after the chunk being written; the chunk read ahead is read again by the restart")
+    func stop() async throws {
+        let probe = Probe()
+        let gate = Gate()
+        let jobOperator = try makeOperator(Self.job(probe, items: 100, gate: (30, gate)))
+        let id = try await jobOperator.startAsync("read-ahead", parameters: JobParameters())
+        try await eventually("chunk 3 is being written") { probe.written.all == Array(1...20) }
+        try await jobOperator.stop(.executionId(id))
+        gate.open()
+        let stopped = try await jobOperator.wait(for: id)
+        #expect(stopped.status == .stopped)
+        let step = try #require(try await jobOperator.execution(id).steps.first)
+        #expect(step.status == .stopped)
+        #expect(step.counters.commit == 3)
+        #expect(step.context["reader.index"] == 30)
+
+        probe.reads.removeAll()
+        let restarted = try await jobOperator.restart(.executionId(id))
+        #expect(restarted.status == .completed)
+        #expect(probe.reads.all == Array(31...100))
+        #expect(probe.written.all == Array(1...100))
+    }
+}
