@@ -51,7 +51,7 @@ import Testing
     /// One timer serves every waiter: a wait begun later times out at its own deadline, not at the first one's, and
     /// a wait after the timer ended starts it again. Only lower bounds are asserted, so a stalled machine cannot
     /// fail the test.
-    @Test func eachWaitTimesOutAtItsOwnDeadline() async throws {
+    @Test(.timeLimit(.minutes(1))) func eachWaitTimesOutAtItsOwnDeadline() async throws {
         let timeout = Duration.seconds(1)
         var configuration = try TestDatabase.configuration(poolSize: 1)
         configuration.pool.leaseTimeout = timeout

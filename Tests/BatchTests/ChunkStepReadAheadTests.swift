@@ -33,20 +33,45 @@ struct ChunkStepReadAheadTests {
         }
     }
 
+    /// A recording reader that waits `pause` before each item after `slowAfter` (a slow source) until `fast` holds
+    /// something.
+    struct SlowReader: ItemReader {
+        var inner: RecordingReader
+        let slowAfter: Int?
+        let pause: Duration
+        let fast: Recorder<Bool>
+
+        mutating func open(_ context: ExecutionContext) async throws { try await inner.open(context) }
+        func update(_ context: inout ExecutionContext) { inner.update(&context) }
+        mutating func read() async throws -> Int? {
+            if let slowAfter, fast.all.isEmpty, inner.reads.all.last ?? 0 >= slowAfter {
+                try await Task.sleep(for: pause)
+            }
+            return try await inner.read()
+        }
+    }
+
     struct Probe {
         let reads = Recorder<Int>()
         let written = Recorder<Int>()
         let overlapped = Recorder<Bool>()
+        /// Turns a slow reader's pauses off.
+        let fast = Recorder<Bool>()
     }
 
     static func job(
         _ probe: Probe, items: Int = 50, readAhead: Bool = true, patience: Duration = .seconds(10),
-        failWriteAt: Int? = nil, failProcessAt: Int? = nil, gate: (Int, Gate)? = nil, skip: Bool = false
+        failWriteAt: Int? = nil, failProcessAt: Int? = nil, gate: (Int, Gate)? = nil, skip: Bool = false,
+        slowAfter: Int? = nil
     ) -> Job {
         let failOnce = FailOnce()
         var step = ChunkStep(
             "load", chunkSize: 10,
-            reader: { _ in RecordingReader(Array(1...items), reads: probe.reads) },
+            reader: { _ in
+                SlowReader(
+                    inner: RecordingReader(Array(1...items), reads: probe.reads), slowAfter: slowAfter,
+                    pause: .milliseconds(200), fast: probe.fast)
+            },
             processor: { (item: Int) -> Int? in
                 if item == failProcessAt, failOnce.shouldFail("process \(item)") {
                     throw Boom(description: "process failed at \(item)")
@@ -133,9 +158,12 @@ struct ChunkStepReadAheadTests {
     func stop() async throws {
         let probe = Probe()
         let gate = Gate()
-        let jobOperator = try makeOperator(Self.job(probe, items: 100, gate: (30, gate)))
+        // Items after 31 come slowly: the chunk read ahead when the stop comes is abandoned part-way, not read to
+        // its end first.
+        let jobOperator = try makeOperator(Self.job(probe, items: 100, gate: (30, gate), slowAfter: 31))
         let id = try await jobOperator.startAsync("read-ahead", parameters: JobParameters())
-        try await eventually("chunk 3 is being written") { probe.written.all == Array(1...20) }
+        // Chunk 4's read begins once chunk 3's write began (after chunk 2 committed and its stop check).
+        try await eventually("chunk 3 is being written") { probe.reads.all.contains(31) }
         try await jobOperator.stop(.executionId(id))
         gate.open()
         let stopped = try await jobOperator.wait(for: id)
@@ -144,7 +172,9 @@ struct ChunkStepReadAheadTests {
         #expect(step.status == .stopped)
         #expect(step.counters.commit == 3)
         #expect(step.context["reader.index"] == 30)
+        #expect(!probe.reads.all.contains(40), "the read of chunk 4 was cancelled")
 
+        probe.fast.append(true)
         probe.reads.removeAll()
         let restarted = try await jobOperator.restart(.executionId(id))
         #expect(restarted.status == .completed)

@@ -1,3 +1,5 @@
+import Synchronization
+
 extension ChunkStep {
     /// Returns this step reading (and processing) the next chunk while the current one is written and committed,
     /// so the reader's source and the writer's target work at the same time instead of taking turns: a CSV file
@@ -35,52 +37,52 @@ extension ChunkStep {
         let box = ReadAheadBox<Reader, Writer.Item>(reader)
         defer { reader = box.reader }
         if try await scope.stopRequested() { return .stopped }
-        var pending: Task<Void, any Error>? = readTask(box, chunkSize, scope.context)
+        // The read in flight, cancelled with the step's task (a read-ahead task is not the step's child).
+        let pending = ReadAheadHandle()
+        pending.start(readTask(box, chunkSize, scope.context))
         var number = 1
         var timing = observation.chunkStarted(number: number)
-        do {
-            while true {
-                do {
-                    try await pending?.value
-                } catch {
-                    observation.chunkFailed(timing, error)
-                    scope.execution.counters.rollback += 1
-                    throw error
+        return try await withTaskCancellationHandler {
+            do {
+                while true {
+                    do {
+                        try await pending.finish()
+                    } catch {
+                        observation.chunkFailed(timing, error)
+                        scope.execution.counters.rollback += 1
+                        throw error
+                    }
+                    let chunk = box.take()
+                    let current = timing
+                    if !chunk.exhausted {
+                        number += 1
+                        timing = observation.chunkStarted(number: number)
+                        pending.start(readTask(box, chunkSize, scope.context))
+                    }
+                    do {
+                        if chunk.read > 0 { try await commitReadAhead(scope, chunk, &writer) }
+                    } catch {
+                        observation.chunkFailed(current, error)
+                        scope.execution.counters.rollback += 1
+                        throw error
+                    }
+                    if observation.chunkEnded(current, committed: chunk.read > 0, read: chunk.read) {
+                        observation.reportProgress(scope.execution.counters, reader: chunk.progress)
+                    }
+                    if chunk.exhausted { return .completed }
+                    if try await scope.stopRequested() {
+                        // The chunk read ahead is dropped (the restart reads it again): no need to finish it.
+                        if await pending.abandon() { _ = observation.chunkEnded(timing, committed: false, read: 0) }
+                        return .stopped
+                    }
                 }
-                pending = nil
-                let chunk = box.take()
-                let current = timing
-                if !chunk.exhausted {
-                    number += 1
-                    timing = observation.chunkStarted(number: number)
-                    pending = readTask(box, chunkSize, scope.context)
-                }
-                do {
-                    if chunk.read > 0 { try await commitReadAhead(scope, chunk, &writer) }
-                } catch {
-                    observation.chunkFailed(current, error)
-                    scope.execution.counters.rollback += 1
-                    throw error
-                }
-                if observation.chunkEnded(current, committed: chunk.read > 0, read: chunk.read) {
-                    observation.reportProgress(scope.execution.counters, reader: chunk.progress)
-                }
-                if chunk.exhausted { return .completed }
-                if try await scope.stopRequested() {
-                    // The chunk read ahead is dropped: the restart reads it again.
-                    _ = try? await pending?.value
-                    pending = nil
-                    _ = observation.chunkEnded(timing, committed: false, read: 0)
-                    return .stopped
-                }
+            } catch {
+                // The reader must be back in its box before it is closed; a chunk read ahead is dropped.
+                if await pending.abandon() { _ = observation.chunkEnded(timing, committed: false, read: 0) }
+                throw error
             }
-        } catch {
-            // The reader must be back in its box before it is closed; a chunk read ahead is dropped.
-            if let reading = pending {
-                _ = try? await reading.value
-                _ = observation.chunkEnded(timing, committed: false, read: 0)
-            }
-            throw error
+        } onCancel: {
+            pending.cancel()
         }
     }
 
@@ -98,6 +100,7 @@ extension ChunkStep {
             var read = 0
             var exhausted = false
             while read < chunkSize {
+                try Task.checkCancellation()
                 guard let item = try await box.reader.read() else {
                     exhausted = true
                     break
@@ -146,6 +149,49 @@ extension ChunkStep {
         scope.committed(transaction)
         // The step context is left as it is: the processor may be changing it for the chunk being read.
     }
+}
+
+/// The read-ahead task in flight, if any. The step's task starts and awaits it; a cancellation of the step's task
+/// (from any thread) cancels it too.
+@usableFromInline
+final class ReadAheadHandle: Sendable {
+    private let task = Mutex<Task<Void, any Error>?>(nil)
+
+    @inlinable
+    init() {}
+
+    /// Holds `read` as the read in flight (cancelled at once if the calling task, the step's, already is).
+    @usableFromInline
+    func start(_ read: Task<Void, any Error>) {
+        task.withLock { $0 = read }
+        if Task.isCancelled { read.cancel() }
+    }
+
+    /// Waits for the read in flight to end and lets it go; throws what it threw.
+    @usableFromInline
+    func finish() async throws {
+        guard let read = task.withLock({ $0 }) else { return }
+        defer { task.withLock { $0 = nil } }
+        try await read.value
+    }
+
+    /// Cancels the read in flight and waits for it to end, so nothing touches the reader after this returns.
+    /// - Returns: whether a read was in flight.
+    @usableFromInline
+    func abandon() async -> Bool {
+        guard
+            let read = task.withLock({ current in
+                defer { current = nil }; return current
+            })
+        else { return false }
+        read.cancel()
+        _ = try? await read.value
+        return true
+    }
+
+    /// Cancels the read in flight, if any.
+    @usableFromInline
+    func cancel() { task.withLock { $0 }?.cancel() }
 }
 
 /// A chunk read ahead: its processed items, how many were read, whether the input ended, and the step context

@@ -141,7 +141,10 @@ extension Worker {
         } else {
             decision = configuration.commandRetry.decide(error, previous: delivery.attempts)
         }
-        record(WorkerMetrics.Outcome(decision), action: Command.Action.partition.rawValue, span: span, error: error)
+        // Refused or not, a partition that cannot run is dead-lettered: it is counted so.
+        let outcome: WorkerMetrics.Outcome =
+            if case .refuse = decision { .deadLettered } else { WorkerMetrics.Outcome(decision) }
+        record(outcome, action: Command.Action.partition.rawValue, span: span, error: error)
         switch decision {
         case .refuse(let reason), .deadLetter(let reason):
             logger.warning("dead-lettering a partition that cannot run", metadata: ["reason": "\(reason)"])

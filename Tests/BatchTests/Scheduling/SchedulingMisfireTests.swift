@@ -75,7 +75,7 @@ struct SchedulingMisfireTests {
         #expect(fire.first == "2026-11-25T09:58:21Z")
         #expect(fire.last == "2026-11-25T10:00:00Z")
         #expect(fire == fire.sorted())
-        #expect(elapsed < .seconds(2), "took \(elapsed)")
+        #expect(elapsed < .seconds(10), "took \(elapsed)")  // slot by slot, it would take minutes
         let once = try due(everySecond, last: "2025-11-25T10:00:00Z", now: "2026-11-25T10:00:00.500Z", .once)
         // The slots within the 2 s tolerance are on time and fire; of the missed ones, `once` fires the latest.
         #expect(once.fire == ["2026-11-25T09:59:58Z", "2026-11-25T09:59:59Z", "2026-11-25T10:00:00Z"])

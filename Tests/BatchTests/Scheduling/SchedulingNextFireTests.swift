@@ -148,7 +148,7 @@ struct SchedulingNextFireTests {
             #expect(Instant.text(slots[0]) == "2028-02-29T23:59:59Z")
             #expect(Instant.text(slots[18]) == "2104-02-29T23:59:59Z")  // 2100 is not a leap year
         }
-        #expect(elapsed < .seconds(2), "took \(elapsed)")
+        #expect(elapsed < .seconds(10), "took \(elapsed)")  // slot by slot, it would take minutes
     }
 
     @Test("the latest fire at or before an instant, across the Berlin changes")
