@@ -46,7 +46,7 @@ struct ServerEventsTests {
                 !stream.events("progress").isEmpty
             }
             #expect(stream.events("progress") == [["jobName": "hello", "executionId": .int(id), "read": 7]])
-            try await eventually("a keep-alive comment", timeout: .seconds(5), every: .milliseconds(20)) {
+            try await eventually("a keep-alive comment", timeout: .seconds(30), every: .milliseconds(20)) {
                 stream.received.contains(": keep-alive")
             }
             // The client goes away: the server notices at its next write and deletes the queue.

@@ -68,7 +68,7 @@ struct WorkerObservabilityTests {
         try await eventually("the job ended", timeout: .seconds(10)) {
             try await repository.jobExecution(id: id)?.status == .completed
         }
-        try await eventually("running jobs back to 0", timeout: .seconds(5)) {
+        try await eventually("running jobs back to 0", timeout: .seconds(30)) {
             (try? metrics.expectGauge(BatchMetricName.workerRunningJobs).lastValue) == 0
         }
         await group.triggerGracefulShutdown()
