@@ -58,14 +58,6 @@ func chunkStep(_ trial: Int, _ observability: BatchObservability) async throws -
     return (try await timedRun(of: "bench", on: jobOperator, trial: trial), writer.sum)
 }
 
-/// The CPU time this process has used (user and system, every thread): on a machine shared with other work it
-/// moves far less than the wall clock.
-func processCPU() -> Double {
-    var time = timespec()
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
-    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-}
-
 let registry = PrometheusCollectorRegistry()
 let observer = CountingObserver()
 let configurations: [(name: String, observability: BatchObservability?)] = [
@@ -80,7 +72,7 @@ var expectedSum: Int?
 for trial in 0..<trials {
     for offset in 0..<configurations.count {
         let index = (trial + offset) % configurations.count
-        let cpuBefore = processCPU()
+        let cpuBefore = processCPUSeconds()
         let (time, sum) =
             if let observability = configurations[index].observability {
                 try await chunkStep(trial * configurations.count + offset, observability)
@@ -90,7 +82,7 @@ for trial in 0..<trials {
         precondition(expectedSum == nil || expectedSum == sum, "every configuration must do the same work")
         expectedSum = sum
         rates[index].append(Double(itemCount) / seconds(time))
-        cpuRates[index].append(Double(itemCount) / (processCPU() - cpuBefore))
+        cpuRates[index].append(Double(itemCount) / (processCPUSeconds() - cpuBefore))
     }
 }
 let exposition = registry.emitToString()

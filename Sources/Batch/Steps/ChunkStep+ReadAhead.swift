@@ -52,24 +52,26 @@ extension ChunkStep {
                         scope.execution.counters.rollback += 1
                         throw error
                     }
-                    let chunk = box.take()
+                    let taken = box.take()
+                    var chunk = taken.chunk
+                    let end = taken.end
                     let current = timing
-                    if !chunk.exhausted {
+                    if !end.exhausted {
                         number += 1
                         timing = observation.chunkStarted(number: number)
                         pending.start(readTask(box, chunkSize, scope.context))
                     }
                     do {
-                        if chunk.read > 0 { try await commitReadAhead(scope, chunk, &writer) }
+                        if chunk.read > 0 { try await commitChunk(scope, &chunk, &writer) { end.checkpoint } }
                     } catch {
                         observation.chunkFailed(current, error)
                         scope.execution.counters.rollback += 1
                         throw error
                     }
                     if observation.chunkEnded(current, committed: chunk.read > 0, read: chunk.read) {
-                        observation.reportProgress(scope.execution.counters, reader: chunk.progress)
+                        observation.reportProgress(scope.execution.counters, reader: end.progress)
                     }
-                    if chunk.exhausted { return .completed }
+                    if end.exhausted { return .completed }
                     if try await scope.stopRequested() {
                         // The chunk read ahead is dropped (the restart reads it again): no need to finish it.
                         if await pending.abandon() { _ = observation.chunkEnded(timing, committed: false, read: 0) }
@@ -91,63 +93,24 @@ extension ChunkStep {
     func readTask(
         _ box: ReadAheadBox<Reader, Writer.Item>, _ chunkSize: Int, _ context: StepContext
     ) -> Task<Void, any Error> {
-        let processor = self.processor
-        let itemProcessor = self.itemProcessor
-        let passThrough = self.passThrough
-        return Task {
-            var outputs: [Writer.Item] = []
-            outputs.reserveCapacity(min(chunkSize, 4_096))
-            var read = 0
+        Task {
+            var chunk = Chunk<Writer.Item>(capacity: chunkSize)
             var exhausted = false
-            while read < chunkSize {
+            while chunk.read < chunkSize {
                 try Task.checkCancellation()
                 guard let item = try await box.reader.read() else {
                     exhausted = true
                     break
                 }
-                read += 1
-                if let itemProcessor {
-                    if let output = try await itemProcessor(item) { outputs.append(output) }
-                } else if let processor {
-                    if let output = try await processor(item, context) { outputs.append(output) }
-                } else if let passThrough {
-                    outputs.append(passThrough(item))
-                }
+                chunk.read += 1
+                if let output = try await process(item, context) { chunk.outputs.append(output) }
             }
             // The position this chunk commits, before the next chunk moves the reader on.
             var checkpoint = context.stepContext
             box.reader.update(&checkpoint)
             let progress = (box.reader as? any ProgressReportingReader).map { ReaderProgress(progress: $0.progress) }
-            box.put(
-                ReadAheadChunk(
-                    outputs: outputs, read: read, exhausted: exhausted, checkpoint: checkpoint, progress: progress))
+            box.put(chunk, ReadAheadEnd(exhausted: exhausted, checkpoint: checkpoint, progress: progress))
         }
-    }
-
-    /// Writes a chunk read ahead and commits it with its counters and the checkpoint taken when its read ended.
-    @inlinable
-    func commitReadAhead(
-        _ scope: StepScope, _ chunk: ReadAheadChunk<Writer.Item>, _ writer: inout Writer
-    ) async throws {
-        let transaction = try await scope.repository.beginChunk()
-        do {
-            if !chunk.outputs.isEmpty { try await writer.write(chunk.outputs, in: transaction) }
-            var next = scope.execution
-            next.context = chunk.checkpoint
-            writer.update(&next.context)
-            next.counters.read += chunk.read
-            next.counters.write += chunk.outputs.count
-            next.counters.filter += chunk.read - chunk.outputs.count
-            next.counters.commit += 1
-            scope.execution = try await transaction.commit(next)
-        } catch {
-            await transaction.rollback()
-            throw error
-        }
-        scope.observation.chunkCommitted(
-            read: chunk.read, written: chunk.outputs.count, filtered: chunk.read - chunk.outputs.count, skipped: 0)
-        scope.committed(transaction)
-        // The step context is left as it is: the processor may be changing it for the chunk being read.
     }
 }
 
@@ -194,20 +157,16 @@ final class ReadAheadHandle: Sendable {
     func cancel() { task.withLock { $0 }?.cancel() }
 }
 
-/// A chunk read ahead: its processed items, how many were read, whether the input ended, and the step context
-/// with the reader's position at the chunk's end.
+/// How a chunk's read ahead ended: whether the input ended, the step context with the reader's position at the
+/// chunk's end, and the reader's progress then.
 @usableFromInline
-struct ReadAheadChunk<Output> {
-    @usableFromInline var outputs: [Output]
-    @usableFromInline var read: Int
+struct ReadAheadEnd {
     @usableFromInline var exhausted: Bool
     @usableFromInline var checkpoint: ExecutionContext
     @usableFromInline var progress: ReaderProgress?
 
     @inlinable
-    init(outputs: [Output], read: Int, exhausted: Bool, checkpoint: ExecutionContext, progress: ReaderProgress?) {
-        self.outputs = outputs
-        self.read = read
+    init(exhausted: Bool, checkpoint: ExecutionContext, progress: ReaderProgress?) {
         self.exhausted = exhausted
         self.checkpoint = checkpoint
         self.progress = progress
@@ -229,17 +188,17 @@ struct ReaderProgress: ProgressReportingReader {
 @usableFromInline
 final class ReadAheadBox<Reader, Output>: @unchecked Sendable {
     @usableFromInline var reader: Reader
-    @usableFromInline var chunk: ReadAheadChunk<Output>?
+    @usableFromInline var read: (chunk: Chunk<Output>, end: ReadAheadEnd)?
 
     @inlinable
     init(_ reader: Reader) { self.reader = reader }
 
     @inlinable
-    func put(_ chunk: ReadAheadChunk<Output>) { self.chunk = chunk }
+    func put(_ chunk: Chunk<Output>, _ end: ReadAheadEnd) { read = (chunk, end) }
 
     @inlinable
-    func take() -> ReadAheadChunk<Output> {
-        defer { chunk = nil }
-        return chunk!
+    func take() -> (chunk: Chunk<Output>, end: ReadAheadEnd) {
+        defer { read = nil }
+        return read!
     }
 }

@@ -260,26 +260,20 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
                         break
                     }
                     chunk.read += 1
-                    if let processor {
-                        if faultTolerance.isEnabled {
-                            do {
-                                if let output = try await processWithRetry(item, processor, scope) {
-                                    chunk.outputs.append(output)
-                                }
-                            } catch {
-                                try await skipOrThrow(error, item: item, phase: .process, &chunk, scope)
+                    if faultTolerance.isEnabled, let processor {
+                        do {
+                            if let output = try await processWithRetry(item, processor, scope) {
+                                chunk.outputs.append(output)
                             }
-                        } else if let itemProcessor {
-                            if let output = try await itemProcessor(item) { chunk.outputs.append(output) }
-                        } else if let output = try await processor(item, scope.context) {
-                            chunk.outputs.append(output)
+                        } catch {
+                            try await skipOrThrow(error, item: item, phase: .process, &chunk, scope)
                         }
-                    } else if let passThrough {
-                        chunk.outputs.append(passThrough(item))
+                    } else if let output = try await process(item, scope.context) {
+                        chunk.outputs.append(output)
                     }
                 }
                 if chunk.read > 0 || !chunk.skipped.isEmpty {
-                    try await commitChunk(scope, &chunk, reader, &writer)
+                    try await commitChunk(scope, &chunk, &writer) { Self.checkpoint(scope, reader) }
                 }
                 for listener in chunkListeners.reversed() {
                     try await callListener(listener, "afterChunk") { try await $0.afterChunk(scope.context) }
@@ -304,14 +298,16 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
     /// written again item by item to leave the bad items out.
     @inlinable
     func commitChunk(
-        _ scope: StepScope, _ chunk: inout Chunk<Writer.Item>, _ reader: Reader, _ writer: inout Writer
+        _ scope: StepScope, _ chunk: inout Chunk<Writer.Item>, _ writer: inout Writer,
+        checkpoint: () -> ExecutionContext
     ) async throws {
         var attempt = 0
         while true {
             let transaction = try await scope.repository.beginChunk()
             do {
                 if !chunk.outputs.isEmpty { try await writer.write(chunk.outputs, in: transaction) }
-                try await commit(scope, chunk, written: chunk.outputs.count, reader, writer, transaction)
+                try await commit(
+                    scope, chunk, written: chunk.outputs.count, writer, transaction, checkpoint: checkpoint)
                 return
             } catch {
                 await transaction.rollback()
@@ -328,7 +324,7 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
                     try await Task.sleep(for: delay)
                     continue
                 }
-                try await writeOneByOne(scope, &chunk, reader, &writer)
+                try await writeOneByOne(scope, &chunk, &writer, checkpoint: checkpoint)
                 return
             }
         }
@@ -338,7 +334,8 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
     /// with a skippable error.
     @usableFromInline
     func writeOneByOne(
-        _ scope: StepScope, _ chunk: inout Chunk<Writer.Item>, _ reader: Reader, _ writer: inout Writer
+        _ scope: StepScope, _ chunk: inout Chunk<Writer.Item>, _ writer: inout Writer,
+        checkpoint: () -> ExecutionContext
     ) async throws {
         let transaction = try await scope.repository.beginChunk()
         do {
@@ -354,7 +351,7 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
                     try await skipOrThrow(error, item: item, phase: .write, &chunk, scope)
                 }
             }
-            try await commit(scope, chunk, written: written, reader, writer, transaction)
+            try await commit(scope, chunk, written: written, writer, transaction, checkpoint: checkpoint)
         } catch {
             await transaction.rollback()
             try? await writer.rollback(to: scope.execution.context)
@@ -362,19 +359,18 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
         }
     }
 
-    /// Records the chunk's skipped items and stores the step execution (counters, reader and writer positions)
-    /// in `transaction`, then commits it.
+    /// Records the chunk's skipped items and stores the step execution (counters, the step context with the reader's
+    /// position that `checkpoint` gives, the writer's position) in `transaction`, then commits it.
     @inlinable
     func commit(
-        _ scope: StepScope, _ chunk: Chunk<Writer.Item>, written: Int, _ reader: Reader, _ writer: Writer,
-        _ transaction: any ChunkTransaction
+        _ scope: StepScope, _ chunk: Chunk<Writer.Item>, written: Int, _ writer: Writer,
+        _ transaction: any ChunkTransaction, checkpoint: () -> ExecutionContext
     ) async throws {
         if !chunk.skipped.isEmpty, let recorder = faultTolerance.recorder {
             try await recorder.record(chunk.skipped, in: transaction)
         }
         var next = scope.execution
-        next.context = scope.context.stepContext
-        reader.update(&next.context)
+        next.context = checkpoint()
         writer.update(&next.context)
         next.counters.read += chunk.read
         next.counters.write += written
@@ -388,7 +384,24 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
             read: chunk.read, written: written, filtered: chunk.read - chunk.outputs.count - chunk.processSkips,
             skipped: chunk.readSkips + chunk.processSkips + chunk.writeSkips)
         scope.committed(transaction)
-        scope.context.stepContext = scope.execution.context
+        // Reading ahead, the processor may be changing the step context for the chunk being read: left as it is.
+        if !readsAheadNow(scope) { scope.context.stepContext = scope.execution.context }
+    }
+
+    /// The step context with the reader's current position: what a chunk read one after the other commits.
+    @inlinable
+    static func checkpoint(_ scope: StepScope, _ reader: Reader) -> ExecutionContext {
+        var context = scope.context.stepContext
+        reader.update(&context)
+        return context
+    }
+
+    /// An item turned into the one to write, without fault tolerance: the processor (as given), or the item itself.
+    @inlinable
+    func process(_ item: Reader.Item, _ context: StepContext) async throws -> Writer.Item? {
+        if let itemProcessor { return try await itemProcessor(item) }
+        if let processor { return try await processor(item, context) }
+        return passThrough?(item)
     }
 
     @inlinable

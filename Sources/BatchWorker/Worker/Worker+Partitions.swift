@@ -135,16 +135,15 @@ extension Worker {
         _ delivery: any CommandDelivery, failedWith error: any Error, span: (any Span)?
     ) async {
         let impossible: Set<BatchError.Code> = [.jobNotFound, .invalidDefinition, .executionNotFound, .invalidJSON]
-        let decision: CommandRetryPolicy.Decision
+        var decision: CommandRetryPolicy.Decision
         if let error = error as? BatchError, impossible.contains(error.code) {
             decision = .deadLetter(error.batchDescription)
         } else {
             decision = configuration.commandRetry.decide(error, previous: delivery.attempts)
         }
-        // Refused or not, a partition that cannot run is dead-lettered: it is counted so.
-        let outcome: WorkerMetrics.Outcome =
-            if case .refuse = decision { .deadLettered } else { WorkerMetrics.Outcome(decision) }
-        record(outcome, action: Command.Action.partition.rawValue, span: span, error: error)
+        // No one waits for a partition's reply: refused, it is set aside (and counted) as dead-lettered.
+        if case .refuse(let reason) = decision { decision = .deadLetter(reason) }
+        record(WorkerMetrics.Outcome(decision), action: Command.Action.partition.rawValue, span: span, error: error)
         switch decision {
         case .refuse(let reason), .deadLetter(let reason):
             logger.warning("dead-lettering a partition that cannot run", metadata: ["reason": "\(reason)"])
