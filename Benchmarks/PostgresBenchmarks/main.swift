@@ -161,5 +161,3 @@ copy.cleanUp()
 await repository.shutdown()
 
 func format(_ duration: Duration) -> String { String(format: "%.2f s", seconds(duration)) }
-
-func median(_ values: [Duration]) -> Duration { values.sorted()[values.count / 2] }

@@ -91,6 +91,10 @@ public final class InterceptingRepository: JobRepository {
     public func claimPartition(stepExecutionId: Int64, workerId: String) async throws -> PartitionClaim {
         try await base.claimPartition(stepExecutionId: stepExecutionId, workerId: workerId)
     }
+    /// As ``base`` answers.
+    public func handBackPartition(_ stepExecution: StepExecution) async throws -> StepExecution {
+        try await base.handBackPartition(stepExecution)
+    }
 
     /// Forwards to the base repository.
     public func reclaimLostPartitions(

@@ -32,16 +32,19 @@ import Tracing
             }
             let commands = try await messaging.connection.consume(queue: plain.topology.commandsQueue, prefetch: 10)
             var contexts: [String: InMemorySpanContext?] = [:]
+            var carriesNone: [String: Bool] = [:]
             for try await delivery in commands {
                 let name = try Command(decoding: delivery.body).target.description
-                contexts[name] =
-                    MessageTraceContext.extract(from: delivery.properties.headers, using: tracer)?
-                    .inMemorySpanContext
+                let extracted = MessageTraceContext.extract(from: delivery.properties.headers, using: tracer)
+                contexts[name] = extracted?.inMemorySpanContext
+                carriesNone[name] = extracted == nil
                 try delivery.ack()
                 if contexts.count == 2 { break }
             }
             #expect(contexts["job traced"]??.traceID == parent.traceID)
             #expect(contexts["job untraced"] == .some(nil), "no span, no trace context")
+            #expect(
+                carriesNone == ["job traced": false, "job untraced": true], "nothing extracted is nil, not top-level")
         }
     }
 
@@ -51,11 +54,12 @@ import Tracing
         let oversized: [String: AMQPFieldValue] = [
             InMemoryTracer.traceIDKey: .string(huge), InMemoryTracer.spanIDKey: .string("s"),
         ]
-        #expect(MessageTraceContext.extract(from: oversized, using: tracer)?.inMemorySpanContext == nil)
+        #expect(MessageTraceContext.extract(from: [:], using: tracer) == nil)
+        #expect(MessageTraceContext.extract(from: oversized, using: tracer) == nil)
         let wrongType: [String: AMQPFieldValue] = [
             InMemoryTracer.traceIDKey: .int(1), InMemoryTracer.spanIDKey: .int(2),
         ]
-        #expect(MessageTraceContext.extract(from: wrongType, using: tracer)?.inMemorySpanContext == nil)
+        #expect(MessageTraceContext.extract(from: wrongType, using: tracer) == nil)
         let fine: [String: AMQPFieldValue] = [
             InMemoryTracer.traceIDKey: .string("t"), InMemoryTracer.spanIDKey: .string("s"),
         ]

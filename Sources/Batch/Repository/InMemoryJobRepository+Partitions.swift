@@ -17,6 +17,19 @@ extension InMemoryJobRepository {
         state.withLock { $0.steps[id] }
     }
 
+    /// See ``JobRepository/handBackPartition(_:)``: the partition stored waiting again, through
+    /// ``updateStepExecution(_:)`` (which stores every field here).
+    public func handBackPartition(_ stepExecution: StepExecution) async throws -> StepExecution {
+        var waiting = stepExecution
+        waiting.status = .starting
+        waiting.workerId = nil
+        waiting.endTime = nil
+        waiting.exitCode = ""
+        waiting.exitMessage = ""
+        waiting.attempt = max(0, stepExecution.attempt - 1)
+        return try await updateStepExecution(waiting)
+    }
+
     /// See ``JobRepository/createStepExecutions(_:)``.
     public func createStepExecutions(_ stepExecutions: [StepExecution]) async throws -> [StepExecution] {
         let now = Date()

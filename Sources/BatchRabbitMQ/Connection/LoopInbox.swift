@@ -32,19 +32,13 @@ final class LoopInbox: Sendable {
     /// taken; the caller fails it).
     @discardableResult
     func enqueue(_ operation: LoopOperation) -> Bool {
-        let (accepted, wasEmpty) = state.withLock { state -> (Bool, Bool) in
-            guard !state.closed else { return (false, false) }
-            state.operations.append(operation)
-            return (true, state.operations.count == 1)
-        }
-        if wasEmpty { wakeup.signal() }
-        return accepted
+        enqueue(contentsOf: CollectionOfOne(operation))
     }
 
     /// Queues `operations` together, in order, waking the I/O thread at most once. Returns `false` (queuing
     /// nothing) once the inbox is closed.
     @discardableResult
-    func enqueue(contentsOf operations: [LoopOperation]) -> Bool {
+    func enqueue(contentsOf operations: some Collection<LoopOperation>) -> Bool {
         let (accepted, wasEmpty) = state.withLock { state -> (Bool, Bool) in
             guard !state.closed else { return (false, false) }
             let wasEmpty = state.operations.isEmpty

@@ -60,7 +60,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
             """
             \(letter.id ?? "(no id: dead-lettered by the broker)")
               reason:  \(letter.reason ?? "-")
-              when:    \(letter.deadLettered.map(ExecutionFormatter.time) ?? "-")
+              when:    \(ExecutionFormatter.time(letter.deadLettered))
               command: \(letter.text.count > 200 ? letter.text.prefix(200) + "…" : letter.text)
             """
         }.joined(separator: "\n")

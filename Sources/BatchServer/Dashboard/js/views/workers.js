@@ -92,15 +92,16 @@ export function workersView(container, _params, ctx) {
         const running = worker.running ?? 0;
         // Remote partitions take slots as jobs do (a manager waiting for its partitions holds none).
         const partitions = worker.partitions ?? 0;
-        const fraction = capacity ? Math.min(1, (running + partitions) / capacity) : 0;
+        const used = running + partitions;
+        const fraction = capacity ? Math.min(1, used / capacity) : 0;
         row.cells.fill.style.width = `${(fraction * 100).toFixed(1)}%`;
-        row.cells.bar.setAttribute("aria-valuenow", String(running));
+        row.cells.bar.setAttribute("aria-valuenow", String(used));
         if (capacity) row.cells.bar.setAttribute("aria-valuemax", String(capacity));
         else row.cells.bar.removeAttribute("aria-valuemax");
         const parts = partitions > 0 ? ` + ${plural(partitions, "partition")}` : "";
         const text = capacity ? `${running}${parts} / ${capacity} jobs` : `${running}${parts} running`;
         row.cells.bar.setAttribute("aria-valuetext", text);
-        row.tr.classList.toggle("is-full", capacity !== null && running >= capacity);
+        row.tr.classList.toggle("is-full", capacity !== null && used >= capacity);
         row.tr.classList.toggle("no-capacity", capacity === null); // a bar needs a maximum
         setText(row.cells.loadText, text);
         setText(row.cells.started, formatTime(worker.started));
