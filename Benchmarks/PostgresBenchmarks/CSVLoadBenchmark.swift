@@ -61,14 +61,34 @@ struct CSVLoadBenchmark {
         try script.close()
     }
 
-    func runChunkStep(trial: Int, chunkSize: Int, readAhead: Bool = false) async throws -> Duration {
+    /// How the chunk step is set up.
+    enum Variant: String, CaseIterable {
+        /// Rows decoded through `Decodable`, one chunk after the other.
+        case decoded
+        /// Rows decoded through `Decodable`, reading (and encoding) ahead.
+        case decodedReadingAhead = "decoded-ahead"
+        /// Rows made from `CSVRecord`s by a closure, reading (and encoding) ahead.
+        case mappedReadingAhead = "mapped-ahead"
+    }
+
+    func runChunkStep(trial: Int, chunkSize: Int, variant: Variant) async throws -> Duration {
         try? await copy.truncate()
         let table = copy.table
         let path = self.path
         let rowsPerStatement = ProcessInfo.processInfo.environment["BENCH_ROWS_PER_STATEMENT"].flatMap { Int($0) }
+        let mapped = variant == .mappedReadingAhead
+        let readAhead = variant != .decoded
         let job = Job("csv-ledger") {
             ChunkStep(
-                "load", chunkSize: chunkSize, reader: { _ in CSVReader<LedgerCSVRow>(path: path) },
+                "load", chunkSize: chunkSize,
+                reader: { _ in
+                    guard mapped else { return CSVReader<LedgerCSVRow>(path: path) }
+                    return CSVReader(path: path) { record in
+                        LedgerCSVRow(
+                            id: try record.decode(Int64.self, "id"), account: try record.decode(String.self, "account"),
+                            amount: try record.decode(Int64.self, "amount"), note: try record.decode(String.self, "note"))
+                    }
+                },
                 writer: { _ in
                     try PostgresCopyItemWriter<LedgerCSVRow>(
                         table: table, columns: ["id", "account", "amount", "note"],
@@ -83,7 +103,7 @@ struct CSVLoadBenchmark {
         let execution = try await jobOperator.start(
             "csv-ledger",
             parameters: JobParameters([
-                "trial": .int(Int64(trial)), "chunk": .int(Int64(chunkSize)), "readAhead": .bool(readAhead),
+                "trial": .int(Int64(trial)), "chunk": .int(Int64(chunkSize)), "variant": .string(variant.rawValue),
             ]))
         let elapsed = ContinuousClock.now - start
         precondition(execution.status == .completed, "CSV step ended \(execution.status): \(execution.exitMessage)")

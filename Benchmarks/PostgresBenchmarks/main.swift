@@ -110,25 +110,28 @@ if environment["BENCH_CHUNK_ONLY"] != "1", environment["BENCH_CSV"] != "0" {
     let chunkSizes = (environment["BENCH_CSV_CHUNKS"] ?? "1000,10000").split(separator: ",").compactMap { Int($0) }
     let csv = CSVLoadBenchmark(copy: copy)
     try csv.writeFiles(chunkSizes: chunkSizes)
-    var stepTimes: [Int: [Duration]] = [:]
+    typealias Variant = CSVLoadBenchmark.Variant
+    let variants = environment["BENCH_CSV_VARIANTS"].map { names in
+        names.split(separator: ",").compactMap { Variant(rawValue: String($0)) }
+    } ?? Variant.allCases
+    var stepTimes: [Int: [Variant: [Duration]]] = [:]
+    var stepCPU: [Int: [Variant: [Double]]] = [:]
     var chunkedTimes: [Int: [Duration]] = [:]
-    var stepCPU: [Int: [Double]] = [:]
-    var aheadTimes: [Int: [Duration]] = [:]
     var psqlTimes: [Duration] = []
     for trial in 1...trials {
         var line = "CSV trial \(trial):"
         for chunkSize in chunkSizes {
-            let cpuBefore = processCPUSeconds()
-            let step = try await csv.runChunkStep(trial: trial, chunkSize: chunkSize)
-            stepCPU[chunkSize, default: []].append(processCPUSeconds() - cpuBefore)
-            let ahead = try await csv.runChunkStep(trial: trial, chunkSize: chunkSize, readAhead: true)
-            aheadTimes[chunkSize, default: []].append(ahead)
+            line += " chunk \(chunkSize):"
+            for variant in variants {
+                let cpuBefore = processCPUSeconds()
+                let step = try await csv.runChunkStep(trial: trial, chunkSize: chunkSize, variant: variant)
+                stepCPU[chunkSize, default: [:]][variant, default: []].append(processCPUSeconds() - cpuBefore)
+                stepTimes[chunkSize, default: [:]][variant, default: []].append(step)
+                line += " step \(variant.rawValue) \(format(step)),"
+            }
             let chunked = try await csv.runPsqlChunked(chunkSize: chunkSize)
-            stepTimes[chunkSize, default: []].append(step)
             chunkedTimes[chunkSize, default: []].append(chunked)
-            line +=
-                " chunk \(chunkSize): step \(format(step)), reading ahead \(format(ahead)), "
-                + "psql COPY+COMMIT per chunk \(format(chunked));"
+            line += " psql COPY+COMMIT per chunk \(format(chunked));"
         }
         let psql = try await csv.runPsql()
         psqlTimes.append(psql)
@@ -138,20 +141,19 @@ if environment["BENCH_CHUNK_ONLY"] != "1", environment["BENCH_CSV"] != "0" {
     print(
         "CSV median of \(trials): psql \\copy of the whole file \(format(median(psqlTimes))) (\(Int(psqlRate)) rows/s)")
     for chunkSize in chunkSizes {
-        let stepRate = Double(rowCount) / seconds(median(stepTimes[chunkSize]!))
         let chunkedRate = Double(rowCount) / seconds(median(chunkedTimes[chunkSize]!))
         print(
-            "CSV median of \(trials), chunk \(chunkSize): chunk step \(format(median(stepTimes[chunkSize]!))) "
-                + "(\(Int(stepRate)) rows/s), psql COPY+COMMIT per chunk \(format(median(chunkedTimes[chunkSize]!))) "
-                + "(\(Int(chunkedRate)) rows/s); step / psql chunked \(String(format: "%.2f", stepRate / chunkedRate)), "
-                + "step / \\copy \(String(format: "%.2f", stepRate / psqlRate)); "
-                + "the step's own CPU \(String(format: "%.2f", median(stepCPU[chunkSize]!))) s")
-        let aheadRate = Double(rowCount) / seconds(median(aheadTimes[chunkSize]!))
-        print(
-            "CSV median of \(trials), chunk \(chunkSize): chunk step reading ahead "
-                + "\(format(median(aheadTimes[chunkSize]!))) (\(Int(aheadRate)) rows/s); "
-                + "reading ahead / psql chunked \(String(format: "%.2f", aheadRate / chunkedRate)), "
-                + "reading ahead / \\copy \(String(format: "%.2f", aheadRate / psqlRate))")
+            "CSV median of \(trials), chunk \(chunkSize): psql COPY+COMMIT per chunk "
+                + "\(format(median(chunkedTimes[chunkSize]!))) (\(Int(chunkedRate)) rows/s)")
+        for variant in variants {
+            let time = median(stepTimes[chunkSize]![variant]!)
+            let rate = Double(rowCount) / seconds(time)
+            print(
+                "CSV median of \(trials), chunk \(chunkSize): chunk step \(variant.rawValue) \(format(time)) "
+                    + "(\(Int(rate)) rows/s); / psql chunked \(String(format: "%.2f", rate / chunkedRate)), "
+                    + "/ \\copy \(String(format: "%.2f", rate / psqlRate)); "
+                    + "the step's own CPU \(String(format: "%.2f", median(stepCPU[chunkSize]![variant]!))) s")
+        }
     }
     csv.cleanUp(chunkSizes: chunkSizes)
 }

@@ -21,9 +21,23 @@ struct FailingAfterWriter<Inner: ItemWriter>: ItemWriter where Inner.Item == Row
     var inner: Inner
     let failAfter: Int64?
     let failOnce: FailOnce
+    /// The last id of each chunk written prepared by the inner writer's preparation.
+    var preparedChunks: Recorder<Int64>? = nil
 
     mutating func write(_ items: [Row], in transaction: any ChunkTransaction) async throws {
         try await inner.write(items, in: transaction)
+        try failIfAsked(items)
+    }
+
+    func preparation() -> ChunkPreparation<Row>? { inner.preparation() }
+
+    mutating func write(_ items: [Row], prepared: PreparedChunk, in transaction: any ChunkTransaction) async throws {
+        try await inner.write(items, prepared: prepared, in: transaction)
+        preparedChunks?.append(items.last?.id ?? 0)
+        try failIfAsked(items)
+    }
+
+    private func failIfAsked(_ items: [Row]) throws {
         if let failAfter, items.contains(where: { $0.id == failAfter }), failOnce.shouldFail("write") {
             throw InjectedFailure(description: "write failed after writing the chunk holding \(failAfter)")
         }
@@ -33,10 +47,12 @@ struct FailingAfterWriter<Inner: ItemWriter>: ItemWriter where Inner.Item == Row
 @Suite(.database) struct PostgresChunkJobTests {
     /// A job `name` copying `source` into `output` in chunks of 10 through the writer `writer` makes for the output
     /// table, reading pages of 7 by key; every tenth row is filtered. It fails once: in the processor at
-    /// `processFailAt`, or in the writer after writing the chunk holding `writeFailAfter`.
+    /// `processFailAt`, or in the writer after writing the chunk holding `writeFailAfter`. Reading ahead when asked,
+    /// recording the chunks the writer wrote prepared in `preparedChunks`.
     static func copyJob<Writer: ItemWriter>(
         _ repository: PostgresJobRepository, name: String = "copy", processFailAt: Int64? = nil,
-        writeFailAfter: Int64? = nil, writer: @escaping @Sendable (String) throws -> Writer
+        writeFailAfter: Int64? = nil, readAhead: Bool = false, preparedChunks: Recorder<Int64>? = nil,
+        writer: @escaping @Sendable (String) throws -> Writer
     ) -> Job where Writer.Item == Row {
         let schema = repository.schema
         let pool = repository.pool
@@ -55,8 +71,10 @@ struct FailingAfterWriter<Inner: ItemWriter>: ItemWriter where Inner.Item == Row
                 },
                 writer: { _ in
                     FailingAfterWriter(
-                        inner: try writer("\(schema).output"), failAfter: writeFailAfter, failOnce: failOnce)
-                })
+                        inner: try writer("\(schema).output"), failAfter: writeFailAfter, failOnce: failOnce,
+                        preparedChunks: preparedChunks)
+                }
+            ).readAhead(readAhead)
         }
     }
 

@@ -1,5 +1,6 @@
 import Batch
 import BatchPostgres
+import BatchTestKit
 import Foundation
 import Testing
 
@@ -123,6 +124,46 @@ import Testing
         }
     }
 
+    @Test func aJobReadingAheadCopiesPreparedChunksAndRestartsWithEveryRowOnce() async throws {
+        try await TestDatabase.withRepository { repository in
+            try await PostgresChunkJobTests.prepareTables(repository, rows: 95)
+            let prepared = Recorder<Int64>()
+            let job = PostgresChunkJobTests.copyJob(
+                repository, name: "copy-ahead", writeFailAfter: 55, readAhead: true, preparedChunks: prepared
+            ) { try PostgresChunkJobTests.copyWriter($0, rowsPerStatement: 4) }
+            let (_, restarted) = try await PostgresChunkJobTests.failAfter55ThenRestart(job, repository)
+            // From the third chunk of each run on (read after the run's first write), chunks are encoded ahead: the
+            // chunks ending 29...59 in the first run (the failing one too), 79...95 in the restart.
+            #expect(prepared.all == [29, 39, 49, 59, 79, 89, 95], "\(prepared.all)")
+            let step = try #require(try await repository.stepExecutions(jobExecutionId: restarted.id).first)
+            #expect(step.counters.write == 41)
+        }
+    }
+
+    @Test func aPreparedChunkCopiesWhatAnUnpreparedWriteCopies() async throws {
+        try await PostgresItemWriterTests.withWideTable { repository, table in
+            let rows = Self.wideRows()
+            for columns in [PostgresItemWriterTests.columns, Array(PostgresItemWriterTests.columns.prefix(11))] {
+                let count = columns.count
+                var writer = try PostgresCopyItemWriter<Wide>(table: table, columns: columns, rowsPerStatement: 4) {
+                    Array($0.values.prefix(count))
+                }
+                #expect(writer.preparation() == nil, "no preparation before the first write settled the columns")
+                let transaction = try await repository.beginChunk()
+                try await writer.write(Array(rows.prefix(1)), in: transaction)
+                await transaction.rollback()
+                let preparation = try #require(writer.preparation())
+                let chunk = try #require(preparation.prepare(rows))
+                let copied = try await Self.written(rows, by: PreparedWrite(writer: writer, prepared: chunk),
+                    table: table, columns: columns, repository)
+                let expected = try await Self.reference(rows, table: table, columns: columns, repository) {
+                    Array($0.values.prefix(count))
+                }
+                #expect(copied == expected)
+            }
+        }
+    }
+
     @Test func aPoisonRowInAChunkOfAThousandIsSkippedAndRecordedOnce() async throws {
         try await TestDatabase.withRepository { repository in
             try await PostgresChunkJobTests.prepareTables(repository, rows: 1_000)
@@ -213,5 +254,15 @@ import Testing
         #expect(throws: PostgresError.self) {
             _ = try PostgresCopyItemWriter<Int>(table: table, columns: ["n"]) { [.int(Int64($0))] }
         }
+    }
+}
+
+/// Writes a chunk with what a preparation made of it.
+struct PreparedWrite<Inner: ItemWriter>: ItemWriter {
+    var writer: Inner
+    let prepared: PreparedChunk
+
+    mutating func write(_ items: [Inner.Item], in transaction: any ChunkTransaction) async throws {
+        try await writer.write(items, prepared: prepared, in: transaction)
     }
 }

@@ -41,6 +41,15 @@ public protocol ItemWriter<Item>: ItemStream {
     /// did outside the transaction since `committed`, the step context of the last committed chunk (a file writer
     /// truncates back to the offset saved there). Writers that write only through the transaction do nothing.
     mutating func rollback(to committed: ExecutionContext) async throws
+
+    /// Work on a chunk's items that needs no transaction and can run ahead of ``write(_:in:)`` (encoding them for
+    /// the target, say), or nil (the default) for none. A step reading ahead asks for it each time it starts reading
+    /// the next chunk, so a writer can offer one once it has learned what it needs from a first write.
+    func preparation() -> ChunkPreparation<Item>?
+
+    /// Writes one chunk's items as ``write(_:in:)`` does, with what ``preparation()`` made of exactly these items
+    /// (the default ignores it and calls ``write(_:in:)``).
+    mutating func write(_ items: [Item], prepared: PreparedChunk, in transaction: any ChunkTransaction) async throws
 }
 
 extension ItemWriter {

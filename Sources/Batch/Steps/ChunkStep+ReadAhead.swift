@@ -39,7 +39,7 @@ extension ChunkStep {
         if try await scope.stopRequested() { return .stopped }
         // The read in flight, cancelled with the step's task (a read-ahead task is not the step's child).
         let pending = ReadAheadHandle()
-        pending.start(readTask(box, chunkSize, scope.context))
+        pending.start(readTask(box, chunkSize, scope.context, writer.preparation()))
         var number = 1
         var timing = observation.chunkStarted(number: number)
         return try await withTaskCancellationHandler {
@@ -59,10 +59,12 @@ extension ChunkStep {
                     if !end.exhausted {
                         number += 1
                         timing = observation.chunkStarted(number: number)
-                        pending.start(readTask(box, chunkSize, scope.context))
+                        pending.start(readTask(box, chunkSize, scope.context, writer.preparation()))
                     }
                     do {
-                        if chunk.read > 0 { try await commitChunk(scope, &chunk, &writer) { end.checkpoint } }
+                        if chunk.read > 0 {
+                            try await commitChunk(scope, &chunk, &writer, prepared: taken.prepared) { end.checkpoint }
+                        }
                     } catch {
                         observation.chunkFailed(current, error)
                         scope.execution.counters.rollback += 1
@@ -88,10 +90,12 @@ extension ChunkStep {
         }
     }
 
-    /// Starts reading and processing the next chunk into `box`.
+    /// Starts reading and processing the next chunk into `box`, then preparing it for the writer when it offers a
+    /// `preparation`.
     @inlinable
     func readTask(
-        _ box: ReadAheadBox<Reader, Writer.Item>, _ chunkSize: Int, _ context: StepContext
+        _ box: ReadAheadBox<Reader, Writer.Item>, _ chunkSize: Int, _ context: StepContext,
+        _ preparation: ChunkPreparation<Writer.Item>?
     ) -> Task<Void, any Error> {
         Task {
             var chunk = Chunk<Writer.Item>(capacity: chunkSize)
@@ -109,7 +113,8 @@ extension ChunkStep {
             var checkpoint = context.stepContext
             box.reader.update(&checkpoint)
             let progress = (box.reader as? any ProgressReportingReader).map { ReaderProgress(progress: $0.progress) }
-            box.put(chunk, ReadAheadEnd(exhausted: exhausted, checkpoint: checkpoint, progress: progress))
+            let prepared = chunk.outputs.isEmpty ? nil : preparation?.prepare(chunk.outputs)
+            box.put(chunk, ReadAheadEnd(exhausted: exhausted, checkpoint: checkpoint, progress: progress), prepared)
         }
     }
 }
@@ -182,22 +187,24 @@ struct ReaderProgress: ProgressReportingReader {
     init(progress: (done: Int64, total: Int64)?) { self.progress = progress }
 }
 
-/// The reader and the chunk it last read, handed between the step's task and the task reading ahead. They take
+/// The reader and the chunk it last read (with what the writer's preparation made of it), handed between the step's task and the task reading ahead. They take
 /// turns: the step starts a read only after taking the previous chunk, and takes a chunk only after awaiting the
 /// read that put it there (task completion orders the accesses), so no lock is needed.
 @usableFromInline
 final class ReadAheadBox<Reader, Output>: @unchecked Sendable {
     @usableFromInline var reader: Reader
-    @usableFromInline var read: (chunk: Chunk<Output>, end: ReadAheadEnd)?
+    @usableFromInline var read: (chunk: Chunk<Output>, end: ReadAheadEnd, prepared: PreparedChunk?)?
 
     @inlinable
     init(_ reader: Reader) { self.reader = reader }
 
     @inlinable
-    func put(_ chunk: Chunk<Output>, _ end: ReadAheadEnd) { read = (chunk, end) }
+    func put(_ chunk: Chunk<Output>, _ end: ReadAheadEnd, _ prepared: PreparedChunk?) {
+        read = (chunk, end, prepared)
+    }
 
     @inlinable
-    func take() -> (chunk: Chunk<Output>, end: ReadAheadEnd) {
+    func take() -> (chunk: Chunk<Output>, end: ReadAheadEnd, prepared: PreparedChunk?) {
         defer { read = nil }
         return read!
     }

@@ -298,14 +298,18 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
     /// written again item by item to leave the bad items out.
     @inlinable
     func commitChunk(
-        _ scope: StepScope, _ chunk: inout Chunk<Writer.Item>, _ writer: inout Writer,
+        _ scope: StepScope, _ chunk: inout Chunk<Writer.Item>, _ writer: inout Writer, prepared: PreparedChunk? = nil,
         checkpoint: () -> ExecutionContext
     ) async throws {
         var attempt = 0
         while true {
             let transaction = try await scope.repository.beginChunk()
             do {
-                if !chunk.outputs.isEmpty { try await writer.write(chunk.outputs, in: transaction) }
+                if let prepared, attempt == 0, prepared.count == chunk.outputs.count {
+                    try await writer.write(chunk.outputs, prepared: prepared, in: transaction)
+                } else if !chunk.outputs.isEmpty {
+                    try await writer.write(chunk.outputs, in: transaction)
+                }
                 try await commit(
                     scope, chunk, written: chunk.outputs.count, writer, transaction, checkpoint: checkpoint)
                 return

@@ -69,26 +69,29 @@ final class CSVRecordSource {
 
     /// The field for `key`: by column name, else by the key's integer value when the file has no names.
     func index(of key: some CodingKey) -> Int? {
-        if let columns {
-            let name = key.stringValue
-            let lookup = lookups
-            lookups += 1
-            let index: Int
-            if lookup < guesses.count, columns[guesses[lookup]] == name {
-                index = guesses[lookup]
-            } else {
-                guard let found = columnIndex[name] else { return nil }
-                index = found
-                if lookup < guesses.count {
-                    guesses[lookup] = found
-                } else if lookup == guesses.count {
-                    guesses.append(found)
-                }
-            }
-            return index < parser.fieldCount ? index : nil
-        }
+        if columns != nil { return index(ofColumn: key.stringValue) }
         guard let index = key.intValue, index >= 0, index < parser.fieldCount else { return nil }
         return index
+    }
+
+    /// The field of the column named `name`, when the file names its columns and the record is long enough.
+    func index(ofColumn name: String) -> Int? {
+        guard let columns else { return nil }
+        let lookup = lookups
+        lookups += 1
+        let index: Int
+        if lookup < guesses.count, columns[guesses[lookup]] == name {
+            index = guesses[lookup]
+        } else {
+            guard let found = columnIndex[name] else { return nil }
+            index = found
+            if lookup < guesses.count {
+                guesses[lookup] = found
+            } else if lookup == guesses.count {
+                guesses.append(found)
+            }
+        }
+        return index < parser.fieldCount ? index : nil
     }
 
     func keyNotFound(_ key: some CodingKey) -> DecodingError {

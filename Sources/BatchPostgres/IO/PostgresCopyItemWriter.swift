@@ -42,14 +42,11 @@ public struct PostgresCopyItemWriter<Item>: ItemWriter {
     private let tableName: String
     private let quotedTable: String
     private var mapping: PostgresRowMapping<Item>
-    /// The binary and the text `COPY` statement, built once the columns are known.
-    private var statements: (binary: String, text: String)?
-    /// The most rows per `COPY` statement, or nil for ``statementRows(chunk:)``'s choice.
+    /// The most rows per `COPY` statement, or nil for ``automaticStatementRows(chunk:)``'s choice.
     private let rowsPerStatement: Int?
     private let format: Format
-    private var columnTypes: [UInt32]?
-    /// Whether every column has a binary encoding here.
-    private var binaryColumns = false
+    /// How chunks are encoded, settled by the first chunk written (its columns and their types).
+    private var encoding: PostgresCopyEncoding<Item>?
     private let target: PostgresWriteConnection
 
     /// Creates a writer.
@@ -125,129 +122,68 @@ public struct PostgresCopyItemWriter<Item>: ItemWriter {
     public mutating func write(_ items: [Item], in transaction: any ChunkTransaction) async throws {
         let target = self.target
         guard !items.isEmpty else { return try target.check(transaction) }
-        try await target.write(in: transaction) { connection, _ in try await copy(items, on: connection) }
+        try await target.write(in: transaction) { connection, _ in
+            let encoding = try await settledEncoding(first: items[0], on: connection)
+            try await copy(encoding.encode(items), encoding, on: connection)
+        }
     }
 
-    /// Encodes the items and copies them on `connection`.
-    private mutating func copy(_ items: [Item], on connection: PostgresConnection) async throws {
-        guard let first = items.first else { return }
+    /// Encodes chunks once the first chunk written settled the columns and their types: a step reading ahead then
+    /// encodes the next chunk while the previous one is copied and committed.
+    public func preparation() -> ChunkPreparation<Item>? {
+        guard let encoding else { return nil }
+        return ChunkPreparation { items in try encoding.encode(items) }
+    }
+
+    /// Copies the items as ``write(_:in:)`` does, their rows already encoded by ``preparation()``.
+    public mutating func write(
+        _ items: [Item], prepared: PreparedChunk, in transaction: any ChunkTransaction
+    ) async throws {
+        guard let encoding, let encoded = prepared.value as? PostgresCopyEncoding<Item>.Encoded else {
+            return try await write(items, in: transaction)
+        }
+        try await target.write(in: transaction) { connection, _ in try await copy(encoded, encoding, on: connection) }
+    }
+
+    /// Sends the encoded rows on `connection`.
+    private func copy(
+        _ encoded: PostgresCopyEncoding<Item>.Encoded, _ encoding: PostgresCopyEncoding<Item>,
+        on connection: PostgresConnection
+    ) async throws {
+        let statement = encoded.binary ? encoding.statements.binary : encoding.statements.text
+        try await mapping.prefixed { try await connection.copyIn(statement, pieces: encoded.pieces) }
+    }
+
+    /// The encoding, settled from the first item and the catalog the first time.
+    private mutating func settledEncoding(
+        first: Item, on connection: PostgresConnection
+    ) async throws -> PostgresCopyEncoding<Item> {
+        if let encoding { return encoding }
         let columns = try mapping.settleColumns(from: first)
-        let types = try await types(columns, on: connection)
-        let statements = try statements(columns)
-        let rowsPerStatement = self.rowsPerStatement ?? Self.automaticStatementRows(chunk: items.count)
-        var pieces: [[UInt8]] = []
-        pieces.reserveCapacity((items.count + rowsPerStatement - 1) / rowsPerStatement)
-        var binary = binaryColumns && format == .automatic
-        if binary {
-            var start = 0
-            while start < items.count, binary {
-                let end = min(items.count, start + rowsPerStatement)
-                if let piece = try encodeBinary(items[start..<end], types, first: start) {
-                    pieces.append(piece)
-                } else {
-                    binary = false  // a value without a binary form for its column: this chunk goes as text
-                }
-                start = end
-            }
-        }
-        if !binary {
-            pieces.removeAll()
-            var start = 0
-            while start < items.count {
-                let end = min(items.count, start + rowsPerStatement)
-                pieces.append(try encodeText(items[start..<end], columns, first: start))
-                start = end
-            }
-        }
-        let statement = binary ? statements.binary : statements.text
-        try await mapping.prefixed { try await connection.copyIn(statement, pieces: pieces) }
-    }
-
-    /// The rows per `COPY` statement for a chunk of `chunk` items when none was given: 250 for chunks of up to 1,000
-    /// rows, the whole chunk in one statement above.
-    ///
-    /// Two costs pull apart. Each statement costs a round trip, since libpq sends a statement's rows only once the
-    /// server asked for them; and PostgreSQL 15 spends time growing with the square of the rows a `COPY` buffers
-    /// (up to 1,000) on their tuple slots. Measured on chunks of 1,000 rows, four 250-row statements loaded faster
-    /// than one; on chunks of 10,000, one statement took half the time of forty 250-row ones
-    /// (`PostgresBenchmarks` with `BENCH_ROWS_PER_STATEMENT`).
-    public static func automaticStatementRows(chunk: Int) -> Int {
-        chunk <= 1_000 ? 250 : max(1, chunk)
-    }
-
-    /// The binary and the text `COPY` statement for `columns`, built once.
-    private mutating func statements(_ columns: [String]) throws -> (binary: String, text: String) {
-        if let statements { return statements }
-        let quotedColumns = try columns.map { try PostgresIdentifier.quoted($0, what: "column") }
-        let into = "\(quotedTable) (\(quotedColumns.joined(separator: ", ")))"
-        let built = (binary: "COPY \(into) FROM STDIN WITH (FORMAT binary)", text: "COPY \(into) FROM STDIN")
-        statements = built
-        return built
-    }
-
-    /// The rows in the binary COPY format, or nil when some value has no binary form for its column.
-    private func encodeBinary(_ items: ArraySlice<Item>, _ types: [UInt32], first: Int) throws -> [UInt8]? {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(19 + items.count * (2 + 12 * types.count))
-        bytes.append(contentsOf: Self.binarySignature)
-        PostgresColumnArray.append(Int32(0), to: &bytes)  // flags
-        PostgresColumnArray.append(Int32(0), to: &bytes)  // header extension length
-        let fieldCount = Int16(types.count)
-        for (offset, item) in items.enumerated() {
-            let row = try mapping.values(of: item, index: first + offset)
-            PostgresColumnArray.append(fieldCount, to: &bytes)
-            for (column, value) in row.enumerated() {
-                guard let value else {
-                    PostgresColumnArray.append(Int32(-1), to: &bytes)
-                    continue
-                }
-                do {
-                    guard try PostgresColumnArray.appendElement(value, types[column], to: &bytes) else { return nil }
-                } catch let error as PostgresError {
-                    throw located(error, column: column, item: first + offset)
-                }
-            }
-        }
-        PostgresColumnArray.append(Int16(-1), to: &bytes)  // trailer
-        return bytes
-    }
-
-    /// The rows in the text COPY format.
-    private func encodeText(_ items: ArraySlice<Item>, _ columns: [String], first: Int) throws -> [UInt8] {
-        var text = PostgresCopyText(capacity: items.count * 16 * columns.count)
-        for (offset, item) in items.enumerated() {
-            let row = try mapping.values(of: item, index: first + offset)
-            for (column, value) in row.enumerated() {
-                do {
-                    try text.append(value, position: column + 1)
-                } catch let error as PostgresError {
-                    throw located(error, column: column, item: first + offset)
-                }
-            }
-            text.endRow()
-        }
-        return text.bytes
-    }
-
-    /// `error` with the writer, table, column and item in front of its message.
-    private func located(_ error: PostgresError, column: Int, item: Int) -> PostgresError {
-        var error = error
-        error.message = "\(mapping.context), column \(mapping.columns?[column] ?? "?"), item \(item): " + error.message
-        return error
-    }
-
-    /// The columns' type OIDs, from the catalog (looked up once per writer).
-    private mutating func types(_ columns: [String], on connection: PostgresConnection) async throws -> [UInt32] {
-        if let columnTypes { return columnTypes }
         let types = try await mapping.prefixed {
             try await PostgresColumnArray.lookUpTypes(
                 table: quotedTable, tableName: tableName, columns: columns, on: connection)
         }.map(\.elementOID)
-        binaryColumns = types.allSatisfy(PostgresColumnArray.binaryTypes.contains)
-        columnTypes = types
-        return types
+        let quotedColumns = try columns.map { try PostgresIdentifier.quoted($0, what: "column") }
+        let into = "\(quotedTable) (\(quotedColumns.joined(separator: ", ")))"
+        let settled = PostgresCopyEncoding(
+            mapping: mapping, columns: columns, types: types,
+            binary: format == .automatic && types.allSatisfy(PostgresColumnArray.binaryTypes.contains),
+            rowsPerStatement: rowsPerStatement,
+            statements: (binary: "COPY \(into) FROM STDIN WITH (FORMAT binary)", text: "COPY \(into) FROM STDIN"))
+        encoding = settled
+        return settled
     }
 
-    /// `PGCOPY\n\377\r\n\0`: the binary format's signature.
-    private static var binarySignature: [UInt8] { [0x50, 0x47, 0x43, 0x4F, 0x50, 0x59, 0x0A, 0xFF, 0x0D, 0x0A, 0x00] }
+    /// The rows per `COPY` statement for a chunk of `chunk` items when none was given: 500 for chunks of up to 1,000
+    /// rows, the whole chunk in one statement above.
+    ///
+    /// Two costs pull apart. Each statement costs a round trip, since libpq sends a statement's rows only once the
+    /// server asked for them; and PostgreSQL 15 spends time growing with the square of the rows a `COPY` buffers
+    /// (up to 1,000) on their tuple slots. Measured on chunks of 1,000 rows, two 500-row statements loaded faster
+    /// than four of 250 or one of 1,000; on chunks of 10,000, one statement took half the time of forty 250-row ones
+    /// (`PostgresBenchmarks` with `BENCH_ROWS_PER_STATEMENT`).
+    public static func automaticStatementRows(chunk: Int) -> Int {
+        chunk <= 1_000 ? 500 : max(1, chunk)
+    }
 }

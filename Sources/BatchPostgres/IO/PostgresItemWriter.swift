@@ -142,9 +142,11 @@ public struct PostgresItemWriter<Item>: ItemWriter {
     ) throws -> [PostgresEncodedParameter?] {
         var byColumn = [[PostgresValue?]](repeating: [], count: columns.count)
         for index in byColumn.indices { byColumn[index].reserveCapacity(items.count) }
-        for (index, item) in items.enumerated() {
-            let row = try mapping.values(of: item, index: first + index)
-            for (column, value) in row.enumerated() { byColumn[column].append(value) }
+        // Indices rather than `enumerated()`, whose (offset, item) tuple's metadata is looked up at each step.
+        let values = mapping.valuesFunction()
+        for index in items.indices {
+            let row = try values(items[index], first + index - items.startIndex)
+            for column in row.indices { byColumn[column].append(row[column]) }
         }
         return try byColumn.enumerated().map { column, values in
             do {
