@@ -86,7 +86,8 @@ struct CSVLoadBenchmark {
                     return CSVReader(path: path) { record in
                         LedgerCSVRow(
                             id: try record.decode(Int64.self, "id"), account: try record.decode(String.self, "account"),
-                            amount: try record.decode(Int64.self, "amount"), note: try record.decode(String.self, "note"))
+                            amount: try record.decode(Int64.self, "amount"),
+                            note: try record.decode(String.self, "note"))
                     }
                 },
                 writer: { _ in

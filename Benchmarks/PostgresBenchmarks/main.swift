@@ -111,9 +111,10 @@ if environment["BENCH_CHUNK_ONLY"] != "1", environment["BENCH_CSV"] != "0" {
     let csv = CSVLoadBenchmark(copy: copy)
     try csv.writeFiles(chunkSizes: chunkSizes)
     typealias Variant = CSVLoadBenchmark.Variant
-    let variants = environment["BENCH_CSV_VARIANTS"].map { names in
-        names.split(separator: ",").compactMap { Variant(rawValue: String($0)) }
-    } ?? Variant.allCases
+    let variants =
+        environment["BENCH_CSV_VARIANTS"].map { names in
+            names.split(separator: ",").compactMap { Variant(rawValue: String($0)) }
+        } ?? Variant.allCases
     var stepTimes: [Int: [Variant: [Duration]]] = [:]
     var stepCPU: [Int: [Variant: [Double]]] = [:]
     var chunkedTimes: [Int: [Duration]] = [:]

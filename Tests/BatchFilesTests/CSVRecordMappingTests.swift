@@ -24,7 +24,8 @@ struct CSVRecordMappingTests {
         #expect(written.status == .completed, "\(written.exitMessage)")
     }
 
-    @Test("a mapped record gives what the Decodable path gives, quoted delimiters, line breaks and empty fields included")
+    @Test(
+        "a mapped record gives what the Decodable path gives, quoted delimiters, line breaks and empty fields included")
     func sameAsDecoded() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("trades.csv")

@@ -154,7 +154,8 @@ import Testing
                 await transaction.rollback()
                 let preparation = try #require(writer.preparation())
                 let chunk = try #require(preparation.prepare(rows))
-                let copied = try await Self.written(rows, by: PreparedWrite(writer: writer, prepared: chunk),
+                let copied = try await Self.written(
+                    rows, by: PreparedWrite(writer: writer, prepared: chunk),
                     table: table, columns: columns, repository)
                 let expected = try await Self.reference(rows, table: table, columns: columns, repository) {
                     Array($0.values.prefix(count))

@@ -29,7 +29,8 @@ struct ChunkPreparationTests {
             wroteOnce = true
         }
 
-        mutating func write(_ items: [Int], prepared: PreparedChunk, in transaction: any ChunkTransaction) async throws {
+        mutating func write(_ items: [Int], prepared: PreparedChunk, in transaction: any ChunkTransaction) async throws
+        {
             let values = try #require(prepared.value as? [Int])
             #expect(prepared.count == items.count)
             written.append(contentsOf: values)

@@ -14,6 +14,9 @@ extension ChunkStep {
     /// changes the processor makes while the next chunk is read are saved with that next chunk. Reading ahead needs
     /// a step without a skip or retry policy and without chunk listeners (whose calls must stay in order around each
     /// chunk); a step with either reads one chunk after the other as before.
+    ///
+    /// A writer with a ``ItemWriter/preparation()`` (`PostgresCopyItemWriter` encoding rows, say) has the next
+    /// chunk prepared in the read-ahead task too, right after it is read.
     public func readAhead(_ enabled: Bool = true) -> Self {
         var copy = self
         copy.readsAhead = enabled
@@ -187,9 +190,10 @@ struct ReaderProgress: ProgressReportingReader {
     init(progress: (done: Int64, total: Int64)?) { self.progress = progress }
 }
 
-/// The reader and the chunk it last read (with what the writer's preparation made of it), handed between the step's task and the task reading ahead. They take
-/// turns: the step starts a read only after taking the previous chunk, and takes a chunk only after awaiting the
-/// read that put it there (task completion orders the accesses), so no lock is needed.
+/// The reader and the chunk it last read (with what the writer's preparation made of it), handed between the step's
+/// task and the task reading ahead. They take turns: the step starts a read only after taking the previous chunk,
+/// and takes a chunk only after awaiting the read that put it there (task completion orders the accesses), so no
+/// lock is needed.
 @usableFromInline
 final class ReadAheadBox<Reader, Output>: @unchecked Sendable {
     @usableFromInline var reader: Reader

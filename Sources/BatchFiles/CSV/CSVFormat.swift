@@ -1,4 +1,5 @@
 import Batch
+
 /// The dialect of a delimited text file: delimiter, quoting, header, encoding and line ending. Shared by the CSV
 /// and TSV readers and writers; ``csv`` and ``tsv`` are the usual ones.
 ///

@@ -1,4 +1,5 @@
 import Batch
+
 extension CSVParser {
     /// Moves past a bad record that starts at the read position on line ``recordLine``: to just after the first
     /// line break from there (CRLF, LF or CR), so reading resumes on the next line, whatever the bad record

@@ -1,4 +1,5 @@
 import Batch
+
 /// A streaming RFC 4180 parser over a ``FileInput``: quoted fields with doubled quotes, delimiters and line breaks
 /// inside quotes, CRLF, LF or CR line endings; optionally backslash escapes instead of quotes.
 ///

@@ -1,4 +1,5 @@
 import Batch
+
 /// Writes `Encodable` items to a CSV file, one record each, under a header naming the columns.
 ///
 /// ```swift

@@ -26,8 +26,10 @@ struct PostgresCopyEncoding<Item>: Sendable {
     ///
     /// - Throws: ``PostgresError`` naming the writer, table, column and item for a value its column cannot hold.
     func encode(_ items: [Item]) throws -> Encoded {
-        let rowsPerStatement = self.rowsPerStatement ?? PostgresCopyItemWriter<Item>.automaticStatementRows(
-            chunk: items.count)
+        let rowsPerStatement =
+            self.rowsPerStatement
+            ?? PostgresCopyItemWriter<Item>.automaticStatementRows(
+                chunk: items.count)
         var pieces: [[UInt8]] = []
         pieces.reserveCapacity((items.count + rowsPerStatement - 1) / rowsPerStatement)
         var start = 0
