@@ -29,9 +29,13 @@ extension ChunkStep {
         readsAhead && !faultTolerance.isEnabled && scope.listeners.chunk.isEmpty
     }
 
-    /// The chunk loop reading ahead: chunk N+1 is read in a task of its own while chunk N is written and
-    /// committed. The reader moves into a box the two tasks take turns with, and back into `reader` before this
-    /// returns or throws, the read-ahead task always awaited first.
+    /// The chunk loop reading ahead: chunk N+1 is read in a task of its own while chunk N is written, and chunk N is
+    /// written in a transaction of its own while chunk N-1's commit completes. The reader moves into a box the two
+    /// tasks take turns with, and back into `reader` before this returns or throws, the read-ahead task always
+    /// awaited first; a commit in flight is always awaited before anything else is decided.
+    ///
+    /// Chunk N's step execution is computed only once chunk N-1's commit has returned, so each commit stores the
+    /// counts and checkpoint of everything committed before it, in order, exactly as one chunk after the other.
     @inlinable
     func runChunksReadingAhead(
         _ scope: StepScope, _ chunkSize: Int, _ reader: inout Reader, _ writer: inout Writer
@@ -45,18 +49,42 @@ extension ChunkStep {
         pending.start(readTask(box, chunkSize, scope.context, writer.preparation()))
         var number = 1
         var timing = observation.chunkStarted(number: number)
+        var committing: CommitInFlight<Writer.Item>?
+        /// Awaits the commit in flight and takes it in (or counts its failure and throws it).
+        func settle() async throws {
+            guard let commit = committing else { return }
+            committing = nil
+            do {
+                let stored = try await commit.task.value
+                committed(scope, commit.chunk, written: commit.chunk.outputs.count, stored: stored, commit.transaction)
+            } catch {
+                observation.chunkFailed(commit.timing, error)
+                scope.execution.counters.rollback += 1
+                throw error
+            }
+            if observation.chunkEnded(commit.timing, committed: true, read: commit.chunk.read) {
+                observation.reportProgress(scope.execution.counters, reader: commit.progress)
+            }
+        }
         return try await withTaskCancellationHandler {
             do {
                 while true {
                     do {
                         try await pending.finish()
-                    } catch {
-                        observation.chunkFailed(timing, error)
+                    } catch let readError {
+                        // A failed commit of the chunk before is the step's error; else this read's.
+                        do {
+                            try await settle()
+                        } catch {
+                            observation.chunkFailed(timing, readError)
+                            throw error
+                        }
+                        observation.chunkFailed(timing, readError)
                         scope.execution.counters.rollback += 1
-                        throw error
+                        throw readError
                     }
                     let taken = box.take()
-                    var chunk = taken.chunk
+                    let chunk = taken.chunk
                     let end = taken.end
                     let current = timing
                     if !end.exhausted {
@@ -64,28 +92,60 @@ extension ChunkStep {
                         timing = observation.chunkStarted(number: number)
                         pending.start(readTask(box, chunkSize, scope.context, writer.preparation()))
                     }
-                    do {
-                        if chunk.read > 0 {
-                            try await commitChunk(scope, &chunk, &writer, prepared: taken.prepared) { end.checkpoint }
+                    // Write this chunk in its transaction while the previous chunk's commit completes.
+                    var transaction: (any ChunkTransaction)?
+                    var writeError: (any Error)?
+                    if chunk.read > 0 {
+                        do {
+                            let opened = try await scope.repository.beginChunk()
+                            transaction = opened
+                            if let prepared = taken.prepared, prepared.count == chunk.outputs.count {
+                                try await writer.write(chunk.outputs, prepared: prepared, in: opened)
+                            } else if !chunk.outputs.isEmpty {
+                                try await writer.write(chunk.outputs, in: opened)
+                            }
+                        } catch {
+                            writeError = error
                         }
+                    }
+                    do {
+                        try await settle()
                     } catch {
-                        observation.chunkFailed(current, error)
-                        scope.execution.counters.rollback += 1
+                        await transaction?.rollback()
+                        _ = observation.chunkEnded(current, committed: false, read: 0)
                         throw error
                     }
-                    if observation.chunkEnded(current, committed: chunk.read > 0, read: chunk.read) {
-                        observation.reportProgress(scope.execution.counters, reader: end.progress)
+                    if let writeError {
+                        await transaction?.rollback()
+                        observation.chunkFailed(current, writeError)
+                        scope.execution.counters.rollback += 1
+                        throw writeError
                     }
-                    if end.exhausted { return .completed }
+                    if let transaction {
+                        let next = Self.nextExecution(
+                            scope, chunk, written: chunk.outputs.count, writer, checkpoint: end.checkpoint)
+                        committing = CommitInFlight(
+                            task: Task { try await transaction.commit(next) }, transaction: transaction,
+                            chunk: chunk, timing: current, progress: end.progress)
+                    } else {
+                        _ = observation.chunkEnded(current, committed: false, read: 0)
+                    }
+                    if end.exhausted {
+                        try await settle()
+                        return .completed
+                    }
                     if try await scope.stopRequested() {
-                        // The chunk read ahead is dropped (the restart reads it again): no need to finish it.
+                        // The chunk written commits; the one read ahead is dropped (the restart reads it again).
                         if await pending.abandon() { _ = observation.chunkEnded(timing, committed: false, read: 0) }
+                        try await settle()
                         return .stopped
                     }
                 }
             } catch {
-                // The reader must be back in its box before it is closed; a chunk read ahead is dropped.
+                // The reader must be back in its box before it is closed; a chunk read ahead is dropped. A commit
+                // still in flight is awaited: the step execution must say what was stored.
                 if await pending.abandon() { _ = observation.chunkEnded(timing, committed: false, read: 0) }
+                try? await settle()
                 throw error
             }
         } onCancel: {
@@ -211,5 +271,28 @@ final class ReadAheadBox<Reader, Output>: @unchecked Sendable {
     func take() -> (chunk: Chunk<Output>, end: ReadAheadEnd, prepared: PreparedChunk?) {
         defer { read = nil }
         return read!
+    }
+}
+
+/// A chunk's commit running while the next chunk is written: the commit's task, its transaction, the chunk (for its
+/// counts) and its timing and reader progress, taken in once the commit returns.
+@usableFromInline
+struct CommitInFlight<Output> {
+    @usableFromInline let task: Task<StepExecution, any Error>
+    @usableFromInline let transaction: any ChunkTransaction
+    @usableFromInline let chunk: Chunk<Output>
+    @usableFromInline let timing: StepObservation.ChunkTiming
+    @usableFromInline let progress: ReaderProgress?
+
+    @inlinable
+    init(
+        task: Task<StepExecution, any Error>, transaction: any ChunkTransaction, chunk: Chunk<Output>,
+        timing: StepObservation.ChunkTiming, progress: ReaderProgress?
+    ) {
+        self.task = task
+        self.transaction = transaction
+        self.chunk = chunk
+        self.timing = timing
+        self.progress = progress
     }
 }

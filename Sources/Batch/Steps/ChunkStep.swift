@@ -298,18 +298,14 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
     /// written again item by item to leave the bad items out.
     @inlinable
     func commitChunk(
-        _ scope: StepScope, _ chunk: inout Chunk<Writer.Item>, _ writer: inout Writer, prepared: PreparedChunk? = nil,
+        _ scope: StepScope, _ chunk: inout Chunk<Writer.Item>, _ writer: inout Writer,
         checkpoint: () -> ExecutionContext
     ) async throws {
         var attempt = 0
         while true {
             let transaction = try await scope.repository.beginChunk()
             do {
-                if let prepared, attempt == 0, prepared.count == chunk.outputs.count {
-                    try await writer.write(chunk.outputs, prepared: prepared, in: transaction)
-                } else if !chunk.outputs.isEmpty {
-                    try await writer.write(chunk.outputs, in: transaction)
-                }
+                if !chunk.outputs.isEmpty { try await writer.write(chunk.outputs, in: transaction) }
                 try await commit(
                     scope, chunk, written: chunk.outputs.count, writer, transaction, checkpoint: checkpoint)
                 return
@@ -373,8 +369,18 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
         if !chunk.skipped.isEmpty, let recorder = faultTolerance.recorder {
             try await recorder.record(chunk.skipped, in: transaction)
         }
+        let next = Self.nextExecution(scope, chunk, written: written, writer, checkpoint: checkpoint())
+        committed(scope, chunk, written: written, stored: try await transaction.commit(next), transaction)
+    }
+
+    /// The step execution a chunk commits: the last committed one with the chunk's counts added, the step context
+    /// `checkpoint` (with the reader's position) and the writer's position.
+    @inlinable
+    static func nextExecution(
+        _ scope: StepScope, _ chunk: Chunk<Writer.Item>, written: Int, _ writer: Writer, checkpoint: ExecutionContext
+    ) -> StepExecution {
         var next = scope.execution
-        next.context = checkpoint()
+        next.context = checkpoint
         writer.update(&next.context)
         next.counters.read += chunk.read
         next.counters.write += written
@@ -383,7 +389,16 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
         next.counters.processSkip += chunk.processSkips
         next.counters.writeSkip += chunk.writeSkips
         next.counters.commit += 1
-        scope.execution = try await transaction.commit(next)
+        return next
+    }
+
+    /// Takes in a committed chunk: the step execution `stored`, its counts, the job status the commit read.
+    @inlinable
+    func committed(
+        _ scope: StepScope, _ chunk: Chunk<Writer.Item>, written: Int, stored: StepExecution,
+        _ transaction: any ChunkTransaction
+    ) {
+        scope.execution = stored
         scope.observation.chunkCommitted(
             read: chunk.read, written: written, filtered: chunk.read - chunk.outputs.count - chunk.processSkips,
             skipped: chunk.readSkips + chunk.processSkips + chunk.writeSkips)
