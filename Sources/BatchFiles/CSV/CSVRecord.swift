@@ -23,11 +23,16 @@ public struct CSVRecord {
     /// The number of fields in the record.
     public var fieldCount: Int { source.parser.fieldCount }
 
-    /// The field of `column`.
-    private func field(_ column: String) throws -> CSVField {
-        let key = ColumnKey(column)
-        guard let index = source.index(ofColumn: column) else { throw source.keyNotFound(key) }
-        return CSVField(record: source, index: index, key: key)
+    /// `decode` applied to the field of `column`. The field carries no coding key (an existential made and destroyed
+    /// per field): a decoding error gets the column's when it is thrown.
+    @inline(__always)
+    private func field<T>(_ column: String, _ decode: (CSVField) throws -> T) throws -> T {
+        guard let index = source.index(ofColumn: column) else { throw source.keyNotFound(ColumnKey(column)) }
+        do {
+            return try decode(CSVField(record: source, index: index, key: nil))
+        } catch let error as DecodingError {
+            throw error.at(ColumnKey(column))
+        }
     }
 
     /// Whether the record has a field for `column` (the header names it and the record is long enough).
@@ -36,33 +41,43 @@ public struct CSVRecord {
     /// The field of `column` as text.
     /// - Throws: `DecodingError` (reported as ``BatchError/Code/malformedRecord``) when there is no such column or
     ///   the field is not valid in the file's encoding.
-    public func decode(_ type: String.Type, _ column: String) throws -> String { try field(column).decode(type) }
+    public func decode(_ type: String.Type, _ column: String) throws -> String {
+        try field(column) { try $0.decode(type) }
+    }
     /// The field of `column` as `true`, `false`, `1` or `0`.
-    public func decode(_ type: Bool.Type, _ column: String) throws -> Bool { try field(column).decode(type) }
+    public func decode(_ type: Bool.Type, _ column: String) throws -> Bool { try field(column) { try $0.decode(type) } }
     /// The field of `column` as a whole decimal number.
-    public func decode(_ type: Double.Type, _ column: String) throws -> Double { try field(column).decode(type) }
+    public func decode(_ type: Double.Type, _ column: String) throws -> Double {
+        try field(column) { try $0.decode(type) }
+    }
     /// The field of `column` as an integer: an optional sign and decimal digits, within the type's range.
-    public func decode(_ type: Int.Type, _ column: String) throws -> Int { try field(column).decode(type) }
+    public func decode(_ type: Int.Type, _ column: String) throws -> Int { try field(column) { try $0.decode(type) } }
     /// The field of `column` as an integer: an optional sign and decimal digits, within the type's range.
-    public func decode(_ type: Int32.Type, _ column: String) throws -> Int32 { try field(column).decode(type) }
+    public func decode(_ type: Int32.Type, _ column: String) throws -> Int32 {
+        try field(column) { try $0.decode(type) }
+    }
     /// The field of `column` as an integer: an optional sign and decimal digits, within the type's range.
-    public func decode(_ type: Int64.Type, _ column: String) throws -> Int64 { try field(column).decode(type) }
+    public func decode(_ type: Int64.Type, _ column: String) throws -> Int64 {
+        try field(column) { try $0.decode(type) }
+    }
 
     /// The field of `column` as any type the `Decodable` path reads from a field: `Decimal`, `Date` (ISO 8601),
     /// `URL`, the other integer types, `Float`, or a type decoding itself from one value (`UUID`, raw-value enums).
-    public func decode<T: Decodable>(_ type: T.Type, _ column: String) throws -> T { try field(column).decode(type) }
+    public func decode<T: Decodable>(_ type: T.Type, _ column: String) throws -> T {
+        try field(column) { try $0.decode(type) }
+    }
 
     /// The field of `column` as `type`, or nil when it is empty or the column is missing — as an optional property
     /// decodes.
     public func decodeIfPresent<T: Decodable>(_ type: T.Type, _ column: String) throws -> T? {
-        guard let index = source.index(ofColumn: column), !source.isEmpty(index) else { return nil }
-        return try CSVField(record: source, index: index, key: ColumnKey(column)).decode(type)
+        guard contains(column) else { return nil }
+        return try field(column) { field in field.decodeNil() ? nil : try field.decode(type) }
     }
 
     /// The field of `column` as text, or nil when it is empty or the column is missing.
     public func decodeIfPresent(_ type: String.Type, _ column: String) throws -> String? {
-        guard let index = source.index(ofColumn: column), !source.isEmpty(index) else { return nil }
-        return try CSVField(record: source, index: index, key: ColumnKey(column)).decode(type)
+        guard contains(column) else { return nil }
+        return try field(column) { field in field.decodeNil() ? nil : try field.decode(type) }
     }
 }
 
@@ -73,4 +88,21 @@ struct ColumnKey: CodingKey {
     init(_ name: String) { stringValue = name }
     init?(stringValue: String) { self.stringValue = stringValue }
     init?(intValue: Int) { nil }
+}
+
+extension DecodingError {
+    /// This error with `key` as its coding path.
+    func at(_ key: some CodingKey) -> DecodingError {
+        func moved(_ context: Context) -> Context {
+            Context(
+                codingPath: [key], debugDescription: context.debugDescription, underlyingError: context.underlyingError)
+        }
+        switch self {
+        case .typeMismatch(let type, let context): return .typeMismatch(type, moved(context))
+        case .valueNotFound(let type, let context): return .valueNotFound(type, moved(context))
+        case .keyNotFound(let missing, let context): return .keyNotFound(missing, moved(context))
+        case .dataCorrupted(let context): return .dataCorrupted(moved(context))
+        @unknown default: return self
+        }
+    }
 }

@@ -136,17 +136,26 @@ struct PostgresColumnArray {
     }
 
     private static func appendText(_ text: String, version: UInt8? = nil, to bytes: inout [UInt8]) throws {
-        var text = text
-        try text.withUTF8 { utf8 in
-            guard !utf8.contains(0) else {
-                throw PostgresError(
-                    .invalidParameter,
-                    "a value contains a NUL character (U+0000), which PostgreSQL text cannot store")
-            }
-            append(Int32(utf8.count + (version == nil ? 0 : 1)), to: &bytes)
-            if let version { bytes.append(version) }
-            bytes.append(contentsOf: utf8)
+        // A native string's UTF-8 is read in place; only a bridged or foreign one is copied first.
+        if let appended = try text.utf8.withContiguousStorageIfAvailable({
+            try appendText(utf8: $0, version: version, to: &bytes)
+        }) {
+            return appended
         }
+        var copy = text
+        try copy.withUTF8 { try appendText(utf8: $0, version: version, to: &bytes) }
+    }
+
+    private static func appendText(
+        utf8: UnsafeBufferPointer<UInt8>, version: UInt8?, to bytes: inout [UInt8]
+    ) throws {
+        if let base = utf8.baseAddress, memchr(base, 0, utf8.count) != nil {
+            throw PostgresError(
+                .invalidParameter, "a value contains a NUL character (U+0000), which PostgreSQL text cannot store")
+        }
+        append(Int32(utf8.count + (version == nil ? 0 : 1)), to: &bytes)
+        if let version { bytes.append(version) }
+        bytes.append(contentsOf: utf8)
     }
 
     private static func outOfRange(_ number: Int64, _ type: String) -> PostgresError {
