@@ -1,26 +1,31 @@
 import Batch
 import Synchronization
 
-/// An in-memory repository that runs a hook before each job execution is created and before each is updated (to
-/// hold or fail it, as a slow or lost database would), and counts the creations. Everything else goes straight
-/// to ``base``.
+/// An in-memory repository that runs a hook before each job execution is created, before each is updated and
+/// before each chunk commits (to hold or fail it, as a slow or lost database would), and counts the creations.
+/// Everything else goes straight to ``base``.
 public final class InterceptingRepository: JobRepository {
     /// The repository that stores everything.
     public let base = InMemoryJobRepository()
     private let beforeCreate: @Sendable () async throws -> Void
     private let beforeUpdate: @Sendable (JobExecution) async throws -> Void
+    private let beforeChunkCommit: @Sendable (StepExecution) async throws -> Void
     private let calls = Mutex(0)
 
     /// Creates the repository.
     /// - Parameters:
     ///   - beforeCreate: runs before each new job execution is created; what it throws is the creation's failure.
     ///   - beforeUpdate: runs with each job execution before it is updated; what it throws is the update's failure.
+    ///   - beforeChunkCommit: runs with the step execution a chunk commits, before it is stored; what it throws is
+    ///     the commit's failure (the chunk then rolls back).
     public init(
         beforeCreate: @escaping @Sendable () async throws -> Void = {},
-        beforeUpdate: @escaping @Sendable (JobExecution) async throws -> Void = { _ in }
+        beforeUpdate: @escaping @Sendable (JobExecution) async throws -> Void = { _ in },
+        beforeChunkCommit: @escaping @Sendable (StepExecution) async throws -> Void = { _ in }
     ) {
         self.beforeCreate = beforeCreate
         self.beforeUpdate = beforeUpdate
+        self.beforeChunkCommit = beforeChunkCommit
     }
 
     /// How many times a job execution was asked to be created (failed ones included).
@@ -76,8 +81,10 @@ public final class InterceptingRepository: JobRepository {
     public func lastStepExecution(instanceId: Int64, stepName: String) async throws -> StepExecution? {
         try await base.lastStepExecution(instanceId: instanceId, stepName: stepName)
     }
-    /// A chunk transaction of ``base``.
-    public func beginChunk() async throws -> any ChunkTransaction { try await base.beginChunk() }
+    /// A chunk transaction of ``base`` whose commit runs `beforeChunkCommit` first.
+    public func beginChunk() async throws -> any ChunkTransaction {
+        InterceptedChunk(base: try await base.beginChunk(), beforeCommit: beforeChunkCommit)
+    }
 
     /// Forwards to the base repository.
     public func stepExecution(id: Int64) async throws -> StepExecution? { try await base.stepExecution(id: id) }
@@ -102,4 +109,31 @@ public final class InterceptingRepository: JobRepository {
     ) async throws -> PartitionReclaim {
         try await base.reclaimLostPartitions(jobExecutionId: jobExecutionId, lease: lease, maxAttempts: maxAttempts)
     }
+}
+
+/// A chunk transaction whose commit runs a hook first.
+private final class InterceptedChunk: ChunkTransaction {
+    let base: any ChunkTransaction
+    let beforeCommit: @Sendable (StepExecution) async throws -> Void
+
+    init(base: any ChunkTransaction, beforeCommit: @escaping @Sendable (StepExecution) async throws -> Void) {
+        self.base = base
+        self.beforeCommit = beforeCommit
+    }
+
+    func commit(_ stepExecution: StepExecution) async throws -> StepExecution {
+        do {
+            try await beforeCommit(stepExecution)
+        } catch {
+            await base.rollback()
+            throw error
+        }
+        return try await base.commit(stepExecution)
+    }
+
+    func rollback() async { await base.rollback() }
+    func savepoint() async throws { try await base.savepoint() }
+    func rollbackToSavepoint() async throws { try await base.rollbackToSavepoint() }
+    func releaseSavepoint() async throws { try await base.releaseSavepoint() }
+    var jobStatusAtCommit: ExecutionStatusSnapshot? { base.jobStatusAtCommit }
 }

@@ -182,3 +182,97 @@ struct ChunkStepReadAheadTests {
         #expect(probe.written.all == Array(1...100))
     }
 }
+
+/// Reading ahead, a chunk is written while the previous chunk's commit completes.
+@Suite("Chunk steps reading ahead: overlapped commits", .timeLimit(.minutes(1)))
+struct ChunkStepOverlappedCommitTests {
+    static func job(written: Recorder<Int>, whileWriting: @escaping @Sendable ([Int]) async -> Void) -> Job {
+        Job("overlap") {
+            ChunkStep(
+                "load", chunkSize: 10, reader: { _ in RecordingReader(Array(1...50), reads: Recorder()) },
+                writer: { _ in
+                    ClosureItemWriter<Int> { items in
+                        await whileWriting(items)
+                        written.append(contentsOf: items)
+                    }
+                }
+            ).readAhead()
+        }
+    }
+
+    /// The checkpoints (the reader's index) of the chunk commits that began, and of those let go on.
+    final class Commits: Sendable {
+        let begun = Recorder<Int64>()
+        let released = Recorder<Int64>()
+        let held = Gate()
+    }
+
+    static func index(_ step: StepExecution) -> Int64 {
+        if case .int(let index) = step.context["reader.index"] { return index }
+        return -1
+    }
+
+    @Test("chunk 3 is written while chunk 2's commit is held; every count and the checkpoint come out exact")
+    func writesWhileCommitting() async throws {
+        let commits = Commits()
+        let repository = InterceptingRepository(beforeChunkCommit: { step in
+            commits.begun.append(Self.index(step))
+            if Self.index(step) == 20 {
+                // Held until chunk 3's write lets it go; at most 5 s, so a step writing only after the commit
+                // returned fails the test instead of hanging it.
+                await withTaskGroup(of: Void.self) { group in
+                    group.addTask { await commits.held.wait() }
+                    group.addTask { try? await Task.sleep(for: .seconds(5)) }
+                    await group.next()
+                    group.cancelAll()
+                    commits.held.open()
+                }
+            }
+            commits.released.append(Self.index(step))
+        })
+        let written = Recorder<Int>()
+        let sawHeldCommit = Recorder<Bool>()
+        let job = Self.job(written: written) { items in
+            guard items.first == 21 else { return }
+            // Chunk 2's commit began and is held: this write runs beside it. Let it go after looking.
+            sawHeldCommit.append(commits.begun.all.contains(20) && !commits.released.all.contains(20))
+            commits.held.open()
+        }
+        let jobOperator = JobOperator(registry: try JobRegistry([job]), repository: repository)
+        let execution = try await jobOperator.start("overlap")
+        #expect(execution.status == .completed)
+        #expect(sawHeldCommit.all == [true])
+        #expect(commits.begun.all == [10, 20, 30, 40, 50], "the commits ran in order")
+        #expect(written.all == Array(1...50))
+        let step = try #require(try await jobOperator.execution(execution.id).steps.first)
+        #expect(step.counters == StepCounters(read: 50, write: 50, commit: 5))
+        #expect(step.context["reader.index"] == 50)
+    }
+
+    @Test("a commit that fails while the next chunk is written: the step fails at the last committed chunk")
+    func failedCommit() async throws {
+        let failOnce = FailOnce()
+        let repository = InterceptingRepository(beforeChunkCommit: { step in
+            if Self.index(step) == 20, failOnce.shouldFail("commit 2") {
+                throw Boom(description: "the commit of chunk 2 failed")
+            }
+        })
+        let written = Recorder<Int>()
+        let jobOperator = JobOperator(
+            registry: try JobRegistry([Self.job(written: written) { _ in }]), repository: repository)
+        let failed = try await jobOperator.start("overlap")
+        #expect(failed.status == .failed)
+        #expect(failed.exitMessage.contains("the commit of chunk 2 failed"))
+        let step = try #require(try await jobOperator.execution(failed.id).steps.first)
+        #expect(step.counters.commit == 1)
+        #expect(step.counters.write == 10)
+        #expect(step.context["reader.index"] == 10)
+
+        written.removeAll()
+        let restarted = try await jobOperator.restart(.executionId(failed.id))
+        #expect(restarted.status == .completed)
+        #expect(written.all == Array(11...50), "the restart writes from chunk 2 on")
+        let done = try #require(try await jobOperator.execution(restarted.id).steps.first)
+        #expect(done.context["reader.index"] == 50)
+    }
+}

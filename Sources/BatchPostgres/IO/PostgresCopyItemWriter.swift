@@ -63,8 +63,9 @@ public struct PostgresCopyItemWriter<Item>: ItemWriter {
     ///     chunk, exactly once. Otherwise (an ``InMemoryJobRepository``, a repository on another database) each
     ///     chunk is copied in a transaction of its own on the pool, committed just before the chunk's checkpoint:
     ///     a crash between the two can copy a chunk twice when the job restarts from the previous checkpoint (an
-    ///     in-memory repository restarts nothing across processes). A unique key on the table turns such a
-    ///     repeat into a failed chunk instead of duplicate rows.
+    ///     in-memory repository restarts nothing across processes); in a step reading ahead, whose next chunk is
+    ///     written while the previous one's checkpoint commits, up to two chunks. A unique key on the table turns
+    ///     such a repeat into a failed chunk instead of duplicate rows.
     ///   - values: an item's values for those columns (nil is NULL).
     /// - Throws: ``PostgresError`` with ``PostgresError/Code/invalidConfiguration`` for a bad table or column name.
     public init(
