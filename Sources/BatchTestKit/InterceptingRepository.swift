@@ -136,4 +136,5 @@ private final class InterceptedChunk: ChunkTransaction {
     func rollbackToSavepoint() async throws { try await base.rollbackToSavepoint() }
     func releaseSavepoint() async throws { try await base.releaseSavepoint() }
     var jobStatusAtCommit: ExecutionStatusSnapshot? { base.jobStatusAtCommit }
+    func completeWrites() async throws { try await base.completeWrites() }
 }

@@ -188,6 +188,40 @@ struct FailingAfterWriter<Inner: ItemWriter>: ItemWriter where Inner.Item == Row
         Dictionary(uniqueKeysWithValues: (1...last).filter { $0 % 10 != 0 }.map { ($0, 1) })
     }
 
+    /// A key repeated across two consecutive chunks, read ahead: the second chunk's insert fails on the first's
+    /// row once that commits (never waits on it forever), for the `INSERT` writer (pipelined) and the `COPY` writer.
+    @Test(.timeLimit(.minutes(1)), arguments: [false, true])
+    func aKeyRepeatedInTheNextChunkFailsTheStepReadingAhead(copy: Bool) async throws {
+        try await TestDatabase.withRepository { repository in
+            try await Self.prepareTables(repository, rows: 0)
+            let schema = repository.schema
+            try await repository.pool.withConnection { connection in
+                try await connection.query("ALTER TABLE \"\(schema)\".output ADD PRIMARY KEY (id)")
+            }
+            // Chunk 3 starts with chunk 2's last key.
+            let rows = (1...30).map { Row(id: $0 == 21 ? 20 : Int64($0), payload: "row \($0)") }
+            func job<Writer: ItemWriter>(_ writer: @escaping @Sendable () throws -> Writer) -> Job
+            where Writer.Item == Row {
+                Job("repeat") {
+                    ChunkStep(
+                        "load", chunkSize: 10, reader: { _ in ArrayItemReader(rows) }, writer: { _ in try writer() }
+                    ).readAhead()
+                }
+            }
+            let table = "\(schema).output"
+            let job = copy ? job { try Self.copyWriter(table) } : job { try Self.insertWriter(table) }
+            let jobOperator = JobOperator(
+                registry: try JobRegistry([job]), repository: repository, logger: TestDatabase.logger)
+            let execution = try await jobOperator.start("repeat", parameters: JobParameters(["copy": .bool(copy)]))
+            #expect(execution.status == .failed)
+            #expect(execution.exitMessage.contains("23505") || execution.exitMessage.contains("duplicate key"))
+            #expect(
+                try await Self.output(repository) == Dictionary(uniqueKeysWithValues: (1...20).map { (Int64($0), 1) }))
+            let step = try #require(try await repository.stepExecutions(jobExecutionId: execution.id).first)
+            #expect(step.counters.commit == 2)
+        }
+    }
+
     @Test func aJobFailingInChunkFiveResumesThereAndWritesEveryRowOnce() async throws {
         try await TestDatabase.withRepository { repository in
             try await Self.prepareTables(repository, rows: 95)

@@ -153,6 +153,14 @@ public protocol ChunkTransaction: AnyObject, Sendable {
     /// The job execution's status and version as read by ``commit(_:)`` in the same round trip, or nil when the
     /// store does not read it there. A chunk step then needs no separate status query at the chunk boundary.
     var jobStatusAtCommit: ExecutionStatusSnapshot? { get }
+
+    /// Waits until the store has carried out everything written in the transaction so far, and throws the error of
+    /// a write that failed (a PostgreSQL writer's pipelined inserts are otherwise awaited only by the commit).
+    ///
+    /// A step reading ahead calls it after writing a chunk, before that chunk's commit runs beside the next chunk's
+    /// write: the next chunk's rows must never wait on a lock that an earlier chunk's unfinished write is about to
+    /// take, or neither transaction would move.
+    func completeWrites() async throws
 }
 
 extension ChunkTransaction {
@@ -164,6 +172,8 @@ extension ChunkTransaction {
     public func releaseSavepoint() async throws {}
     /// Nil: the status is not read at commit.
     public var jobStatusAtCommit: ExecutionStatusSnapshot? { nil }
+    /// Does nothing: the writes were carried out as they were made.
+    public func completeWrites() async throws {}
 }
 
 /// The status and version of a job execution at one moment.

@@ -15,6 +15,13 @@ extension ChunkStep {
     /// a step without a skip or retry policy and without chunk listeners (whose calls must stay in order around each
     /// chunk); a step with either reads one chunk after the other as before.
     ///
+    /// Each chunk is also written in a transaction of its own while the previous chunk's commit completes (so the
+    /// commit's wait for the disk overlaps the next write); the step execution a chunk commits is computed once the
+    /// commit before it returned, so counts and checkpoints are stored in order. Three consequences: a step holds
+    /// two repository connections at once (one writing, one committing); a chunk's writes do not see the rows of
+    /// the chunk before it, not committed yet (a writer that looks up what the previous chunk wrote needs one chunk
+    /// after the other); and a stop is seen one chunk later — the chunk being written when it is seen commits.
+    ///
     /// A writer with a ``ItemWriter/preparation()`` (`PostgresCopyItemWriter` encoding rows, say) has the next
     /// chunk prepared in the read-ahead task too, right after it is read.
     public func readAhead(_ enabled: Bool = true) -> Self {
@@ -35,7 +42,9 @@ extension ChunkStep {
     /// awaited first; a commit in flight is always awaited before anything else is decided.
     ///
     /// Chunk N's step execution is computed only once chunk N-1's commit has returned, so each commit stores the
-    /// counts and checkpoint of everything committed before it, in order, exactly as one chunk after the other.
+    /// counts and checkpoint of everything committed before it, in order, as one chunk after the other would. Chunk
+    /// N's writes are completed (``ChunkTransaction/completeWrites()``) before its commit starts: only a step update
+    /// and `COMMIT` ever run beside the next chunk's writes.
     @inlinable
     func runChunksReadingAhead(
         _ scope: StepScope, _ chunkSize: Int, _ reader: inout Reader, _ writer: inout Writer
@@ -104,6 +113,8 @@ extension ChunkStep {
                             } else if !chunk.outputs.isEmpty {
                                 try await writer.write(chunk.outputs, in: opened)
                             }
+                            // Only the step update and COMMIT may overlap the next chunk's write, never a write.
+                            try await opened.completeWrites()
                         } catch {
                             writeError = error
                         }

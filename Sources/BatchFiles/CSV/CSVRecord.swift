@@ -46,7 +46,7 @@ public struct CSVRecord {
     }
     /// The field of `column` as `true`, `false`, `1` or `0`.
     public func decode(_ type: Bool.Type, _ column: String) throws -> Bool { try field(column) { try $0.decode(type) } }
-    /// The field of `column` as a whole decimal number.
+    /// The whole field of `column` as a number (fractions and exponents allowed; `nan`, `inf`).
     public func decode(_ type: Double.Type, _ column: String) throws -> Double {
         try field(column) { try $0.decode(type) }
     }

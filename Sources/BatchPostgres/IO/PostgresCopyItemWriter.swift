@@ -66,7 +66,8 @@ public struct PostgresCopyItemWriter<Item>: ItemWriter {
     ///     in-memory repository restarts nothing across processes); in a step reading ahead, whose next chunk is
     ///     written while the previous one's checkpoint commits, up to two chunks. A unique key on the table turns
     ///     such a repeat into a failed chunk instead of duplicate rows.
-    ///   - values: an item's values for those columns (nil is NULL).
+    ///   - values: an item's values for those columns (nil is NULL). In a step reading ahead it runs for the next
+    ///     chunk (in the read-ahead task) while the current chunk is written.
     /// - Throws: ``PostgresError`` with ``PostgresError/Code/invalidConfiguration`` for a bad table or column name.
     public init(
         table: String, columns: [String], rowsPerStatement: Int? = nil, format: Format = .automatic,
@@ -140,7 +141,9 @@ public struct PostgresCopyItemWriter<Item>: ItemWriter {
     public mutating func write(
         _ items: [Item], prepared: PreparedChunk, in transaction: any ChunkTransaction
     ) async throws {
-        guard let encoding, let encoded = prepared.value as? PostgresCopyEncoding<Item>.Encoded else {
+        guard let encoding, prepared.count == items.count,
+            let encoded = prepared.value as? PostgresCopyEncoding<Item>.Encoded
+        else {
             return try await write(items, in: transaction)
         }
         try await target.write(in: transaction) { connection, _ in try await copy(encoded, encoding, on: connection) }

@@ -96,6 +96,12 @@ public final class PostgresChunkTransaction: ChunkTransaction {
         savepoints.withLock { _ = $0.popLast() }
     }
 
+    /// Reads the results of the statements the chunk's writers sent ahead in the pipeline (one round trip when
+    /// there are any), throwing the first failure as it is: the writer's error.
+    public func completeWrites() async throws {
+        try await connection.pipelineSync()
+    }
+
     /// Undoes what was written since the last savepoint and removes it; the chunk's transaction goes on.
     public func rollbackToSavepoint() async throws {
         guard let depth = savepoints.withLock({ $0.popLast() }) else {
