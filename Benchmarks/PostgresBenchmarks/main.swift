@@ -14,7 +14,9 @@
 // 3. CSV load (issues 6 and 13): the same rows as a CSV file with a header, read by CSVReader and loaded by
 //    PostgresCopyItemWriter in a restartable chunk step at chunk sizes 1,000 and 10,000 (BENCH_CSV_CHUNKS), against
 //    psql running one COPY and one COMMIT per chunk of the same size, and against one `psql \copy` of the file.
-//    BENCH_CSV=0 leaves it out; BENCH_CSV_ONLY=1 runs only it. BENCH_CHUNK_ONLY=1 runs the chunk step once and reports the time spent in the writer;
+//    Three variants of the step alternate with psql: `decoded` (rows through Decodable, one chunk after the other),
+//    `decoded-ahead` and `mapped-ahead` (rows from CSVRecord by closure), both with readAhead(); BENCH_CSV_VARIANTS
+//    (comma-separated) picks some. BENCH_CSV=0 leaves it out; BENCH_CSV_ONLY=1 runs only it. BENCH_CHUNK_ONLY=1 runs the chunk step once and reports the time spent in the writer;
 // BENCH_ASYNC_CHUNK_COMMIT=1 sets `synchronousChunkCommit = false`; BENCH_ROWS_PER_STATEMENT sets the writer's
 // `rowsPerStatement`.
 import Batch
