@@ -68,7 +68,7 @@ def cpu_seconds(pids):
             with open(f"/proc/{pid}/stat") as stat:
                 fields = stat.read().rsplit(")", 1)[1].split()
             total += sum(int(value) for value in fields[11:15])
-        except (OSError, ValueError):
+        except (OSError, ValueError, IndexError):
             pass
     return total / CLOCK_TICKS
 
@@ -80,20 +80,18 @@ def server_cpu():
     """CPU seconds so far of the PostgreSQL processes and the RabbitMQ node, by server name, reaped children included:
     a backend that ends during a trial leaves its time in the postmaster's children's time, so the totals before and
     after still differ by what the trial used."""
-    totals = {name: 0 for name in SERVERS.values()}
+    pids = {name: [] for name in SERVERS.values()}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/comm") as comm:
                 server = SERVERS.get(comm.read().strip())
-            if server:
-                with open(f"/proc/{entry}/stat") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-                totals[server] += sum(int(value) for value in fields[11:15]) / CLOCK_TICKS
-        except (OSError, ValueError, IndexError):
-            pass
-    return totals
+        except OSError:
+            continue
+        if server:
+            pids[server].append(entry)
+    return {name: cpu_seconds(found) for name, found in pids.items()}
 
 
 def box_ticks():

@@ -221,8 +221,12 @@ struct CPUBreakdown {
                 continue
             }
             let fields = stat[stat.index(after: close)...].split(separator: " ")
-            guard fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) else { continue }
-            sample.ticks[pid] = (part, user + system)
+            // utime and stime (fields 14 and 15); for the servers also their reaped children's cutime and cstime:
+            // a PostgreSQL backend that ends during a trial leaves its time in the postmaster's.
+            let count = part == .postgres || part == .rabbitmq ? 4 : 2
+            let times = fields.dropFirst(11).prefix(count).compactMap { Int($0) }
+            guard times.count == count else { continue }
+            sample.ticks[pid] = (part, times.reduce(0, +))
         }
         sample.machine = SystemCPU.now()
         return sample

@@ -200,16 +200,15 @@ struct FailingAfterWriter<Inner: ItemWriter>: ItemWriter where Inner.Item == Row
             }
             // Chunk 3 starts with chunk 2's last key.
             let rows = (1...30).map { Row(id: $0 == 21 ? 20 : Int64($0), payload: "row \($0)") }
-            func job<Writer: ItemWriter>(_ writer: @escaping @Sendable () throws -> Writer) -> Job
-            where Writer.Item == Row {
-                Job("repeat") {
-                    ChunkStep(
-                        "load", chunkSize: 10, reader: { _ in ArrayItemReader(rows) }, writer: { _ in try writer() }
-                    ).readAhead()
-                }
-            }
             let table = "\(schema).output"
-            let job = copy ? job { try Self.copyWriter(table) } : job { try Self.insertWriter(table) }
+            let job = Job("repeat") {
+                ChunkStep(
+                    "load", chunkSize: 10, reader: { _ in ArrayItemReader(rows) },
+                    writer: { _ in
+                        AnyRowWriter(inner: copy ? try Self.copyWriter(table) : try Self.insertWriter(table))
+                    }
+                ).readAhead()
+            }
             let jobOperator = JobOperator(
                 registry: try JobRegistry([job]), repository: repository, logger: TestDatabase.logger)
             let execution = try await jobOperator.start("repeat", parameters: JobParameters(["copy": .bool(copy)]))

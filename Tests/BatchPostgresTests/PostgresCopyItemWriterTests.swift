@@ -161,6 +161,16 @@ import Testing
                     Array($0.values.prefix(count))
                 }
                 #expect(copied == expected)
+                // What is sent is what was prepared, not the items encoded again.
+                let altered = rows.map { row in
+                    var row = row
+                    row.text = "altered"
+                    return row
+                }
+                let copiedAltered = try await Self.written(
+                    altered, by: PreparedWrite(writer: writer, prepared: chunk), table: table, columns: columns,
+                    repository)
+                #expect(copiedAltered == expected)
             }
         }
     }

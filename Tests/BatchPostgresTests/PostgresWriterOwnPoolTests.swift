@@ -215,7 +215,6 @@ import Testing
 /// The application's own database, as a job's resource.
 enum AppDatabase: ResourceKey {
     typealias Value = PostgresConnectionPool
-
 }
 
 /// A writer of rows through any writer of rows (the test picks the INSERT or the COPY writer at run time).

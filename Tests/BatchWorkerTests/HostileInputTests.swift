@@ -167,13 +167,13 @@ struct HostileInputTests {
         try await EndToEnd.with { world in
             let worker = try await world.startWorker(["--grace", "2"])
             let id = try WorkerEndToEndTests.executionId(
-                try await world.request(.start("count", parameters: ["items": 5, "chunkSize": 1, "delayMs": 8_000])))
+                try await world.request(.start("count", parameters: ["items": 5, "chunkSize": 1, "delayMs": 30_000])))
             try await eventually("started", timeout: .seconds(30), every: .milliseconds(50)) {
                 try await world.repository.jobExecution(id: id)?.status == .started
             }
             try await Task.sleep(for: .milliseconds(300))
             let (status, elapsed) = try await Self.terminate(worker)
-            // Grace 2 s, and well before the job's next chunk boundary (room for a stalled, loaded machine).
+            // Grace 2 s, and far before the chunk's end 30 s in (room for a stalled, loaded machine).
             #expect(elapsed < .seconds(7), "exited after \(elapsed) with grace 2 s")
             #expect(status != 0, "a shutdown that left a job running is not a success")
             let execution = try #require(try await world.repository.jobExecution(id: id))
@@ -197,7 +197,8 @@ struct HostileInputTests {
             proxy.kill()
             try await Task.sleep(for: .milliseconds(300))
             let (status, elapsed) = try await Self.terminate(worker)
-            // Grace 2 s, and well before the job's next chunk boundary (room for a stalled, loaded machine).
+            // Grace 2 s, not held by a commit or reconnect stuck on the dead database (its retries take ~10 s;
+            // room for a stalled, loaded machine).
             #expect(elapsed < .seconds(7), "exited after \(elapsed) with grace 2 s")
             #expect(status != 0)
             try await Task.sleep(for: .seconds(1.5))

@@ -104,7 +104,7 @@ struct CSVFuzzCase {
             let before = (offset: offset, line: line)
             var outcome: Outcome?
             do {
-                guard let fields = try state.next([String].self) else {
+                guard let fields = try state.next({ try [String](from: CSVRecordDecoder(record: $0)) }) else {
                     (offset, line) = position(state)
                     // Only blank lines may follow the last record.
                     let rest = file[Int(before.offset)...]

@@ -33,7 +33,9 @@ extension CSVFuzzCase {
                 configuration: FileReaderConfiguration(
                     compression: FileCompression.none, maxRecordLength: Int.max, maxRecordLines: Int.max),
                 context: ExecutionContext(), name: "roundtrip")
-            while let fields = try state.next([String].self) { read.append(fields) }
+            while let fields = try state.next({ try [String](from: CSVRecordDecoder(record: $0)) }) {
+                read.append(fields)
+            }
         } catch {
             fail("reading back \(bytes): \(error)")
         }

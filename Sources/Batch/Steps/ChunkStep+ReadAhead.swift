@@ -59,6 +59,15 @@ extension ChunkStep {
         var number = 1
         var timing = observation.chunkStarted(number: number)
         var committing: CommitInFlight<Writer.Item>?
+        /// Ends a chunk that failed and counts its rollback.
+        func failed(_ chunk: StepObservation.ChunkTiming, _ error: any Error) {
+            observation.chunkFailed(chunk, error)
+            scope.execution.counters.rollback += 1
+        }
+        /// Drops the chunk being read ahead, if any (the restart reads it again).
+        func dropReadAhead() async {
+            if await pending.abandon() { _ = observation.chunkEnded(timing, committed: false, read: 0) }
+        }
         /// Awaits the commit in flight and takes it in (or counts its failure and throws it).
         func settle() async throws {
             guard let commit = committing else { return }
@@ -67,8 +76,7 @@ extension ChunkStep {
                 let stored = try await commit.task.value
                 committed(scope, commit.chunk, written: commit.chunk.outputs.count, stored: stored, commit.transaction)
             } catch {
-                observation.chunkFailed(commit.timing, error)
-                scope.execution.counters.rollback += 1
+                failed(commit.timing, error)
                 throw error
             }
             if observation.chunkEnded(commit.timing, committed: true, read: commit.chunk.read) {
@@ -88,8 +96,7 @@ extension ChunkStep {
                             observation.chunkFailed(timing, readError)
                             throw error
                         }
-                        observation.chunkFailed(timing, readError)
-                        scope.execution.counters.rollback += 1
+                        failed(timing, readError)
                         throw readError
                     }
                     let taken = box.take()
@@ -128,8 +135,7 @@ extension ChunkStep {
                     }
                     if let writeError {
                         await transaction?.rollback()
-                        observation.chunkFailed(current, writeError)
-                        scope.execution.counters.rollback += 1
+                        failed(current, writeError)
                         throw writeError
                     }
                     if let transaction {
@@ -146,8 +152,8 @@ extension ChunkStep {
                         return .completed
                     }
                     if try await scope.stopRequested() {
-                        // The chunk written commits; the one read ahead is dropped (the restart reads it again).
-                        if await pending.abandon() { _ = observation.chunkEnded(timing, committed: false, read: 0) }
+                        // The chunk written commits; the one read ahead is dropped.
+                        await dropReadAhead()
                         try await settle()
                         return .stopped
                     }
@@ -155,7 +161,7 @@ extension ChunkStep {
             } catch {
                 // The reader must be back in its box before it is closed; a chunk read ahead is dropped. A commit
                 // still in flight is awaited: the step execution must say what was stored.
-                if await pending.abandon() { _ = observation.chunkEnded(timing, committed: false, read: 0) }
+                await dropReadAhead()
                 try? await settle()
                 throw error
             }

@@ -238,11 +238,6 @@ final class CSVReaderState {
         return true
     }
 
-    /// The next record decoded as `type` (the fuzz harness reads `[String]` records this way).
-    func next<Item: Decodable>(_ type: Item.Type) throws -> Item? {
-        try next { record in try Item(from: CSVRecordDecoder(record: record)) }
-    }
-
     /// The next record made into an item by `map`, or nil at the end of the file (or of the range).
     func next<Item>(_ map: (CSVRecordSource) throws -> Item) throws -> Item? {
         let parser = record.parser

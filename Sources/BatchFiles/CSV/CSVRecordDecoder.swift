@@ -123,7 +123,9 @@ final class CSVRecordSource {
 struct CSVField: SingleValueDecodingContainer {
     let record: CSVRecordSource
     let index: Int
-    let key: (any CodingKey)?
+    /// The key that named the field, for errors: its values only (an existential per field costs more than the
+    /// decoding of a short field).
+    let key: FieldKey?
 
     var codingPath: [any CodingKey] { key.map { [$0] } ?? [] }
 
@@ -273,7 +275,7 @@ struct CSVKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProtocol
     @inline(__always)
     private func field(_ key: Key) throws -> CSVField {
         guard let index = record.index(of: key) else { throw record.keyNotFound(key) }
-        return CSVField(record: record, index: index, key: key)
+        return CSVField(record: record, index: index, key: FieldKey(key))
     }
 
     func decodeNil(forKey key: Key) throws -> Bool { try field(key).decodeNil() }
@@ -327,7 +329,7 @@ struct CSVUnkeyedDecodingContainer: UnkeyedDecodingContainer {
                     debugDescription: "the record has only \(record.parser.fieldCount) fields"))
         }
         defer { currentIndex += 1 }
-        return CSVField(record: record, index: currentIndex, key: PositionKey(currentIndex))
+        return CSVField(record: record, index: currentIndex, key: FieldKey(PositionKey(currentIndex)))
     }
 
     mutating func decodeNil() throws -> Bool {
@@ -363,6 +365,26 @@ struct CSVUnkeyedDecodingContainer: UnkeyedDecodingContainer {
     }
 
     mutating func superDecoder() throws -> any Decoder { CSVFieldDecoder(field: try next()) }
+}
+
+/// A coding key's string and integer values: how a field names itself in an error.
+struct FieldKey: CodingKey {
+    let stringValue: String
+    let intValue: Int?
+
+    init(_ key: some CodingKey) {
+        stringValue = key.stringValue
+        intValue = key.intValue
+    }
+
+    /// The key of a column named `name`.
+    init(column name: String) {
+        stringValue = name
+        intValue = nil
+    }
+
+    init?(stringValue: String) { self.init(column: stringValue) }
+    init?(intValue: Int) { self.init(PositionKey(intValue)) }
 }
 
 /// A coding key for a position in a record.

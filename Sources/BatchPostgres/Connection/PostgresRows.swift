@@ -8,11 +8,13 @@ public struct PostgresRows: Sendable, RandomAccessCollection {
     /// The command tag (`"INSERT 0 1"`, `"SELECT 3"`, ...).
     public let commandTag: String
     let cells: [[String?]]
-    /// Column positions by name, for results too wide to search in order; nil for narrower ones. Most results are
-    /// a single row of a few columns, where building a dictionary costs more than every lookup it would save.
+    /// Column positions by name, for results of several rows (each row's lookups use it) or too wide to search in
+    /// order; nil for a single row of a few columns, the repository's usual result, where building a dictionary
+    /// costs more than the lookups it would save.
     let columnIndex: [String: Int]?
 
-    /// Results with at most this many columns find a column by comparing names in order.
+    /// A single row with at most this many columns finds a column by comparing names in order (a chosen bound, not
+    /// a measured one).
     static let orderedSearchLimit = 24
 
     init(columns: [PostgresColumn], cells: [[String?]], affectedRows: Int, commandTag: String) {
@@ -20,7 +22,7 @@ public struct PostgresRows: Sendable, RandomAccessCollection {
         self.cells = cells
         self.affectedRows = affectedRows
         self.commandTag = commandTag
-        if columns.count > Self.orderedSearchLimit {
+        if cells.count > 1 || columns.count > Self.orderedSearchLimit {
             var index: [String: Int] = [:]
             for (position, column) in columns.enumerated() where index[column.name] == nil {
                 index[column.name] = position

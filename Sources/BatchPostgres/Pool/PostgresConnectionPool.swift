@@ -155,23 +155,14 @@ public actor PostgresConnectionPool {
     }
 
     /// Fails the waiters whose deadline passed and returns the earliest deadline left, or nil (ending the expiry
-    /// task) when there is none.
+    /// task) when there is none. Waiters join at the back with the deadline `now + leaseTimeout`, one constant, so
+    /// the deadlines never decrease from front to back: the expired ones are at the front.
     private func expireWaiters() -> ContinuousClock.Instant? {
         let now = ContinuousClock.now
-        var earliest: ContinuousClock.Instant?
-        var index = 0
-        while index < waiters.count {
-            guard let deadline = waiters[index].deadline else {
-                index += 1
-                continue
-            }
-            if deadline <= now {
-                waiters.remove(at: index).continuation.resume(throwing: timeoutError())
-                continue
-            }
-            earliest = min(earliest ?? deadline, deadline)
-            index += 1
+        while let deadline = waiters.first?.deadline, deadline <= now {
+            waiters.removeFirst().continuation.resume(throwing: timeoutError())
         }
+        let earliest = waiters.first?.deadline
         if earliest == nil { expiry = nil }
         return earliest
     }

@@ -135,15 +135,16 @@ extension Worker {
         _ delivery: any CommandDelivery, failedWith error: any Error, span: (any Span)?
     ) async {
         let impossible: Set<BatchError.Code> = [.jobNotFound, .invalidDefinition, .executionNotFound, .invalidJSON]
-        var decision: CommandRetryPolicy.Decision
+        let decision: CommandRetryPolicy.Decision
         if let error = error as? BatchError, impossible.contains(error.code) {
             decision = .deadLetter(error.batchDescription)
         } else {
             decision = configuration.commandRetry.decide(error, previous: delivery.attempts)
         }
         // No one waits for a partition's reply: refused, it is set aside (and counted) as dead-lettered.
-        if case .refuse(let reason) = decision { decision = .deadLetter(reason) }
-        record(WorkerMetrics.Outcome(decision), action: Command.Action.partition.rawValue, span: span, error: error)
+        let outcome: WorkerMetrics.Outcome
+        if case .refuse = decision { outcome = .deadLettered } else { outcome = WorkerMetrics.Outcome(decision) }
+        record(outcome, action: Command.Action.partition.rawValue, span: span, error: error)
         switch decision {
         case .refuse(let reason), .deadLetter(let reason):
             logger.warning("dead-lettering a partition that cannot run", metadata: ["reason": "\(reason)"])
