@@ -49,7 +49,15 @@ extension PostgresConnection {
             guard !isClosed else { throw PostgresError(.closed, "the connection was closed", statement: statement) }
             if let handle = connection?.pointer { return handle }
             do {
-                let handle = try connectOnce()
+                let configuration = configuration
+                let handle = try await JoinedThread.run(name: "libpq connect") {
+                    Self.connectOnce(configuration)
+                }.get().pointer
+                // The connect let other calls in (actor reentrancy): one may have closed the connection.
+                guard !isClosed else {
+                    PQfinish(handle)
+                    throw PostgresError(.closed, "the connection was closed", statement: statement)
+                }
                 connection = LibPQHandle(handle)
                 preparedStatements = [:]  // a new session has none
                 connectCount += 1
@@ -94,9 +102,16 @@ extension PostgresConnection {
         throw lastError
     }
 
+    /// A new `PGconn`, handed from the thread that connected to the connection's actor.
+    struct ConnectedHandle: @unchecked Sendable {
+        // @unchecked Sendable: nothing else has the pointer; the connecting thread gives it up.
+        let pointer: OpaquePointer
+    }
+
     /// One `PQconnectdbParams`, with the password as a parameter of its own (never in a connection string libpq
-    /// could echo), bounded by `connect_timeout`. Blocks this connection's thread.
-    private func connectOnce() throws -> OpaquePointer {
+    /// could echo), bounded by `connect_timeout`; the connection is then put in non-blocking mode. Blocks the
+    /// calling thread.
+    private static func connectOnce(_ configuration: PostgresConfiguration) -> Result<ConnectedHandle, PostgresError> {
         let parameters = configuration.libpqParameters
         let keywords: [UnsafeMutablePointer<CChar>?] = parameters.map { strdup($0.keyword) } + [nil]
         let values: [UnsafeMutablePointer<CChar>?] = parameters.map { strdup($0.value) } + [nil]
@@ -111,14 +126,14 @@ extension PostgresConnection {
             }
         }
         guard let handle else {
-            throw PostgresError(.connectionFailed, "libpq could not allocate a connection")
+            return .failure(PostgresError(.connectionFailed, "libpq could not allocate a connection"))
         }
-        guard PQstatus(handle) == CONNECTION_OK else {
+        guard PQstatus(handle) == CONNECTION_OK, PQsetnonblocking(handle, 1) == 0 else {
             let message = String(cString: PQerrorMessage(handle)).trimmingCharacters(in: .whitespacesAndNewlines)
             PQfinish(handle)
-            throw PostgresError.connectFailure(message, connectTimeout: configuration.connectTimeoutSeconds)
+            return .failure(.connectFailure(message, connectTimeout: configuration.connectTimeoutSeconds))
         }
-        return handle
+        return .success(ConnectedHandle(pointer: handle))
     }
 
     /// Whether the server has already closed the connection, found without sending anything: pending input on an

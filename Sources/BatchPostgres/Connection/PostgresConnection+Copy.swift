@@ -48,20 +48,15 @@ extension PostgresConnection {
         var copied = 0
         var piece = 0
         // Results arrive in order: BEGIN's, then per COPY its start (COPY_IN) and, after its input, its outcome.
-        while let result = PQgetResult(handle) {
+        while let result = await nextResult(handle) {
             defer { PQclear(result) }
             switch PQresultStatus(result) {
             case PGRES_COPY_IN:
                 let data = piece < pieces.count ? pieces[piece] : []
                 piece += 1
-                let sent = data.withUnsafeBufferPointer { buffer in
-                    buffer.withMemoryRebound(to: CChar.self) { characters in
-                        characters.isEmpty ? 1 : PQputCopyData(handle, characters.baseAddress, Int32(characters.count))
-                    }
-                }
-                let ended =
-                    sent == 1 ? PQputCopyEnd(handle, nil) : PQputCopyEnd(handle, "swift-batch could not send the data")
-                if sent != 1 || ended != 1 {
+                let sent = await putCopyData(data, on: handle)
+                let ended = await putCopyEnd(failure: sent ? nil : "swift-batch could not send the data", on: handle)
+                if !sent || !ended {
                     firstError = firstError ?? failure(of: sql, result: nil, handle: handle)
                 }
             case PGRES_COMMAND_OK:
@@ -87,5 +82,38 @@ extension PostgresConnection {
                 .unexpectedResult, "copyIn(_:data:) needs a COPY ... FROM STDIN statement", statement: sql)
         }
         return copied
+    }
+
+    /// Queues `data` as `COPY` input; in non-blocking mode libpq may refuse it while its buffer is full, so this
+    /// waits for the socket to take some and tries again. (The end of the data and the buffer's last bytes are
+    /// sent by the wait for the statement's result.)
+    ///
+    /// - Returns: false when the connection failed.
+    private func putCopyData(_ data: [UInt8], on handle: OpaquePointer) async -> Bool {
+        guard !data.isEmpty else { return true }
+        while true {
+            let queued = data.withUnsafeBufferPointer { buffer in
+                buffer.withMemoryRebound(to: CChar.self) { PQputCopyData(handle, $0.baseAddress, Int32($0.count)) }
+            }
+            switch queued {
+            case 1: return true
+            case 0: if !(await flushOutput(handle)) { return false }
+            default: return false
+            }
+        }
+    }
+
+    /// Ends the `COPY` input (with `failure`, the server aborts the statement with that message), waiting for room
+    /// in libpq's buffer as ``putCopyData(_:on:)`` does.
+    ///
+    /// - Returns: false when the connection failed.
+    private func putCopyEnd(failure: String?, on handle: OpaquePointer) async -> Bool {
+        while true {
+            switch PQputCopyEnd(handle, failure) {
+            case 1: return true
+            case 0: if !(await flushOutput(handle)) { return false }
+            default: return false
+            }
+        }
     }
 }

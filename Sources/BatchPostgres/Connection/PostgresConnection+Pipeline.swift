@@ -70,7 +70,8 @@ extension PostgresConnection {
         statementCount += 1
         pipelined.append(PipelinedCommand(sql: sql))
         // Push it to the server now, so it works while the caller prepares the next statement.
-        guard sent == 1, !flush || PQflush(handle) == 0 else {
+        let flushed = sent == 1 && flush ? await flushOutput(handle) : true
+        guard sent == 1, flushed else {
             // Read what can be read and report the failure (a broken connection reports connectionLost).
             try await pipelineSync()
             throw failure(of: sql, result: nil, handle: handle)
@@ -110,7 +111,7 @@ extension PostgresConnection {
             firstError = failure(of: statements[0].sql, result: nil, handle: handle)
         }
         for command in statements where firstError?.code != .connectionLost {
-            guard let result = PQgetResult(handle) else {
+            guard let result = await nextResult(handle) else {
                 firstError = firstError ?? failure(of: command.sql, result: nil, handle: handle)
                 break
             }
@@ -129,12 +130,12 @@ extension PostgresConnection {
             }
             PQclear(result)
             // Each statement's results end with a NULL.
-            while let extra = PQgetResult(handle) { PQclear(extra) }
+            while let extra = await nextResult(handle) { PQclear(extra) }
         }
         if PQstatus(handle) == CONNECTION_OK {
             // The sync point's own result.
             for _ in 0..<2 {
-                guard let sync = PQgetResult(handle) else { continue }
+                guard let sync = await nextResult(handle) else { continue }
                 let isSync = PQresultStatus(sync) == PGRES_PIPELINE_SYNC
                 PQclear(sync)
                 if isSync { break }
@@ -147,7 +148,7 @@ extension PostgresConnection {
 
     /// Sends `statement` and `COMMIT` behind whatever the pipeline holds, reads every result, and ends the
     /// transaction block at `depth` when the commit went through: a chunk's commit in one call to this
-    /// connection's thread and one round trip to the server.
+    /// connection and one round trip to the server.
     ///
     /// - Returns: the results of everything the pipeline held, `statement`'s and `COMMIT`'s last.
     /// - Throws: the first failure; the block then stays open for the caller to roll back.

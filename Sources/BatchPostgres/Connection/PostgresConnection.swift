@@ -3,10 +3,12 @@ import Foundation
 import Logging
 import Synchronization
 
-/// One PostgreSQL connection: it owns a libpq `PGconn` and runs every libpq call on a thread of its own.
+/// One PostgreSQL connection: it owns a libpq `PGconn` in non-blocking mode.
 ///
-/// The actor's executor is a dedicated thread, so blocking libpq calls never occupy Swift's cooperative pool.
-/// Statements go through `PQexecParams` (or `PQexecPrepared`), values always separate from the SQL text.
+/// No libpq call blocks a thread: statements are sent from the caller's task and, while the server works, the task
+/// is suspended in the process's ``SocketPoller`` (one thread for every connection), not holding one of Swift's
+/// cooperative threads; connecting, which blocks in libpq, runs on a thread of its own (``JoinedThread``).
+/// Statements go through `PQsendQueryParams` (or `PQsendQueryPrepared`), values always separate from the SQL text.
 ///
 /// **Broken connections.** Before each statement the connection checks whether the server has already closed it
 /// (after a restart, say); if so it reconnects with the configuration's bounded backoff and then sends the statement.
@@ -20,18 +22,19 @@ public actor PostgresConnection {
     /// The configuration the connection was made with.
     public nonisolated let configuration: PostgresConfiguration
     let logger: Logger
-    private let executor: PostgresThreadExecutor
     /// The libpq connection; nil before the first connect, after a break, and after ``close()``.
     var connection: LibPQHandle?
     /// Whether ``close()`` was called.
     public private(set) var isClosed = false {
         didSet { closedMirror.store(isClosed, ordering: .releasing) }
     }
+    /// Set while a call waits for the socket (the only time another call can reach the actor mid-statement).
+    var isWaitingForSocket = false
     /// How many `withTransaction` blocks are open.
     var transactionDepth = 0 {
         didSet { depthMirror.store(transactionDepth, ordering: .releasing) }
     }
-    /// ``isClosed`` and ``transactionDepth`` as the pool reads them, without a hop to the connection's thread.
+    /// ``isClosed`` and ``transactionDepth`` as the pool reads them, without waiting for the connection's actor.
     private nonisolated let closedMirror = Atomic<Bool>(false)
     private nonisolated let depthMirror = Atomic<Int>(0)
     /// Set by ``requestBegin(asynchronousCommit:)``: the next statement opens the transaction block first (see
@@ -54,9 +57,6 @@ public actor PostgresConnection {
     /// round-trips-per-job tests and benchmarks count.
     public internal(set) var roundTripCount = 0
 
-    /// The actor runs on its own thread.
-    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
-
     /// Opens a connection.
     ///
     /// - Parameters:
@@ -78,23 +78,18 @@ public actor PostgresConnection {
     public init(configuration: PostgresConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        self.executor = PostgresThreadExecutor(name: "libpq \(configuration.host):\(configuration.port)")
     }
 
-    deinit {
-        executor.shutdown()
-    }
-
-    /// Closes the connection; further statements fail with ``PostgresError/Code/closed``.
+    /// Closes the connection; further statements fail with ``PostgresError/Code/closed``. A statement in flight
+    /// (its call waiting for the server) still gets its answer; its connection is finished with the actor.
     public func close() {
         guard !isClosed else { return }
         isClosed = true
-        connection = nil
-        executor.shutdown()
+        if !isWaitingForSocket { connection = nil }
     }
 
     /// Whether the pool may hand the connection to the next user: open, and with no transaction block open or
-    /// requested. Read without waiting for the connection's thread.
+    /// requested. Read without waiting for the connection's actor.
     nonisolated var isReusable: Bool {
         !closedMirror.load(ordering: .acquiring) && depthMirror.load(ordering: .acquiring) == 0
             && beginRequested.load(ordering: .acquiring) == 0
@@ -176,26 +171,27 @@ public actor PostgresConnection {
         }
         let handle = try await liveHandle(for: sql)
         statementCount += 1
-        return try execute(sql, parameters, prepared: prepared, on: handle)
+        return try await execute(sql, parameters, prepared: prepared, on: handle)
     }
 
-    /// Sends a statement on a live handle: one `PQexecParams` (or `PQexecPrepared`, preparing it first if needed),
-    /// the result copied out and cleared.
+    /// Sends a statement on a live handle: one `PQsendQueryParams` (or `PQsendQueryPrepared`, preparing it first if
+    /// needed), its result copied out and cleared.
     private func execute(
         _ sql: String, _ parameters: [PostgresEncodedParameter?], prepared: Bool, on handle: OpaquePointer
-    ) throws -> PostgresRows {
+    ) async throws -> PostgresRows {
         var name: String?
         if prepared {
-            name = try prepareIfNeeded(sql, types: parameters.map { $0?.typeOID ?? 0 }, on: handle)
+            name = try await prepareIfNeeded(sql, types: parameters.map { $0?.typeOID ?? 0 }, on: handle)
         }
         roundTripCount += 1
-        let result: OpaquePointer? = withLibPQArguments(parameters) { count, values, types, lengths, formats in
+        let sent = withLibPQArguments(parameters) { count, values, types, lengths, formats in
             if let name {
-                PQexecPrepared(handle, name, count, values, lengths, formats, 0)
+                PQsendQueryPrepared(handle, name, count, values, lengths, formats, 0)
             } else {
-                PQexecParams(handle, sql, count, types, values, lengths, formats, 0)
+                PQsendQueryParams(handle, sql, count, types, values, lengths, formats, 0)
             }
         }
+        let result = sent == 1 ? await finalResult(handle) : nil
         defer { PQclear(result) }
         let status = result.map { PQresultStatus($0) } ?? PGRES_FATAL_ERROR
         switch status {
@@ -204,7 +200,7 @@ public actor PostgresConnection {
         case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
             // Leave COPY mode so the connection stays usable; COPY has its own API.
             _ = PQputCopyEnd(handle, "COPY is not supported through query(_:_:)")
-            while let pending = PQgetResult(handle) { PQclear(pending) }
+            while let pending = await nextResult(handle) { PQclear(pending) }
             throw PostgresError(
                 .unexpectedResult, "COPY statements cannot be run through query(_:_:); use copyIn(_:data:)",
                 statement: sql)
@@ -214,14 +210,15 @@ public actor PostgresConnection {
     }
 
     /// The name `sql` is prepared under in this session, preparing it (one round trip) the first time.
-    private func prepareIfNeeded(_ sql: String, types: [UInt32], on handle: OpaquePointer) throws -> String {
+    private func prepareIfNeeded(_ sql: String, types: [UInt32], on handle: OpaquePointer) async throws -> String {
         if let name = preparedStatements[sql] { return name }
         preparedCounter += 1
         let name = "swift_batch_\(preparedCounter)"
         roundTripCount += 1
-        let result = types.withUnsafeBufferPointer { types in
-            PQprepare(handle, name, sql, Int32(types.count), types.baseAddress)
+        let sent = types.withUnsafeBufferPointer { types in
+            PQsendPrepare(handle, name, sql, Int32(types.count), types.baseAddress)
         }
+        let result = sent == 1 ? await finalResult(handle) : nil
         defer { PQclear(result) }
         guard let result, PQresultStatus(result) == PGRES_COMMAND_OK else {
             throw failure(of: sql, result: result, handle: handle)

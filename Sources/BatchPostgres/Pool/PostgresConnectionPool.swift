@@ -91,7 +91,6 @@ public actor PostgresConnectionPool {
             await connection.close()
             openCount -= 1
             wakeOneWaiterToOpen()
-            await PostgresThreadExecutor.joinStoppedThreads()
             return
         }
         if !waiters.isEmpty {
@@ -104,14 +103,9 @@ public actor PostgresConnectionPool {
 
     /// Closes every connection and fails waiting and future leases; leased connections close when released.
     ///
-    /// Returns once the idle connections are closed and their threads have ended (joined), so that nothing of
-    /// libpq still runs when the process exits: a connection thread still closing while C `atexit` clean-up (libpq's,
-    /// OpenSSL's) runs can crash the process at exit. A leased connection's thread is joined when it is released.
+    /// Returns once the idle connections are closed, so that nothing of libpq still runs when the process exits.
     public func shutdown() async {
-        guard !isShutDown else {
-            await PostgresThreadExecutor.joinStoppedThreads()
-            return
-        }
+        guard !isShutDown else { return }
         isShutDown = true
         expiry?.cancel()
         expiry = nil
@@ -122,7 +116,6 @@ public actor PostgresConnectionPool {
         idle.removeAll()
         openCount -= closing.count
         for connection in closing { await connection.close() }
-        await PostgresThreadExecutor.joinStoppedThreads()
     }
 
     /// Waits for a released connection (or for a free slot, signalled with nil), up to the lease timeout.
