@@ -157,9 +157,8 @@ def measure(process_root, publish, finished, count, timeout):
 
 
 class SwiftBatch:
-    name = "swift-batch"
-
-    def __init__(self, executable, database_url, amqp_url):
+    def __init__(self, executable, database_url, amqp_url, name="swift-batch"):
+        self.name = name
         self.executable = executable
         self.database_url = database_url
         self.amqp_url = amqp_url
@@ -308,6 +307,9 @@ def main():
     parser.add_argument("--celery-concurrency", type=int, default=2, help="Celery prefork processes (default 2)")
     parser.add_argument("--timeout", type=float, default=300, help="seconds a trial may take (default 300)")
     parser.add_argument("--only", choices=["swift-batch", "Celery"], help="run one side alone (to profile it)")
+    parser.add_argument(
+        "--baseline", metavar="SWIFTBATCH",
+        help="another swiftbatch build (an earlier commit's) run as a third side, in the same rotation")
     arguments = parser.parse_args()
 
     database_url = os.environ.get("BATCH_DATABASE_URL", "postgres://batch:batch@127.0.0.1:5432/batch")
@@ -316,11 +318,15 @@ def main():
         SwiftBatch(os.path.abspath(arguments.swiftbatch), database_url, amqp_url),
         Celery(sys.executable, database_url, amqp_url, arguments.celery_concurrency),
     ]
+    if arguments.baseline:
+        sides.append(SwiftBatch(os.path.abspath(arguments.baseline), database_url, amqp_url, name="baseline"))
     if arguments.only:
         sides = [side for side in sides if side.name == arguments.only]
     results = {side.name: [] for side in sides}
     for number in range(arguments.trials):
-        for side in sides if number % 2 == 0 else reversed(sides):
+        # Each trial starts with another side, and goes the other way round every other trial.
+        order = sides[number % len(sides):] + sides[:number % len(sides)]
+        for side in order if number % 2 == 0 else reversed(order):
             trial = side.trial(arguments.jobs, arguments.timeout)
             results[side.name].append(trial)
             log(f"trial {number + 1} {side.name}: {arguments.jobs / trial.elapsed:.1f} jobs/s,"
@@ -331,8 +337,9 @@ def main():
     for side in sides:
         line, medians[side.name] = summary(side, results[side.name], arguments.jobs)
         print(line)
-    if len(medians) == 2:
-        print(f"ratio swift-batch / Celery (medians): {medians['swift-batch'] / medians['Celery']:.2f}")
+    for name in ("swift-batch", "baseline"):
+        if name in medians and "Celery" in medians:
+            print(f"ratio {name} / Celery (medians): {medians[name] / medians['Celery']:.2f}")
 
 
 if __name__ == "__main__":

@@ -119,8 +119,10 @@ import Testing
                     try await other.query("SELECT pg_terminate_backend($1::int4)", [.int(Int64(pid))])
                 }
             }
+            // Long enough that the session is surely terminated while the statement runs, however slowly the
+            // killer gets going on a busy machine; the test takes as long as the killer needs.
             let error = try await #require(throws: PostgresError.self) {
-                try await connection.query("SELECT pg_sleep(3)")
+                try await connection.query("SELECT pg_sleep(60)")
             }
             try await killer.value
             #expect(error.code == .connectionLost)

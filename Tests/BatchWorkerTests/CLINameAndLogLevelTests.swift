@@ -1,3 +1,4 @@
+import BatchTestKit
 import Foundation
 import Logging
 import Testing
@@ -9,7 +10,7 @@ import Testing
 @Suite("CLI name and log level", .timeLimit(.minutes(2)))
 struct CLINameAndLogLevelTests {
     /// Runs the built `swiftbatch` through a link called `name`; returns its status and output.
-    static func run(as name: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    static func run(as name: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "cli-name-" + UUID().uuidString.prefix(8))
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -22,23 +23,21 @@ struct CLINameAndLogLevelTests {
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let (status, data) = try await process.runToEnd(reading: output)
+        return (status, String(decoding: data, as: UTF8.self))
     }
 
-    @Test func helpAndErrorsNameTheExecutable() throws {
-        let help = try Self.run(as: "import-orders", ["--help"])
+    @Test func helpAndErrorsNameTheExecutable() async throws {
+        let help = try await Self.run(as: "import-orders", ["--help"])
         #expect(help.status == 0)
         #expect(help.output.contains("USAGE: import-orders <subcommand>"))
         #expect(!help.output.contains("swiftbatch"))
 
-        let start = try Self.run(as: "import-orders", ["start", "--help"])
+        let start = try await Self.run(as: "import-orders", ["start", "--help"])
         #expect(start.output.contains("USAGE: import-orders start"))
         #expect(start.output.contains("Example: import-orders start"))
 
-        let error = try Self.run(as: "import-orders", ["execution", "-5"])
+        let error = try await Self.run(as: "import-orders", ["execution", "-5"])
         #expect(error.status == 64)
         #expect(error.output.contains("Usage: import-orders execution"))
         #expect(error.output.contains("See 'import-orders execution --help'"))

@@ -1,3 +1,4 @@
+import BatchTestKit
 import Foundation
 import Testing
 
@@ -8,8 +9,8 @@ import Testing
 @Suite("docker-compose.yml", .timeLimit(.minutes(3)))
 struct ComposeFileTests {
     @Test("docker-compose.yml passes scripts/validate-compose")
-    func composeFileIsValid() throws {
-        let result = try Self.validate()
+    func composeFileIsValid() async throws {
+        let result = try await Self.validate()
         #expect(result.status == 0, "scripts/validate-compose exited \(result.status):\n\(result.output)")
         #expect(result.output.contains("docker-compose.yml: valid"), "\(result.output)")
     }
@@ -63,7 +64,7 @@ struct ComposeFileTests {
     }
 
     @Test("a broken copy of docker-compose.yml is refused", arguments: Breakage.allCases)
-    func brokenComposeFileIsRefused(_ breakage: Breakage) throws {
+    func brokenComposeFileIsRefused(_ breakage: Breakage) async throws {
         let root = try Self.packageRoot()
         let original = try String(contentsOf: root.appendingPathComponent("docker-compose.yml"), encoding: .utf8)
         let broken = try #require(
@@ -74,7 +75,7 @@ struct ComposeFileTests {
         try broken.write(to: copy, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: copy) }
 
-        let result = try Self.validate(copy.path)
+        let result = try await Self.validate(copy.path)
         #expect(
             result.status != 0, "scripts/validate-compose accepted a compose file with \(breakage):\n\(result.output)")
         #expect(!result.output.contains(": valid"), "\(result.output)")
@@ -110,7 +111,7 @@ struct ComposeFileTests {
     }
 
     /// Runs `scripts/validate-compose [arguments...]` in the package root.
-    static func validate(_ arguments: String...) throws -> ValidatorResult {
+    static func validate(_ arguments: String...) async throws -> ValidatorResult {
         let root = try packageRoot()
         let process = Process()
         process.executableURL = root.appendingPathComponent("scripts/validate-compose")
@@ -120,10 +121,7 @@ struct ComposeFileTests {
         process.standardOutput = pipe
         process.standardError = pipe
         process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // Read to the end before waiting, so a long report cannot fill the pipe and block the script.
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return ValidatorResult(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+        let (status, data) = try await process.runToEnd(reading: pipe)
+        return ValidatorResult(status: status, output: String(decoding: data, as: UTF8.self))
     }
 }

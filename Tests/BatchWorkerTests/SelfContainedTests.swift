@@ -1,3 +1,4 @@
+import BatchTestKit
 import Foundation
 import Testing
 
@@ -5,7 +6,7 @@ import Testing
 @Suite("the repository is self-contained", .timeLimit(.minutes(3)))
 struct SelfContainedTests {
     @Test("scripts/validate-compose passes in a copy of the repository's files with nothing beside them")
-    func composeValidationNeedsNothingOutside() throws {
+    func composeValidationNeedsNothingOutside() async throws {
         let root = try ComposeFileTests.packageRoot()
         let sandbox = FileManager.default.temporaryDirectory
             .appendingPathComponent("swift-batch-bare-\(UUID().uuidString)")
@@ -26,10 +27,9 @@ struct SelfContainedTests {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(output)")
+        let (status, data) = try await process.runToEnd(reading: pipe)
+        let output = String(decoding: data, as: UTF8.self)
+        #expect(status == 0, "\(output)")
         #expect(output.contains("docker-compose.yml: valid"), "\(output)")
     }
 

@@ -83,7 +83,7 @@ final class ConnectionLoop {
         var taken: [LoopOperation] = []
         while !closing {
             inbox.take(into: &taken)
-            for operation in taken { handle(operation) }
+            handle(taken)
             taken.removeAll(keepingCapacity: true)
             if closing { break }
             if connection == nil {
@@ -98,6 +98,36 @@ final class ConnectionLoop {
             if connection != nil { pumpFrames() }
         }
         shutdown()
+    }
+
+    /// Handles what the inbox held, in order. A run of publishes and settlements goes out corked (`TCP_CORK`):
+    /// their frames leave in as few packets as fit, one wake-up of the broker for the run instead of one per
+    /// message; whatever may wait for a reply (declarations, opening the publish channel) runs uncorked, so that
+    /// its request is not held back.
+    private func handle(_ operations: [LoopOperation]) {
+        var corked = false
+        for operation in operations {
+            let batched: Bool
+            switch operation {
+            case .publish: batched = operations.count > 1 && publisher.channelOpen
+            case .settle: batched = operations.count > 1
+            case .task, .close: batched = false
+            }
+            if batched != corked { corked = cork(batched) }
+            handle(operation)
+        }
+        if corked { _ = cork(false) }
+    }
+
+    /// Sets `TCP_CORK` on the connection's socket (clearing it sends what it held). Returns whether it is set.
+    private func cork(_ on: Bool) -> Bool {
+        guard let state = connection else { return false }
+        let socket = amqp_get_sockfd(state)
+        var value: Int32 = on ? 1 : 0
+        guard socket >= 0,
+            setsockopt(socket, Int32(IPPROTO_TCP), TCP_CORK, &value, socklen_t(MemoryLayout<Int32>.size)) == 0
+        else { return false }
+        return on
     }
 
     private func handle(_ operation: LoopOperation) {
