@@ -41,3 +41,19 @@ import Testing
         for connection in connections { await connection.close() }
     }
 }
+
+/// `COPY` statements sent through `query(_:_:)` are refused, and the connection stays usable.
+@Suite(.database, .timeLimit(.minutes(1))) struct PostgresCopyThroughQueryTests {
+    @Test(arguments: ["COPY (SELECT 1) TO STDOUT", "COPY pg_temp.t (v) FROM STDIN"])
+    func isRefusedAndTheConnectionGoesOn(_ statement: String) async throws {
+        try await TestDatabase.withConnection { connection in
+            try await connection.query("CREATE TEMPORARY TABLE t (v int)")
+            let error = try await #require(throws: PostgresError.self) { try await connection.query(statement) }
+            #expect(error.code == .unexpectedResult)
+            #expect(error.message.contains("use copyIn"))
+            // A COPY out could only be left by reading it to its end: the session was ended and is made again.
+            let one = try await connection.query("SELECT 1 AS one").single().decode("one", as: Int.self)
+            #expect(one == 1)
+        }
+    }
+}

@@ -1,4 +1,5 @@
 import Batch
+import Dispatch
 
 #if canImport(Glibc)
     import Glibc
@@ -14,8 +15,8 @@ import Batch
 /// Joining matters at exit: once the call returned, its thread has ended, thread-local clean-up (OpenSSL's
 /// included) done, so C `atexit` clean-up (libpq's, OpenSSL's) never races a thread still finishing a connect.
 enum JoinedThread {
-    /// Runs `body` on a new thread named `name` and returns its result once the thread has ended. Runs it on the
-    /// caller's thread when no thread can be created.
+    /// Runs `body` on a new thread named `name` and returns its result once the thread has ended. Runs it on a
+    /// Dispatch thread when no thread can be created.
     static func run<Result: Sendable>(name: String, _ body: @escaping @Sendable () -> Result) async -> Result {
         var thread: pthread_t?
         let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result, Never>) in
@@ -30,7 +31,7 @@ enum JoinedThread {
                 thread = created
             } else {
                 context.release()
-                continuation.resume(returning: body())
+                DispatchQueue.global().async { continuation.resume(returning: body()) }
             }
         }
         if let thread { pthread_join(thread, nil) }

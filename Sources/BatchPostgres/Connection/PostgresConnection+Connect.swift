@@ -21,7 +21,11 @@ extension PostgresConnection {
     /// cannot get better — a wrong password, a missing role or database, a bad `sslmode` or other bad option — is
     /// thrown at once.
     func liveHandle(for statement: String?) async throws -> OpaquePointer {
-        guard !isClosed else { throw PostgresError(.closed, "the connection was closed", statement: statement) }
+        guard !isClosed else {
+            // A statement that was in flight when close() came kept the handle until now.
+            if !isWaitingForSocket { connection = nil }
+            throw PostgresError(.closed, "the connection was closed", statement: statement)
+        }
         if let handle = connection, !Self.isKnownBroken(handle) {
             return handle.pointer
         }
@@ -53,10 +57,15 @@ extension PostgresConnection {
                 let handle = try await JoinedThread.run(name: "libpq connect") {
                     Self.connectOnce(configuration)
                 }.get().pointer
-                // The connect let other calls in (actor reentrancy): one may have closed the connection.
+                // The connect let other calls in (actor reentrancy): one may have closed the connection, or
+                // connected it.
                 guard !isClosed else {
                     PQfinish(handle)
                     throw PostgresError(.closed, "the connection was closed", statement: statement)
+                }
+                if let existing = connection?.pointer {
+                    PQfinish(handle)
+                    return existing
                 }
                 connection = LibPQHandle(handle)
                 preparedStatements = [:]  // a new session has none

@@ -85,22 +85,20 @@ extension PostgresConnection {
     }
 
     /// Queues `data` as `COPY` input; in non-blocking mode libpq may refuse it while its buffer is full, so this
-    /// waits for the socket to take some and tries again. (The end of the data and the buffer's last bytes are
+    /// sends what the buffer holds and tries once more. (The end of the data and the buffer's last bytes are
     /// sent by the wait for the statement's result.)
     ///
     /// - Returns: false when the connection failed.
     private func putCopyData(_ data: [UInt8], on handle: OpaquePointer) async -> Bool {
         guard !data.isEmpty else { return true }
-        while true {
+        // Refused again with libpq's buffer sent: it cannot take the data at all (out of memory).
+        for attempt in 0..<2 {
             let queued = data.withUnsafeBufferPointer { buffer in
                 buffer.withMemoryRebound(to: CChar.self) { PQputCopyData(handle, $0.baseAddress, Int32($0.count)) }
             }
-            switch queued {
-            case 1: return true
-            case 0: if !(await flushOutput(handle)) { return false }
-            default: return false
-            }
+            guard queued == 0, attempt == 0, await flushOutput(handle) else { return queued == 1 }
         }
+        return false
     }
 
     /// Ends the `COPY` input (with `failure`, the server aborts the statement with that message), waiting for room
@@ -108,12 +106,10 @@ extension PostgresConnection {
     ///
     /// - Returns: false when the connection failed.
     private func putCopyEnd(failure: String?, on handle: OpaquePointer) async -> Bool {
-        while true {
-            switch PQputCopyEnd(handle, failure) {
-            case 1: return true
-            case 0: if !(await flushOutput(handle)) { return false }
-            default: return false
-            }
+        for attempt in 0..<2 {
+            let ended = PQputCopyEnd(handle, failure)
+            guard ended == 0, attempt == 0, await flushOutput(handle) else { return ended == 1 }
         }
+        return false
     }
 }

@@ -27,12 +27,23 @@ extension PostgresConnection {
     func nextResult(_ handle: OpaquePointer) async -> OpaquePointer? {
         if await flushOutput(handle) {
             while PQisBusy(handle) == 1 {
+                // Over TLS, OpenSSL may hold the rest of a record libpq had no room for, which the socket no longer
+                // shows as readable: read on (each call returns at once when there is nothing) before waiting.
+                if PQsslInUse(handle) == 1, Self.consumeBuffered(handle) { continue }
                 await waitForSocket(of: handle, writable: false)
                 // A failure here is the connection's: `PQgetResult` reports it as an error result.
                 if PQconsumeInput(handle) == 0 { break }
             }
         }
         return PQgetResult(handle)
+    }
+
+    /// Reads what libpq can read without waiting, a few times; whether that made a result ready (or failed).
+    private static func consumeBuffered(_ handle: OpaquePointer) -> Bool {
+        for _ in 0..<4 {
+            if PQconsumeInput(handle) == 0 || PQisBusy(handle) == 0 { return true }
+        }
+        return false
     }
 
     /// The outcome of the statement sent last, as `PQexec` would return it: its last result, or its first error,
@@ -62,7 +73,9 @@ extension PostgresConnection {
     private func waitForSocket(of handle: OpaquePointer, writable: Bool) async {
         let socket = PQsocket(handle)
         guard socket >= 0 else { return }
-        assert(!isWaitingForSocket, "a PostgresConnection serves one task at a time")
+        // Two tasks in one connection's statements would interleave them (and one would wait for ever): a
+        // programming error, stopped here rather than left to corrupt a transaction.
+        precondition(!isWaitingForSocket, "a PostgresConnection serves one task at a time; lease one per task")
         isWaitingForSocket = true
         defer { isWaitingForSocket = false }
         await SocketPoller.shared.wait(for: socket, writable: writable)

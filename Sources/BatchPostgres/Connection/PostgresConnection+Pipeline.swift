@@ -35,7 +35,7 @@ extension PostgresConnection {
             }
             return handle
         }
-        guard let current = connection?.pointer else {
+        guard !isClosed, let current = connection?.pointer else {
             throw PostgresError(.closed, "the connection was closed", statement: sql)
         }
         return current

@@ -198,9 +198,16 @@ public actor PostgresConnection {
         case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
             return Self.rows(from: result!)
         case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
-            // Leave COPY mode so the connection stays usable; COPY has its own API.
-            _ = PQputCopyEnd(handle, "COPY is not supported through query(_:_:)")
-            while let pending = await nextResult(handle) { PQclear(pending) }
+            if status == PGRES_COPY_IN {
+                // Leave COPY mode so the connection stays usable; COPY has its own API.
+                _ = PQputCopyEnd(handle, "COPY is not supported through query(_:_:)")
+                while let pending = await nextResult(handle) { PQclear(pending) }
+            } else {
+                // A COPY out would have to be read to its end: end the session instead (the next statement
+                // reconnects; a transaction block open on it is gone).
+                connection = nil
+                if transactionDepth > 0 { transactionAborted = true }
+            }
             throw PostgresError(
                 .unexpectedResult, "COPY statements cannot be run through query(_:_:); use copyIn(_:data:)",
                 statement: sql)

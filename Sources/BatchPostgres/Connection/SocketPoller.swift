@@ -26,7 +26,7 @@ final class SocketPoller: Sendable {
     static let shared = SocketPoller()
 
     /// Tasks waiting, by socket. A connection waits for one thing at a time, so one waiter per socket.
-    private let waiters = Mutex<[Int32: CheckedContinuation<Void, Never>]>([:])
+    private let waiters = Mutex<[Int32: CheckedContinuation<Bool, Never>]>([:])
     #if os(Linux)
         private let epoll: Int32
     #endif
@@ -47,13 +47,18 @@ final class SocketPoller: Sendable {
     func wait(for socket: Int32, writable: Bool) async {
         #if os(Linux)
             if epoll >= 0 {
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    waiters.withLock { $0[socket] = continuation }
+                let armed = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                    waiters.withLock { waiters in
+                        precondition(waiters[socket] == nil, "two tasks wait for one PostgreSQL connection's socket")
+                        waiters[socket] = continuation
+                    }
                     if swift_batch_epoll_arm(epoll, socket, writable ? 1 : 0) != 0 {
-                        // Not a socket epoll can wait for any more: libpq finds out what happened to it.
-                        waiters.withLock { $0.removeValue(forKey: socket) }?.resume()
+                        waiters.withLock { $0.removeValue(forKey: socket) }?.resume(returning: false)
                     }
                 }
+                // Not armed (the set is full, or the socket was closed): wait without epoll, which also returns at
+                // once for a closed socket, so libpq finds out what happened to it.
+                if !armed { await Self.waitOnAnotherThread(for: socket, writable: writable) }
                 return
             }
         #endif
@@ -71,7 +76,7 @@ final class SocketPoller: Sendable {
                 let resumed = waiters.withLock { waiters in
                     (0..<Int(count)).compactMap { waiters.removeValue(forKey: ready[$0]) }
                 }
-                for continuation in resumed { continuation.resume() }
+                for continuation in resumed { continuation.resume(returning: true) }
             }
         }
     #endif

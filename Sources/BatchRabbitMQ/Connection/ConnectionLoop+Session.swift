@@ -238,6 +238,7 @@ extension ConnectionLoop {
 
     func openChannel(_ channel: UInt16) throws {
         guard let state = connection else { throw AMQPError(.connectionLost, "the connection is being re-established") }
+        cork(false)  // the request waits for its reply: nothing may hold it back
         amqp_channel_open(state, channel)
         try checkReply("opening channel \(channel)", channel: channel)
     }

@@ -39,6 +39,8 @@ final class ConnectionLoop {
     var channels = ChannelTable()
     /// When to reconnect, and what to declare again then.
     var reconnection: ReconnectPlan
+    /// Whether the socket is corked (see `cork(_:)`).
+    private(set) var isCorked = false
 
     /// Channel 1 carries declarations and other synchronous requests.
     let controlChannel: UInt16 = 1
@@ -105,7 +107,6 @@ final class ConnectionLoop {
     /// message; whatever may wait for a reply (declarations, opening the publish channel) runs uncorked, so that
     /// its request is not held back.
     private func handle(_ operations: [LoopOperation]) {
-        var corked = false
         for operation in operations {
             let batched: Bool
             switch operation {
@@ -113,21 +114,27 @@ final class ConnectionLoop {
             case .settle: batched = operations.count > 1
             case .task, .close: batched = false
             }
-            if batched != corked { corked = cork(batched) }
+            cork(batched)
             handle(operation)
         }
-        if corked { _ = cork(false) }
+        cork(false)
     }
 
-    /// Sets `TCP_CORK` on the connection's socket (clearing it sends what it held). Returns whether it is set.
-    private func cork(_ on: Bool) -> Bool {
-        guard let state = connection else { return false }
+    /// Sets or clears `TCP_CORK` on the connection's socket (clearing it sends what it held); ``isCorked`` says
+    /// which. Opening a channel clears it too (``openChannel(_:)``), as a request waiting for its reply must not be
+    /// held back.
+    func cork(_ on: Bool) {
+        guard on != isCorked else { return }
+        guard let state = connection else {
+            isCorked = false
+            return
+        }
         let socket = amqp_get_sockfd(state)
         var value: Int32 = on ? 1 : 0
-        guard socket >= 0,
-            setsockopt(socket, Int32(IPPROTO_TCP), TCP_CORK, &value, socklen_t(MemoryLayout<Int32>.size)) == 0
-        else { return false }
-        return on
+        let set =
+            socket >= 0
+            && setsockopt(socket, Int32(IPPROTO_TCP), TCP_CORK, &value, socklen_t(MemoryLayout<Int32>.size)) == 0
+        isCorked = on && set
     }
 
     private func handle(_ operation: LoopOperation) {
