@@ -6,8 +6,8 @@ import Synchronization
 /// One PostgreSQL connection: it owns a libpq `PGconn` in non-blocking mode.
 ///
 /// No libpq call blocks a thread: statements are sent from the caller's task and, while the server works, the task
-/// is suspended in the process's ``SocketPoller`` (one thread for every connection), not holding one of Swift's
-/// cooperative threads; connecting, which blocks in libpq, runs on a thread of its own (``JoinedThread``).
+/// is suspended in the process's socket poller (one `epoll` thread for every connection), not holding one of Swift's
+/// cooperative threads; connecting, which blocks in libpq, runs on a short-lived thread of its own.
 /// Statements go through `PQsendQueryParams` (or `PQsendQueryPrepared`), values always separate from the SQL text.
 ///
 /// **Broken connections.** Before each statement the connection checks whether the server has already closed it
@@ -17,7 +17,8 @@ import Synchronization
 /// aborts the transaction: every further statement of it fails with ``PostgresError/Code/transactionAborted``.
 ///
 /// A connection serves one task at a time (the pool hands each to one user); statements from tasks sharing one
-/// connection would interleave inside each other's transactions.
+/// connection would interleave inside each other's transactions, so a second task reaching a connection while the
+/// first waits for the server stops the process (a precondition: a programming error, not a runtime condition).
 public actor PostgresConnection {
     /// The configuration the connection was made with.
     public nonisolated let configuration: PostgresConfiguration
