@@ -1,8 +1,8 @@
 import Batch
 
 extension PostgresJobRepository {
-    /// See `JobRepository.startStep(_:)`: the job execution's change, the previous step execution's lookup and the
-    /// new step execution's insert in one pipeline — one round trip, one implicit transaction.
+    /// See `JobRepository.startStep(_:)`: the job execution's change, and the new step execution's insert with the
+    /// previous step execution's lookup, in one pipeline — one round trip, one implicit transaction, two statements.
     ///
     /// The insert decides for itself, on the rows as they are after the change: it creates the step execution only
     /// when the job execution is STARTING or STARTED, the change (when there is one) was applied by this very
@@ -14,8 +14,6 @@ extension PostgresJobRepository {
             if let change = start.jobExecution {
                 statements.append(PipelinedStatement(updateJobExecutionSQL, Self.jobExecutionValues(change)))
             }
-            statements.append(
-                PipelinedStatement(lastStepExecutionSQL, [.int(start.instanceId), .text(start.stepName)]))
             statements.append(
                 PipelinedStatement(
                     startStepSQL,
@@ -40,8 +38,16 @@ extension PostgresJobRepository {
                 }
                 stored = try Self.jobExecution(from: row)
             }
-            let previous = try results[results.count - 2].first.map(Self.stepExecution(from:))
-            guard let row = results[results.count - 1].first else {
+            var previous: StepExecution?
+            var job: PostgresRow?
+            for row in results[results.count - 1] {
+                if try row.decode("previous_row", as: Bool.self) {
+                    previous = try Self.stepExecution(from: row)
+                } else {
+                    job = row
+                }
+            }
+            guard let row = job else {
                 throw BatchError(.executionNotFound, "no job execution \(start.jobExecutionId)")
             }
             let text = try row.decode("job_status", as: String.self)
@@ -138,9 +144,11 @@ extension PostgresJobRepository {
     }
 
     /// Creates a step execution when the rules allow ($1 job execution, $2 step name, $3 status, $4 start time,
-    /// $5 whether a completed step runs again, $6 whether this transaction must have updated the job execution):
-    /// one row with the job execution's status and version and the new step execution's columns (NULL when none was
-    /// created); no row when the job execution does not exist.
+    /// $5 whether a completed step runs again, $6 whether this transaction must have updated the job execution).
+    /// Its rows: one with `previous_row` false, the job execution's status and version and the new step execution's
+    /// columns (NULL when none was created); and, when the step ran before in the instance, one with `previous_row`
+    /// true and that last step execution's columns (as it was before this statement). No row when the job execution
+    /// does not exist.
     private var startStepSQL: String {
         """
         WITH job AS (
@@ -148,8 +156,8 @@ extension PostgresJobRepository {
                    CASE WHEN $6 THEN xmin = pg_current_xact_id()::xid ELSE true END AS changed
               FROM \(quoted).job_executions WHERE id = $1
         ), previous AS (
-            SELECT p.status, p.context FROM job, LATERAL (
-                SELECT status, context FROM \(quoted).step_executions
+            SELECT p.* FROM job, LATERAL (
+                SELECT \(Self.stepExecutionColumns) FROM \(quoted).step_executions
                  WHERE job_instance_id = job.instance_id AND step_name = $2 ORDER BY id DESC LIMIT 1) p
         ), created AS (
             INSERT INTO \(quoted).step_executions (job_execution_id, job_instance_id, step_name, status, start_time,
@@ -162,8 +170,10 @@ extension PostgresJobRepository {
                AND (previous.status IS DISTINCT FROM 'COMPLETED' OR $5)
             RETURNING \(Self.stepExecutionColumns)
         )
-        SELECT job.status AS job_status, job.version AS job_version, created.*
+        SELECT false AS previous_row, job.status AS job_status, job.version AS job_version, created.*
           FROM job LEFT JOIN created ON true
+        UNION ALL
+        SELECT true, NULL, NULL, previous.* FROM previous
         """
     }
 }
