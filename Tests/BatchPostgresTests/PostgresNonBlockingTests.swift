@@ -14,9 +14,9 @@ import Testing
         }
     }
 
-    /// Twelve statements of 1 s each on twelve connections at once finish together, in about a second: with a
-    /// blocking call per statement they would take turns on Swift's cooperative threads (as many as cores, here
-    /// two), six seconds or more.
+    /// Twelve statements of 1 s each on twelve connections at once finish together, in about a second (under 4 s
+    /// on a busy machine): with a blocking call per statement they would take turns on Swift's cooperative threads
+    /// (as many as cores, here two), six seconds or more.
     @Test func statementsInFlightHoldNoThread() async throws {
         let configuration = try TestDatabase.configuration()
         let logger = Logger(label: "test")
@@ -33,7 +33,7 @@ import Testing
             try await group.waitForAll()
         }
         let elapsed = clock.now - started
-        #expect(elapsed < .seconds(3), "12 concurrent 1 s statements took \(elapsed)")
+        #expect(elapsed < .seconds(4), "12 concurrent 1 s statements took \(elapsed)")
         // Twelve open connections, and no thread of their own: one poller thread for the process (beside the
         // short-lived threads of connects under way, other tests').
         let names = try Self.threadNames()
