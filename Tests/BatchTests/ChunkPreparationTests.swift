@@ -52,32 +52,25 @@ struct ChunkPreparationTests {
         }
     }
 
-    @Test("reading ahead, chunks read after the writer could prepare are written prepared, every item once")
-    func preparesAhead() async throws {
-        let (written, prepared) = (Recorder<Int>(), Recorder<Int>())
-        let jobOperator = try makeOperator(Self.job(readAhead: true, written: written, prepared: prepared))
-        #expect(try await jobOperator.start("prepare").status == .completed)
-        #expect(written.all == Array(1...50).map { $0 * 10 })
-        // Chunks 1 and 2 were read before the first write, when the writer could not prepare yet.
-        #expect(prepared.all == [30, 40, 50])
-    }
-
-    @Test("a preparation that throws leaves its chunk to the plain write; the step completes")
-    func failedPreparation() async throws {
+    /// Every case writes every item once; they differ in which chunks were prepared.
+    @Test(
+        arguments: [
+            // Reading ahead, chunks read after the writer could prepare are written prepared: chunks 1 and 2 were
+            // read before the first write, when the writer could not prepare yet.
+            (readAhead: true, failingPreparation: nil, prepared: [30, 40, 50]),
+            // A preparation that throws leaves its chunk to the plain write; the step completes.
+            (readAhead: true, failingPreparation: 40, prepared: [30, 50]),
+            // One chunk after the other, nothing is prepared.
+            (readAhead: false, failingPreparation: nil, prepared: []),
+        ] as [(readAhead: Bool, failingPreparation: Int?, prepared: [Int])])
+    func preparedChunks(_ example: (readAhead: Bool, failingPreparation: Int?, prepared: [Int])) async throws {
         let (written, prepared) = (Recorder<Int>(), Recorder<Int>())
         let jobOperator = try makeOperator(
-            Self.job(readAhead: true, written: written, prepared: prepared, failingPreparation: 40))
+            Self.job(
+                readAhead: example.readAhead, written: written, prepared: prepared,
+                failingPreparation: example.failingPreparation))
         #expect(try await jobOperator.start("prepare").status == .completed)
         #expect(written.all == Array(1...50).map { $0 * 10 })
-        #expect(prepared.all == [30, 50])
-    }
-
-    @Test("one chunk after the other, nothing is prepared")
-    func sequential() async throws {
-        let (written, prepared) = (Recorder<Int>(), Recorder<Int>())
-        let jobOperator = try makeOperator(Self.job(readAhead: false, written: written, prepared: prepared))
-        #expect(try await jobOperator.start("prepare").status == .completed)
-        #expect(written.all == Array(1...50).map { $0 * 10 })
-        #expect(prepared.all.isEmpty)
+        #expect(prepared.all == example.prepared)
     }
 }

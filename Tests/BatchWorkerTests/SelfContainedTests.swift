@@ -34,17 +34,16 @@ struct SelfContainedTests {
     }
 
     @Test("no tracked file reads from a folder beside the repository")
-    func noTrackedFileReachesOutside() throws {
+    func noTrackedFileReachesOutside() async throws {
         let root = try ComposeFileTests.packageRoot()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
         process.arguments = ["-C", root.path, "grep", "-l", "-I", "-e", "\\.\\./shared", "-e", "shared/dat[a]/"]
         let pipe = Pipe()
         process.standardOutput = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let (status, data) = try await process.runToEnd(reading: pipe)
+        let output = String(decoding: data, as: UTF8.self)
         // git grep exits 1 when nothing matches; this file names the patterns only in escaped form.
-        #expect(process.terminationStatus == 1, "files that refer to the folder beside the repository:\n\(output)")
+        #expect(status == 1, "files that refer to the folder beside the repository:\n\(output)")
     }
 }

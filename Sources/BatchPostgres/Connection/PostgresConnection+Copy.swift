@@ -91,25 +91,27 @@ extension PostgresConnection {
     /// - Returns: false when the connection failed.
     private func putCopyData(_ data: [UInt8], on handle: OpaquePointer) async -> Bool {
         guard !data.isEmpty else { return true }
-        // Refused again with libpq's buffer sent: it cannot take the data at all (out of memory).
-        for attempt in 0..<2 {
-            let queued = data.withUnsafeBufferPointer { buffer in
+        return await queued(on: handle) {
+            data.withUnsafeBufferPointer { buffer in
                 buffer.withMemoryRebound(to: CChar.self) { PQputCopyData(handle, $0.baseAddress, Int32($0.count)) }
             }
-            guard queued == 0, attempt == 0, await flushOutput(handle) else { return queued == 1 }
         }
-        return false
     }
 
-    /// Ends the `COPY` input (with `failure`, the server aborts the statement with that message), waiting for room
-    /// in libpq's buffer as ``putCopyData(_:on:)`` does.
+    /// Ends the `COPY` input (with `failure`, the server aborts the statement with that message), making room in
+    /// libpq's buffer as ``putCopyData(_:on:)`` does.
     ///
     /// - Returns: false when the connection failed.
     private func putCopyEnd(failure: String?, on handle: OpaquePointer) async -> Bool {
-        for attempt in 0..<2 {
-            let ended = PQputCopyEnd(handle, failure)
-            guard ended == 0, attempt == 0, await flushOutput(handle) else { return ended == 1 }
-        }
-        return false
+        await queued(on: handle) { PQputCopyEnd(handle, failure) }
+    }
+
+    /// Runs a libpq call that answers 1 (queued), 0 (no room in the output buffer: non-blocking mode) or -1; after
+    /// a 0 it sends the buffer and calls once more. A second 0 with the buffer sent means libpq cannot take it at
+    /// all (out of memory): a failure, like -1.
+    private func queued(on handle: OpaquePointer, _ call: () -> Int32) async -> Bool {
+        let first = call()
+        guard first == 0 else { return first == 1 }
+        return await flushOutput(handle) && call() == 1
     }
 }

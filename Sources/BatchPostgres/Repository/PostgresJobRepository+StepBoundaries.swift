@@ -136,10 +136,14 @@ extension PostgresJobRepository {
     }
 
     /// The last execution of a step in an instance ($1 instance, $2 step name).
-    var lastStepExecutionSQL: String {
+    var lastStepExecutionSQL: String { lastStepExecutionSQL(instance: "$1") }
+
+    /// ``lastStepExecutionSQL`` for the instance `instance` (a parameter, or a column of an outer query) and the step
+    /// name $2.
+    private func lastStepExecutionSQL(instance: String) -> String {
         """
         SELECT \(Self.stepExecutionColumns) FROM \(quoted).step_executions
-         WHERE job_instance_id = $1 AND step_name = $2 ORDER BY id DESC LIMIT 1
+         WHERE job_instance_id = \(instance) AND step_name = $2 ORDER BY id DESC LIMIT 1
         """
     }
 
@@ -156,9 +160,7 @@ extension PostgresJobRepository {
                    CASE WHEN $6 THEN xmin = pg_current_xact_id()::xid ELSE true END AS changed
               FROM \(quoted).job_executions WHERE id = $1
         ), previous AS (
-            SELECT p.* FROM job, LATERAL (
-                SELECT \(Self.stepExecutionColumns) FROM \(quoted).step_executions
-                 WHERE job_instance_id = job.instance_id AND step_name = $2 ORDER BY id DESC LIMIT 1) p
+            SELECT p.* FROM job, LATERAL (\(lastStepExecutionSQL(instance: "job.instance_id"))) p
         ), created AS (
             INSERT INTO \(quoted).step_executions (job_execution_id, job_instance_id, step_name, status, start_time,
                                                  context)
