@@ -88,7 +88,7 @@ struct CSVReferenceComparisonTests {
             try writeFile(path, text)
             paths.append(path)
         }
-        let output = try runProgram(python, [script] + paths)
+        let output = try await runProgram(python, [script] + paths)
         let lines = output.split(separator: 0x0A)
         #expect(lines.count == paths.count)
         struct Reference: Decodable {

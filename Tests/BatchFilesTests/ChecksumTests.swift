@@ -20,8 +20,8 @@ struct ChecksumTests {
         let sha = String(decoding: try readFile(path + ".sha256"), as: UTF8.self)
         #expect(md5.count == 32 + 2 + "trades.csv.gz".count + 1 && md5.hasSuffix("  trades.csv.gz\n"))
         #expect(sha.count == 64 + 2 + "trades.csv.gz".count + 1 && sha.hasSuffix("  trades.csv.gz\n"))
-        _ = try runProgram("/usr/bin/md5sum", ["-c", "--status", "trades.csv.gz.md5"], in: directory.path)
-        _ = try runProgram("/usr/bin/sha256sum", ["-c", "--status", "trades.csv.gz.sha256"], in: directory.path)
+        _ = try await runProgram("/usr/bin/md5sum", ["-c", "--status", "trades.csv.gz.md5"], in: directory.path)
+        _ = try await runProgram("/usr/bin/sha256sum", ["-c", "--status", "trades.csv.gz.sha256"], in: directory.path)
         try Checksum.verify(path, .md5)
         try Checksum.verify(path, .sha256)
     }
@@ -31,7 +31,7 @@ struct ChecksumTests {
         let directory = try TemporaryDirectory()
         let path = directory.file("in.csv")
         try writeFile(path, "id,symbol,note,price,comment\n1,A,n,1.0,\n")
-        _ = try runProgram("/bin/sh", ["-c", "sha256sum in.csv > in.csv.sha256"], in: directory.path)
+        _ = try await runProgram("/bin/sh", ["-c", "sha256sum in.csv > in.csv.sha256"], in: directory.path)
         let good = try await readWithJob {
             CSVReader<Trade>(path: path, configuration: FileReaderConfiguration(checksum: .sha256))
         }

@@ -36,7 +36,7 @@ struct DelimitedRoundTripTests {
             #expect(execution.status == .completed, "\(name): \(execution.exitMessage)")
             #expect(read == trades, "\(name)")
             if gzip {
-                let plain = try runProgram("/usr/bin/gzip", ["-dc", path])
+                let plain = try await runProgram("/usr/bin/gzip", ["-dc", path])
                 #expect(plain.starts(with: Data("id".utf8)), "\(name): a real gzip file, readable by gzip(1)")
             }
         }
@@ -76,7 +76,7 @@ struct DelimitedRoundTripTests {
         let (read, execution) = try await readWithJob { JSONLinesReader<Event>(path: path) }
         #expect(execution.status == .completed, "\(execution.exitMessage)")
         #expect(read == events)
-        let plain = name.hasSuffix(".gz") ? try runProgram("/usr/bin/gzip", ["-dc", path]) : try readFile(path)
+        let plain = name.hasSuffix(".gz") ? try await runProgram("/usr/bin/gzip", ["-dc", path]) : try readFile(path)
         #expect(plain.filter { $0 == 0x0A }.count == events.count, "one line per record")
     }
 
@@ -155,7 +155,7 @@ struct DelimitedRoundTripTests {
         }
         #expect(written.status == .completed, "\(written.exitMessage)")
         #expect(try await readAll(CSVReader<Typed>(path: path)) == rows)
-        let text = String(decoding: try runProgram("/usr/bin/gzip", ["-dc", path]), as: UTF8.self)
+        let text = String(decoding: try await runProgram("/usr/bin/gzip", ["-dc", path]), as: UTF8.self)
         #expect(text.contains("2023-11-14T22:13:20Z"), "dates as ISO 8601: \(text)")
     }
 }

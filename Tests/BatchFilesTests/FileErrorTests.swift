@@ -89,7 +89,7 @@ struct FileErrorTests {
                 : "id,name,qty\n1,a,1\n2,\(huge),2\n3,c,3\n"
             if name.hasSuffix(".gz") {
                 try writeFile(directory.file("plain"), text)
-                let compressed = try runProgram("/usr/bin/gzip", ["-c", directory.file("plain")])
+                let compressed = try await runProgram("/usr/bin/gzip", ["-c", directory.file("plain")])
                 try compressed.write(to: URL(fileURLWithPath: path))
             } else {
                 try writeFile(path, text)

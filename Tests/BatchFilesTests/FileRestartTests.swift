@@ -106,7 +106,7 @@ struct FileRestartTests {
         if !jsonLines {
             let plain =
                 output.hasSuffix(".gz")
-                ? try runProgram("/usr/bin/gzip", ["-dc", outputPath]) : try readFile(outputPath)
+                ? try await runProgram("/usr/bin/gzip", ["-dc", outputPath]) : try readFile(outputPath)
             let text = String(decoding: plain, as: UTF8.self)
             #expect(text.components(separatedBy: "id,symbol,note,price,comment\n").count == 2, "one header")
         }

@@ -52,18 +52,17 @@ func readFile(_ path: String) throws -> Data {
     try Data(contentsOf: URL(fileURLWithPath: path))
 }
 
-/// Runs a program and returns its standard output; fails the test on a non-zero exit.
-func runProgram(_ executable: String, _ arguments: [String], in directory: String? = nil) throws -> Data {
+/// Runs a program and returns its standard output; fails the test on a non-zero exit. It waits off the cooperative
+/// threads (`runToEnd(reading:)`), so a slow program holds up no other test.
+func runProgram(_ executable: String, _ arguments: [String], in directory: String? = nil) async throws -> Data {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
     let output = Pipe()
     process.standardOutput = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 0, "\(executable) \(arguments) exited \(process.terminationStatus)")
+    let (status, data) = try await process.runToEnd(reading: output)
+    #expect(status == 0, "\(executable) \(arguments) exited \(status)")
     return data
 }
 
