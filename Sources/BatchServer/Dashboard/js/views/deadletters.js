@@ -3,18 +3,17 @@
 
 import { api } from "../api.js";
 import { formatTime, h, replace, setText } from "../dom.js";
+import { poll } from "../polling.js";
 
 const REFRESH_MS = 15000;
 
 /** Renders the dead letters page into `container`. */
 export function deadLettersView(container, _params, ctx) {
-    let disposed = false;
-    let timer = null;
     let signature = "";
 
     const list = h("ol", { class: "letters", "aria-label": "Dead letters, oldest first" });
     const message = h("p", { class: "table-message", role: "status" });
-    const refresh = h("button", { type: "button", class: "button", onclick: () => load() }, "Refresh");
+    const refresh = h("button", { type: "button", class: "button", onclick: () => poller.refresh() }, "Refresh");
     replace(
         container,
         h("div", { class: "page-head" }, h("h1", {}, "Dead letters"), refresh),
@@ -52,9 +51,9 @@ export function deadLettersView(container, _params, ctx) {
                 confirmLabel: "Requeue",
                 run: () => api(`/api/dead-letters/${encodeURIComponent(id)}/requeue`, { method: "POST" }),
             });
-            if (done && !disposed) {
+            if (done && !poller.stopped) {
                 ctx.notify("Dead letter sent back to the commands queue.");
-                load();
+                poller.refresh();
             }
         });
         const body = letter.body ?? "";
@@ -89,35 +88,23 @@ export function deadLettersView(container, _params, ctx) {
         );
     }
 
-    async function load() {
-        clearTimeout(timer);
-        try {
-            const answer = await api("/api/dead-letters?limit=100");
-            if (disposed) return;
-            const letters = answer?.deadLetters ?? [];
-            // Re-render only when something changed, so open bodies stay open.
-            const next = JSON.stringify(letters);
-            if (next !== signature) {
-                signature = next;
-                replace(list, letters.map(item));
-            }
-            setText(message, letters.length ? "" : "No dead letters: every command was handled.");
-        } catch (error) {
-            if (!disposed) ctx.showError(message, error);
-        } finally {
-            if (!disposed) timer = setTimeout(load, REFRESH_MS);
+    const poller = poll(REFRESH_MS, message, ctx, async (isStopped) => {
+        const answer = await api("/api/dead-letters?limit=100");
+        if (isStopped()) return;
+        const letters = answer?.deadLetters ?? [];
+        // Re-render only when something changed, so open bodies stay open.
+        const next = JSON.stringify(letters);
+        if (next !== signature) {
+            signature = next;
+            replace(list, letters.map(item));
         }
-    }
-
-    load();
+        setText(message, letters.length ? "" : "No dead letters: every command was handled.");
+    });
 
     return {
         onEvent() {},
-        resync: load,
+        resync: poller.refresh,
         tick() {},
-        unmount() {
-            disposed = true;
-            clearTimeout(timer);
-        },
+        unmount: poller.stop,
     };
 }

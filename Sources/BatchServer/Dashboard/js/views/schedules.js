@@ -4,14 +4,13 @@
 import { api } from "../api.js";
 import { formatRelative, formatTime, formatTimeIn, h, reconcileRows, replace, setText } from "../dom.js";
 import { setStatus, statusBadge } from "../status.js";
+import { poll } from "../polling.js";
 
 const REFRESH_MS = 10000;
 
 /** Renders the schedules page into `container`. */
 export function schedulesView(container, _params, ctx) {
     const rows = new Map(); // schedule name → row
-    let disposed = false;
-    let timer = null;
 
     const tbody = h("tbody");
     const message = h("p", { class: "table-message", role: "status" });
@@ -126,7 +125,7 @@ export function schedulesView(container, _params, ctx) {
             confirmLabel: schedule.paused ? "Resume" : "Pause",
             run: () => api(`/api/schedules/${encodeURIComponent(schedule.name)}/${operation}`, { method: "POST" }),
         });
-        if (done && !disposed) {
+        if (done && !poller.stopped) {
             if (typeof done === "object" && done.name) fill(row, done);
             ctx.notify(`Schedule “${schedule.name}” ${operation === "pause" ? "paused" : "resumed"}.`);
         }
@@ -142,29 +141,20 @@ export function schedulesView(container, _params, ctx) {
             confirmLabel: "Trigger now",
             run: () => api(`/api/schedules/${encodeURIComponent(schedule.name)}/trigger`, { method: "POST" }),
         });
-        if (done && !disposed) {
+        if (done && !poller.stopped) {
             ctx.notify(`Schedule “${schedule.name}” fired${done.slot ? ` for ${formatTime(done.slot)}` : ""}.`);
-            load();
+            poller.refresh();
         }
     }
 
-    async function load() {
-        clearTimeout(timer);
-        try {
-            const answer = await api("/api/schedules");
-            if (disposed) return;
-            const schedules = answer?.schedules ?? [];
-            reconcileRows(tbody, rows, schedules, (schedule) => schedule.name, makeRow, fill);
-            const none = "No schedules. Add one with `swiftbatch schedule add` or `.schedule(...)` on a job.";
-            setText(message, schedules.length ? "" : none);
-        } catch (error) {
-            if (!disposed) ctx.showError(message, error);
-        } finally {
-            if (!disposed) timer = setTimeout(load, REFRESH_MS);
-        }
-    }
-
-    load();
+    const poller = poll(REFRESH_MS, message, ctx, async (isStopped) => {
+        const answer = await api("/api/schedules");
+        if (isStopped()) return;
+        const schedules = answer?.schedules ?? [];
+        reconcileRows(tbody, rows, schedules, (schedule) => schedule.name, makeRow, fill);
+        const none = "No schedules. Add one with `swiftbatch schedule add` or `.schedule(...)` on a job.";
+        setText(message, schedules.length ? "" : none);
+    });
 
     return {
         onEvent(kind, event) {
@@ -177,13 +167,10 @@ export function schedulesView(container, _params, ctx) {
                 }
             }
         },
-        resync: load,
+        resync: poller.refresh,
         tick() {
             for (const row of rows.values()) updateRelative(row);
         },
-        unmount() {
-            disposed = true;
-            clearTimeout(timer);
-        },
+        unmount: poller.stop,
     };
 }

@@ -3,6 +3,7 @@
 
 import { api } from "../api.js";
 import { formatSeconds, formatTime, h, reconcileRows, replace, setText } from "../dom.js";
+import { poll } from "../polling.js";
 
 /** "1 job", "2 jobs". */
 function plural(count, word) {
@@ -17,8 +18,6 @@ const LATE_SECONDS = 10;
 export function workersView(container, _params, ctx) {
     const rows = new Map(); // worker id → row
     let loadedAt = 0;
-    let disposed = false;
-    let timer = null;
 
     const tbody = h("tbody");
     const message = h("p", { class: "table-message", role: "status" });
@@ -122,29 +121,21 @@ export function workersView(container, _params, ctx) {
         setText(row.cells.late, late ? "late" : "");
     }
 
-    async function load() {
-        try {
-            const answer = await api("/api/workers");
-            if (disposed) return;
-            loadedAt = Date.now();
-            const workers = answer?.workers ?? [];
-            reconcileRows(tbody, rows, workers, (worker) => worker.id, makeRow, fill);
-            const running = workers.reduce((sum, worker) => sum + (worker.running ?? 0), 0);
-            const capacity = workers.every((worker) => typeof worker.capacity === "number")
-                ? workers.reduce((sum, worker) => sum + worker.capacity, 0)
-                : null;
-            const slots = capacity ? ` of ${capacity} slots` : "";
-            const line = `${plural(workers.length, "worker")}, ${plural(running, "job")} running${slots}.`;
-            setText(summary, workers.length ? line : "");
-            setText(message, workers.length ? "" : "No worker is registered. Start one with `swiftbatch worker`.");
-        } catch (error) {
-            if (!disposed) ctx.showError(message, error);
-        } finally {
-            if (!disposed) timer = setTimeout(load, REFRESH_MS);
-        }
-    }
-
-    load();
+    const poller = poll(REFRESH_MS, message, ctx, async (isStopped) => {
+        const answer = await api("/api/workers");
+        if (isStopped()) return;
+        loadedAt = Date.now();
+        const workers = answer?.workers ?? [];
+        reconcileRows(tbody, rows, workers, (worker) => worker.id, makeRow, fill);
+        const running = workers.reduce((sum, worker) => sum + (worker.running ?? 0), 0);
+        const capacity = workers.every((worker) => typeof worker.capacity === "number")
+            ? workers.reduce((sum, worker) => sum + worker.capacity, 0)
+            : null;
+        const slots = capacity ? ` of ${capacity} slots` : "";
+        const line = `${plural(workers.length, "worker")}, ${plural(running, "job")} running${slots}.`;
+        setText(summary, workers.length ? line : "");
+        setText(message, workers.length ? "" : "No worker is registered. Start one with `swiftbatch worker`.");
+    });
 
     return {
         onEvent() {},
@@ -152,9 +143,6 @@ export function workersView(container, _params, ctx) {
         tick() {
             for (const row of rows.values()) updateAge(row);
         },
-        unmount() {
-            disposed = true;
-            clearTimeout(timer);
-        },
+        unmount: poller.stop,
     };
 }
