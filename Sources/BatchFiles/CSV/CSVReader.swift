@@ -186,13 +186,7 @@ final class CSVReaderState {
         path: String, format: CSVFormat, configuration: FileReaderConfiguration, context: ExecutionContext,
         name: String
     ) throws {
-        try configuration.validate(path)
-        if let algorithm = configuration.checksum {
-            try Checksum.verify(path, algorithm, checksumPath: configuration.checksumPath)
-        }
-        let gzip = configuration.compression.isGzip(path)
-        try configuration.range?.checkSize(path, gzip: gzip)
-        let input = try FileInput(path: path, gzip: gzip, maxRecordLength: configuration.maxRecordLength)
+        let input = try configuration.openInput(path).input
         let parser = try CSVParser(
             input: input, format: format, maxRecordLength: configuration.maxRecordLength,
             maxRecordLines: configuration.maxRecordLines)

@@ -58,4 +58,17 @@ public struct FileReaderConfiguration: Sendable, Hashable {
         }
         try range?.validate(path)
     }
+
+    /// Opens `path` for a reader: checks this configuration, verifies the checksum when one is asked for, and checks
+    /// that the range fits the file. Returns the input and whether it is gzip-compressed.
+    /// - Throws: ``BatchError/Code/checksumMismatch``, ``BatchError/Code/fileFailure``, or a definition error.
+    func openInput(_ path: String) throws -> (input: FileInput, gzip: Bool) {
+        try validate(path)
+        if let checksum {
+            try Checksum.verify(path, checksum, checksumPath: checksumPath)
+        }
+        let gzip = compression.isGzip(path)
+        try range?.checkSize(path, gzip: gzip)
+        return (try FileInput(path: path, gzip: gzip, maxRecordLength: maxRecordLength), gzip)
+    }
 }

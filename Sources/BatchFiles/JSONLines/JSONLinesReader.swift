@@ -57,13 +57,7 @@ public struct JSONLinesReader<Item: Decodable>: ItemReader {
     /// Verifies the checksum if asked, opens the file and moves to the saved position.
     /// - Throws: ``BatchError/Code/checksumMismatch`` or ``BatchError/Code/fileFailure``.
     public mutating func open(_ context: ExecutionContext) async throws {
-        try configuration.validate(path)
-        if let algorithm = configuration.checksum {
-            try Checksum.verify(path, algorithm, checksumPath: configuration.checksumPath)
-        }
-        let gzip = configuration.compression.isGzip(path)
-        try configuration.range?.checkSize(path, gzip: gzip)
-        let input = try FileInput(path: path, gzip: gzip, maxRecordLength: configuration.maxRecordLength)
+        let (input, gzip) = try configuration.openInput(path)
         let state = JSONLinesReaderState(
             scanner: LineScanner(input: input, maxLength: configuration.maxRecordLength), decoder: decoder,
             keys: ReaderKeys(name), range: configuration.range)
