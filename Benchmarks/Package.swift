@@ -64,7 +64,7 @@ let package = Package(
         .executableTarget(
             name: "WorkerBenchmarks",
             dependencies: [
-                .product(name: "Batch", package: "swift-batch"),
+                "BenchmarkSupport", .product(name: "Batch", package: "swift-batch"),
                 .product(name: "BatchPostgres", package: "swift-batch"),
                 .product(name: "BatchRabbitMQ", package: "swift-batch"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,5 +1,6 @@
 import Batch
 import BatchRabbitMQ
+import BenchmarkSupport
 import Foundation
 
 /// Section 3: a worker's resident memory idle and with `--concurrency` `count` jobs running; and, since that

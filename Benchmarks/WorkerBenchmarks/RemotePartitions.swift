@@ -1,5 +1,6 @@
 import Batch
 import BatchRabbitMQ
+import BenchmarkSupport
 import Foundation
 
 /// Remote partitions (issue 11), with the demo `count` and its `partitions` parameter:

@@ -1,3 +1,4 @@
+import BenchmarkSupport
 import Foundation
 
 /// Section 4: from spawning `swiftbatch worker` to its "worker consuming" log line.

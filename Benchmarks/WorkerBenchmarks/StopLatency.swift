@@ -1,5 +1,6 @@
 import Batch
 import BatchRabbitMQ
+import BenchmarkSupport
 import Foundation
 
 /// Section 2: from publishing `{"command": "stop", "executionId": ...}` to the commands queue to the STOPPED event.

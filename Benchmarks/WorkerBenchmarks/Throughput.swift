@@ -1,5 +1,6 @@
 import Batch
 import BatchRabbitMQ
+import BenchmarkSupport
 import Foundation
 
 /// Section 1: `hello` jobs per second, from the first start message published to the N-th COMPLETED event.
