@@ -47,6 +47,53 @@ import Testing
         }
     }
 
+    /// A command whose sender chose its properties: a header table filling the frame, CC into another queue, an
+    /// expiration, a user id.
+    @Test("a command with hostile properties is dead-lettered with its reason, in bounds, and copied nowhere else")
+    func hostilePropertiesAreDeadLetteredInBounds() async throws {
+        try await TestBroker.withMessaging { messaging in
+            let elsewhere = messaging.topology.commandsQueue + ".elsewhere"
+            try await messaging.connection.declare([
+                .queue(name: elsewhere, durable: false, exclusive: false, autoDelete: false, arguments: [:])
+            ])
+            defer { Task { try? await messaging.connection.deleteQueue(elsewhere) } }
+            // About 125 KB of headers: the copy with the reason added would no longer fit the broker's frame.
+            var headers: [String: AMQPFieldValue] = [:]
+            for index in 0..<1_000 {
+                headers[String(format: "h%04d", index)] = .string(String(repeating: "x", count: 110))
+            }
+            headers["CC"] = .array([.string(elsewhere)])
+            headers["traceparent"] = .string("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+            let properties = AMQPProperties(
+                headers: headers, expiration: "600000", messageID: "hostile", userID: "guest")
+            try await messaging.connection.publish(
+                AMQPMessage(body: Array(#"{"command":"explode"}"#.utf8), properties: properties), exchange: "",
+                routingKey: messaging.topology.commandsQueue)
+            try await messaging.send(.stop(job: "good"))
+
+            let commands = try await messaging.commands(prefetch: 10)
+            var iterator = commands.makeAsyncIterator()
+            let good = try #require(try await iterator.next(), "the next command still comes through")
+            #expect(good.command == .stop(job: "good"))
+            try good.delivery.ack()
+
+            let dead = try await messaging.connection.consume(queue: messaging.topology.deadLetterQueue, prefetch: 1)
+            var deadIterator = dead.makeAsyncIterator()
+            let delivery = try #require(try await deadIterator.next())
+            #expect(delivery.properties.messageID == "hostile")
+            #expect(delivery.properties.headers["x-batch-reason"]?.stringValue?.contains("explode") == true)
+            #expect(delivery.properties.headers["CC"] == nil)
+            #expect(delivery.properties.expiration == nil, "a dead letter does not expire")
+            #expect(delivery.properties.userID == nil)
+            let kept = delivery.properties.headers.keys.filter { !$0.hasPrefix("x-batch-") && $0 != "x-death" }
+            #expect(kept.count <= AMQPProperties.republishedHeaderLimit, "\(kept.count) headers kept")
+            #expect(kept.contains("traceparent"), "the trace context is kept before other headers")
+            try delivery.ack()
+            // The sender's own publish put one copy there; the worker's republish adds none.
+            #expect(try await messaging.connection.queueStatus(elsewhere).messages == 1, "no second copy through CC")
+        }
+    }
+
     @Test func aPlainRejectDeadLettersThroughTheQueueArguments() async throws {
         try await TestBroker.withMessaging { messaging in
             try await messaging.send(.start("unknown-job"))

@@ -1,6 +1,8 @@
 import Batch
 import BatchRabbitMQ
+import BatchTestKit
 import Foundation
+import Synchronization
 import Testing
 
 @Suite(.tags(.broker)) struct RoundTripTests {
@@ -55,6 +57,27 @@ import Testing
                 try await messaging.request(.start("daily"), timeout: .milliseconds(300))
             }
             #expect(error?.code == .timeout)
+        }
+    }
+
+    @Test("a request with a timeout of zero times out, however its timer and its registration interleave")
+    func aZeroTimeoutTimesOut() async throws {
+        try await TestBroker.withMessaging { messaging in
+            let outcomes = Mutex<[AMQPError.Code?]>([])
+            // Unstructured, so that a call that never ends fails the wait below instead of hanging the test.
+            let calls = Task {
+                for _ in 0..<20 {
+                    do {
+                        _ = try await messaging.request(.start("daily"), timeout: .zero)
+                        outcomes.withLock { $0.append(nil) }
+                    } catch {
+                        outcomes.withLock { $0.append((error as? AMQPError)?.code) }
+                    }
+                }
+            }
+            defer { calls.cancel() }
+            try await eventually("20 calls ended", timeout: .seconds(15)) { outcomes.withLock { $0.count == 20 } }
+            #expect(outcomes.withLock { $0 } == Array(repeating: .timeout, count: 20))
         }
     }
 

@@ -100,4 +100,16 @@ struct CommandRetryPolicyTests {
         #expect(CommandAttempts(headers: ["x-batch-attempts": .string("9")]).attempts == 0, "malformed: zero")
         #expect(CommandAttempts(headers: ["x-batch-attempts": .int(-4)]).attempts == 0, "negative: zero")
     }
+
+    @Test("a hostile attempt count (Int64.max) is dead-lettered on a passing failure, not counted into an overflow")
+    func hugeAttemptCount() {
+        let previous = CommandAttempts(headers: ["x-batch-attempts": .int(.max)])
+        #expect(previous.attempts == CommandAttempts.maximumCount)
+        let error = BatchError(.repositoryFailure, "lost", underlying: PostgresError(.connectionLost, "gone"))
+        guard case .deadLetter(let reason) = policy.decide(error, previous: previous) else {
+            Issue.record("not dead-lettered")
+            return
+        }
+        #expect(reason.contains("lost"), "\(reason)")
+    }
 }

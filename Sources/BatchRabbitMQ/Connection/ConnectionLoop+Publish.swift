@@ -32,8 +32,14 @@ extension ConnectionLoop {
         switch status {
         case AMQP_STATUS_OK.rawValue:
             publisher.sent(pending)
-        case AMQP_STATUS_TABLE_TOO_BIG.rawValue, AMQP_STATUS_INVALID_PARAMETER.rawValue, AMQP_STATUS_NO_MEMORY.rawValue:
+        case AMQP_STATUS_TABLE_TOO_BIG.rawValue, AMQP_STATUS_BAD_AMQP_DATA.rawValue,
+            AMQP_STATUS_INVALID_PARAMETER.rawValue, AMQP_STATUS_NO_MEMORY.rawValue:
+            // The message cannot be encoded (its properties do not fit a frame, say). librabbitmq sends the
+            // basic.publish frame before it encodes the properties, so that frame may be out without its header,
+            // which the broker answers by closing the connection at the next frame. This message fails for good (it
+            // is not sent again) and the connection starts over, the other publishes waiting for it.
             pending.fail(AMQPError(.protocolError, "cannot publish the message: \(Self.describe(status: status))"))
+            connectionLost("a message could not be encoded: \(Self.describe(status: status))")
         case AMQP_STATUS_UNEXPECTED_STATE.rawValue where !retrying:
             // A close is waiting in the frame queue: handle what is queued, then try once more.
             drainQueuedFrames()

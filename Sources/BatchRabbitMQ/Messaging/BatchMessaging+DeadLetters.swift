@@ -21,7 +21,7 @@ extension BatchMessaging {
     public func requeueDeadLetter(id: String) async throws -> DeadLetter? {
         try await scanDeadLetters(limit: Self.deadLetterScanLimit) { delivery in
             guard DeadLetter(delivery).id == id else { return false }
-            var properties = delivery.properties
+            var properties = delivery.properties.republishable()
             // A partition goes back to the partitions queue, anything else to the commands.
             let target =
                 properties.headers[Self.deadLetterOriginalQueueHeader] == .string(topology.partitionsQueue)

@@ -12,7 +12,7 @@ extension BatchMessaging {
     ///   - delay: how long to wait before the next attempt (at least 1 ms).
     /// - Throws: ``AMQPError`` when both the publish and the requeue failed.
     public func retry(_ delivery: AMQPDelivery, attempts: CommandAttempts, after delay: Duration) async throws {
-        var properties = delivery.properties
+        var properties = delivery.properties.republishable()
         properties.headers = attempts.applied(to: properties.headers)
         let (seconds, attoseconds) = delay.components
         let milliseconds = max(

@@ -168,7 +168,7 @@ public final class BatchMessaging: Sendable {
     ///
     /// A plain `basic.reject` (no requeue) dead-letters through the queue's `x-dead-letter-exchange`, but the broker
     /// only records `x-death` (reason "rejected"), and a reject cannot add headers. So the message is republished,
-    /// body and properties unchanged plus `x-batch-reason`, `x-batch-original-queue`, an id
+    /// body unchanged, properties as ``AMQPProperties/republishable()`` keeps them, plus `x-batch-reason`, `x-batch-original-queue`, an id
     /// (`x-batch-dead-letter-id`) and the time (`x-batch-dead-lettered-at`), to the dead-letter exchange with the dead-letter queue's routing key, and the
     /// original is acked only once the broker has confirmed the copy: the reason is always there. Should this process
     /// die between the confirm and the ack, the command is delivered again, fails again, and the dead queue holds it
@@ -177,7 +177,7 @@ public final class BatchMessaging: Sendable {
     ///
     /// - Throws: ``AMQPError`` when both the republish and the reject failed.
     public func deadLetter(_ delivery: AMQPDelivery, reason: String) async throws {
-        var properties = delivery.properties
+        var properties = delivery.properties.republishable()
         properties.headers[Self.deadLetterReasonHeader] = .string(String(reason.prefix(4096)))
         properties.headers[Self.deadLetterOriginalQueueHeader] = .string(delivery.queue)
         properties.headers[Self.deadLetterIDHeader] = .string(UUID().uuidString.lowercased())

@@ -25,15 +25,20 @@ public struct CommandAttempts: Sendable, Hashable {
         self.init(headers: delivery.properties.headers)
     }
 
-    /// Reads the count from message headers; absent or malformed headers count as zero.
+    /// Reads the count from message headers; absent or malformed headers count as zero, and a count above
+    /// ``maximumCount`` (anyone can publish any header) reads as that.
     public init(headers: [String: AMQPFieldValue]) {
         func count(_ key: String) -> Int {
             guard let value = headers[key]?.intValue, value > 0 else { return 0 }
-            return Int(clamping: value)
+            return Int(min(value, Int64(Self.maximumCount)))
         }
         self.init(
             attempts: count(Self.attemptsHeader), lastError: headers[Self.lastErrorHeader]?.stringValue)
     }
+
+    /// The highest count a header is read as: far above any retry policy's attempts, and far enough below
+    /// `Int.max` that counting one more attempt cannot overflow.
+    public static let maximumCount = 1 << 30
 
     /// `headers` with this count written into them.
     public func applied(to headers: [String: AMQPFieldValue]) -> [String: AMQPFieldValue] {

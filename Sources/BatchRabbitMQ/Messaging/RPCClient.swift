@@ -51,13 +51,22 @@ final class RPCClient: Sendable {
 
     func call(_ command: Command, timeout: Duration) async throws -> Reply {
         let id = UUID().uuidString.lowercased()
+        let timeoutError = AMQPError(.timeout, "no reply to the \(command.action.rawValue) command within \(timeout)")
+        // Set before the timer fails the call: a timer that fires before the call is registered (a timeout of
+        // zero) finds nothing to fail, and the registration then sees the flag and fails it itself.
+        let expired = Atomic(false)
         let timer = Task { [weak self] in
             try await Task.sleep(for: timeout)
-            self?.fail(id, AMQPError(.timeout, "no reply to the \(command.action.rawValue) command within \(timeout)"))
+            expired.store(true, ordering: .sequentiallyConsistent)
+            self?.fail(id, timeoutError)
         }
         defer { timer.cancel() }
         return try await withCheckedThrowingContinuation { continuation in
             pending.withLock { $0[id] = continuation }
+            if expired.load(ordering: .sequentiallyConsistent) {
+                fail(id, timeoutError)
+                return
+            }
             Task {
                 do {
                     try await messaging.send(command, correlationID: id, replyTo: replyQueue)
