@@ -19,13 +19,16 @@ extension PostgresConnection {
     /// ones before it and the rest are skipped, so they apply together or not at all (a connection lost in flight
     /// leaves it unknown, as for any statement).
     ///
+    /// Every statement's values are encoded before the first is sent: a value PostgreSQL cannot take (a NUL
+    /// character) fails the call with nothing sent.
+    ///
     /// - Returns: each statement's rows, in order.
     /// - Throws: the first failure, after reading everything.
     func runPipelined(_ statements: [PipelinedStatement]) async throws -> [PostgresRows] {
         precondition(transactionDepth == 0, "runPipelined runs its own implicit transaction")
-        for statement in statements {
-            try await pipelineSend(
-                statement.sql, try Self.encoded(statement.parameters), prepared: true, flush: false)
+        let parameters = try statements.map { try Self.encoded($0.parameters) }
+        for (statement, parameters) in zip(statements, parameters) {
+            try await pipelineSend(statement.sql, parameters, prepared: true, flush: false)
         }
         return try await pipelineSync()
     }
@@ -37,13 +40,13 @@ extension PostgresConnection {
     /// - Returns: each statement's rows, in order (without `begin`'s and `COMMIT`'s).
     func runPipelinedTransaction(begin: String, _ statements: [PipelinedStatement]) async throws -> [PostgresRows] {
         precondition(transactionDepth == 0, "runPipelinedTransaction opens the outermost transaction block")
+        let parameters = try statements.map { try Self.encoded($0.parameters) }
         // Nothing has reached the server before BEGIN: this send may reconnect a connection the server closed.
         try await pipelineSend(begin, [], flush: false)
         transactionDepth = 1
         do {
-            for statement in statements {
-                try await pipelineSend(
-                    statement.sql, try Self.encoded(statement.parameters), prepared: true, flush: false)
+            for (statement, parameters) in zip(statements, parameters) {
+                try await pipelineSend(statement.sql, parameters, prepared: true, flush: false)
             }
             try await pipelineSend("COMMIT", [], flush: false)
             let results = try await pipelineSync()

@@ -46,7 +46,11 @@ public actor PostgresConnection {
     /// How many times a connection was established (1 after the first connect).
     public internal(set) var connectCount = 0
     /// What was sent in pipeline mode and whose results have not been read yet (see `pipelineSend`).
-    var pipelined: [PipelinedCommand] = []
+    var pipelined: [PipelinedCommand] = [] {
+        didSet { pipelineEmptyMirror.store(pipelined.isEmpty, ordering: .releasing) }
+    }
+    /// Whether ``pipelined`` is empty, as the pool reads it.
+    private nonisolated let pipelineEmptyMirror = Atomic<Bool>(true)
     /// The names of the statements prepared in the current session, by SQL text.
     var preparedStatements: [String: String] = [:]
     /// Numbers the prepared statements' names (never reused within a session).
@@ -89,11 +93,12 @@ public actor PostgresConnection {
         if !isWaitingForSocket { connection = nil }
     }
 
-    /// Whether the pool may hand the connection to the next user: open, and with no transaction block open or
-    /// requested. Read without waiting for the connection's actor.
+    /// Whether the pool may hand the connection to the next user: open, with no transaction block open or
+    /// requested, and no pipelined statement left unread (a caller that failed between two sends). Read without
+    /// waiting for the connection's actor.
     nonisolated var isReusable: Bool {
         !closedMirror.load(ordering: .acquiring) && depthMirror.load(ordering: .acquiring) == 0
-            && beginRequested.load(ordering: .acquiring) == 0
+            && beginRequested.load(ordering: .acquiring) == 0 && pipelineEmptyMirror.load(ordering: .acquiring)
     }
 
     /// Asks for a transaction block without a round trip of its own: `BEGIN` goes out with the next statement (in
