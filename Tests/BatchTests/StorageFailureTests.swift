@@ -9,9 +9,18 @@ final class Outage: Sendable {
     private let remaining: Mutex<Int>
 
     struct Unreachable: Error {}
+    /// What a store answers to a value it can never hold: permanent.
+    struct Refused: Error, TransientClassifying {
+        var isTransient: Bool { false }
+    }
+    private let permanent: Bool
 
-    /// An outage that fails the next `count` finishing updates (or all of them with `.max`).
-    init(failing count: Int) { remaining = Mutex(count) }
+    /// An outage that fails the next `count` finishing updates (or all of them with `.max`); with `permanent`, a
+    /// refusal instead.
+    init(failing count: Int, permanent: Bool = false) {
+        remaining = Mutex(count)
+        self.permanent = permanent
+    }
 
     /// An in-memory repository whose finishing updates go through this outage.
     func repository() -> InterceptingRepository {
@@ -28,6 +37,7 @@ final class Outage: Sendable {
         }
         if fail {
             failedWrites.withLock { $0 += 1 }
+            if permanent { throw Refused() }
             throw Unreachable()
         }
     }
@@ -58,5 +68,20 @@ struct StorageFailureTests {
         #expect(execution.status == .unknown)
         #expect(execution.exitMessage.contains("could not be recorded"))
         #expect(try await repository.jobExecution(id: execution.id)?.status == .started, "the store never heard")
+    }
+
+    @Test("an outcome the store refuses for good is not retried until the deadline: UNKNOWN is tried at once")
+    func refusedOutcomeIsNotRetried() async throws {
+        let outage = Outage(failing: .max, permanent: true)
+        let jobOperator = JobOperator(
+            registry: try JobRegistry([Job("j") { Step("s") { _ in } }]), repository: outage.repository(),
+            outcomeRetryDeadline: .seconds(60), logger: quietLogger)
+        let start = ContinuousClock.now
+        let execution = try await jobOperator.start("j")
+        #expect(execution.status == .unknown)
+        #expect(ContinuousClock.now - start < .seconds(30), "not retried until the 60 s deadline")
+        #expect(
+            outage.failedWrites.withLock { $0 } == 3,
+            "once each: the last step's end (which carries the job's), the job's outcome, UNKNOWN")
     }
 }

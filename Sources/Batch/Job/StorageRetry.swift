@@ -2,7 +2,8 @@ import Logging
 
 /// Retries a write of an execution's outcome while the store is unreachable, with exponential backoff, up to a
 /// deadline: a job's truth is worth waiting for (if the process dies meanwhile, the lost-worker sweep records
-/// FAILED instead). Refusals (a stale version, a missing record) are not retried: they will not change.
+/// FAILED instead). Refusals (a stale version, a missing record, a value the store cannot hold: any error that is
+/// not ``TransientClassifying/isTransient``) are not retried: they will not change.
 enum StorageRetry {
     static func retrying<T>(
         _ what: String, deadline: Duration, logger: Logger, _ body: () async throws -> T
@@ -16,7 +17,8 @@ enum StorageRetry {
             } catch let error as BatchError where error.code == .optimisticLock || error.code == .executionNotFound {
                 throw error
             } catch {
-                guard clock.now - start + delay <= deadline else { throw error }
+                // A value the store refuses is refused again: only an unreachable store is worth the wait.
+                guard error.isTransient, clock.now - start + delay <= deadline else { throw error }
                 logger.warning(
                     "could not \(what); retrying",
                     metadata: ["error": "\(error.batchDescription)", "retry.in": "\(delay)"])

@@ -72,7 +72,8 @@ extension PostgresJobRepository {
             .text(step.status.rawValue), .int(counters.read), .int(counters.write), .int(counters.filter),
             .int(counters.commit), .int(counters.rollback), .int(counters.readSkip), .int(counters.processSkip),
             .int(counters.writeSkip), .timestamp(step.startTime), step.endTime.map { .timestamp($0) },
-            .text(step.exitCode), .text(step.exitMessage), .json(step.context.jsonValue),
+            .text(step.exitCode.storableInPostgres), .text(step.exitMessage.storableInPostgres),
+            .json(step.context.jsonValue.storableInPostgres),
         ]
     }
 }

@@ -116,9 +116,10 @@ extension PostgresJobRepository {
     static func jobExecutionValues(_ execution: JobExecution) -> [PostgresValue?] {
         [
             .int(execution.id), .int(execution.version), .text(execution.status.rawValue),
-            .text(execution.exitCode), .text(execution.exitMessage), execution.startTime.map { .timestamp($0) },
+            .text(execution.exitCode.storableInPostgres), .text(execution.exitMessage.storableInPostgres),
+            execution.startTime.map { .timestamp($0) },
             execution.endTime.map { .timestamp($0) }, execution.workerId.map { .text($0) },
-            .json(execution.context.jsonValue),
+            .json(execution.context.jsonValue.storableInPostgres),
         ]
     }
 

@@ -78,7 +78,8 @@ public struct PostgresSkippedItemRecorder: SkippedItemRecorder {
         for item in items {
             let values: [PostgresValue?] = [
                 .text(item.jobName), .int(item.jobExecutionId), .text(item.stepName), .text(item.phase.rawValue),
-                item.item.map { .json($0) }, .text(Self.storable(item.reason)), .timestamp(item.time),
+                item.item.map { .json($0.storableInPostgres) }, .text(item.reason.storableInPostgres),
+                .timestamp(item.time),
             ]
             let encoded = try values.enumerated().map { position, value in
                 try value.map {
@@ -99,11 +100,6 @@ public struct PostgresSkippedItemRecorder: SkippedItemRecorder {
                 .invalidState, "this recorder has no repository to read from: use PostgresJobRepository.skippedItems")
         }
         return try await repository.skippedItems(jobExecutionId: jobExecutionId)
-    }
-
-    /// The reason as PostgreSQL text can hold it (a NUL would be refused and fail the chunk).
-    private static func storable(_ reason: String) -> String {
-        reason.contains("\u{0}") ? reason.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : reason
     }
 }
 
