@@ -127,6 +127,11 @@ public actor PostgresConnection {
         return PQbackendPID(handle)
     }
 
+    /// The socket of the current session, or nil when not connected.
+    var socketDescriptor: Int32? {
+        connection.map { PQsocket($0.pointer) }.flatMap { $0 >= 0 ? $0 : nil }
+    }
+
     /// Runs one statement with parameters and returns its rows.
     ///
     /// ```swift
