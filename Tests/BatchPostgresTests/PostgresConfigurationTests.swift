@@ -99,6 +99,15 @@ import Testing
         #expect(!error.description.contains("Hunter2"))
     }
 
+    @Test(
+        "a password with a raw '/', '?' or '#' is refused without echoing any of it",
+        arguments: ["postgres://batch:2024/Winter@db:5432/jobs", "postgres://batch:x?Winter@db/jobs"])
+    func aPasswordWithARawDelimiterIsNotEchoed(url: String) throws {
+        let error = try #require(throws: PostgresError.self) { try PostgresConfiguration(url: url) }
+        #expect(error.code == .invalidConfiguration)
+        #expect(!error.description.contains("Winter"), "\(error)")
+    }
+
     @Test func refusesABadlyEncodedPasswordWithoutEchoingIt() throws {
         let error = try #require(throws: PostgresError.self) {
             try PostgresConfiguration(url: "postgres://batch:bad%zzSecret@db/jobs")

@@ -85,6 +85,18 @@ import Testing
         #expect(error.map { "\($0)" }?.contains("Hunter2") == false)
     }
 
+    @Test(
+        "a password with a raw '/', '?' or '#' is refused without echoing any of it",
+        arguments: [
+            "amqp://batch:2024/Winter@rabbit:5672/%2f", "amqp://batch:2024/Winter@rabbit:5672",
+            "amqp://batch:pa?Winter@rabbit/%2f", "amqps://batch:7/Winter@rabbit",
+        ])
+    func aPasswordWithARawDelimiterIsNotEchoed(url: String) {
+        let error = #expect(throws: AMQPError.self) { try AMQPConfiguration(url: url) }
+        #expect(error?.code == .invalidConfiguration)
+        #expect(error.map { !$0.description.contains("Winter") } == true, "\(String(describing: error))")
+    }
+
     @Test func backoffGrowsToItsCapWithJitter() {
         let policy = AMQPConfiguration.Reconnect(
             initialDelay: .milliseconds(100), maximumDelay: .seconds(2), jitter: 0.2)
