@@ -1,4 +1,5 @@
 import BatchRabbitMQ
+import BatchTestKit
 import Foundation
 import Testing
 
@@ -91,6 +92,23 @@ import Testing
             try delivery.ack()
             // The sender's own publish put one copy there; the worker's republish adds none.
             #expect(try await messaging.connection.queueStatus(elsewhere).messages == 1, "no second copy through CC")
+        }
+    }
+
+    @Test("a retry the broker refuses (its retry queue is gone) dead-letters the command instead of requeueing it")
+    func aRefusedRetryDeadLetters() async throws {
+        try await TestBroker.withMessaging { messaging in
+            try await messaging.connection.deleteQueue(messaging.topology.commandsRetryQueue)
+            try await messaging.send(.start("daily"))
+            let commands = try await messaging.commands(prefetch: 1)
+            var iterator = commands.makeAsyncIterator()
+            let incoming = try #require(try await iterator.next())
+            try await messaging.retry(incoming.delivery, attempts: CommandAttempts(attempts: 1), after: .seconds(1))
+            try await commands.consumer.cancel()
+            try await eventually("the command in the dead-letter queue", timeout: .seconds(10)) {
+                try await messaging.connection.queueStatus(messaging.topology.deadLetterQueue).messages == 1
+            }
+            #expect(try await messaging.connection.queueStatus(messaging.topology.commandsQueue).messages == 0)
         }
     }
 

@@ -22,9 +22,15 @@ enum StorageRetry {
                 logger.warning(
                     "could not \(what); retrying",
                     metadata: ["error": "\(error.batchDescription)", "retry.in": "\(delay)"])
-                try? await Task.sleep(for: delay)
+                await sleepEvenIfCancelled(for: delay)
                 delay = min(delay * 2, .seconds(10))
             }
         }
+    }
+
+    /// Waits `delay` even in a cancelled task (a worker shutting down still records its jobs' outcomes): a sleep
+    /// that returned at once would turn the retries into a busy loop until the deadline.
+    private static func sleepEvenIfCancelled(for delay: Duration) async {
+        await Task.detached { try? await Task.sleep(for: delay) }.value
     }
 }

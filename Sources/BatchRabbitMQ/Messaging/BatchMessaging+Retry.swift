@@ -4,7 +4,8 @@ extension BatchMessaging {
     ///
     /// The copy waits in ``BatchTopology/commandsRetryQueue`` (its `expiration` is the delay) and the broker then
     /// dead-letters it back to the commands queue: the wait holds no worker slot and blocks no other command.
-    /// Should the publish fail, the delivery is requeued instead.
+    /// Should the publish fail because the broker was out of reach, the delivery is requeued instead; should the
+    /// broker refuse the copy, it is rejected (dead-lettered by its queue, with `x-death`).
     ///
     /// - Parameters:
     ///   - delivery: the command's delivery.
@@ -21,6 +22,16 @@ extension BatchMessaging {
         try await republish(
             delivery, properties: properties, exchange: "", routingKey: topology.retryQueue(for: delivery.queue),
             failure: "could not send a command to the retry queue; requeueing it"
-        ) { try $0.nack(requeue: true) }
+        ) { delivery, error in
+            // Requeued only when the broker was out of reach; a copy the broker refused (or that could not be
+            // encoded) would be refused again, so the command dead-letters through its queue instead of circling.
+            try delivery.nack(requeue: Self.isConnectionFailure(error))
+        }
+    }
+
+    /// Whether `error` is the connection failing rather than the broker refusing a message.
+    static func isConnectionFailure(_ error: any Error) -> Bool {
+        guard let error = error as? AMQPError else { return false }
+        return [.connectionLost, .connectionFailed, .closed, .timeout].contains(error.code)
     }
 }

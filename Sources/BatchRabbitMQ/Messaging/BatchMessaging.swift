@@ -187,17 +187,17 @@ public final class BatchMessaging: Sendable {
             routingKey: topology.deadLetterQueue,
             failure: "could not republish a message to the dead-letter queue; rejecting it instead",
             metadata: ["amqp.reason": "\(reason)"]
-        ) { try $0.reject(requeue: false) }
+        ) { delivery, _ in try delivery.reject(requeue: false) }
     }
 
     /// Publishes a persistent copy of `delivery` with `properties` (mandatory) and acks the delivery once the broker
-    /// has confirmed the copy. Should that fail, logs `failure` and settles the delivery with `fallback` instead,
-    /// unless it is settled already.
+    /// has confirmed the copy. Should that fail, logs `failure` and settles the delivery with `fallback` (given the
+    /// error) instead, unless it is settled already.
     ///
     /// - Throws: what `fallback` throws.
     func republish(
         _ delivery: AMQPDelivery, properties: AMQPProperties, exchange: String, routingKey: String,
-        failure: Logger.Message, metadata: Logger.Metadata = [:], fallback: (AMQPDelivery) throws -> Void
+        failure: Logger.Message, metadata: Logger.Metadata = [:], fallback: (AMQPDelivery, any Error) throws -> Void
     ) async throws {
         var properties = properties
         properties.persistent = true
@@ -208,7 +208,7 @@ public final class BatchMessaging: Sendable {
             try delivery.ack()
         } catch {
             logger.error(failure, metadata: metadata.merging(["error": "\(error)"]) { $1 })
-            if !delivery.isSettled { try fallback(delivery) }
+            if !delivery.isSettled { try fallback(delivery, error) }
         }
     }
 
