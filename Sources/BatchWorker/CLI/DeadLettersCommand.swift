@@ -48,7 +48,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
             guard let letter = try await messaging.requeueDeadLetter(id: requeue) else {
                 throw ValidationError("no dead letter with id \(requeue) in \(messaging.topology.deadLetterQueue)")
             }
-            return "sent back to \(messaging.topology.commandsQueue): \(letter.text)"
+            return "sent back to \(messaging.topology.commandsQueue): \(ExecutionFormatter.printable(letter.text))"
         }
         let letters = try await messaging.deadLetters(limit: limit)
         return json ? try Self.json(letters) : Self.table(letters, queue: messaging.topology.deadLetterQueue)
@@ -57,12 +57,13 @@ struct DeadLettersCommand: AsyncParsableCommand {
     static func table(_ letters: [DeadLetter], queue: String) -> String {
         guard !letters.isEmpty else { return "no dead letters in \(queue)" }
         return letters.map { letter in
-            """
-            \(letter.id ?? "(no id: dead-lettered by the broker)")
-              reason:  \(letter.reason ?? "-")
-              when:    \(ExecutionFormatter.time(letter.deadLettered))
-              command: \(letter.text.count > 200 ? letter.text.prefix(200) + "…" : letter.text)
-            """
+            let command = letter.text.count > 200 ? letter.text.prefix(200) + "…" : letter.text
+            return """
+                \(ExecutionFormatter.printable(letter.id ?? "(no id: dead-lettered by the broker)"))
+                  reason:  \(ExecutionFormatter.printable(letter.reason ?? "-"))
+                  when:    \(ExecutionFormatter.time(letter.deadLettered))
+                  command: \(ExecutionFormatter.printable(command))
+                """
         }.joined(separator: "\n")
     }
 

@@ -17,7 +17,28 @@ enum ExecutionFormatter {
             ? String(format: "%.1fs", seconds) : String(format: "%dm%02ds", Int(seconds) / 60, Int(seconds) % 60)
     }
 
+    /// `text` safe to print on a terminal: control characters (C0, DEL, C1: escape sequences, carriage returns,
+    /// new lines) appear as `\u{1B}` and the like instead of acting. Whatever a message carried (a dead letter's
+    /// body, an exit message quoting a parameter) cannot move the cursor, clear the screen or hide a line.
+    static func printable(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var result = ""
+        for scalar in text.unicodeScalars {
+            if isControl(scalar) {
+                result += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            } else {
+                result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
+    }
+
     static func table(_ rows: [[String]]) -> String {
+        let rows = rows.map { $0.map(printable) }
         guard let header = rows.first else { return "" }
         var widths = header.map(\.count)
         for row in rows {
@@ -63,7 +84,7 @@ enum ExecutionFormatter {
         if let firing {
             lines.append("schedule    \(firing.schedule)  slot \(time(firing.slot))  fired \(time(firing.firedAt))")
         }
-        if !execution.exitMessage.isEmpty { lines.append("exit        \(execution.exitMessage)") }
+        if !execution.exitMessage.isEmpty { lines.append("exit        \(printable(execution.exitMessage))") }
         lines.append("")
         // Remote partitions add the worker that ran each and its attempts.
         let remote = detail.steps.contains { $0.attempt > 0 }
