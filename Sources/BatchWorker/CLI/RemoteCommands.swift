@@ -256,7 +256,9 @@ struct RemoteSession {
             }
             if execution.status.isFinished {
                 display.finish()
-                if !execution.exitMessage.isEmpty { display.line("  \(execution.exitMessage)") }
+                if !execution.exitMessage.isEmpty {
+                    display.line("  \(ExecutionFormatter.printable(execution.exitMessage))")
+                }
                 guard execution.status == .completed else { throw ExitCode(1) }
                 return
             }
