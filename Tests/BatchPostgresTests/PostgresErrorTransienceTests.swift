@@ -132,12 +132,12 @@ import Testing
 
     @Test func theRepositoryWrapsWhatItCannotStoreAsAPermanentRepositoryFailure() async throws {
         try await TestDatabase.withRepository { repository in
-            let parameters = JobParameters(["n": 1])
-            var job = try await repository.createJobExecution(
-                jobName: "j", jobKey: parameters.instanceKey, parameters: parameters, workerId: nil)
-            job.exitMessage = "bad\u{0}message"
+            // Parameters are the instance's identity: one with a NUL is refused, not altered (an exit message or a
+            // context is stored with U+FFFD instead, see PostgresUnstorableTextTests).
+            let parameters = JobParameters(["name": "bad\u{0}name"])
             let error = try await #require(throws: BatchError.self) {
-                _ = try await repository.updateJobExecution(job)
+                _ = try await repository.createJobExecution(
+                    jobName: "j", jobKey: parameters.instanceKey, parameters: parameters, workerId: nil)
             }
             #expect(error.code == .repositoryFailure)
             #expect((error.underlying as? PostgresError)?.code == .invalidParameter)
