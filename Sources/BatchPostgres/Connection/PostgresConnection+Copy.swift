@@ -48,7 +48,7 @@ extension PostgresConnection {
         var copied = 0
         var piece = 0
         // Results arrive in order: BEGIN's, then per COPY its start (COPY_IN) and, after its input, its outcome.
-        while let result = await nextResult(handle) {
+        results: while let result = await nextResult(handle) {
             defer { PQclear(result) }
             switch PQresultStatus(result) {
             case PGRES_COPY_IN:
@@ -58,6 +58,12 @@ extension PostgresConnection {
                 let ended = await putCopyEnd(failure: sent ? nil : "swift-batch could not send the data", on: handle)
                 if !sent || !ended {
                     firstError = firstError ?? failure(of: sql, result: nil, handle: handle)
+                }
+                if !ended {
+                    // libpq stays in COPY mode: every further result would be another COPY_IN. The handle is gone
+                    // with the session: nothing below may touch it.
+                    endSession()
+                    break results
                 }
             case PGRES_COMMAND_OK:
                 if let tag = PQcmdStatus(result), String(cString: tag).hasPrefix("COPY") {

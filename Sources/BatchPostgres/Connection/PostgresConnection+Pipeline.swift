@@ -108,7 +108,10 @@ extension PostgresConnection {
         var results: [PostgresRows] = []
         roundTripCount += 1
         if PQpipelineSync(handle) != 1 {
-            firstError = failure(of: statements[0].sql, result: nil, handle: handle)
+            // Without its sync the server may never answer the statements: reading would wait for ever.
+            let error = failure(of: statements[0].sql, result: nil, handle: handle)
+            endSession()
+            throw error
         }
         for command in statements where firstError?.code != .connectionLost {
             guard let result = await nextResult(handle) else {
@@ -140,7 +143,8 @@ extension PostgresConnection {
                 PQclear(sync)
                 if isSync { break }
             }
-            _ = PQexitPipelineMode(handle)
+            // A session that cannot leave pipeline mode would send the next statement without a sync.
+            if PQexitPipelineMode(handle) != 1 { endSession() }
         }
         if let firstError { throw firstError }
         return results

@@ -211,13 +211,14 @@ public actor PostgresConnection {
         case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
             if status == PGRES_COPY_IN {
                 // Leave COPY mode so the connection stays usable; COPY has its own API.
-                _ = PQputCopyEnd(handle, "COPY is not supported through query(_:_:)")
-                while let pending = await nextResult(handle) { PQclear(pending) }
+                if PQputCopyEnd(handle, "COPY is not supported through query(_:_:)") == 1 {
+                    while let pending = await nextResult(handle) { PQclear(pending) }
+                } else {
+                    endSession()  // libpq stays in COPY mode: every further result would be another COPY_IN
+                }
             } else {
-                // A COPY out would have to be read to its end: end the session instead (the next statement
-                // reconnects; a transaction block open on it is gone).
-                connection = nil
-                if transactionDepth > 0 { transactionAborted = true }
+                // A COPY out would have to be read to its end: end the session instead.
+                endSession()
             }
             throw PostgresError(
                 .unexpectedResult, "COPY statements cannot be run through query(_:_:); use copyIn(_:data:)",
@@ -225,6 +226,15 @@ public actor PostgresConnection {
         default:
             throw failure(of: sql, result: result, handle: handle)
         }
+    }
+
+    /// Drops the session when its protocol state can no longer be trusted (a COPY out left unread, a sync or a COPY
+    /// end libpq could not queue): the next statement reconnects, and a transaction block open on it is gone (its
+    /// statements fail with ``PostgresError/Code/transactionAborted`` until it ends).
+    func endSession() {
+        connection = nil
+        pipelined = []
+        if transactionDepth > 0 { transactionAborted = true }
     }
 
     /// The name `sql` is prepared under in this session, preparing it (one round trip) the first time.
