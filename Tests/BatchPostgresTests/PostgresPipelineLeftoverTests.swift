@@ -42,4 +42,20 @@ import Testing
         }
         await pool.shutdown()
     }
+
+    @Test("a COMMIT that fails before it is sent rolls the block back: the session is not left inside it")
+    func aFailedCommitLeavesNoOpenTransaction() async throws {
+        let connection = PostgresConnection(
+            configuration: try TestDatabase.configuration(), logger: TestDatabase.logger)
+        await #expect(throws: PostgresError.self) {
+            try await connection.withTransaction { connection in
+                // Pipelined without a sync: it fails when COMMIT's query reads it, before COMMIT goes out.
+                try await connection.pipelineSend("SELECT 1/0", [], prepared: false, flush: false)
+            }
+        }
+        #expect(await !connection.isInTransaction)
+        let n = try await connection.query("SELECT 1 AS n").single().decode("n", as: Int.self)
+        #expect(n == 1, "the next statement runs outside any block")
+        await connection.close()
+    }
 }

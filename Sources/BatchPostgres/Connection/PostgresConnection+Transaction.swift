@@ -1,3 +1,5 @@
+import CLibPQ
+
 extension PostgresConnection {
     /// Runs `body` in a transaction: `BEGIN`, then `COMMIT` when it returns, `ROLLBACK` when it throws.
     ///
@@ -49,19 +51,39 @@ extension PostgresConnection {
         return depth
     }
 
-    /// Commits the block opened at `depth`.
+    /// Commits the block opened at `depth`. When the outermost `COMMIT` fails before the server ended the block (a
+    /// statement pipelined ahead of it failed, say), the block is rolled back: the connection never goes back to
+    /// the pool inside a transaction its next user did not open.
     func commit(depth: Int) async throws {
-        defer { end(depth: depth) }
         if depth == 0 {
-            let rows = try await query("COMMIT")
+            let rows: PostgresRows
+            do {
+                rows = try await query("COMMIT")
+            } catch {
+                if isServerTransactionOpen {
+                    await rollback(depth: 0)
+                } else {
+                    end(depth: 0)
+                }
+                throw error
+            }
+            end(depth: 0)
             // A transaction in which a statement failed answers COMMIT with ROLLBACK, without an error.
             if rows.commandTag == "ROLLBACK" {
                 throw PostgresError.rolledBackAtCommit(
                     "the transaction was rolled back instead of committed because a statement in it failed")
             }
         } else {
+            defer { end(depth: depth) }
             try await query("RELEASE SAVEPOINT swift_batch_\(depth)")
         }
+    }
+
+    /// Whether the server holds a transaction block open on the current session (in progress or failed).
+    private var isServerTransactionOpen: Bool {
+        guard let handle = connection?.pointer else { return false }
+        let status = PQtransactionStatus(handle)
+        return status == PQTRANS_INTRANS || status == PQTRANS_INERROR
     }
 
     /// Rolls back the block opened at `depth`; never throws (a broken connection has rolled back already).
