@@ -32,6 +32,31 @@ import Testing
         #expect(await pool.openConnections == 0)
     }
 
+    @Test("a slot freed while a lease waits is kept for it: a lease that arrives meanwhile waits behind it")
+    func aFreedSlotGoesToTheFirstWaiter() async throws {
+        let pool = PostgresConnectionPool(
+            configuration: try TestDatabase.configuration(poolSize: 1), logger: TestDatabase.logger)
+        let held = try await pool.lease()
+        let order = Locked<[String]>([])
+        let first = Task {
+            let connection = try await pool.lease()
+            order.withLock { $0.append("first") }
+            try await Task.sleep(for: .milliseconds(200))
+            await pool.release(connection)
+        }
+        try await eventually("the first lease waits", timeout: .seconds(10)) { await pool.waitingLeases == 1 }
+        await held.close()
+        await pool.release(held)  // discarded: its slot is free
+        // A newcomer, at once: it waits for the first lease to give its connection back.
+        let connection = try await pool.lease()
+        order.withLock { $0.append("second") }
+        await pool.release(connection)
+        try await first.value
+        #expect(order.withLock { $0 } == ["first", "second"])
+        #expect(await pool.openConnections == 1)
+        await pool.shutdown()
+    }
+
     @Test func aLeaseTimesOutWhenEveryConnectionStaysBusy() async throws {
         var configuration = try TestDatabase.configuration(poolSize: 1)
         configuration.pool.leaseTimeout = .milliseconds(200)

@@ -42,6 +42,9 @@ public actor PostgresConnectionPool {
     /// How many connections are leased right now.
     public var leasedConnections: Int { openCount - idle.count }
 
+    /// How many leases are waiting for a connection right now.
+    public var waitingLeases: Int { waiters.count }
+
     /// Leases a connection, runs `body` with it, and gives it back (even when `body` throws).
     ///
     /// - Parameter body: the work; the connection is the caller's alone until `body` returns.
@@ -73,15 +76,20 @@ public actor PostgresConnectionPool {
         }
         if openCount < size {
             openCount += 1
-            do {
-                return try await PostgresConnection.connect(configuration: configuration, logger: logger)
-            } catch {
-                openCount -= 1
-                wakeOneWaiterToOpen()
-                throw error
-            }
+            return try await openReservedSlot()
         }
         return try await waitForConnection()
+    }
+
+    /// Connects in a slot already counted in `openCount`; gives the slot up (to the next waiter) on failure.
+    private func openReservedSlot() async throws -> PostgresConnection {
+        do {
+            return try await PostgresConnection.connect(configuration: configuration, logger: logger)
+        } catch {
+            openCount -= 1
+            wakeOneWaiterToOpen()
+            throw error
+        }
     }
 
     /// Gives a leased connection back. A connection left inside a transaction block, or that was closed, is
@@ -118,7 +126,7 @@ public actor PostgresConnectionPool {
         for connection in closing { await connection.close() }
     }
 
-    /// Waits for a released connection (or for a free slot, signalled with nil), up to the lease timeout.
+    /// Waits for a released connection (or for a free slot kept for it, signalled with nil), up to the lease timeout.
     private func waitForConnection() async throws -> PostgresConnection {
         let id = nextWaiterId
         nextWaiterId += 1
@@ -132,8 +140,9 @@ public actor PostgresConnectionPool {
             Task { await self.cancelWaiter(id) }
         }
         if let connection { return connection }
-        // A slot became free (a connection was discarded): open a new one ourselves.
-        return try await lease()
+        // A slot became free (a connection was discarded) and was kept for this lease: a lease that arrived
+        // meanwhile waits behind it instead of taking it.
+        return try await openReservedSlot()
     }
 
     /// Starts the task that fails waiters past their deadline, sleeping until the earliest one; it ends when no
@@ -172,8 +181,10 @@ public actor PostgresConnectionPool {
         waiters.remove(at: index).continuation.resume(throwing: CancellationError())
     }
 
+    /// Hands a free slot to the first waiter, counted as open from now on so that no newcomer takes it.
     private func wakeOneWaiterToOpen() {
         guard !waiters.isEmpty, openCount < size else { return }
+        openCount += 1
         waiters.removeFirst().continuation.resume(returning: nil)
     }
 
