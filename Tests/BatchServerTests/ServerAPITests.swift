@@ -131,12 +131,19 @@ struct ServerAPITests {
                 #expect(try await world.get(path, headers: ["Authorization": "Basic \(token)"]).status == 401)
             }
             #expect(try await world.post("/api/jobs/hello/start", "{}", headers: [:]).status == 401)
+            // However the path is spelled: the router skips empty segments and decodes escapes.
+            for path in ["//api/jobs/hello/start", "/api//jobs/hello/start", "/%61pi/jobs/hello/start"] {
+                #expect(try await world.post(path, "{}", headers: [:]).status == 401, "\(path)")
+            }
+            #expect(try await world.get("//openapi.json", headers: [:]).status == 401)
             #expect(try await world.get("/api/jobs").status == 200)
             // Only the header counts: a cookie travels with requests other sites make the browser send.
             #expect(
                 try await world.get("/api/jobs", headers: ["Cookie": "a=b; swiftbatch_token=\(token)"]).status == 401)
             // The dashboard's files hold no data and load without it.
             #expect(try await world.get("/", headers: [:]).status == 200)
+            #expect(try await world.get("/js/main.js", headers: [:]).status == 200)
+            #expect(try await world.get("/app.css", headers: [:]).status == 200)
             // Nothing was started by the refused start, and the token is nowhere in the server's log.
             #expect(try await world.repository.jobExecutions(jobName: nil, limit: 10).isEmpty)
             #expect(!world.server.output.contains(token))

@@ -80,7 +80,10 @@ public struct BatchAPIServer: Sendable {
     func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         if let token = configuration.token, !token.isEmpty {
-            router.add(middleware: TokenMiddleware(token: token))
+            let dashboard = (try? self.files.get().dashboard).flatMap {
+                try? FileManager.default.contentsOfDirectory(atPath: $0)
+            }
+            router.add(middleware: TokenMiddleware(token: token, publicNames: Set(dashboard ?? [])))
         }
         let files: ServerResources
         switch self.files {

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 
 /// Requires `Authorization: Bearer <token>` on every request to the API and the OpenAPI document; the dashboard's
@@ -6,15 +7,21 @@ import Hummingbird
 /// send, and the dashboard reads even its event stream with `fetch()` and the header.
 struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: [UInt8]
+    /// The names at the top of the dashboard's folder (`index.html`, `js`, ...): the only paths that pass without the
+    /// token, besides `/` itself.
+    let publicNames: Set<String>
 
-    init(token: String) {
+    init(token: String, publicNames: Set<String>) {
         self.token = Array(token.utf8)
+        self.publicNames = publicNames
     }
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        guard Self.isProtected(request.uri.path) else { return try await next(request, context) }
+        guard Self.isProtected(request.uri.path, publicNames: publicNames) else {
+            return try await next(request, context)
+        }
         guard let given = Self.presentedToken(request), Self.constantTimeEqual(given, token) else {
             var response = APIResponse.json(
                 ["error": "this server requires a token: send Authorization: Bearer <BATCH_API_TOKEN>"],
@@ -25,9 +32,17 @@ struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
         return try await next(request, context)
     }
 
-    /// The API and the OpenAPI document; not the dashboard's files.
-    static func isProtected(_ path: String) -> Bool {
-        path == "/api" || path.hasPrefix("/api/") || path == "/openapi.json"
+    /// Everything but the dashboard's files: the API, the OpenAPI document, and any path nobody expected.
+    ///
+    /// The path is read as the router and the file middleware read it, empty segments skipped and escapes decoded,
+    /// and the dashboard's names are the ones allowed: `//api/jobs` and `/%61pi/jobs` need the token as `/api/jobs`
+    /// does.
+    static func isProtected(_ path: String, publicNames: Set<String>) -> Bool {
+        guard let first = path.split(separator: "/", omittingEmptySubsequences: true).first else {
+            return false  // "/": the dashboard's page
+        }
+        let name = String(first).removingPercentEncoding ?? String(first)
+        return !publicNames.contains(name)
     }
 
     /// The token of the `Authorization: Bearer` header.
