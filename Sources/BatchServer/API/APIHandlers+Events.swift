@@ -25,18 +25,21 @@ extension APIHandlers {
             streams.give()
             throw error
         }
+        // From here the slot and the queue belong to the lease: the body gives them back when the stream ends, and
+        // the lease itself if the body never runs.
+        let lease = EventStreamLease(subscription: subscription, slots: streams)
         logger.debug("event stream opened", metadata: ["queue": "\(subscription.queue)", "job": "\(job ?? "*")"])
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream; charset=utf-8"
         headers[.cacheControl] = "no-store"
         let keepAlive = keepAlive
         let logger = logger
-        let streams = streams
         return Response(
             status: .ok, headers: headers,
             body: ResponseBody { writer in
                 let (frames, continuation) = AsyncStream.makeStream(
                     of: String.self, bufferingPolicy: .bufferingNewest(256))
+                let subscription = lease.subscription
                 let feeder = Task {
                     do {
                         for try await delivery in subscription.consumer {
@@ -70,8 +73,7 @@ extension APIHandlers {
                 }
                 ticker.cancel()
                 feeder.cancel()
-                await subscription.close()
-                streams.give()
+                await lease.release()
                 logger.debug("event stream closed", metadata: ["queue": "\(subscription.queue)"])
             })
     }
