@@ -150,6 +150,47 @@ struct ServerAPITests {
         }
     }
 
+    @Test("a cross-site request that changes something is refused; a same-site or non-browser one passes")
+    func crossSiteRequestsAreRefused() async throws {
+        try await ServerWorld.with(workers: 0) { world in
+            let evil = try await world.post(
+                "/api/executions/1/abandon", "",
+                headers: ["Origin": "http://evil.example", "Content-Type": "text/plain"])
+            #expect(evil.status == 403)
+            let same = try await world.post(
+                "/api/executions/1/abandon", "", headers: ["Origin": "http://127.0.0.1:\(world.port)"])
+            #expect(same.status == 404, "passes the check: no such execution")
+            #expect(try await world.post("/api/executions/1/abandon", "", headers: [:]).status == 404)
+            // Reading is not refused by Origin (the browser keeps the answer from the page).
+            #expect(try await world.get("/api/jobs", headers: ["Origin": "http://evil.example"]).status == 200)
+            #expect(try await world.repository.jobExecutions(jobName: nil, limit: 10).isEmpty)
+        }
+    }
+
+    @Test("without a token only requests to an IP address or localhost are answered (DNS rebinding); with one, any")
+    func withoutATokenOnlyAddressesAreAnswered() async throws {
+        try await ServerWorld.with(workers: 0) { world in
+            func status(_ path: String, host: String) async throws -> Int {
+                try await world.get(path, headers: ["Host": host]).status
+            }
+            let port = world.port
+            let rebound = try await status("/api/jobs", host: "rebound.example:\(port)")
+            let local = try await status("/api/jobs", host: "localhost:\(port)")
+            let loopback6 = try await status("/api/jobs", host: "[::1]:\(port)")
+            let page = try await status("/", host: "rebound.example")
+            #expect(rebound == 403)
+            #expect(local == 200)
+            #expect(loopback6 == 200)
+            #expect(page == 200, "the page itself")
+        }
+        let token = "t0k-" + UUID().uuidString
+        try await ServerWorld.with(token: token, workers: 0) { world in
+            let answer = try await world.get(
+                "/api/jobs", headers: ["Host": "batch.example", "Authorization": "Bearer \(token)"])
+            #expect(answer.status == 200)
+        }
+    }
+
     @Test func executionsArePagedByIdAndFiltered() async throws {
         try await ServerWorld.with(workers: 0) { world in
             // 60 hello executions (every third FAILED) and 15 count executions, written straight to the tables.

@@ -76,14 +76,16 @@ public struct BatchAPIServer: Sendable {
         self.logger = logger
     }
 
-    /// The router: the token check, the dashboard's files, the API routes.
+    /// The router: the origin and token checks, the dashboard's files, the API routes.
     func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
-        if let token = configuration.token, !token.isEmpty {
-            let dashboard = (try? self.files.get().dashboard).flatMap {
-                try? FileManager.default.contentsOfDirectory(atPath: $0)
-            }
-            router.add(middleware: TokenMiddleware(token: token, publicNames: Set(dashboard ?? [])))
+        let publicNames = Set(
+            (try? self.files.get().dashboard).flatMap { try? FileManager.default.contentsOfDirectory(atPath: $0) }
+                ?? [])
+        let token = configuration.token.flatMap { $0.isEmpty ? nil : $0 }
+        router.add(middleware: RequestOriginMiddleware(hasToken: token != nil, publicNames: publicNames))
+        if let token {
+            router.add(middleware: TokenMiddleware(token: token, publicNames: publicNames))
         }
         let files: ServerResources
         switch self.files {
