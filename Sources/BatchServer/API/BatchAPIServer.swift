@@ -4,6 +4,7 @@ import BatchRabbitMQ
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 
 /// `swiftbatch server`: the operators' JSON API (described by `openapi.json`, served at `/openapi.json`) and the
 /// dashboard's static files, on Hummingbird.
@@ -25,14 +26,18 @@ public struct BatchAPIServer: Sendable {
         public var resources: String?
         /// The most event streams (`GET /api/events`) open at once; past it a client gets 503.
         public var maxEventStreams: Int
+        /// How long a connection may sit without a request (or in the middle of reading one) before it is closed; a
+        /// response being written (an event stream) is never cut.
+        public var idleTimeout: Duration
 
         /// Creates a configuration.
         public init(
             address: HTTPAddress = HTTPAddress(port: 8080), token: String? = nil,
             commandTimeout: Duration = .seconds(30), keepAlive: Duration = .seconds(15), resources: String? = nil,
-            maxEventStreams: Int = 100
+            maxEventStreams: Int = 100, idleTimeout: Duration = .seconds(60)
         ) {
             self.maxEventStreams = maxEventStreams
+            self.idleTimeout = idleTimeout
             self.address = address
             self.token = token
             self.commandTimeout = commandTimeout
@@ -113,8 +118,11 @@ public struct BatchAPIServer: Sendable {
 
     /// Runs until SIGTERM or SIGINT; `onListening` is called with the bound address once it accepts connections.
     public func run(onListening: @escaping @Sendable (String) -> Void = { _ in }) async throws {
+        let (seconds, attoseconds) = configuration.idleTimeout.components
+        let idle = TimeAmount.nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
         let app = Application(
             router: router(),
+            server: .http1(configuration: .init(idleTimeout: idle)),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.address.host, port: configuration.address.port),
                 serverName: nil),

@@ -35,6 +35,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "The most event streams (GET /api/events) open at once; past it a client gets 503.")
     var maxEventStreams: Int = 100
 
+    @Option(parsing: .unconditional, help: "Seconds a connection may stay idle (no request, or a stalled one).")
+    var idleTimeout: Double = 60
+
     @Flag(help: "Do not create or upgrade the schema at start-up.")
     var noMigrate = false
 
@@ -53,6 +56,7 @@ struct ServerCommand: AsyncParsableCommand {
         _ = try address
         try CLIValidation.seconds(timeout, "--timeout")
         try CLIValidation.seconds(keepAlive, "--keep-alive")
+        try CLIValidation.seconds(idleTimeout, "--idle-timeout")
         guard (1...100_000).contains(maxEventStreams) else {
             throw ValidationError("--max-event-streams takes a number from 1 to 100000, got \(maxEventStreams)")
         }
@@ -64,7 +68,7 @@ struct ServerCommand: AsyncParsableCommand {
         let token = ProcessInfo.processInfo.environment["BATCH_API_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         let configuration = BatchAPIServer.Configuration(
             address: try address, token: token, commandTimeout: .seconds(timeout), keepAlive: .seconds(keepAlive),
-            resources: resources, maxEventStreams: maxEventStreams)
+            resources: resources, maxEventStreams: maxEventStreams, idleTimeout: .seconds(idleTimeout))
         let planner = SchedulePlanner(registry: registry)
         if token == nil, !["127.0.0.1", "::1", "localhost"].contains(configuration.address.host) {
             logger.warning(
