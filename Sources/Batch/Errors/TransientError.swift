@@ -5,8 +5,8 @@
 /// wrong password fail the same way every time, so whatever met them is given up at once (a command is
 /// dead-lettered, an outcome write is not retried) instead of being tried again in a loop.
 ///
-/// The database and broker errors conform (`PostgresError`, `AMQPError`); ``BatchError`` defers to the error
-/// underneath it. Use `error.isTransient` to classify any error.
+/// `PostgresError` conforms; ``BatchError`` defers to the error underneath it; an error that does not conform
+/// (`AMQPError` among them) counts as transient. Use `error.isTransient` to classify any error.
 public protocol TransientClassifying: Error {
     /// Whether trying again later could succeed.
     var isTransient: Bool { get }

@@ -108,7 +108,7 @@ extension PostgresConnection {
     /// libpq's buffer as ``putCopyData(_:on:)`` does.
     ///
     /// - Returns: false when the connection failed.
-    private func putCopyEnd(failure: String?, on handle: OpaquePointer) async -> Bool {
+    func putCopyEnd(failure: String?, on handle: OpaquePointer) async -> Bool {
         await queued(on: handle) { PQputCopyEnd(handle, failure) }
     }
 

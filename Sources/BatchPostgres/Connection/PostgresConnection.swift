@@ -211,7 +211,7 @@ public actor PostgresConnection {
         case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
             if status == PGRES_COPY_IN {
                 // Leave COPY mode so the connection stays usable; COPY has its own API.
-                if PQputCopyEnd(handle, "COPY is not supported through query(_:_:)") == 1 {
+                if await putCopyEnd(failure: "COPY is not supported through query(_:_:)", on: handle) {
                     while let pending = await nextResult(handle) { PQclear(pending) }
                 } else {
                     endSession()  // libpq stays in COPY mode: every further result would be another COPY_IN

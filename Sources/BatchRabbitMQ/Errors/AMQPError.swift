@@ -90,6 +90,12 @@ public struct AMQPError: Error, Sendable, CustomStringConvertible {
 }
 
 extension AMQPError {
+    /// Whether the way to the broker failed (the connection lost, refused or closed, no answer in time) rather than
+    /// the broker refusing what was sent.
+    public var isConnectionFailure: Bool {
+        [.connectionLost, .connectionFailed, .closed, .timeout].contains(code)
+    }
+
     /// The error for a channel or connection the broker closed with `replyCode` and `replyText` while doing `context`.
     static func brokerRefused(_ context: String, replyCode: Int, replyText: String) -> AMQPError {
         let code: Code

@@ -25,13 +25,7 @@ extension BatchMessaging {
         ) { delivery, error in
             // Requeued only when the broker was out of reach; a copy the broker refused (or that could not be
             // encoded) would be refused again, so the command dead-letters through its queue instead of circling.
-            try delivery.nack(requeue: Self.isConnectionFailure(error))
+            try delivery.nack(requeue: (error as? AMQPError)?.isConnectionFailure == true)
         }
-    }
-
-    /// Whether `error` is the connection failing rather than the broker refusing a message.
-    static func isConnectionFailure(_ error: any Error) -> Bool {
-        guard let error = error as? AMQPError else { return false }
-        return [.connectionLost, .connectionFailed, .closed, .timeout].contains(error.code)
     }
 }

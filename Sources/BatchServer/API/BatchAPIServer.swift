@@ -87,11 +87,7 @@ public struct BatchAPIServer: Sendable {
         let publicNames = Set(
             (try? self.files.get().dashboard).flatMap { try? FileManager.default.contentsOfDirectory(atPath: $0) }
                 ?? [])
-        let token = configuration.token.flatMap { $0.isEmpty ? nil : $0 }
-        router.add(middleware: RequestOriginMiddleware(hasToken: token != nil, publicNames: publicNames))
-        if let token {
-            router.add(middleware: TokenMiddleware(token: token, publicNames: publicNames))
-        }
+        router.add(middleware: APIAccessMiddleware(token: configuration.token, publicNames: publicNames))
         let files: ServerResources
         switch self.files {
         case .success(let found):
@@ -118,11 +114,9 @@ public struct BatchAPIServer: Sendable {
 
     /// Runs until SIGTERM or SIGINT; `onListening` is called with the bound address once it accepts connections.
     public func run(onListening: @escaping @Sendable (String) -> Void = { _ in }) async throws {
-        let (seconds, attoseconds) = configuration.idleTimeout.components
-        let idle = TimeAmount.nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
         let app = Application(
             router: router(),
-            server: .http1(configuration: .init(idleTimeout: idle)),
+            server: .http1(configuration: .init(idleTimeout: TimeAmount(configuration.idleTimeout))),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.address.host, port: configuration.address.port),
                 serverName: nil),
