@@ -7,6 +7,7 @@ extension RepositoryContract {
         Case(name: "remote partitions are created in one transaction", run: partitionsCreatedTogether),
         Case(name: "a remote partition is claimed once, by a running job", run: partitionClaimedOnce),
         Case(name: "a lost worker's partition is sent again up to the attempt limit", run: lostPartitionsReclaimed),
+        Case(name: "a lost worker's partition of a stopping job ends STOPPED", run: lostPartitionsOfStoppingJobStop),
         Case(
             name: "a partition handed back at shutdown waits again and gives its attempt back", run: partitionHandedBack
         ),
@@ -131,6 +132,34 @@ extension RepositoryContract {
         let ended = try await repository.reclaimLostPartitions(
             jobExecutionId: job.id, lease: .seconds(3600), maxAttempts: 5)
         try check(ended.resent.isEmpty && ended.failed.isEmpty, "nothing is sent again for an ended execution")
+    }
+
+    static func lostPartitionsOfStoppingJobStop(_ repository: any JobRepository) async throws {
+        var job = try await launch(repository)
+        job.status = .started
+        job = try await repository.updateJobExecution(job)
+        let created = try await repository.createStepExecutions(partitions(job, ["a", "b", "c"]))
+        for partition in created.prefix(2) {
+            _ = try await repository.claimPartition(stepExecutionId: partition.id, workerId: "gone-worker")
+        }
+        job.status = .stopping
+        job = try await repository.updateJobExecution(job)
+
+        let swept = try await repository.reclaimLostPartitions(
+            jobExecutionId: job.id, lease: .seconds(3600), maxAttempts: 5)
+        try check(swept.resent.isEmpty && swept.failed.isEmpty, "nothing sent again for a stopping job, got \(swept)")
+        try check(swept.stopped.map(\.id) == created.prefix(2).map(\.id), "both lost partitions stopped, got \(swept)")
+        for step in swept.stopped {
+            try check(step.status == .stopped && step.exitCode == "STOPPED" && step.endTime != nil, "STOPPED: \(step)")
+            try check(step.exitMessage.contains("gone-worker"), "the message names the lost worker: \(step)")
+            try check(try await repository.stepExecution(id: step.id) == step, "stored as returned")
+        }
+        try check(
+            try await repository.stepExecution(id: created[2].id)?.status == .starting,
+            "a partition no worker took is the manager's to stop")
+        let again = try await repository.reclaimLostPartitions(
+            jobExecutionId: job.id, lease: .seconds(3600), maxAttempts: 5)
+        try check(again == PartitionReclaim(), "an ended partition is not swept twice, got \(again)")
     }
 
     static func partitionHandedBack(_ repository: any JobRepository) async throws {

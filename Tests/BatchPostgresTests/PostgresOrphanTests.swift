@@ -1,5 +1,6 @@
 import Batch
 import BatchPostgres
+import Foundation
 import Testing
 
 @Suite(.database) struct PostgresOrphanTests {
@@ -36,6 +37,39 @@ import Testing
             // The orphan's instance can run again.
             let again = try await launch(1, worker: "me")
             #expect(again.instanceId == orphan.instanceId)
+        }
+    }
+
+    /// A remote partition recorded as claimed by a live worker that does not run it (the claim's answer was lost, or
+    /// its end could not be stored) is failed by that worker's sweep once claimed longer ago than the grace, so its
+    /// manager stops waiting; partitions it runs, young claims, waiting ones and other workers' are left alone.
+    @Test func orphanedPartitionsOfALiveWorkerAreFailed() async throws {
+        try await TestDatabase.withRepository { repository in
+            let parameters = JobParameters(["n": .int(1)])
+            var job = try await repository.createJobExecution(
+                jobName: "orphans", jobKey: parameters.instanceKey, parameters: parameters, workerId: "manager")
+            job.status = .started
+            job = try await repository.updateJobExecution(job)
+            let now = Date()
+            let created = try await repository.createStepExecutions(
+                ["orphan", "running", "others", "waiting", "young"].map {
+                    StepExecution(jobExecutionId: job.id, stepName: "load:\($0)", startTime: now, lastUpdated: now)
+                })
+            for (index, worker) in ["me", "me", "someone-else"].enumerated() {
+                _ = try await repository.claimPartition(stepExecutionId: created[index].id, workerId: worker)
+            }
+            try await Task.sleep(for: .seconds(3))
+            _ = try await repository.claimPartition(stepExecutionId: created[4].id, workerId: "me")
+
+            let failed = try await repository.failOrphanedPartitions(
+                workerId: "me", running: [created[1].id], grace: .seconds(2))
+            #expect(failed.map(\.id) == [created[0].id])
+            #expect(failed.first?.status == .failed && failed.first?.endTime != nil)
+            #expect(failed.first?.exitMessage.contains("was not running this partition") == true)
+            for (index, status) in [(1, BatchStatus.started), (2, .started), (3, .starting), (4, .started)] {
+                #expect(try await repository.stepExecution(id: created[index].id)?.status == status, "\(index)")
+            }
+            #expect(try await repository.jobExecutionStatus(id: job.id)?.status == .started, "the job is its manager's")
         }
     }
 }

@@ -143,6 +143,42 @@ struct RemotePartitionTests {
         #expect(partitions.allSatisfy { $0.status == .stopped })
     }
 
+    @Test("a stopping job whose partitions' worker is lost: they end STOPPED and the manager's wait ends")
+    func lostWorkerWhileStopping() async throws {
+        let written = Recorder<Int>()
+        // No worker attached: the partitions wait until this test claims them for "w1".
+        let repository = InMemoryJobRepository()
+        let dispatcher = InMemoryPartitionDispatcher(repository: repository)
+        let manager = JobOperator(
+            registry: try JobRegistry([Self.job(written: written)]), repository: repository, workerId: "manager",
+            logger: quietLogger, partitionDispatcher: dispatcher)
+        let fleet = Fleet(manager: manager, workers: [], dispatcher: dispatcher, repository: repository)
+        let id = try await fleet.manager.startAsync("remote-sums")
+        var partitions: [StepExecution] = []
+        try await eventually("the partitions are stored") {
+            partitions = try await fleet.repository.stepExecutions(jobExecutionId: id).filter {
+                $0.stepName.hasPrefix("sum:")
+            }
+            return partitions.count == 4
+        }
+        fleet.repository.recordHeartbeat(workerId: "w1")
+        for partition in partitions {
+            _ = try await fleet.repository.claimPartition(stepExecutionId: partition.id, workerId: "w1")
+        }
+        _ = try await fleet.manager.stop(.executionId(id))
+        #expect(try await fleet.repository.jobExecution(id: id)?.status == .stopping)
+        fleet.repository.removeHeartbeat(workerId: "w1")  // w1 dies before its partitions could stop
+        try await eventually("the manager's wait ends", timeout: .seconds(10)) {
+            try await fleet.repository.jobExecution(id: id)?.status.isFinished == true
+        }
+        #expect(try await fleet.repository.jobExecution(id: id)?.status == .stopped)
+        let ended = try await fleet.repository.stepExecutions(jobExecutionId: id).filter {
+            $0.stepName.hasPrefix("sum:")
+        }
+        #expect(ended.allSatisfy { $0.status == .stopped && $0.exitMessage.contains("w1") }, "\(ended)")
+        #expect(fleet.dispatcher.dispatched.count == 4, "nothing sent again for a stopping job")
+    }
+
     @Test("the fingerprint follows the step structure")
     func fingerprint() {
         let written = Recorder<Int>()

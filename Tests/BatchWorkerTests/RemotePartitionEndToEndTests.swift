@@ -147,7 +147,9 @@ struct RemotePartitionEndToEndTests {
         }
     }
 
-    @Test("partition messages for an unknown job, or malformed, are dead-lettered with the reason")
+    @Test(
+        "partition messages for an unknown job, or malformed, are dead-lettered with the reason; a named partition FAILS"
+    )
     func unknownJobDeadLettered() async throws {
         try await EndToEnd.with { world in
             try await world.startWorker()
@@ -172,8 +174,10 @@ struct RemotePartitionEndToEndTests {
             #expect(reasons.contains { $0.contains("does not know job 'not-deployed'") }, "\(reasons)")
             #expect(reasons.contains { $0.contains("stepExecutionId") }, "\(reasons)")
             #expect(reasons.contains { $0.contains("only 'partition' messages") }, "\(reasons)")
+            // The partition no worker can run ends FAILED with the reason, so that its manager stops waiting.
             let stored = try await world.repository.stepExecution(id: step.id)
-            #expect(stored?.status == .starting && stored?.workerId == nil, "nothing was run or claimed")
+            #expect(stored?.status == .failed && stored?.workerId == nil, "nothing was run or claimed")
+            #expect(stored?.exitMessage.contains("does not know job 'not-deployed'") == true)
         }
     }
 

@@ -102,49 +102,55 @@ struct WorkerPartitionUnitTests {
             return
         }
         #expect(kind.contains("only 'partition' messages"), "\(kind)")
-        #expect(try await repository.stepExecution(id: partition!.id)?.status == .starting, "nothing claimed")
+        // The partition no worker can run ends FAILED with the reason, and so its manager stops waiting for it.
+        let refused = try await repository.stepExecution(id: partition!.id)
+        #expect(
+            refused?.status == .failed && refused?.workerId == nil, "nothing claimed: \(String(describing: refused))")
+        #expect(refused?.exitMessage.contains("differs from its manager's") == true)
+        #expect(
+            harness.events.events.contains { $0.routingKey == "step.spread.FAILED" }, "its step event wakes the manager"
+        )
         _ = try await other.stop(.executionId(id))
         _ = try await harness.shutDown().get()
         _ = try await manager.shutDown().get()
     }
 
-    @Test("a worker shutting down stops its partitions at their next chunk and hands them back to the queue")
-    func handBackOnShutdown() async throws {
+    /// Starts `looping` on a manager that runs elsewhere (its dispatcher hands the partitions to no one) and
+    /// returns once its two partitions are stored.
+    static func startLooping() async throws -> (
+        repository: InMemoryJobRepository, manager: JobOperator, id: Int64, partitions: [StepExecution]
+    ) {
         let repository = InMemoryJobRepository()
-        let looping = Job("looping") {
-            PartitionStep(
-                "parts", partitions: 2,
-                partitioner: { grid, _ in
-                    Dictionary(uniqueKeysWithValues: (1...grid).map { ("p\($0)", ExecutionContext()) })
-                },
-                step: Step("loop") { context in
-                    while true {
-                        try await context.throwIfStopRequested()
-                        try await Task.sleep(for: .milliseconds(5))
-                    }
-                }
-            ).remote()
-        }
-        // The manager runs elsewhere; its dispatcher hands the partitions to no one.
         let manager = JobOperator(
-            registry: try JobRegistry([looping]), repository: repository,
+            registry: try JobRegistry([UnitJobs.loopingPartitions]), repository: repository,
             partitionDispatcher: InMemoryPartitionDispatcher(repository: repository))
-        let id = try await manager.startAsync("looping")
+        let id = try await manager.startAsync(UnitJobs.loopingPartitions.name)
         var partitions: [StepExecution] = []
         try await eventually("partitions stored") {
             partitions = try await repository.stepExecutions(jobExecutionId: id).filter { $0.stepName.contains(":") }
             return partitions.count == 2
         }
-        let harness = try WorkerHarness(
-            jobs: [looping], repository: repository, concurrency: 2, takesPartitions: true)
+        return (repository, manager, id, partitions)
+    }
+
+    /// Sends `partitions` to `harness`'s worker and waits until it runs them all.
+    static func runHere(_ partitions: [StepExecution], of id: Int64, on harness: WorkerHarness) async throws {
         for partition in partitions {
             harness.partitions.enqueue(.partition(executionId: id, stepExecutionId: partition.id))
         }
-        try await eventually("both running here") {
-            try await repository.stepExecutions(jobExecutionId: id).filter {
+        try await eventually("all running here") {
+            try await harness.repository.stepExecutions(jobExecutionId: id).filter {
                 $0.stepName.contains(":") && $0.status == .started && $0.workerId == "unit-worker"
-            }.count == 2
+            }.count == partitions.count
         }
+    }
+
+    @Test("a worker shutting down stops its partitions at their next chunk and hands them back to the queue")
+    func handBackOnShutdown() async throws {
+        let (repository, manager, id, partitions) = try await Self.startLooping()
+        let harness = try WorkerHarness(
+            jobs: [UnitJobs.loopingPartitions], repository: repository, concurrency: 2, takesPartitions: true)
+        try await Self.runHere(partitions, of: id, on: harness)
         _ = try await harness.shutDown().get()
         let after = try await repository.stepExecutions(jobExecutionId: id).filter { $0.stepName.contains(":") }
         #expect(after.allSatisfy { $0.status == .starting && $0.workerId == nil }, "back to waiting: \(after)")
@@ -153,5 +159,41 @@ struct WorkerPartitionUnitTests {
         #expect(try await repository.jobExecution(id: id)?.status == .started, "the job goes on")
         _ = try await manager.stop(.executionId(id))
         #expect(try await manager.wait(for: id).status == .stopped)
+    }
+
+    @Test("a worker that cannot hand a stopped partition back (the queue refuses) leaves it STOPPED, not waiting")
+    func handBackThatCannotBeSent() async throws {
+        let (repository, _, id, partitions) = try await Self.startLooping()
+        let harness = try WorkerHarness(
+            jobs: [UnitJobs.loopingPartitions], repository: repository, concurrency: 2, takesPartitions: true)
+        try await Self.runHere(partitions, of: id, on: harness)
+        harness.events.fail(with: BatchError(.invalidState, "the broker is gone"))
+        _ = try await harness.shutDown().get()
+        let after = try await repository.stepExecutions(jobExecutionId: id).filter { $0.stepName.contains(":") }
+        #expect(after.allSatisfy { $0.status == .stopped && $0.endTime != nil }, "STOPPED: \(after)")
+        #expect(after.allSatisfy { $0.exitMessage.contains("could not hand the partition back") }, "\(after)")
+        #expect(harness.partitions.deliveries.count == 2, "no message was sent")
+        try await eventually("the manager's wait ends", timeout: .seconds(10)) {
+            try await repository.jobExecution(id: id)?.status.isFinished == true
+        }
+    }
+
+    @Test("a partition recorded as this worker's that it does not run (its claim's answer was lost) ends FAILED")
+    func orphanedPartitionFailed() async throws {
+        let (repository, manager, id, partitions) = try await Self.startLooping()
+        let harness = try WorkerHarness(
+            jobs: [UnitJobs.loopingPartitions], repository: repository, concurrency: 2, takesPartitions: true)
+        // p1 runs here; p2's claim committed for this worker, but the worker never heard of it.
+        harness.partitions.enqueue(.partition(executionId: id, stepExecutionId: partitions[0].id))
+        _ = try await repository.claimPartition(stepExecutionId: partitions[1].id, workerId: "unit-worker")
+        try await eventually("the orphan is failed after the grace", timeout: .seconds(10)) {
+            try await repository.stepExecution(id: partitions[1].id)?.status == .failed
+        }
+        let orphan = try await repository.stepExecution(id: partitions[1].id)
+        #expect(orphan?.exitMessage.contains("was not running this partition") == true)
+        #expect(try await repository.stepExecution(id: partitions[0].id)?.status == .started, "the one it runs goes on")
+        _ = try await manager.stop(.executionId(id))
+        #expect(try await manager.wait(for: id).status == .failed, "the manager saw the FAILED partition")
+        _ = try await harness.shutDown().get()
     }
 }

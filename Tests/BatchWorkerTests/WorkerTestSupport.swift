@@ -71,6 +71,22 @@ enum UnitJobs {
     /// Completes at once.
     static let hello = Job("hello") { Step("say") { _ in } }
 
+    /// `looping`: two remote partitions, each running until asked to stop.
+    static let loopingPartitions = Job("looping") {
+        PartitionStep(
+            "parts", partitions: 2,
+            partitioner: { grid, _ in
+                Dictionary(uniqueKeysWithValues: (1...grid).map { ("p\($0)", ExecutionContext()) })
+            },
+            step: Step("loop") { context in
+                while true {
+                    try await context.throwIfStopRequested()
+                    try await Task.sleep(for: .milliseconds(5))
+                }
+            }
+        ).remote()
+    }
+
     /// Runs until asked to stop, checking every 5 ms; ends STOPPED.
     static let slow = Job("slow") {
         Step("loop") { context in

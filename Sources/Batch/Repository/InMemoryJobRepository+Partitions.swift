@@ -87,8 +87,7 @@ extension InMemoryJobRepository {
         let clock = ContinuousClock.now
         return state.withLock { state in
             var result = PartitionReclaim()
-            guard let job = state.executions[jobExecutionId], job.status == .starting || job.status == .started
-            else { return result }
+            guard let job = state.executions[jobExecutionId], job.status.isRunning else { return result }
             for id in state.stepsOfExecution[jobExecutionId] ?? [] {
                 guard var step = state.steps[id], step.status == .started || step.status == .stopping,
                     let worker = step.workerId
@@ -96,7 +95,14 @@ extension InMemoryJobRepository {
                 if let beat = state.heartbeats[worker], clock - beat <= lease { continue }
                 step.version += 1
                 step.lastUpdated = now
-                if step.attempt >= maxAttempts {
+                if job.status == .stopping {
+                    step.status = .stopped
+                    step.exitCode = BatchStatus.stopped.rawValue
+                    step.exitMessage =
+                        "worker \(worker) was lost (no heartbeat within the lease) while the job execution was stopping"
+                    step.endTime = now
+                    result.stopped.append(step)
+                } else if step.attempt >= maxAttempts {
                     step.status = .failed
                     step.exitCode = BatchStatus.failed.rawValue
                     step.exitMessage =

@@ -105,8 +105,11 @@ public protocol JobRepository: Sendable {
     /// The lease sweep of one job execution's remote partitions: each STARTED or STOPPING partition whose worker has
     /// no heartbeat within `lease` (or no worker record at all) is sent again — back to STARTING without a worker,
     /// its context (the last committed chunk) kept — unless it already had `maxAttempts` attempts: then it ends
-    /// FAILED, naming the lost worker. Only while the job execution runs.
-    /// - Returns: the partitions now STARTING again (to publish anew) and those that ended FAILED.
+    /// FAILED, naming the lost worker. While the job execution is STOPPING, a lost worker's partition is not sent
+    /// again: it ends STOPPED (it would have stopped at its next chunk), so the manager's wait ends. Nothing is done
+    /// once the job execution has ended.
+    /// - Returns: the partitions now STARTING again (to publish anew), those that ended FAILED and those that ended
+    ///   STOPPED.
     func reclaimLostPartitions(
         jobExecutionId: Int64, lease: Duration, maxAttempts: Int
     ) async throws -> PartitionReclaim
@@ -208,10 +211,13 @@ public struct PartitionReclaim: Sendable, Hashable {
     public var resent: [StepExecution]
     /// The partitions past their attempt limit, now FAILED.
     public var failed: [StepExecution]
+    /// The partitions of a STOPPING job execution whose worker was lost, now STOPPED.
+    public var stopped: [StepExecution]
 
     /// Creates a result.
-    public init(resent: [StepExecution] = [], failed: [StepExecution] = []) {
+    public init(resent: [StepExecution] = [], failed: [StepExecution] = [], stopped: [StepExecution] = []) {
         self.resent = resent
         self.failed = failed
+        self.stopped = stopped
     }
 }

@@ -38,4 +38,46 @@ extension PostgresJobRepository {
         }
         return failed
     }
+
+    /// Marks FAILED the remote partitions recorded as run by `workerId` (STARTED or STOPPING) that the worker is not
+    /// running: claimed more than `grace` ago (by the database clock) and not in `running`. Such an orphan appears
+    /// when a claim committed but its answer was lost, or when a partition's final update could not be stored: no
+    /// one runs it, and its worker's heartbeat keeps its manager's lease sweep away from it, so the manager would
+    /// wait for ever. FAILED ends that wait (the job fails, and a restart runs the partition again from its last
+    /// chunk).
+    ///
+    /// - Parameters:
+    ///   - workerId: the worker asking (it knows what it runs).
+    ///   - running: the step execution ids of the partitions it runs.
+    ///   - grace: how long ago a partition must have been claimed to count (one being launched is left alone).
+    /// - Returns: the partitions marked FAILED.
+    @discardableResult
+    public func failOrphanedPartitions(
+        workerId: String, running: Set<Int64>, grace: Duration = .seconds(30)
+    ) async throws -> [StepExecution] {
+        let runningList = "{" + running.sorted().map(String.init).joined(separator: ",") + "}"
+        let failed = try await repositoryCall("fail the orphaned partitions of worker \(workerId)") {
+            try await select(
+                """
+                UPDATE \(quoted).step_executions
+                   SET status = 'FAILED', exit_code = 'FAILED', end_time = now(), last_updated = now(),
+                       version = version + 1,
+                       exit_message = 'worker ' || worker_id || ' was not running this partition (its claim was '
+                                      || 'recorded but it never ran, or its end could not be stored)'
+                 WHERE worker_id = $1 AND status IN ('STARTED', 'STOPPING')
+                   AND NOT (id = ANY($2::int8[])) AND start_time < now() - make_interval(secs => $3)
+                RETURNING \(Self.stepExecutionColumns)
+                """, [.text(workerId), .text(runningList), .double(grace.timeInterval)]
+            ).map(Self.stepExecution(from:))
+        }
+        for partition in failed {
+            logger.warning(
+                "marked an orphaned partition FAILED",
+                metadata: [
+                    "step.name": "\(partition.stepName)", "step.execution.id": "\(partition.id)",
+                    "job.execution.id": "\(partition.jobExecutionId)",
+                ])
+        }
+        return failed
+    }
 }

@@ -105,24 +105,29 @@ extension PostgresJobRepository {
             let rows = try await select(
                 """
                 WITH lost AS (
-                    SELECT s.id, s.worker_id, s.attempt
+                    SELECT s.id, s.worker_id, s.attempt, j.status = 'STOPPING' AS stopping
                       FROM \(quoted).step_executions s
                       JOIN \(quoted).job_executions j ON j.id = s.job_execution_id
                       LEFT JOIN \(quoted).workers w ON w.id = s.worker_id
                      WHERE s.job_execution_id = $1 AND s.worker_id IS NOT NULL
-                       AND s.status IN ('STARTED', 'STOPPING') AND j.status IN ('STARTING', 'STARTED')
+                       AND s.status IN ('STARTED', 'STOPPING') AND j.status IN ('STARTING', 'STARTED', 'STOPPING')
                        AND (w.id IS NULL OR w.heartbeat < now() - make_interval(secs => $2))
                        FOR UPDATE OF s SKIP LOCKED
                 ), updated AS (
                     UPDATE \(quoted).step_executions s
-                       SET status = CASE WHEN l.attempt >= $3 THEN 'FAILED' ELSE 'STARTING' END,
-                           exit_code = CASE WHEN l.attempt >= $3 THEN 'FAILED' ELSE s.exit_code END,
-                           exit_message = CASE WHEN l.attempt >= $3
+                       SET status = CASE WHEN l.stopping THEN 'STOPPED' WHEN l.attempt >= $3 THEN 'FAILED'
+                                         ELSE 'STARTING' END,
+                           exit_code = CASE WHEN l.stopping THEN 'STOPPED' WHEN l.attempt >= $3 THEN 'FAILED'
+                                            ELSE s.exit_code END,
+                           exit_message = CASE
+                               WHEN l.stopping THEN 'worker ' || l.worker_id || ' was lost (no heartbeat within the '
+                                    || 'lease) while the job execution was stopping'
+                               WHEN l.attempt >= $3
                                THEN 'worker ' || l.worker_id || ' was lost (no heartbeat within the lease) on attempt '
                                     || l.attempt || ' of ' || $3::text || '; the partition is not sent again'
                                ELSE s.exit_message END,
-                           end_time = CASE WHEN l.attempt >= $3 THEN now() ELSE s.end_time END,
-                           worker_id = CASE WHEN l.attempt >= $3 THEN s.worker_id ELSE NULL END,
+                           end_time = CASE WHEN l.stopping OR l.attempt >= $3 THEN now() ELSE s.end_time END,
+                           worker_id = CASE WHEN l.stopping OR l.attempt >= $3 THEN s.worker_id ELSE NULL END,
                            version = s.version + 1, last_updated = now()
                       FROM lost l WHERE s.id = l.id
                     RETURNING s.*
@@ -131,18 +136,19 @@ extension PostgresJobRepository {
                 """, [.int(jobExecutionId), .double(lease.timeInterval), .int(maxAttempts)])
             var result = PartitionReclaim()
             for step in try rows.map(Self.stepExecution(from:)) {
-                if step.status == .failed {
-                    result.failed.append(step)
-                } else {
-                    result.resent.append(step)
+                switch step.status {
+                case .failed: result.failed.append(step)
+                case .stopped: result.stopped.append(step)
+                default: result.resent.append(step)
                 }
             }
-            for step in result.resent + result.failed {
+            for step in result.resent + result.failed + result.stopped {
                 logger.warning(
                     "a partition's worker was lost",
                     metadata: [
                         "step.execution.id": "\(step.id)", "step.name": "\(step.stepName)",
-                        "attempt": "\(step.attempt)", "outcome": "\(step.status == .failed ? "FAILED" : "sent again")",
+                        "attempt": "\(step.attempt)",
+                        "outcome": "\(step.status == .starting ? "sent again" : step.status.rawValue)",
                     ])
             }
             return result

@@ -5,8 +5,8 @@ import Synchronization
 
 /// A ``WorkerRegistry`` in memory, the twin of the `workers` table for tests: records registrations, heartbeats and
 /// deregistrations, and — given the ``InMemoryJobRepository`` the workers use — fails the executions of lost
-/// workers, orphans, and those a worker gives up, as the PostgreSQL repository does (job executions only; their
-/// step executions are left as they are).
+/// workers, orphans (executions and remote partitions), and those a worker gives up, as the PostgreSQL repository
+/// does (the steps of a failed job execution are left as they are).
 public final class InMemoryWorkerRegistry: WorkerRegistry {
     /// One registered worker.
     public struct Entry: Sendable, Hashable {
@@ -30,10 +30,17 @@ public final class InMemoryWorkerRegistry: WorkerRegistry {
 
     private let state = Mutex(State())
     private let repository: (any JobRepository)?
+    /// How long ago a partition must have been claimed for the orphan sweep to fail it.
+    public let partitionGrace: Duration
 
     /// Creates an empty registry.
-    /// - Parameter repository: where the executions live, for the sweeps (without one they find nothing).
-    public init(repository: (any JobRepository)? = nil) { self.repository = repository }
+    /// - Parameters:
+    ///   - repository: where the executions live, for the sweeps (without one they find nothing).
+    ///   - partitionGrace: how long ago a partition must have been claimed for the orphan sweep to fail it.
+    public init(repository: (any JobRepository)? = nil, partitionGrace: Duration = .seconds(1)) {
+        self.repository = repository
+        self.partitionGrace = partitionGrace
+    }
 
     /// The workers registered now.
     public var workers: [String: Entry] { state.withLock { $0.workers } }
@@ -99,6 +106,28 @@ public final class InMemoryWorkerRegistry: WorkerRegistry {
         return try await fail(message: { "worker \($0) was not running this execution" }) { execution in
             execution.workerId == workerId && !running.contains(execution.id)
         }
+    }
+
+    /// Fails `workerId`'s running remote partitions that are not in `running` and were claimed more than
+    /// ``partitionGrace`` ago (a partition is claimed before its run begins).
+    public func sweepOrphanedPartitions(workerId: String, running: Set<Int64>) async throws -> [StepExecution] {
+        try check()
+        guard let repository else { return [] }
+        let claimedBefore = Date() - partitionGrace.timeInterval
+        var failed: [StepExecution] = []
+        for execution in try await repository.jobExecutions(jobName: nil, limit: 10_000) {
+            for var step in try await repository.stepExecutions(jobExecutionId: execution.id)
+            where step.workerId == workerId && step.status.isRunning && !running.contains(step.id)
+                && step.startTime < claimedBefore
+            {
+                step.status = .failed
+                step.exitCode = "FAILED"
+                step.exitMessage = "worker \(workerId) was not running this partition"
+                step.endTime = Date()
+                failed.append(try await repository.updateStepExecution(step))
+            }
+        }
+        return failed
     }
 
     /// Fails every running execution of `workerId` with `message`.

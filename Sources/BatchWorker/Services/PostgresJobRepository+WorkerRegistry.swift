@@ -23,4 +23,10 @@ extension PostgresJobRepository: WorkerRegistry {
     public func sweepOrphanedExecutions(workerId: String, running: Set<Int64>) async throws -> [JobExecution] {
         try await failOrphanedExecutions(workerId: workerId, running: running, grace: .seconds(30))
     }
+
+    /// Fails this worker's partitions it is not running, once claimed more than 30 s ago
+    /// (``failOrphanedPartitions(workerId:running:grace:)``).
+    public func sweepOrphanedPartitions(workerId: String, running: Set<Int64>) async throws -> [StepExecution] {
+        try await failOrphanedPartitions(workerId: workerId, running: running, grace: .seconds(30))
+    }
 }

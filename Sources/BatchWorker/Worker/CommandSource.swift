@@ -93,8 +93,8 @@ extension EventSink {
 /// The workers' shared record: who is alive, and the executions of those who are not.
 ///
 /// A worker registers, heartbeats, and deregisters when it ends cleanly; every heartbeat it also fails the
-/// executions of workers whose heartbeat is older than the lease, and its own executions it is not running
-/// (orphans of a start whose commit answer was lost).
+/// executions of workers whose heartbeat is older than the lease, and its own executions and remote partitions it is
+/// not running (orphans of a start or claim whose commit answer was lost).
 public protocol WorkerRegistry: Sendable {
     /// Records a worker as alive, with its capacity (its `--concurrency`; nil for a process without one).
     func register(workerId: String, host: String, pid: Int, capacity: Int?) async throws
@@ -109,6 +109,10 @@ public protocol WorkerRegistry: Sendable {
     /// Marks FAILED the running executions recorded for `workerId` that it is not running.
     /// - Returns: the executions marked FAILED.
     func sweepOrphanedExecutions(workerId: String, running: Set<Int64>) async throws -> [JobExecution]
+    /// Marks FAILED the remote partitions recorded as run by `workerId` that it is not running (`running` holds
+    /// their step execution ids), so that their managers stop waiting.
+    /// - Returns: the partitions marked FAILED.
+    func sweepOrphanedPartitions(workerId: String, running: Set<Int64>) async throws -> [StepExecution]
     /// Marks FAILED every running execution of `workerId` (its grace period ended with them still running).
     /// - Returns: the executions marked FAILED.
     func failRunningExecutions(workerId: String, message: String) async throws -> [JobExecution]

@@ -5,8 +5,9 @@ import ServiceLifecycle
 
 /// The heartbeat and lease service, shared by `swiftbatch worker` and `swiftbatch run`: every interval it records
 /// the process's heartbeat (registering again if its row was removed), fails the executions of workers past their
-/// lease, and fails its own executions it is not running (orphans). On graceful shutdown it deregisters — only if
-/// nothing of its own still runs, so that what it leaves behind is swept once the lease expires.
+/// lease, and fails its own executions and remote partitions it is not running (orphans). On graceful shutdown it
+/// deregisters — only if nothing of its own still runs, so that what it leaves behind is swept once the lease
+/// expires.
 ///
 /// What it asks the registry runs in a task of its own: a database that stopped answering cannot hold the service
 /// past a shutdown or a cancellation.
@@ -17,6 +18,7 @@ public final class HeartbeatService: Service {
     private let lease: Duration
     private let capacity: Int?
     private let running: @Sendable () -> Set<Int64>
+    private let runningPartitions: (@Sendable () -> Set<Int64>)?
     private let observer: (any JobExecutionObserver)?
     private let logger: Logger
 
@@ -28,11 +30,14 @@ public final class HeartbeatService: Service {
     ///   - lease: how long a worker may go without a heartbeat before its executions are failed.
     ///   - capacity: what the process registers as its capacity (its `--concurrency`), if it has one.
     ///   - running: the executions this process runs now.
+    ///   - runningPartitions: the remote partitions (step execution ids) this process runs now, for a process that
+    ///     takes them; its partitions recorded as running that are not among them are failed.
     ///   - observer: told of every execution the sweeps fail (the worker publishes them as events).
     ///   - logger: for failed heartbeats.
     public init(
         registry: any WorkerRegistry, workerId: String, interval: Duration, lease: Duration, capacity: Int? = nil,
-        running: @escaping @Sendable () -> Set<Int64>, observer: (any JobExecutionObserver)? = nil, logger: Logger
+        running: @escaping @Sendable () -> Set<Int64>, runningPartitions: (@Sendable () -> Set<Int64>)? = nil,
+        observer: (any JobExecutionObserver)? = nil, logger: Logger
     ) {
         self.registry = registry
         self.workerId = workerId
@@ -40,6 +45,7 @@ public final class HeartbeatService: Service {
         self.lease = lease
         self.capacity = capacity
         self.running = running
+        self.runningPartitions = runningPartitions
         self.observer = observer
         self.logger = logger
     }
@@ -75,6 +81,9 @@ public final class HeartbeatService: Service {
             }
             for execution in try await registry.sweepOrphanedExecutions(workerId: workerId, running: running()) {
                 await observer?.jobExecutionChanged(execution)
+            }
+            if let runningPartitions {
+                _ = try await registry.sweepOrphanedPartitions(workerId: workerId, running: runningPartitions())
             }
         } catch {
             logger.warning("heartbeat failed", metadata: ["error": "\(error)"])

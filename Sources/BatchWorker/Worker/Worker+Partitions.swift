@@ -69,8 +69,9 @@ extension Worker {
 
     /// Takes one partition message: checks it names a partition of a job this worker defines as its manager does,
     /// claims it (acked after that commit) and runs it in a task of its own. A message that can never run is
-    /// dead-lettered with the reason; one that met a passing failure is retried later; one whose partition was taken
-    /// already, or ended, is acked and dropped. All in a `batch.command` span continuing the manager's trace, under
+    /// dead-lettered with the reason, and the partition it names, if still waiting, ends FAILED with that reason (its
+    /// manager would otherwise wait for ever); one that met a passing failure is retried later; one whose partition
+    /// was taken already, or ended, is acked and dropped. All in a `batch.command` span continuing the manager's trace, under
     /// which the partition's own spans hang.
     func handlePartition(_ delivery: any CommandDelivery) async {
         await metrics.traced(delivery) { span in
@@ -83,9 +84,9 @@ extension Worker {
     /// claimed, refused when its job no longer runs or it was taken already.
     private func takePartition(_ delivery: any CommandDelivery, span: (any Span)?) async {
         let action = Command.Action.partition.rawValue
-        let command: Command
+        var named: (jobExecutionId: Int64, stepExecutionId: Int64)?
         do {
-            command = try delivery.command()
+            let command = try delivery.command()
             guard command.action == .partition, case .execution(let executionId) = command.target,
                 let stepExecutionId = command.stepExecutionId
             else {
@@ -93,6 +94,7 @@ extension Worker {
                     .invalidJSON,
                     "only 'partition' messages belong on the partitions queue, found '\(command.action.rawValue)'")
             }
+            named = (executionId, stepExecutionId)
             var logger = self.logger
             logger[metadataKey: "job.execution.id"] = "\(executionId)"
             logger[metadataKey: "step.execution.id"] = "\(stepExecutionId)"
@@ -127,12 +129,15 @@ extension Worker {
                 throw BatchError(.executionNotFound, "no step execution \(stepExecutionId)")
             }
         } catch {
-            await settlePartition(delivery, failedWith: error, span: span)
+            await settlePartition(delivery, naming: named, failedWith: error, span: span)
         }
     }
 
+    /// Settles a partition message that failed: dead-lettered when it can never run (and its partition, when it
+    /// names one still waiting, ended FAILED with the reason so that its manager stops waiting), else retried.
     private func settlePartition(
-        _ delivery: any CommandDelivery, failedWith error: any Error, span: (any Span)?
+        _ delivery: any CommandDelivery, naming named: (jobExecutionId: Int64, stepExecutionId: Int64)?,
+        failedWith error: any Error, span: (any Span)?
     ) async {
         let impossible: Set<BatchError.Code> = [.jobNotFound, .invalidDefinition, .executionNotFound, .invalidJSON]
         let decision: CommandRetryPolicy.Decision
@@ -148,6 +153,7 @@ extension Worker {
         switch decision {
         case .refuse(let reason), .deadLetter(let reason):
             logger.warning("dead-lettering a partition that cannot run", metadata: ["reason": "\(reason)"])
+            if let named { await failWaitingPartition(named, reason: reason) }
             do { try await delivery.deadLetter(reason: reason) } catch {
                 logger.error("could not dead-letter a partition", metadata: ["error": "\(error)"])
             }
@@ -158,6 +164,30 @@ extension Worker {
             do { try await delivery.retry(attempts: attempts, after: delay) } catch {
                 logger.error("could not send a partition back for a retry", metadata: ["error": "\(error)"])
             }
+        }
+    }
+
+    /// Ends a partition that no worker can run FAILED with `reason`, if it still waits (STARTING, of that job
+    /// execution), and publishes its step event, which wakes its manager.
+    private func failWaitingPartition(_ named: (jobExecutionId: Int64, stepExecutionId: Int64), reason: String) async {
+        let repository = jobOperator.repository
+        do {
+            guard var step = try await repository.stepExecution(id: named.stepExecutionId),
+                step.jobExecutionId == named.jobExecutionId, step.status == .starting,
+                let execution = try await repository.jobExecution(id: named.jobExecutionId)
+            else { return }
+            step.status = .failed
+            step.exitCode = BatchStatus.failed.rawValue
+            step.exitMessage = "the partition cannot run: \(reason)"
+            step.endTime = Date()
+            let stored = try await repository.updateStepExecution(step)
+            await publishStepEvent(stored, of: execution)
+        } catch let error as BatchError where error.code == .optimisticLock {
+            // Another worker took it meanwhile: it runs there.
+        } catch {
+            logger.error(
+                "could not mark a partition that cannot run FAILED; its manager waits for it",
+                metadata: ["step.execution.id": "\(named.stepExecutionId)", "error": "\(error.batchDescription)"])
         }
     }
 
@@ -191,7 +221,22 @@ extension Worker {
                 status == .starting || status == .started
             else { return nil }
             let stored = try await jobOperator.repository.handBackPartition(stopped)
-            try await sink.sendPartitions([.partition(executionId: execution.id, stepExecutionId: stored.id)])
+            do {
+                try await sink.sendPartitions([.partition(executionId: execution.id, stepExecutionId: stored.id)])
+            } catch {
+                // Waiting without a message, no worker would ever take it: it ends STOPPED again.
+                var ended = stored
+                ended.status = .stopped
+                ended.exitCode = BatchStatus.stopped.rawValue
+                ended.exitMessage =
+                    "the worker shut down and could not hand the partition back: \(error.batchDescription)"
+                ended.endTime = Date()
+                let restored = try await jobOperator.repository.updateStepExecution(ended)
+                logger.warning(
+                    "could not hand a stopped partition back; its manager sees it STOPPED",
+                    metadata: ["error": "\(error.batchDescription)"])
+                return restored
+            }
             logger.info("partition handed back to the fleet", metadata: ["step.name": "\(stored.stepName)"])
             return stored
         } catch {

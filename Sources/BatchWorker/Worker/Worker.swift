@@ -127,13 +127,15 @@ public final class Worker: Service {
 
     private func makeServices() -> [ServiceGroupConfiguration.ServiceConfiguration] {
         let jobOperator = jobOperator
+        let runningPartitions: (@Sendable () -> Set<Int64>)? =
+            partitions == nil ? nil : { @Sendable in Set(jobOperator.runningPartitionIds) }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(
                 service: HeartbeatService(
                     registry: workers, workerId: configuration.workerId, interval: configuration.heartbeatInterval,
                     lease: configuration.lease, capacity: configuration.concurrency,
-                    running: { Set(jobOperator.runningExecutionIds) }, observer: events,
-                    logger: logger),
+                    running: { Set(jobOperator.runningExecutionIds) }, runningPartitions: runningPartitions,
+                    observer: events, logger: logger),
                 successTerminationBehavior: .ignore, serviceName: "heartbeat"),
             .init(service: events, successTerminationBehavior: .ignore, serviceName: "events"),
         ]
