@@ -33,12 +33,13 @@ public final class InterceptingRepository: JobRepository {
 
     /// Runs `beforeCreate`, then creates the execution in ``base``.
     public func createJobExecution(
-        jobName: String, jobKey: String, parameters: JobParameters, workerId: String?
+        jobName: String, jobKey: String, parameters: JobParameters, workerId: String?, newInstanceOnly: Bool
     ) async throws -> JobExecution {
         calls.withLock { $0 += 1 }
         try await beforeCreate()
         return try await base.createJobExecution(
-            jobName: jobName, jobKey: jobKey, parameters: parameters, workerId: workerId)
+            jobName: jobName, jobKey: jobKey, parameters: parameters, workerId: workerId,
+            newInstanceOnly: newInstanceOnly)
     }
     /// Runs `beforeUpdate`, then updates the execution in ``base``.
     public func updateJobExecution(_ execution: JobExecution) async throws -> JobExecution {

@@ -23,6 +23,7 @@ public enum RepositoryContract {
             Case(name: "a launch creates an instance and a STARTING execution", run: launchCreatesInstance),
             Case(name: "one running execution per instance", run: oneRunningPerInstance),
             Case(name: "start rules after each final status", run: startRulesAfterFinalStatuses),
+            Case(name: "a new-instance-only launch runs an instance once", run: newInstanceOnlyLaunch),
             Case(name: "a restart carries the job context over", run: restartCarriesContext),
             Case(name: "a stale job execution update is refused", run: staleJobUpdateRefused),
             Case(name: "lookups of instances and executions", run: lookups),
@@ -107,6 +108,31 @@ public enum RepositoryContract {
                 try check(last?.id == second.id, "the new execution is the instance's last")
             }
         }
+    }
+
+    static func newInstanceOnlyLaunch(_ repository: any JobRepository) async throws {
+        func launchNew(_ parameters: JobParameters) async throws -> JobExecution {
+            try await repository.createJobExecution(
+                jobName: "slots", jobKey: parameters.instanceKey, parameters: parameters, workerId: nil,
+                newInstanceOnly: true)
+        }
+        for (index, status) in [BatchStatus.failed, .stopped, .completed, .started].enumerated() {
+            let parameters = JobParameters(["slot": .int(Int64(index))])
+            var first = try await launchNew(parameters)
+            try check(first.status == .starting, "a new instance gets its execution")
+            first.status = status
+            if status.isFinished { first.endTime = Date() }
+            first = try await repository.updateJobExecution(first)
+            try await expectError(.instanceExists, "a second new-instance-only launch after \(status)") {
+                _ = try await launchNew(parameters)
+            }
+            let last = try await repository.lastJobExecution(instanceId: first.instanceId)
+            try check(last?.id == first.id, "the refused launch stored nothing after \(status)")
+        }
+        // The same instance, launched without the flag after FAILED, is a restart as usual.
+        let parameters = JobParameters(["slot": .int(0)])
+        let again = try await launch(repository, "slots", parameters)
+        try check(again.status == .starting, "an ordinary launch after FAILED still runs the instance again")
     }
 
     static func restartCarriesContext(_ repository: any JobRepository) async throws {

@@ -50,6 +50,19 @@ struct PartitionMessageTests {
         #expect(failure(big).contains("over the limit"))
     }
 
+    @Test("a start for a new instance only carries newInstanceOnly, strictly typed, on start alone")
+    func newInstanceOnly() throws {
+        let command = Command.start("nightly", parameters: ["n": 1], newInstanceOnly: true)
+        #expect(String(decoding: command.body, as: UTF8.self).contains(#""newInstanceOnly":true"#))
+        #expect(try Command(decoding: command.body) == command)
+        #expect(try Command(decoding: Array(#"{"command":"start","job":"a"}"#.utf8)).newInstanceOnly == false)
+        #expect(!String(decoding: Command.start("a").body, as: UTF8.self).contains("newInstanceOnly"))
+        #expect(
+            failure(#"{"command":"start","job":"a","newInstanceOnly":"yes"}"#).contains("newInstanceOnly"))
+        #expect(
+            failure(#"{"command":"stop","job":"a","newInstanceOnly":true}"#).contains("only allowed with 'start'"))
+    }
+
     @Test("a step event is routed as step.<job>.<STATUS> and carries its step")
     func stepEvents() throws {
         let event = Event.step(

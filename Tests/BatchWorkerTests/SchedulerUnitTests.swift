@@ -41,6 +41,7 @@ struct SchedulerUnitTests {
         let command = try #require(sender.sent.first)
         #expect(command.parameters["scheduledTime"] == .string("2027-01-15T08:00:01Z"))
         #expect(command.parameters["who"] == .string("2027-01-15"))
+        #expect(command.newInstanceOnly, "a copy of the start delivered twice must not run the slot again")
         #expect(store.unsent.isEmpty)
         #expect(await service.tick().sent == 0, "the same slot never fires twice")
     }

@@ -220,6 +220,35 @@ struct WorkerUnitTests {
         _ = try await harness.shutDown().get()
     }
 
+    @Test("a scheduled start delivered twice runs once: after its run FAILED, the copy is refused, acked, not run")
+    func scheduledStartDeliveredTwice() async throws {
+        let runs = Recorder<Int>()
+        let failing = Job("nightly") {
+            Step("fail") { _ in
+                runs.append(1)
+                throw BatchError(.invalidState, "the source was not there")
+            }
+        }
+        let harness = try WorkerHarness(jobs: [failing])
+        let slot: [String: JSONValue] = ["scheduledTime": "2026-12-02T02:00:00Z"]
+        let id = try await startAndWait(
+            harness, .start("nightly", parameters: slot, newInstanceOnly: true), until: .failed)
+        let copy = harness.commands.enqueue(.start("nightly", parameters: slot, newInstanceOnly: true))
+        try await eventually("the copy is settled") { copy.settlement != nil }
+        #expect(copy.settlement == .acked, "refused and dropped, neither retried nor dead-lettered")
+        guard case .refused(let reason)? = copy.replies.first else {
+            Issue.record("replies: \(copy.replies)")
+            return
+        }
+        #expect(reason.contains("execution \(id)") && reason.contains("restart"), "\(reason)")
+        #expect(runs.all.count == 1, "the job ran once")
+        #expect(try await harness.repository.jobExecutions(jobName: "nightly", limit: 10).count == 1)
+        // An ordinary start of the same instance still runs it again, as the start rules allow after FAILED.
+        _ = try await startAndWait(harness, .start("nightly", parameters: slot), until: .failed)
+        #expect(runs.all.count == 2)
+        _ = try await harness.shutDown().get()
+    }
+
     /// Enqueues `command`, waits for its acceptance and for the execution to reach `status`; returns its id.
     func startAndWait(
         _ harness: WorkerHarness, _ command: Command, until status: BatchStatus

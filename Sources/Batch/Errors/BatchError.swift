@@ -14,7 +14,7 @@ public struct BatchError: Error, Sendable, CustomStringConvertible {
             case notRestartable, notRunning, invalidParameters, invalidJSON, executionNotFound, optimisticLock
             case stopped, stepFailed, listenerFailed, invalidDefinition, repositoryFailure, invalidState
             case cannotAbandon, skipLimitExceeded, malformedRecord, checksumMismatch, fileFailure
-            case missingResource, invalidSchedule
+            case missingResource, invalidSchedule, instanceExists
         }
 
         private let base: Base
@@ -28,6 +28,9 @@ public struct BatchError: Error, Sendable, CustomStringConvertible {
         public static let alreadyRunning = Code(.alreadyRunning)
         /// The job instance completed; a new run needs new identifying parameters.
         public static let alreadyComplete = Code(.alreadyComplete)
+        /// The start asked for a new instance only (a scheduled slot's start), and the instance already has an
+        /// execution: the start was delivered twice. `restart` runs the instance again.
+        public static let instanceExists = Code(.instanceExists)
         /// The job instance was abandoned and is never run again.
         public static let abandoned = Code(.abandoned)
         /// The last execution ended in UNKNOWN; an operator must abandon it first.

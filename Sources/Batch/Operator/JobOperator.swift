@@ -90,17 +90,25 @@ public final class JobOperator: Sendable {
     }
 
     /// Starts a job and returns as soon as its execution is stored; the job runs on in this process.
+    /// - Parameters:
+    ///   - jobName: the job.
+    ///   - parameters: its parameters.
+    ///   - newInstanceOnly: refuse the start when the instance has any execution at all, even a FAILED or STOPPED
+    ///     one (a scheduled slot's start, which must run once however often it is delivered).
     /// - Returns: the new execution's id.
     /// - Throws: ``BatchError`` — ``BatchError/Code/jobNotFound``, ``BatchError/Code/invalidParameters``,
     ///   ``BatchError/Code/alreadyRunning``, ``BatchError/Code/alreadyComplete``, ``BatchError/Code/abandoned``,
-    ///   ``BatchError/Code/endedAbnormally``. Nothing is stored when the job or its parameters are refused.
-    public func startAsync(_ jobName: String, parameters: JobParameters = JobParameters()) async throws -> Int64 {
+    ///   ``BatchError/Code/endedAbnormally``, ``BatchError/Code/instanceExists``. Nothing is stored when the job or
+    ///   its parameters are refused.
+    public func startAsync(
+        _ jobName: String, parameters: JobParameters = JobParameters(), newInstanceOnly: Bool = false
+    ) async throws -> Int64 {
         let job = try registry.job(named: jobName)
         try parameters.validate()  // what no store can hold (NUL, non-finite numbers), however the parameters were made
         try job.validate(parameters)
         let execution = try await repository.createJobExecution(
             jobName: job.name, jobKey: job.identifyingParameters(parameters).instanceKey, parameters: parameters,
-            workerId: workerId)
+            workerId: workerId, newInstanceOnly: newInstanceOnly)
         launch(job, execution)
         return execution.id
     }

@@ -41,4 +41,15 @@ public enum StartRules {
             return
         }
     }
+
+    /// Throws the error that refuses a start asking for a new instance only (a scheduled slot's start) when the
+    /// instance already has an execution, `executionId`: the start was delivered twice.
+    ///
+    /// - Throws: ``BatchError`` with ``BatchError/Code/instanceExists``.
+    public static func refuseExistingInstance(lastStatus: BatchStatus, executionId: Int64, jobName: String) throws {
+        throw BatchError(
+            .instanceExists,
+            "job '\(jobName)' already ran this instance (execution \(executionId), \(lastStatus.rawValue)) and this "
+                + "start asked for a new instance only: a scheduled slot fires once; use restart to run it again")
+    }
 }

@@ -36,9 +36,9 @@ public final class InMemoryJobRepository: JobRepository {
         "\(instanceId)\u{0}\(stepName)"
     }
 
-    /// See ``JobRepository/createJobExecution(jobName:jobKey:parameters:workerId:)``.
+    /// See ``JobRepository/createJobExecution(jobName:jobKey:parameters:workerId:newInstanceOnly:)``.
     public func createJobExecution(
-        jobName: String, jobKey: String, parameters: JobParameters, workerId: String?
+        jobName: String, jobKey: String, parameters: JobParameters, workerId: String?, newInstanceOnly: Bool
     ) async throws -> JobExecution {
         let now = Date()
         return try state.withLock { state in
@@ -54,7 +54,13 @@ public final class InMemoryJobRepository: JobRepository {
                 state.lastInstanceOfJob[jobName] = instanceId
             }
             let last = state.executionsOfInstance[instanceId]?.last.flatMap { state.executions[$0] }
-            if let last { try StartRules.check(last) }
+            if let last {
+                if newInstanceOnly {
+                    try StartRules.refuseExistingInstance(
+                        lastStatus: last.status, executionId: last.id, jobName: jobName)
+                }
+                try StartRules.check(last)
+            }
             let execution = JobExecution(
                 id: state.makeId(), instanceId: instanceId, jobName: jobName, parameters: parameters,
                 createTime: now, lastUpdated: now, workerId: workerId, context: last?.context ?? ExecutionContext())

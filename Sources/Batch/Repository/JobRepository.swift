@@ -22,9 +22,11 @@ public protocol JobRepository: Sendable {
     ///   - jobKey: the instance key of the identifying parameters (``JobParameters/instanceKey``).
     ///   - parameters: all parameters of the run; stored with a new instance and with the execution.
     ///   - workerId: the worker that will run the execution, if any.
+    ///   - newInstanceOnly: refuse (``BatchError/Code/instanceExists``) when the instance has any execution at all,
+    ///     whatever its status: a scheduled slot's start, which must run once even if delivered twice.
     /// - Returns: the new execution, its version 0.
     func createJobExecution(
-        jobName: String, jobKey: String, parameters: JobParameters, workerId: String?
+        jobName: String, jobKey: String, parameters: JobParameters, workerId: String?, newInstanceOnly: Bool
     ) async throws -> JobExecution
 
     /// Stores changes to an execution (status, start and end times, exit code and message, context, worker); its
@@ -219,5 +221,16 @@ public struct PartitionReclaim: Sendable, Hashable {
         self.resent = resent
         self.failed = failed
         self.stopped = stopped
+    }
+}
+
+extension JobRepository {
+    /// Creates an execution by the start rules (``createJobExecution(jobName:jobKey:parameters:workerId:newInstanceOnly:)``
+    /// without `newInstanceOnly`).
+    public func createJobExecution(
+        jobName: String, jobKey: String, parameters: JobParameters, workerId: String?
+    ) async throws -> JobExecution {
+        try await createJobExecution(
+            jobName: jobName, jobKey: jobKey, parameters: parameters, workerId: workerId, newInstanceOnly: false)
     }
 }

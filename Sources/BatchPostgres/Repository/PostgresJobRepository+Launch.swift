@@ -12,13 +12,15 @@ extension PostgresJobRepository {
     /// Every launch writes the instance row (an insert, or an update to the same values), so two launches of one
     /// instance serialise on it; at REPEATABLE READ the later one, whose snapshot cannot see the earlier one's
     /// execution, fails with a serialization failure instead of deciding on stale rows, and is tried again with a
-    /// fresh snapshot. The partial unique index on running executions backs this up.
+    /// fresh snapshot. The partial unique index on running executions backs this up. With `newInstanceOnly` an
+    /// instance that has any execution gets none (a scheduled slot's start delivered twice).
     func launch(
-        jobName: String, jobKey: String, parameters: JobParameters, workerId: String?
+        jobName: String, jobKey: String, parameters: JobParameters, workerId: String?, newInstanceOnly: Bool = false
     ) async throws -> JobExecution {
         let parametersJSON = JSONValue.object(parameters.values)
         let statement = PipelinedStatement(
-            launchSQL, [.text(jobName), .text(jobKey), .json(parametersJSON), workerId.map { .text($0) }])
+            launchSQL,
+            [.text(jobName), .text(jobKey), .json(parametersJSON), workerId.map { .text($0) }, .bool(newInstanceOnly)])
         var attempt = 0
         while true {
             attempt += 1
@@ -46,14 +48,18 @@ extension PostgresJobRepository {
             guard let status = BatchStatus(rawValue: text) else {
                 throw PostgresError(.decoding, "unknown status '\(text)' in the database")
             }
-            try StartRules.check(lastStatus: status, executionId: try row.decode("last_id"), jobName: jobName)
+            let lastId: Int64 = try row.decode("last_id")
+            if newInstanceOnly {
+                try StartRules.refuseExistingInstance(lastStatus: status, executionId: lastId, jobName: jobName)
+            }
+            try StartRules.check(lastStatus: status, executionId: lastId, jobName: jobName)
             throw PostgresError(
                 .unexpectedResult, "the launch created no execution although the last one is \(status.rawValue)")
         }
     }
 
-    /// The launch statement ($1 job name, $2 key, $3 parameters, $4 worker): the new execution's columns (all NULL
-    /// when the rules refused it) and the last execution's id and status before it.
+    /// The launch statement ($1 job name, $2 key, $3 parameters, $4 worker, $5 new instance only): the new
+    /// execution's columns (all NULL when the rules refused it) and the last execution's id and status before it.
     private var launchSQL: String {
         """
         WITH instance AS (
@@ -68,7 +74,7 @@ extension PostgresJobRepository {
             INSERT INTO \(quoted).job_executions (instance_id, job_name, status, worker_id, parameters, context)
             SELECT instance.id, $1, 'STARTING', $4, $3, coalesce(last.context, '{}')
               FROM instance LEFT JOIN last ON true
-             WHERE last.status IS NULL OR last.status IN ('STOPPED', 'FAILED')
+             WHERE last.status IS NULL OR (NOT $5 AND last.status IN ('STOPPED', 'FAILED'))
             RETURNING \(Self.jobExecutionColumns)
         )
         SELECT created.*, last.id AS last_id, last.status AS last_status

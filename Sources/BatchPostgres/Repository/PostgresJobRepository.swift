@@ -63,13 +63,15 @@ public final class PostgresJobRepository: JobRepository {
         await pool.shutdown()
     }
 
-    /// See `JobRepository.createJobExecution(jobName:jobKey:parameters:workerId:)`: one round trip however many
-    /// executions the instance already has (see ``launch(jobName:jobKey:parameters:workerId:)``).
+    /// See `JobRepository.createJobExecution(jobName:jobKey:parameters:workerId:newInstanceOnly:)`: one round trip
+    /// however many executions the instance already has (see ``launch(jobName:jobKey:parameters:workerId:newInstanceOnly:)``).
     public func createJobExecution(
-        jobName: String, jobKey: String, parameters: JobParameters, workerId: String?
+        jobName: String, jobKey: String, parameters: JobParameters, workerId: String?, newInstanceOnly: Bool
     ) async throws -> JobExecution {
         try await repositoryCall("create an execution of job '\(jobName)'") {
-            try await launch(jobName: jobName, jobKey: jobKey, parameters: parameters, workerId: workerId)
+            try await launch(
+                jobName: jobName, jobKey: jobKey, parameters: parameters, workerId: workerId,
+                newInstanceOnly: newInstanceOnly)
         }
     }
 

@@ -10,6 +10,7 @@ import Foundation
 /// {"command": "restart", "executionId": 42}
 /// {"command": "abandon", "executionId": 42}
 /// {"command": "partition", "executionId": 42, "stepExecutionId": 317}   // on the partitions queue only
+/// {"command": "start", "job": "nightly", "params": {...}, "newInstanceOnly": true}   // a scheduled slot's start
 /// ```
 ///
 /// Decoding is strict, because a typo must not start a job with the wrong parameters: an unknown command, an unknown
@@ -58,15 +59,21 @@ public struct Command: Sendable, Hashable {
     public var parameters: [String: JSONValue]
     /// The partition's step execution of a `partition`; nil otherwise.
     public var stepExecutionId: Int64?
+    /// A `start` that runs only a new instance: refused when the instance has any execution at all (not only a
+    /// running or completed one), so that a start delivered twice runs once. The scheduler sets it; `false`
+    /// otherwise.
+    public var newInstanceOnly: Bool
 
     /// Creates a command; prefer ``start(_:parameters:)``, ``stop(job:)`` and the like.
     public init(
-        action: Action, target: Target, parameters: [String: JSONValue] = [:], stepExecutionId: Int64? = nil
+        action: Action, target: Target, parameters: [String: JSONValue] = [:], stepExecutionId: Int64? = nil,
+        newInstanceOnly: Bool = false
     ) {
         self.action = action
         self.target = target
         self.parameters = parameters
         self.stepExecutionId = stepExecutionId
+        self.newInstanceOnly = newInstanceOnly
     }
 
     /// Runs the remote partition `stepExecutionId` of job execution `executionId`:
@@ -75,9 +82,12 @@ public struct Command: Sendable, Hashable {
         Command(action: .partition, target: .execution(executionId), stepExecutionId: stepExecutionId)
     }
 
-    /// Starts `job` with `parameters`.
-    public static func start(_ job: String, parameters: [String: JSONValue] = [:]) -> Command {
-        Command(action: .start, target: .job(job), parameters: parameters)
+    /// Starts `job` with `parameters`; with `newInstanceOnly`, only if that instance never ran (see
+    /// ``newInstanceOnly``).
+    public static func start(
+        _ job: String, parameters: [String: JSONValue] = [:], newInstanceOnly: Bool = false
+    ) -> Command {
+        Command(action: .start, target: .job(job), parameters: parameters, newInstanceOnly: newInstanceOnly)
     }
 
     /// Stops the running execution of `job`'s most recent instance.
@@ -115,7 +125,8 @@ public struct Command: Sendable, Hashable {
     }
 
     private init(_ object: StrictObject) throws {
-        try object.rejectUnknownFields(allowed: ["command", "job", "executionId", "params", "stepExecutionId"])
+        try object.rejectUnknownFields(
+            allowed: ["command", "job", "executionId", "params", "stepExecutionId", "newInstanceOnly"])
         let name = try object.string("command")
         guard let action = Action(rawValue: name) else {
             throw object.error(
@@ -179,7 +190,14 @@ public struct Command: Sendable, Hashable {
                 throw object.error(error.message)
             }
         }
-        self.init(action: action, target: target, parameters: parameters, stepExecutionId: stepExecutionId)
+        var newInstanceOnly = false
+        if object.has("newInstanceOnly") {
+            guard action == .start else { throw object.error("field 'newInstanceOnly' is only allowed with 'start'") }
+            newInstanceOnly = try object.bool("newInstanceOnly")
+        }
+        self.init(
+            action: action, target: target, parameters: parameters, stepExecutionId: stepExecutionId,
+            newInstanceOnly: newInstanceOnly)
     }
 
     /// Checks the command as decoding would: a non-empty job name without NUL, a positive execution id, `params`
@@ -200,6 +218,7 @@ public struct Command: Sendable, Hashable {
         }
         if action == .start && !parameters.isEmpty { members["params"] = .object(parameters) }
         if let stepExecutionId { members["stepExecutionId"] = .int(stepExecutionId) }
+        if action == .start && newInstanceOnly { members["newInstanceOnly"] = .bool(true) }
         return .object(members)
     }
 }

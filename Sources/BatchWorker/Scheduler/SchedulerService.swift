@@ -12,8 +12,9 @@ import Synchronization
 /// (the broker was away, a worker died between commit and publish) are re-sent by any worker after ``resendAfter``.
 ///
 /// Each slot fires once: the firings table's key decides it, whichever worker claims the schedule. A start sent
-/// twice (sent, then re-sent because the mark was lost) carries the same identifying `scheduledTime`, so the second
-/// is refused as the same instance.
+/// twice (sent, then re-sent because its confirm came late or the mark was lost) carries the same identifying
+/// `scheduledTime` and `newInstanceOnly`, so the second is refused once the instance has any execution — even a
+/// FAILED one, which a plain start would run again.
 ///
 /// What may block on a server runs under ``Deadline``: a graceful shutdown ends the service at once.
 public final class SchedulerService: Service {
@@ -142,7 +143,7 @@ public final class SchedulerService: Service {
                             return entry.id
                         }
                         // Bounded: a broker that is away must not hold the ticks (slots would be missed); what
-                        // is not confirmed in time is re-sent later (a second copy is refused as the same instance).
+                        // is not confirmed in time is re-sent later (a second copy is refused: newInstanceOnly).
                         let outcome = await Deadline.run(until: .now + Self.publishTimeout) {
                             do {
                                 try await sender.send(command)

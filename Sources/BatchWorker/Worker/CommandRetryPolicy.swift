@@ -47,7 +47,7 @@ public struct CommandRetryPolicy: Sendable, Hashable {
     /// Codes of commands the rules refuse now: answered and dropped.
     static let refusals: Set<BatchError.Code> = [
         .alreadyRunning, .alreadyComplete, .abandoned, .endedAbnormally, .notRestartable, .notRunning,
-        .executionNotFound, .cannotAbandon,
+        .executionNotFound, .cannotAbandon, .instanceExists,
     ]
 
     /// Codes that look permanent but come from a race another try settles (a concurrent update of the same row).

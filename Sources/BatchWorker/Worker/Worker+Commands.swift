@@ -171,7 +171,8 @@ extension Worker {
             guard case .job(let name) = command.target else {
                 throw BatchError(.invalidParameters, "a start command names a job, not an execution")
             }
-            let id = try await jobOperator.startAsync(name, parameters: JobParameters(command.parameters))
+            let id = try await jobOperator.startAsync(
+                name, parameters: JobParameters(command.parameters), newInstanceOnly: command.newInstanceOnly)
             capacity.add(id)
             return id
         case .restart:
