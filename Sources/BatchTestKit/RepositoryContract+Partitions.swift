@@ -8,6 +8,7 @@ extension RepositoryContract {
         Case(name: "a remote partition is claimed once, by a running job", run: partitionClaimedOnce),
         Case(name: "a lost worker's partition is sent again up to the attempt limit", run: lostPartitionsReclaimed),
         Case(name: "a lost worker's partition of a stopping job ends STOPPED", run: lostPartitionsOfStoppingJobStop),
+        Case(name: "no new execution while the last one's partitions still run", run: noRestartBesidePartitions),
         Case(
             name: "a partition handed back at shutdown waits again and gives its attempt back", run: partitionHandedBack
         ),
@@ -160,6 +161,29 @@ extension RepositoryContract {
         let again = try await repository.reclaimLostPartitions(
             jobExecutionId: job.id, lease: .seconds(3600), maxAttempts: 5)
         try check(again == PartitionReclaim(), "an ended partition is not swept twice, got \(again)")
+    }
+
+    static func noRestartBesidePartitions(_ repository: any JobRepository) async throws {
+        var job = try await launch(repository)
+        job.status = .started
+        job = try await repository.updateJobExecution(job)
+        let created = try await repository.createStepExecutions(partitions(job, ["a", "b"]))
+        guard
+            case .claimed(var running) = try await repository.claimPartition(
+                stepExecutionId: created[0].id, workerId: "still-running")
+        else { throw ContractViolation(description: "claim of a waiting partition") }
+        job = try await finish(repository, job, .failed)  // its manager was lost, say
+        try await expectError(.alreadyRunning, "a restart while a partition of the last execution runs") {
+            _ = try await launch(repository)
+        }
+        try check(
+            try await repository.lastJobExecution(instanceId: job.instanceId)?.id == job.id,
+            "the refusal stored nothing")
+        running.status = .stopped
+        running.endTime = Date()
+        _ = try await repository.updateStepExecution(running)
+        let again = try await launch(repository)
+        try check(again.instanceId == job.instanceId && again.id != job.id, "once it stopped, the restart runs")
     }
 
     static func partitionHandedBack(_ repository: any JobRepository) async throws {

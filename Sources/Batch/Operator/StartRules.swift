@@ -42,6 +42,18 @@ public enum StartRules {
         }
     }
 
+    /// Throws the error that refuses a new execution of an instance whose last execution, `executionId`, ended
+    /// while remote partitions of it still run on workers (its manager was lost, say): they stop at their next
+    /// chunk, and a new execution started before would run the same items beside them.
+    ///
+    /// - Throws: ``BatchError`` with ``BatchError/Code/alreadyRunning``.
+    public static func refusePartitionsRunning(executionId: Int64, jobName: String) throws {
+        throw BatchError(
+            .alreadyRunning,
+            "remote partitions of execution \(executionId) of job '\(jobName)' still run on workers; they stop at "
+                + "their next chunk (or are swept once their worker's lease expires): try again then")
+    }
+
     /// Throws the error that refuses a start asking for a new instance only (a scheduled slot's start) when the
     /// instance already has an execution, `executionId`: the start was delivered twice.
     ///

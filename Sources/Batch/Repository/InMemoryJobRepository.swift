@@ -60,6 +60,11 @@ public final class InMemoryJobRepository: JobRepository {
                         lastStatus: last.status, executionId: last.id, jobName: jobName)
                 }
                 try StartRules.check(last)
+                let partitionsRunning = (state.stepsOfExecution[last.id] ?? []).contains { id in
+                    guard let step = state.steps[id] else { return false }
+                    return step.workerId != nil && (step.status == .started || step.status == .stopping)
+                }
+                if partitionsRunning { try StartRules.refusePartitionsRunning(executionId: last.id, jobName: jobName) }
             }
             let execution = JobExecution(
                 id: state.makeId(), instanceId: instanceId, jobName: jobName, parameters: parameters,

@@ -14,6 +14,8 @@ public protocol JobRepository: Sendable {
     /// - the last execution is STARTING, STARTED or STOPPING → ``BatchError/Code/alreadyRunning``;
     /// - it is UNKNOWN → ``BatchError/Code/endedAbnormally``;
     /// - it is COMPLETED → ``BatchError/Code/alreadyComplete``; ABANDONED → ``BatchError/Code/abandoned``;
+    /// - STOPPED or FAILED while remote partitions of it still run on workers (STARTED or STOPPING with a worker)
+    ///   → ``BatchError/Code/alreadyRunning``: a new execution would run their items beside them;
     /// - otherwise (no execution, STOPPED or FAILED) a new execution is created. It carries over the job
     ///   execution context of the last execution, so a restart sees what the failed run saved.
     ///

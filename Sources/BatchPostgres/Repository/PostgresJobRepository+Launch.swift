@@ -53,13 +53,17 @@ extension PostgresJobRepository {
                 try StartRules.refuseExistingInstance(lastStatus: status, executionId: lastId, jobName: jobName)
             }
             try StartRules.check(lastStatus: status, executionId: lastId, jobName: jobName)
+            if try row.decode("last_partitions_running", as: Bool.self) {
+                try StartRules.refusePartitionsRunning(executionId: lastId, jobName: jobName)
+            }
             throw PostgresError(
                 .unexpectedResult, "the launch created no execution although the last one is \(status.rawValue)")
         }
     }
 
     /// The launch statement ($1 job name, $2 key, $3 parameters, $4 worker, $5 new instance only): the new
-    /// execution's columns (all NULL when the rules refused it) and the last execution's id and status before it.
+    /// execution's columns (all NULL when the rules refused it) and the last execution's id and status before it,
+    /// and whether remote partitions of it still run on workers.
     private var launchSQL: String {
         """
         WITH instance AS (
@@ -67,17 +71,23 @@ extension PostgresJobRepository {
             ON CONFLICT (job_name, job_key) DO UPDATE SET job_name = excluded.job_name
             RETURNING i.id
         ), last AS (
-            SELECT e.id, e.status, e.context FROM instance, LATERAL (
+            SELECT e.id, e.status, e.context,
+                   EXISTS (SELECT 1 FROM \(quoted).step_executions s
+                            WHERE s.job_execution_id = e.id AND s.worker_id IS NOT NULL
+                              AND s.status IN ('STARTED', 'STOPPING')) AS partitions_running
+              FROM instance, LATERAL (
                 SELECT id, status, context FROM \(quoted).job_executions
                  WHERE instance_id = instance.id ORDER BY id DESC LIMIT 1) e
         ), created AS (
             INSERT INTO \(quoted).job_executions (instance_id, job_name, status, worker_id, parameters, context)
             SELECT instance.id, $1, 'STARTING', $4, $3, coalesce(last.context, '{}')
               FROM instance LEFT JOIN last ON true
-             WHERE last.status IS NULL OR (NOT $5 AND last.status IN ('STOPPED', 'FAILED'))
+             WHERE last.status IS NULL
+                OR (NOT $5 AND last.status IN ('STOPPED', 'FAILED') AND NOT last.partitions_running)
             RETURNING \(Self.jobExecutionColumns)
         )
-        SELECT created.*, last.id AS last_id, last.status AS last_status
+        SELECT created.*, last.id AS last_id, last.status AS last_status,
+               last.partitions_running AS last_partitions_running
           FROM instance LEFT JOIN last ON true LEFT JOIN created ON true
         """
     }
