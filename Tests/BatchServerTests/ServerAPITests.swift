@@ -256,6 +256,13 @@ struct ServerAPITests {
             #expect(added.status == 201, "\(added.text)")
             #expect(try added.json.objectValue?["nextFireTime"]?.stringValue != nil)
             #expect(try await world.post("/api/schedules", add).status == 409)
+            // Adds of one new name at once: one is created, every other is a conflict (the insert decides).
+            let racing = #"{"name":"racing","job":"hello","cron":"0 * * * *"}"#
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<8 { group.addTask { try await world.post("/api/schedules", racing).status } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses.sorted() == [201] + Array(repeating: 409, count: 7), "\(statuses)")
             #expect(
                 try await world.post("/api/schedules", #"{"name":"x","job":"hello","cron":"61 * * * *"}"#).status == 400
             )

@@ -18,9 +18,12 @@ struct ScheduleSyncTests {
     func sync() async throws {
         try await EndToEnd.with { world in
             let store = PostgresScheduleStore(repository: world.repository)
-            try await store.add(
-                ScheduleRecord(name: "by-hand", job: "other-job", cron: "0 3 * * *", origin: .cli)
-            ) { now in (nil, now.addingTimeInterval(3_600)) }
+            let byHand = ScheduleRecord(name: "by-hand", job: "other-job", cron: "0 3 * * *", origin: .cli)
+            try await store.add(byHand) { now in (nil, now.addingTimeInterval(3_600)) }
+            // A second add of the name is a conflict (the API's 409), not bad input.
+            await #expect {
+                try await store.add(byHand) { now in (nil, now.addingTimeInterval(3_600)) }
+            } throws: { ($0 as? BatchError)?.code == .scheduleExists }
 
             let first = try JobRegistry([
                 Self.job { $0.schedule("0 2 * * *", timeZone: "Europe/Berlin", parameters: ["date": "{{date}}"]) }

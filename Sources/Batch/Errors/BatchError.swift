@@ -14,7 +14,7 @@ public struct BatchError: Error, Sendable, CustomStringConvertible {
             case notRestartable, notRunning, invalidParameters, invalidJSON, executionNotFound, optimisticLock
             case stopped, stepFailed, listenerFailed, invalidDefinition, repositoryFailure, invalidState
             case cannotAbandon, skipLimitExceeded, malformedRecord, checksumMismatch, fileFailure
-            case missingResource, invalidSchedule, instanceExists
+            case missingResource, invalidSchedule, instanceExists, scheduleExists
         }
 
         private let base: Base
@@ -31,6 +31,8 @@ public struct BatchError: Error, Sendable, CustomStringConvertible {
         /// The start asked for a new instance only (a scheduled slot's start), and the instance already has an
         /// execution: the start was delivered twice. `restart` runs the instance again.
         public static let instanceExists = Code(.instanceExists)
+        /// A schedule of that name exists already.
+        public static let scheduleExists = Code(.scheduleExists)
         /// The job instance was abandoned and is never run again.
         public static let abandoned = Code(.abandoned)
         /// The last execution ended in UNKNOWN; an operator must abandon it first.

@@ -10,7 +10,8 @@ extension PostgresScheduleStore {
     ///   - record: the schedule (its `nextFireTime` and `lastSlot` are replaced).
     ///   - start: `(now) -> (lastSlot, nextFireTime)`.
     /// - Returns: the stored schedule.
-    /// - Throws: ``BatchError`` with code ``BatchError/Code/invalidParameters`` when a schedule of that name exists.
+    /// - Throws: ``BatchError`` with code ``BatchError/Code/scheduleExists`` when a schedule of that name exists
+    ///   (decided by the insert itself: of two adds of one name at once, one gets this error).
     @discardableResult
     public func add(
         _ record: ScheduleRecord, start: (Date) -> (lastSlot: Date?, next: Date?)
@@ -32,7 +33,7 @@ extension PostgresScheduleStore {
                         """, Self.values(record) + [next.map { .timestamp($0) }, lastSlot.map { .timestamp($0) }])
                     guard let row = rows.first else {
                         throw BatchError(
-                            .invalidParameters,
+                            .scheduleExists,
                             "a schedule named '\(record.name)' exists already; remove it first or choose another name")
                     }
                     return try Self.record(from: row)

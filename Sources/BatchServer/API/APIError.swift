@@ -31,7 +31,7 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
         case .jobNotFound, .executionNotFound: return APIError(.notFound, error.message)
         case .invalidParameters, .invalidJSON, .invalidSchedule: return APIError(.badRequest, error.message)
         case .alreadyRunning, .alreadyComplete, .abandoned, .endedAbnormally, .notRestartable, .notRunning,
-            .cannotAbandon, .optimisticLock, .instanceExists:
+            .cannotAbandon, .optimisticLock, .instanceExists, .scheduleExists:
             return APIError(.conflict, error.message)
         case .repositoryFailure: return APIError(.serviceUnavailable, error.message)
         default: return APIError(.internalServerError, error.message)

@@ -53,10 +53,6 @@ extension APIHandlers {
         } catch let error as BatchError {
             throw APIError(.badRequest, error.message)
         }
-        guard try await scheduleStore.schedule(named: name) == nil else {
-            throw APIError(
-                .conflict, "a schedule named '\(name)' exists already; remove it first or choose another name")
-        }
         let start = schedules.start
         _ = try await scheduleStore.add(record) { now in start(record, now) }
         return APIResponse.json(try await listing(name), status: .created)
