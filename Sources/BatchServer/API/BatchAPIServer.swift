@@ -26,8 +26,9 @@ public struct BatchAPIServer: Sendable {
         public var resources: String?
         /// The most event streams (`GET /api/events`) open at once; past it a client gets 503.
         public var maxEventStreams: Int
-        /// How long a connection may sit without a request (or in the middle of reading one) before it is closed; a
-        /// response being written (an event stream) is never cut.
+        /// How long a connection may sit without a request (or in the middle of reading one) before it is closed,
+        /// and how long a response's writes may make no progress (its client stopped reading) before it is closed.
+        /// A response being written whose client keeps reading (an event stream) is never cut.
         public var idleTimeout: Duration
 
         /// Creates a configuration.
@@ -114,9 +115,14 @@ public struct BatchAPIServer: Sendable {
 
     /// Runs until SIGTERM or SIGINT; `onListening` is called with the bound address once it accepts connections.
     public func run(onListening: @escaping @Sendable (String) -> Void = { _ in }) async throws {
+        let stallLimit = TimeAmount(configuration.idleTimeout)
+        let logger = logger
         let app = Application(
             router: router(),
-            server: .http1(configuration: .init(idleTimeout: TimeAmount(configuration.idleTimeout))),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [StalledWriteHandler(limit: stallLimit, logger: logger)],
+                    idleTimeout: stallLimit)),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.address.host, port: configuration.address.port),
                 serverName: nil),

@@ -35,7 +35,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "The most event streams (GET /api/events) open at once; past it a client gets 503.")
     var maxEventStreams: Int = 100
 
-    @Option(parsing: .unconditional, help: "Seconds a connection may stay idle (no request, or a stalled one).")
+    @Option(
+        parsing: .unconditional,
+        help: "Seconds a connection may stay idle (no request, or a stalled one), or stall a response by not reading.")
     var idleTimeout: Double = 60
 
     @Flag(help: "Do not create or upgrade the schema at start-up.")
