@@ -154,6 +154,35 @@ import Testing
         }
     }
 
+    @Test(
+        "scans of one process take turns: listings at once each see every letter, a requeue beside them finds its own")
+    func concurrentScansTakeTurns() async throws {
+        try await TestBroker.withMessaging { messaging in
+            for index in 0..<20 { try await messaging.send(.start("unknown-\(index)")) }
+            let commands = try await messaging.commands(prefetch: 20)
+            var iterator = commands.makeAsyncIterator()
+            for _ in 0..<20 {
+                let incoming = try #require(try await iterator.next())
+                try await messaging.deadLetter(incoming.delivery, reason: "no such job")
+            }
+            try await commands.consumer.cancel()
+            let target = try #require(try await messaging.deadLetters(limit: 1).first?.id)
+            let (counts, requeued) = try await withThrowingTaskGroup(of: (Int?, Bool?).self) { group in
+                for _ in 0..<6 { group.addTask { (try await messaging.deadLetters(limit: 100).count, nil) } }
+                group.addTask { (nil, try await messaging.requeueDeadLetter(id: target) != nil) }
+                var counts: [Int] = []
+                var requeued: Bool?
+                for try await (count, found) in group {
+                    if let count { counts.append(count) }
+                    if let found { requeued = found }
+                }
+                return (counts, requeued)
+            }
+            #expect(requeued == true, "the requeue found its letter")
+            #expect(counts.count == 6 && counts.allSatisfy { $0 == 20 || $0 == 19 }, "each listing saw all: \(counts)")
+        }
+    }
+
     @Test func anInvalidRequestIsAnsweredWithTheReason() async throws {
         try await TestBroker.withMessaging { messaging in
             let commands = try await messaging.commands(prefetch: 1)

@@ -45,8 +45,15 @@ extension BatchMessaging {
     }
 
     /// Takes up to `limit` dead letters unacked, offers each to `take` (which settles the ones it keeps and returns
-    /// true), and hands the rest back by closing the channel.
+    /// true), and hands the rest back by closing the channel; one scan of this process at a time
+    /// (``DeadLetterScanTurns``).
     private func scanDeadLetters(
+        limit: Int, take: (AMQPDelivery) async throws -> Bool
+    ) async throws -> (letters: [DeadLetter], taken: DeadLetter?) {
+        try await deadLetterScans.run { try await scanDeadLettersNow(limit: limit, take: take) }
+    }
+
+    private func scanDeadLettersNow(
         limit: Int, take: (AMQPDelivery) async throws -> Bool
     ) async throws -> (letters: [DeadLetter], taken: DeadLetter?) {
         let available = try await connection.queueStatus(topology.deadLetterQueue).messages

@@ -21,6 +21,8 @@ public final class BatchMessaging: Sendable {
     public let limits: MessageLimits
     let logger: Logger
     private let rpcClient = Mutex<Task<RPCClient, any Error>?>(nil)
+    /// Dead-letter scans take turns (``DeadLetterScanTurns``).
+    let deadLetterScans = DeadLetterScanTurns()
 
     /// Creates the protocol layer over a connection.
     ///
