@@ -135,6 +135,8 @@ struct WorkerPartitionUnitTests {
 
     /// Sends `partitions` to `harness`'s worker and waits until it runs them all.
     static func runHere(_ partitions: [StepExecution], of id: Int64, on harness: WorkerHarness) async throws {
+        // Once the worker has a heartbeat, so that the manager's lease sweep does not take its claims back.
+        try await eventually("the worker registered") { harness.workers.workers["unit-worker"] != nil }
         for partition in partitions {
             harness.partitions.enqueue(.partition(executionId: id, stepExecutionId: partition.id))
         }
@@ -183,7 +185,9 @@ struct WorkerPartitionUnitTests {
         let (repository, manager, id, partitions) = try await Self.startLooping()
         let harness = try WorkerHarness(
             jobs: [UnitJobs.loopingPartitions], repository: repository, concurrency: 2, takesPartitions: true)
-        // p1 runs here; p2's claim committed for this worker, but the worker never heard of it.
+        // p1 runs here; p2's claim committed for this worker, but the worker never heard of it. Claimed once the
+        // worker has a heartbeat: before, the manager's lease sweep would rightly take p2 back as a lost worker's.
+        try await eventually("the worker registered") { harness.workers.workers["unit-worker"] != nil }
         harness.partitions.enqueue(.partition(executionId: id, stepExecutionId: partitions[0].id))
         _ = try await repository.claimPartition(stepExecutionId: partitions[1].id, workerId: "unit-worker")
         try await eventually("the orphan is failed after the grace", timeout: .seconds(10)) {
