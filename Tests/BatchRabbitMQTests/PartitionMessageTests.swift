@@ -50,17 +50,29 @@ struct PartitionMessageTests {
         #expect(failure(big).contains("over the limit"))
     }
 
-    @Test("a start for a new instance only carries newInstanceOnly, strictly typed, on start alone")
+    @Test("a start for a new instance only says so in a header, which a body cannot fake and other commands ignore")
     func newInstanceOnly() throws {
         let command = Command.start("nightly", parameters: ["n": 1], newInstanceOnly: true)
-        #expect(String(decoding: command.body, as: UTF8.self).contains(#""newInstanceOnly":true"#))
-        #expect(try Command(decoding: command.body) == command)
-        #expect(try Command(decoding: Array(#"{"command":"start","job":"a"}"#.utf8)).newInstanceOnly == false)
-        #expect(!String(decoding: Command.start("a").body, as: UTF8.self).contains("newInstanceOnly"))
+        #expect(command.headers == [Command.newInstanceOnlyHeader: .bool(true)])
+        #expect(!String(decoding: command.body, as: UTF8.self).contains("newInstanceOnly"), "the body is a plain start")
+        #expect(try Command(decoding: command.body).with(headers: command.headers) == command)
+        #expect(try Command(decoding: command.body).newInstanceOnly == false, "without the header, a plain start")
+        #expect(Command.start("a").headers.isEmpty)
+        let stop = Command.stop(job: "a").with(headers: [Command.newInstanceOnlyHeader: .bool(true)])
+        #expect(!stop.newInstanceOnly && stop.headers.isEmpty, "only a start takes it")
         #expect(
-            failure(#"{"command":"start","job":"a","newInstanceOnly":"yes"}"#).contains("newInstanceOnly"))
-        #expect(
-            failure(#"{"command":"stop","job":"a","newInstanceOnly":true}"#).contains("only allowed with 'start'"))
+            Command.start("a").with(headers: [Command.newInstanceOnlyHeader: .string("true")]).newInstanceOnly == false,
+            "only a boolean true")
+        // A scheduled start is for a new instance only when each slot is its own instance.
+        let slot: [String: JSONValue] = ["scheduledTime": "2026-12-02T02:00:00Z", "date": "2026-12-02"]
+        let registry = try JobRegistry([
+            Job("slots") { Step("s") { _ in } }, Job("days") { Step("s") { _ in } }.nonIdentifying("scheduledTime"),
+        ])
+        for (job, expected) in [("slots", true), ("days", false), ("elsewhere", true)] {
+            let stored = Command.start(job, parameters: slot).json
+            #expect(try Command.scheduledStart(json: stored, registry: registry).newInstanceOnly == expected, "\(job)")
+        }
+        #expect(failure(#"{"command":"start","job":"a","newInstanceOnly":true}"#).contains("unknown field"))
     }
 
     @Test("a step event is routed as step.<job>.<STATUS> and carries its step")

@@ -11,6 +11,7 @@ import Testing
             let commands: [Command] = [
                 .start("daily", parameters: ["date": "2026-11-25", "n": 3]), .stop(job: "daily"),
                 .stop(executionId: 42), .restart(job: "daily"), .restart(executionId: 43), .abandon(executionId: 44),
+                .start("nightly", parameters: ["scheduledTime": "2026-12-02T02:00:00Z"], newInstanceOnly: true),
             ]
             for command in commands { try await messaging.send(command) }
             let stream = try await messaging.commands(prefetch: 10)

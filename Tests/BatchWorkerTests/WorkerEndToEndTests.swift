@@ -32,16 +32,25 @@ struct WorkerEndToEndTests {
         }
     }
 
-    @Test("count with failAt fails; restart by id completes with exactly `items` rows")
+    @Test(
+        "count with failAt fails; a new-instance-only copy is refused; restart by id completes with exactly `items` rows"
+    )
     func failAndRestart() async throws {
         try await EndToEnd.with { world in
             try await world.startWorker()
-            let id = try Self.executionId(
-                try await world.request(.start("count", parameters: ["items": 1_000, "chunkSize": 100, "failAt": 550])))
+            let start = Command.start(
+                "count", parameters: ["items": 1_000, "chunkSize": 100, "failAt": 550], newInstanceOnly: true)
+            let id = try Self.executionId(try await world.request(start))
             let failed = try await world.finished(id)
             #expect(failed.status == .failed)
             #expect(failed.exitMessage.contains("failAt"))
             #expect(try await world.countRows(instanceId: failed.instanceId) == (500, 500))
+            // The same start again, as a scheduled slot's copy delivered twice: refused, not run again.
+            guard case .refused(let reason) = try await world.request(start) else {
+                Issue.record("a second new-instance-only start was not refused")
+                return
+            }
+            #expect(reason.contains("execution \(id)"), "\(reason)")
 
             let restartedId = try Self.executionId(try await world.request(.restart(executionId: id)))
             let restarted = try await world.finished(restartedId)

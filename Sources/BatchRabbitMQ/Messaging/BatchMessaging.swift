@@ -77,6 +77,7 @@ public final class BatchMessaging: Sendable {
 
     func send(_ command: Command, correlationID: String?, replyTo: String?) async throws {
         var properties = Self.jsonProperties(correlationID: correlationID, replyTo: replyTo)
+        properties.headers.merge(command.headers) { _, command in command }
         MessageTraceContext.inject(into: &properties.headers, using: instrument)
         try await connection.publish(
             AMQPMessage(body: command.body, properties: properties), exchange: "", routingKey: topology.commandsQueue,

@@ -10,8 +10,11 @@ import Foundation
 /// {"command": "restart", "executionId": 42}
 /// {"command": "abandon", "executionId": 42}
 /// {"command": "partition", "executionId": 42, "stepExecutionId": 317}   // on the partitions queue only
-/// {"command": "start", "job": "nightly", "params": {...}, "newInstanceOnly": true}   // a scheduled slot's start
 /// ```
+///
+/// A start may carry the header ``newInstanceOnlyHeader`` (`x-batch-new-instance-only: true`): see
+/// ``newInstanceOnly``. It is a header, not a field, so that a worker that does not know it runs the start as a
+/// plain one instead of refusing an unknown field (a fleet in the middle of a rolling upgrade).
 ///
 /// Decoding is strict, because a typo must not start a job with the wrong parameters: an unknown command, an unknown
 /// field (`"parms"`), a missing or empty job name, an execution id that is not a positive integer, both a job and an
@@ -61,8 +64,23 @@ public struct Command: Sendable, Hashable {
     public var stepExecutionId: Int64?
     /// A `start` that runs only a new instance: refused when the instance has any execution at all (not only a
     /// running or completed one), so that a start delivered twice runs once. The scheduler sets it; `false`
-    /// otherwise.
+    /// otherwise. It travels as the header ``newInstanceOnlyHeader`` (see ``headers``), not in the body.
     public var newInstanceOnly: Bool
+
+    /// The header of a start that runs only a new instance (``newInstanceOnly``): `true`.
+    public static let newInstanceOnlyHeader = "x-batch-new-instance-only"
+
+    /// The headers the command travels with beside its body: ``newInstanceOnlyHeader`` on a start that asks for it.
+    public var headers: [String: AMQPFieldValue] {
+        action == .start && newInstanceOnly ? [Self.newInstanceOnlyHeader: .bool(true)] : [:]
+    }
+
+    /// The command with what `headers` (a delivery's) say about it: ``newInstanceOnly`` for a start.
+    public func with(headers: [String: AMQPFieldValue]) -> Command {
+        var command = self
+        command.newInstanceOnly = action == .start && headers[Self.newInstanceOnlyHeader] == .bool(true)
+        return command
+    }
 
     /// Creates a command; prefer ``start(_:parameters:)``, ``stop(job:)`` and the like.
     public init(
@@ -117,6 +135,23 @@ public struct Command: Sendable, Hashable {
         try self.init(StrictObject(body: body, kind: "command", limits: limits))
     }
 
+    /// Decodes a scheduled start stored as JSON (a schedule's outbox): a start for a new instance only
+    /// (``newInstanceOnly``), so that a copy delivered twice runs the slot once — when each slot is its own instance:
+    /// not for a job of `registry` that makes `scheduledTime` non-identifying, whose slots share instances (a later
+    /// slot runs a FAILED one again, as a plain start does). A job `registry` does not know is taken to identify it.
+    ///
+    /// - Throws: ``AMQPError`` with code ``AMQPError/Code/invalidMessage`` saying exactly what is wrong.
+    public static func scheduledStart(json: JSONValue, registry: JobRegistry) throws -> Command {
+        var command = try Command(json: json)
+        guard command.action == .start, case .job(let name) = command.target else { return command }
+        let identifying = (try? registry.job(named: name)).map {
+            $0.identifyingParameters(JobParameters(command.parameters)).values[ParameterTemplate.scheduledTimeKey]
+                != nil
+        }
+        command.newInstanceOnly = identifying ?? true
+        return command
+    }
+
     /// Decodes a parsed JSON value.
     ///
     /// - Throws: ``AMQPError`` with code ``AMQPError/Code/invalidMessage`` saying exactly what is wrong.
@@ -125,8 +160,7 @@ public struct Command: Sendable, Hashable {
     }
 
     private init(_ object: StrictObject) throws {
-        try object.rejectUnknownFields(
-            allowed: ["command", "job", "executionId", "params", "stepExecutionId", "newInstanceOnly"])
+        try object.rejectUnknownFields(allowed: ["command", "job", "executionId", "params", "stepExecutionId"])
         let name = try object.string("command")
         guard let action = Action(rawValue: name) else {
             throw object.error(
@@ -190,14 +224,7 @@ public struct Command: Sendable, Hashable {
                 throw object.error(error.message)
             }
         }
-        var newInstanceOnly = false
-        if object.has("newInstanceOnly") {
-            guard action == .start else { throw object.error("field 'newInstanceOnly' is only allowed with 'start'") }
-            newInstanceOnly = try object.bool("newInstanceOnly")
-        }
-        self.init(
-            action: action, target: target, parameters: parameters, stepExecutionId: stepExecutionId,
-            newInstanceOnly: newInstanceOnly)
+        self.init(action: action, target: target, parameters: parameters, stepExecutionId: stepExecutionId)
     }
 
     /// Checks the command as decoding would: a non-empty job name without NUL, a positive execution id, `params`
@@ -218,7 +245,6 @@ public struct Command: Sendable, Hashable {
         }
         if action == .start && !parameters.isEmpty { members["params"] = .object(parameters) }
         if let stepExecutionId { members["stepExecutionId"] = .int(stepExecutionId) }
-        if action == .start && newInstanceOnly { members["newInstanceOnly"] = .bool(true) }
         return .object(members)
     }
 }

@@ -89,7 +89,7 @@ extension APIHandlers {
         }
         var sent = false
         do {
-            try await messaging.send(Command(json: entry.command))
+            try await messaging.send(Command.scheduledStart(json: entry.command, registry: registry))
             try await scheduleStore.markSent([entry.id])
             sent = true
         } catch {

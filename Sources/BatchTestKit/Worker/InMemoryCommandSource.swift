@@ -56,7 +56,9 @@ public final class InMemoryCommandSource: CommandSource {
         _ command: Command, attempts: CommandAttempts = CommandAttempts(), wantsReply: Bool = true,
         traceContext: ServiceContext? = nil
     ) -> Delivery {
-        enqueue(body: command.body, attempts: attempts, wantsReply: wantsReply, traceContext: traceContext)
+        enqueue(
+            body: command.body, headers: command.headers, attempts: attempts, wantsReply: wantsReply,
+            traceContext: traceContext)
     }
 
     /// Puts a raw body at the end of the queue (bad input: not JSON, an unknown command, ...).
@@ -66,10 +68,12 @@ public final class InMemoryCommandSource: CommandSource {
     }
 
     private func enqueue(
-        body: [UInt8], attempts: CommandAttempts, wantsReply: Bool, traceContext: ServiceContext? = nil
+        body: [UInt8], headers: [String: AMQPFieldValue] = [:], attempts: CommandAttempts, wantsReply: Bool,
+        traceContext: ServiceContext? = nil
     ) -> Delivery {
         let delivery = Delivery(
-            body: body, attempts: attempts, wantsReply: wantsReply, traceContext: traceContext, source: self)
+            body: body, headers: headers, attempts: attempts, wantsReply: wantsReply, traceContext: traceContext,
+            source: self)
         let waiter = state.withLock { state in
             state.queue.append(delivery)
             state.all.append(delivery)
@@ -171,6 +175,8 @@ public final class InMemoryCommandSource: CommandSource {
     public final class Delivery: CommandDelivery, Hashable {
         /// The body as received.
         public let body: [UInt8]
+        /// The headers it carries (a command's ``Command/headers``).
+        public let headers: [String: AMQPFieldValue]
         /// Its count of earlier attempts.
         public let attempts: CommandAttempts
         /// Whether it asks for an answer.
@@ -182,10 +188,11 @@ public final class InMemoryCommandSource: CommandSource {
         public let carriedTraceContext: ServiceContext?
 
         init(
-            body: [UInt8], attempts: CommandAttempts, wantsReply: Bool, traceContext: ServiceContext? = nil,
-            source: InMemoryCommandSource
+            body: [UInt8], headers: [String: AMQPFieldValue], attempts: CommandAttempts, wantsReply: Bool,
+            traceContext: ServiceContext? = nil, source: InMemoryCommandSource
         ) {
             self.body = body
+            self.headers = headers
             self.attempts = attempts
             self.wantsReply = wantsReply
             self.carriedTraceContext = traceContext
@@ -201,7 +208,7 @@ public final class InMemoryCommandSource: CommandSource {
         public var replies: [Reply] { answers.withLock { $0 } }
 
         /// The command it holds.
-        public func command() throws -> Command { try Command.decodingDelivery(body) }
+        public func command() throws -> Command { try Command.decodingDelivery(body).with(headers: headers) }
 
         /// Records the ack.
         public func ack() async throws { try settle(.acked) }
@@ -214,8 +221,8 @@ public final class InMemoryCommandSource: CommandSource {
             try settle(.retried(attempts, after: delay))
             guard let source else { return }
             let copy = Delivery(
-                body: body, attempts: attempts, wantsReply: wantsReply, traceContext: carriedTraceContext,
-                source: source)
+                body: body, headers: headers, attempts: attempts, wantsReply: wantsReply,
+                traceContext: carriedTraceContext, source: source)
             Task {
                 try? await Task.sleep(for: delay)
                 source.putBack(copy, atHead: false)
@@ -228,8 +235,8 @@ public final class InMemoryCommandSource: CommandSource {
             guard let source else { return }
             source.putBack(
                 Delivery(
-                    body: body, attempts: attempts, wantsReply: wantsReply, traceContext: carriedTraceContext,
-                    source: source), atHead: true)
+                    body: body, headers: headers, attempts: attempts, wantsReply: wantsReply,
+                    traceContext: carriedTraceContext, source: source), atHead: true)
         }
 
         /// Records the answer when one was asked for.

@@ -202,7 +202,8 @@ struct ScheduleTriggerCommand: AsyncParsableCommand {
             }
             do {
                 try await RemoteSession.with(connection, logger: logger, follow: false) { remote in
-                    try await remote.messaging.send(Command(json: entry.command))
+                    try await remote.messaging.send(
+                        Command.scheduledStart(json: entry.command, registry: planner.registry))
                 }
                 try await store.markSent([entry.id])
                 print("triggered schedule '\(name)': slot \(ScheduleFormatter.time(entry.slot)) sent")

@@ -65,7 +65,7 @@ public struct SchedulePlanner: Sendable {
         let key = (try? registry.job(named: schedule.job)).map { $0.identifyingParameters(parameters).instanceKey }
         return ScheduleFiringPlan(
             slot: slot, jobName: schedule.job, jobKey: key,
-            command: Command.start(schedule.job, parameters: parameters.values, newInstanceOnly: true).json)
+            command: Command.start(schedule.job, parameters: parameters.values).json)
     }
 
     /// Where a schedule starts from at `now` (added, changed or resumed): the latest slot at or before now counts

@@ -126,6 +126,7 @@ public final class SchedulerService: Service {
         guard !entries.isEmpty else { return }
         let sender = sender
         let logger = logger
+        let registry = planner.registry
         var sent: [Int64] = []
         for batch in stride(from: 0, to: entries.count, by: Self.publishConcurrency) {
             let slice = entries[batch..<min(batch + Self.publishConcurrency, entries.count)]
@@ -134,7 +135,7 @@ public final class SchedulerService: Service {
                     group.addTask {
                         let command: Command
                         do {
-                            command = try Command(json: entry.command)
+                            command = try Command.scheduledStart(json: entry.command, registry: registry)
                         } catch {
                             // It can never be sent: marked sent (dropped) so that it is not re-sent forever.
                             logger.error(

@@ -57,7 +57,8 @@ public final class AMQPCommandSource: CommandSource {
         let messaging: BatchMessaging
 
         func command() throws -> Command {
-            try Command.decodingDelivery(delivery.body, limits: messaging.limits)
+            try Command.decodingDelivery(delivery.body, limits: messaging.limits).with(
+                headers: delivery.properties.headers)
         }
 
         var attempts: CommandAttempts { CommandAttempts(delivery) }
