@@ -1,8 +1,8 @@
 import Batch
 import Synchronization
 
-/// An in-memory repository that runs a hook before each job execution is created, before each is updated and
-/// before each chunk commits (to hold or fail it, as a slow or lost database would), and counts the creations.
+/// An in-memory repository that runs a hook before each job execution is created, before each is updated, before
+/// each step execution is updated and before each chunk commits (to hold or fail it, as a slow or lost database would), and counts the creations.
 /// Everything else goes straight to ``base``.
 public final class InterceptingRepository: JobRepository {
     /// The repository that stores everything.
@@ -10,19 +10,24 @@ public final class InterceptingRepository: JobRepository {
     private let beforeCreate: @Sendable () async throws -> Void
     private let beforeUpdate: @Sendable (JobExecution) async throws -> Void
     private let beforeChunkCommit: @Sendable (StepExecution) async throws -> Void
+    private let beforeStepUpdate: @Sendable (StepExecution) async throws -> Void
     private let calls = Mutex(0)
 
     /// Creates the repository.
     /// - Parameters:
     ///   - beforeCreate: runs before each new job execution is created; what it throws is the creation's failure.
     ///   - beforeUpdate: runs with each job execution before it is updated; what it throws is the update's failure.
+    ///   - beforeStepUpdate: runs with each step execution before ``updateStepExecution(_:)`` stores it; what it
+    ///     throws is the update's failure.
     ///   - beforeChunkCommit: runs with the step execution a chunk commits, before it is stored; what it throws is
     ///     the commit's failure (the chunk then rolls back).
     public init(
         beforeCreate: @escaping @Sendable () async throws -> Void = {},
         beforeUpdate: @escaping @Sendable (JobExecution) async throws -> Void = { _ in },
-        beforeChunkCommit: @escaping @Sendable (StepExecution) async throws -> Void = { _ in }
+        beforeChunkCommit: @escaping @Sendable (StepExecution) async throws -> Void = { _ in },
+        beforeStepUpdate: @escaping @Sendable (StepExecution) async throws -> Void = { _ in }
     ) {
+        self.beforeStepUpdate = beforeStepUpdate
         self.beforeCreate = beforeCreate
         self.beforeUpdate = beforeUpdate
         self.beforeChunkCommit = beforeChunkCommit
@@ -70,9 +75,10 @@ public final class InterceptingRepository: JobRepository {
     public func createStepExecution(_ stepExecution: StepExecution) async throws -> StepExecution {
         try await base.createStepExecution(stepExecution)
     }
-    /// As ``base`` answers.
+    /// Runs `beforeStepUpdate`, then updates the step execution in ``base``.
     public func updateStepExecution(_ stepExecution: StepExecution) async throws -> StepExecution {
-        try await base.updateStepExecution(stepExecution)
+        try await beforeStepUpdate(stepExecution)
+        return try await base.updateStepExecution(stepExecution)
     }
     /// As ``base`` answers.
     public func stepExecutions(jobExecutionId: Int64) async throws -> [StepExecution] {

@@ -58,14 +58,29 @@ import Testing
             for (index, worker) in ["me", "me", "someone-else"].enumerated() {
                 _ = try await repository.claimPartition(stepExecutionId: created[index].id, workerId: worker)
             }
+            // An orphan of a job being stopped ends STOPPED, as it would have at its next chunk.
+            let otherParameters = JobParameters(["n": .int(2)])
+            var stopping = try await repository.createJobExecution(
+                jobName: "orphans", jobKey: otherParameters.instanceKey, parameters: otherParameters,
+                workerId: "manager")
+            stopping.status = .started
+            stopping = try await repository.updateJobExecution(stopping)
+            let stoppingOrphan = try await repository.createStepExecutions([
+                StepExecution(jobExecutionId: stopping.id, stepName: "load:x", startTime: now, lastUpdated: now)
+            ])[0]
+            _ = try await repository.claimPartition(stepExecutionId: stoppingOrphan.id, workerId: "me")
+            stopping.status = .stopping
+            stopping = try await repository.updateJobExecution(stopping)
             try await Task.sleep(for: .seconds(3))
             _ = try await repository.claimPartition(stepExecutionId: created[4].id, workerId: "me")
 
             let failed = try await repository.failOrphanedPartitions(
                 workerId: "me", running: [created[1].id], grace: .seconds(2))
-            #expect(failed.map(\.id) == [created[0].id])
-            #expect(failed.first?.status == .failed && failed.first?.endTime != nil)
-            #expect(failed.first?.exitMessage.contains("was not running this partition") == true)
+            #expect(Set(failed.map(\.id)) == [created[0].id, stoppingOrphan.id])
+            let orphan = try #require(failed.first { $0.id == created[0].id })
+            #expect(orphan.status == .failed && orphan.endTime != nil)
+            #expect(failed.first { $0.id == stoppingOrphan.id }?.status == .stopped, "its job is stopping")
+            #expect(orphan.exitMessage.contains("was not running this partition"))
             for (index, status) in [(1, BatchStatus.started), (2, .started), (3, .starting), (4, .started)] {
                 #expect(try await repository.stepExecution(id: created[index].id)?.status == status, "\(index)")
             }

@@ -1,5 +1,6 @@
 import Batch
 import BatchTestKit
+import Foundation
 import Testing
 
 @Suite("Remote partition steps (in-memory fleet)")
@@ -177,6 +178,47 @@ struct RemotePartitionTests {
         }
         #expect(ended.allSatisfy { $0.status == .stopped && $0.exitMessage.contains("w1") }, "\(ended)")
         #expect(fleet.dispatcher.dispatched.count == 4, "nothing sent again for a stopping job")
+    }
+
+    @Test("a partition no worker takes is sent again, waiting twice as long each time; a claimed one is not")
+    func waitingPartitionsAreSentAgain() async throws {
+        let written = Recorder<Int>()
+        let repository = InMemoryJobRepository()
+        let dispatcher = InMemoryPartitionDispatcher(repository: repository, resendAfter: .milliseconds(100))
+        let manager = JobOperator(
+            registry: try JobRegistry([Self.job(written: written)]), repository: repository, workerId: "manager",
+            logger: quietLogger, partitionDispatcher: dispatcher)
+        let started = ContinuousClock.now
+        let id = try await manager.startAsync("remote-sums")
+        func sends(_ stepExecutionId: Int64) -> Int {
+            dispatcher.dispatched.filter { $0.stepExecutionId == stepExecutionId }.count
+        }
+        var partitions: [StepExecution] = []
+        try await eventually("every partition sent twice", timeout: .seconds(10)) {
+            partitions = try await repository.stepExecutions(jobExecutionId: id).filter {
+                $0.stepName.hasPrefix("sum:")
+            }
+            return partitions.count == 4 && partitions.allSatisfy { sends($0.id) >= 2 }
+        }
+        repository.recordHeartbeat(workerId: "w1")
+        guard
+            case .claimed(var taken) = try await repository.claimPartition(
+                stepExecutionId: partitions[0].id, workerId: "w1")
+        else { throw BatchError(.invalidState, "the waiting partition could not be claimed") }
+        let takenSends = sends(taken.id)
+        let before = sends(partitions[1].id)
+        try await eventually("a waiting one is sent again", timeout: .seconds(10)) { sends(partitions[1].id) > before }
+        #expect(
+            sends(taken.id) <= takenSends + 1, "a claimed partition is not sent again (one may have been on its way)")
+        // Doubling: in 1.5 s about log2(15) sends each (0, 0.1, 0.3, 0.7, 1.5 s), where a fixed 100 ms would make 15.
+        try await Task.sleep(until: started + .milliseconds(1500))
+        #expect(partitions.dropFirst().allSatisfy { sends($0.id) <= 8 }, "\(partitions.map { sends($0.id) })")
+
+        _ = try await manager.stop(.executionId(id))
+        taken.status = .stopped
+        taken.endTime = Date()
+        _ = try await repository.updateStepExecution(taken)
+        #expect(try await manager.wait(for: id).status == .stopped)
     }
 
     @Test("the fingerprint follows the step structure")

@@ -2,6 +2,7 @@ import Batch
 import BatchRabbitMQ
 import BatchTestKit
 import BatchWorker
+import Foundation
 import Testing
 
 /// The worker's remote partition path on the in-memory twins: the partitions queue, capacity, claims, refusals.
@@ -113,6 +114,65 @@ struct WorkerPartitionUnitTests {
         _ = try await other.stop(.executionId(id))
         _ = try await harness.shutDown().get()
         _ = try await manager.shutDown().get()
+    }
+
+    @Test("a partition that cannot run while its FAILED mark cannot be stored is retried, not dead-lettered")
+    func refusalWhileTheDatabaseIsAway() async throws {
+        struct DatabaseAway: Error {}
+        let away = Locked(true)
+        let repository = InterceptingRepository(beforeStepUpdate: { step in
+            if step.status == .failed, away.value { throw DatabaseAway() }
+        })
+        let ran = Recorder<String>()
+        // The manager defines `spread` with an extra step: this worker's definition differs, so it refuses.
+        let other = JobOperator(
+            registry: try JobRegistry([Self.job(ran, steps: 2)]), repository: repository,
+            partitionDispatcher: InMemoryPartitionDispatcher(repository: repository.base))
+        let id = try await other.startAsync("spread")
+        var partition: StepExecution?
+        try await eventually("partitions stored") {
+            partition = try await repository.stepExecutions(jobExecutionId: id).first { $0.stepName == "parts:p1" }
+            return partition != nil
+        }
+        let harness = try WorkerHarness(
+            jobs: [Self.job(ran)], repository: repository, concurrency: 1,
+            commandRetry: CommandRetryPolicy(initialDelay: .milliseconds(50), maximumDelay: .milliseconds(200)),
+            takesPartitions: true)
+        let message = harness.partitions.enqueue(.partition(executionId: id, stepExecutionId: partition!.id))
+        try await eventually("settled") { message.settlement != nil }
+        guard case .retried = message.settlement else {
+            Issue.record("not retried: \(String(describing: message.settlement))")
+            return
+        }
+        #expect(try await repository.stepExecution(id: partition!.id)?.status == .starting, "still waiting")
+        away.withLock { $0 = false }
+        try await eventually("the copy ends it FAILED and is dead-lettered", timeout: .seconds(10)) {
+            harness.partitions.deliveries.contains {
+                if case .deadLettered = $0.settlement { return true } else { return false }
+            }
+        }
+        #expect(try await repository.stepExecution(id: partition!.id)?.status == .failed)
+        _ = try await other.stop(.executionId(id))
+        _ = try await harness.shutDown().get()
+    }
+
+    @Test("the in-memory registry's lost-worker sweep ends STOPPED the partitions a lost worker holds of ended jobs")
+    func inMemoryLostWorkerSweepStopsOrphanedPartitions() async throws {
+        let (repository, manager, id, partitions) = try await Self.startLooping()
+        let registry = InMemoryWorkerRegistry(repository: repository)
+        try await registry.register(workerId: "alive", host: "h", pid: 1, capacity: 1)
+        _ = try await repository.claimPartition(stepExecutionId: partitions[0].id, workerId: "gone")
+        _ = try await repository.claimPartition(stepExecutionId: partitions[1].id, workerId: "alive")
+        _ = try await registry.sweepLostWorkers(lease: .seconds(60))
+        #expect(try await repository.stepExecution(id: partitions[0].id)?.status == .started, "its job still runs")
+        var job = try #require(try await repository.jobExecution(id: id))
+        job.status = .failed
+        job.endTime = Date()
+        _ = try await repository.updateJobExecution(job)
+        _ = try await registry.sweepLostWorkers(lease: .seconds(60))
+        #expect(try await repository.stepExecution(id: partitions[0].id)?.status == .stopped, "the lost worker's")
+        #expect(try await repository.stepExecution(id: partitions[1].id)?.status == .started, "a live worker's")
+        _ = manager
     }
 
     /// Starts `looping` on a manager that runs elsewhere (its dispatcher hands the partitions to no one) and

@@ -130,6 +130,7 @@ public final class JobOperator: Sendable {
     /// Restarts a STOPPED or FAILED execution with the same parameters, as a new execution that skips completed
     /// steps and resumes the others from their saved contexts; returns the new execution's id at once.
     /// - Throws: ``BatchError/Code/notRestartable`` unless the last execution is STOPPED or FAILED;
+    ///   ``BatchError/Code/alreadyRunning`` while remote partitions of it still run on workers;
     ///   ``BatchError/Code/executionNotFound``; ``BatchError/Code/jobNotFound``.
     public func restartAsync(_ target: JobReference) async throws -> Int64 {
         let last = try await lastExecution(of: target)

@@ -6,6 +6,8 @@ extension PartitionStep {
 
     /// How often a waiting manager reads its partitions when no event wakes it first (and runs the lease sweep).
     static let pollInterval = Duration.seconds(1)
+    /// The longest a partition waits for a worker before its message is sent again.
+    static let longestResendWait = Duration.seconds(3600)
 
     /// The manager's side of a remote partition step: stores the partitions that must run in one transaction,
     /// dispatches them, waits for them to end (sending again those of lost workers), and aggregates.
@@ -52,6 +54,9 @@ extension PartitionStep {
         let jobExecutionId = run.execution.id
         var pending = Dictionary(uniqueKeysWithValues: created.map { ($0.id, $0) })
         var unsent = created.map(\.id)
+        // When each partition was last sent and how long it may wait for a worker before it is sent again: a message
+        // lost on its way (dead-lettered, dropped) must not leave the manager waiting for ever.
+        var sent: [Int64: (at: ContinuousClock.Instant, wait: Duration)] = [:]
         var finished: [StepExecution] = []
         var failingSince: ContinuousClock.Instant?
         var stopsMarked = false
@@ -63,6 +68,11 @@ extension PartitionStep {
                             RemotePartition(
                                 jobName: run.execution.jobName, jobExecutionId: jobExecutionId, stepExecutionId: $0)
                         })
+                    let now = ContinuousClock.now
+                    for id in unsent {
+                        let wait = sent[id].map { min($0.wait * 2, Self.longestResendWait) } ?? dispatcher.resendAfter
+                        sent[id] = (now, wait)
+                    }
                     unsent = []
                 }
                 for step in try await run.repository.stepExecutions(jobExecutionId: jobExecutionId)
@@ -74,6 +84,16 @@ extension PartitionStep {
                     }
                 }
                 if pending.isEmpty { break }
+                let now = ContinuousClock.now
+                let overdue = pending.values.filter { step in
+                    step.status == .starting && sent[step.id].map { now - $0.at >= $0.wait } == true
+                }
+                if !overdue.isEmpty {
+                    run.logger.info(
+                        "partitions still wait for a worker; their messages are sent again",
+                        metadata: ["partitions": "\(overdue.map(\.stepName).sorted())"])
+                    unsent += overdue.map(\.id)
+                }
                 if !stopsMarked, try await run.stopSignal.check(executionId: jobExecutionId, repository: run.repository)
                 {
                     // Partitions no worker took yet end here; running ones stop at their next chunk.

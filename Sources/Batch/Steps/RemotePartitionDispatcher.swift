@@ -9,6 +9,9 @@ public protocol RemotePartitionDispatcher: Sendable {
     var lease: Duration { get }
     /// How many times a partition is sent to a worker before a lost worker ends it FAILED (at least 1).
     var maxAttempts: Int { get }
+    /// How long a partition may wait for a worker before its message is sent again, in case it was lost (a copy is
+    /// harmless: only one claim wins); the wait doubles with each send, up to an hour. 60 s by default.
+    var resendAfter: Duration { get }
 
     /// Sends each partition to the fleet (one message each); returns once they are accepted (the broker confirmed
     /// them).
@@ -23,6 +26,11 @@ public protocol RemotePartitionDispatcher: Sendable {
     /// when it stops: a waiting manager holds no capacity slot, so a fleet whose slots are all taken by managers can
     /// still run their partitions.
     func managerWaiting(jobExecutionId: Int64, _ waiting: Bool)
+}
+
+extension RemotePartitionDispatcher {
+    /// 60 s.
+    public var resendAfter: Duration { .seconds(60) }
 }
 
 /// One partition sent to the fleet: `{"command": "partition", "executionId": 42, "stepExecutionId": 317}`.

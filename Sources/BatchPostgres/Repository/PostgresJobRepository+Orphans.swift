@@ -44,7 +44,7 @@ extension PostgresJobRepository {
     /// when a claim committed but its answer was lost, or when a partition's final update could not be stored: no
     /// one runs it, and its worker's heartbeat keeps its manager's lease sweep away from it, so the manager would
     /// wait for ever. FAILED ends that wait (the job fails, and a restart runs the partition again from its last
-    /// chunk).
+    /// chunk); STOPPED when the job is stopping (the partition would have stopped at its next chunk).
     ///
     /// - Parameters:
     ///   - workerId: the worker asking (it knows what it runs).
@@ -59,14 +59,16 @@ extension PostgresJobRepository {
         let failed = try await repositoryCall("fail the orphaned partitions of worker \(workerId)") {
             try await select(
                 """
-                UPDATE \(quoted).step_executions
-                   SET status = 'FAILED', exit_code = 'FAILED', end_time = now(), last_updated = now(),
-                       version = version + 1,
-                       exit_message = 'worker ' || worker_id || ' was not running this partition (its claim was '
+                UPDATE \(quoted).step_executions s
+                   SET status = CASE WHEN j.status = 'STOPPING' THEN 'STOPPED' ELSE 'FAILED' END,
+                       exit_code = CASE WHEN j.status = 'STOPPING' THEN 'STOPPED' ELSE 'FAILED' END,
+                       end_time = now(), last_updated = now(), version = s.version + 1,
+                       exit_message = 'worker ' || s.worker_id || ' was not running this partition (its claim was '
                                       || 'recorded but it never ran, or its end could not be stored)'
-                 WHERE worker_id = $1 AND status IN ('STARTED', 'STOPPING')
-                   AND NOT (id = ANY($2::int8[])) AND start_time < now() - make_interval(secs => $3)
-                RETURNING \(Self.stepExecutionColumns)
+                  FROM \(quoted).job_executions j
+                 WHERE j.id = s.job_execution_id AND s.worker_id = $1 AND s.status IN ('STARTED', 'STOPPING')
+                   AND NOT (s.id = ANY($2::int8[])) AND s.start_time < now() - make_interval(secs => $3)
+                RETURNING s.*
                 """, [.text(workerId), .text(runningList), .double(grace.timeInterval)]
             ).map(Self.stepExecution(from:))
         }

@@ -3,7 +3,8 @@ import NIOCore
 
 /// Closes a connection whose response writes make no progress for `limit`: a client that stopped reading (an event
 /// stream it no longer drains, its window shut) would otherwise hold its connection, and an event stream's slot,
-/// for ever. Writes that complete — the event stream's keep-alives do, every `--keep-alive` — keep the connection;
+/// for ever. A write completes once the kernel takes it, so the stall shows once the socket buffers between server
+/// and client are full. Writes that complete — the event stream's keep-alives do, every `--keep-alive` — keep the connection;
 /// so does a connection with nothing to write (the idle timeout governs that).
 final class StalledWriteHandler: ChannelOutboundHandler, RemovableChannelHandler {
     // What the pipeline writes (HTTP response parts) is passed on as it is, never unwrapped.

@@ -12,6 +12,8 @@ public final class InMemoryPartitionDispatcher: RemotePartitionDispatcher {
     public let lease: Duration
     /// The attempt limit.
     public let maxAttempts: Int
+    /// How long a partition waits for a worker before it is sent again.
+    public let resendAfter: Duration
     /// Whether the worker taking attempt `attempt` (1-based) of the partition named `stepName` is lost.
     public let loses: @Sendable (_ stepName: String, _ attempt: Int) -> Bool
     private let repository: InMemoryJobRepository
@@ -29,14 +31,17 @@ public final class InMemoryPartitionDispatcher: RemotePartitionDispatcher {
     ///   - repository: the repository the operators share (heartbeats are recorded in it).
     ///   - lease: the lease; default one hour (only workers without a heartbeat count as lost).
     ///   - maxAttempts: the attempt limit; default 3.
+    ///   - resendAfter: how long a partition waits for a worker before it is sent again; default one hour.
     ///   - loses: which attempts are lost; default none.
     public init(
         repository: InMemoryJobRepository, lease: Duration = .seconds(3600), maxAttempts: Int = 3,
+        resendAfter: Duration = .seconds(3600),
         loses: @escaping @Sendable (_ stepName: String, _ attempt: Int) -> Bool = { _, _ in false }
     ) {
         self.repository = repository
         self.lease = lease
         self.maxAttempts = maxAttempts
+        self.resendAfter = resendAfter
         self.loses = loses
     }
 

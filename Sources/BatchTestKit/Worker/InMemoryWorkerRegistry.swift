@@ -87,17 +87,31 @@ public final class InMemoryWorkerRegistry: WorkerRegistry {
         (repository as? InMemoryJobRepository)?.removeHeartbeat(workerId: workerId)
     }
 
-    /// Fails the running executions of workers not registered or silent for longer than `lease`.
+    /// Fails the running executions of workers not registered or silent for longer than `lease`, and ends STOPPED
+    /// the remote partitions such workers still hold of executions that ended, as the PostgreSQL sweep does.
     public func sweepLostWorkers(lease: Duration) async throws -> [JobExecution] {
         try check()
         let now = ContinuousClock.now
         let alive = state.withLock { state in
             Set(state.workers.filter { now - $0.value.heartbeat <= lease }.keys)
         }
-        return try await fail(message: { "worker \($0) was lost (no heartbeat within the lease)" }) { execution in
+        let failed = try await fail(message: { "worker \($0) was lost (no heartbeat within the lease)" }) { execution in
             guard let worker = execution.workerId else { return false }
             return !alive.contains(worker)
         }
+        guard let repository else { return failed }
+        for execution in try await repository.jobExecutions(jobName: nil, limit: 10_000)
+        where execution.status.isFinished {
+            for var step in try await repository.stepExecutions(jobExecutionId: execution.id)
+            where step.status.isRunning && step.workerId.map({ !alive.contains($0) }) == true {
+                step.status = .stopped
+                step.exitCode = "STOPPED"
+                step.exitMessage = "the job execution ended and worker \(step.workerId ?? "-") was lost"
+                step.endTime = Date()
+                _ = try await repository.updateStepExecution(step)
+            }
+        }
+        return failed
     }
 
     /// Fails `workerId`'s running executions that are not in `running` (no grace: tests control what runs).
@@ -120,8 +134,8 @@ public final class InMemoryWorkerRegistry: WorkerRegistry {
             where step.workerId == workerId && step.status.isRunning && !running.contains(step.id)
                 && step.startTime < claimedBefore
             {
-                step.status = .failed
-                step.exitCode = "FAILED"
+                step.status = execution.status == .stopping ? .stopped : .failed
+                step.exitCode = step.status.rawValue
                 step.exitMessage = "worker \(workerId) was not running this partition"
                 step.endTime = Date()
                 failed.append(try await repository.updateStepExecution(step))

@@ -34,6 +34,8 @@ struct StepEventListener: Service {
 extension Worker {
     /// The capacity key of a partition: its step execution id, negated (job executions' ids are positive).
     static func slot(ofPartition stepExecutionId: Int64) -> Int64 { -stepExecutionId }
+    /// The step execution id of a partition's capacity key (``slot(ofPartition:)``).
+    static func stepExecutionId(ofSlot slot: Int64) -> Int64 { -slot }
 
     func consumePartitions(_ source: any CommandSource) async {
         let loop = Task { await self.partitionLoop(source) }
@@ -152,8 +154,22 @@ extension Worker {
         record(outcome, action: Command.Action.partition.rawValue, span: span, error: error)
         switch decision {
         case .refuse(let reason), .deadLetter(let reason):
+            if let named, await !failWaitingPartition(named, reason: reason) {
+                // Dead-lettered while still waiting, it would have no message and its manager would wait for ever:
+                // the message comes back once the database may answer again.
+                var attempts = delivery.attempts
+                attempts.attempts = min(attempts.attempts, CommandAttempts.maximumCount) + 1
+                attempts.lastError = reason
+                let delay = configuration.commandRetry.maximumDelay
+                logger.warning(
+                    "a partition that cannot run could not be marked FAILED; its message is tried again later",
+                    metadata: ["reason": "\(reason)", "retry.in": "\(delay)"])
+                do { try await delivery.retry(attempts: attempts, after: delay) } catch {
+                    logger.error("could not send a partition back for a retry", metadata: ["error": "\(error)"])
+                }
+                return
+            }
             logger.warning("dead-lettering a partition that cannot run", metadata: ["reason": "\(reason)"])
-            if let named { await failWaitingPartition(named, reason: reason) }
             do { try await delivery.deadLetter(reason: reason) } catch {
                 logger.error("could not dead-letter a partition", metadata: ["error": "\(error)"])
             }
@@ -169,25 +185,31 @@ extension Worker {
 
     /// Ends a partition that no worker can run FAILED with `reason`, if it still waits (STARTING, of that job
     /// execution), and publishes its step event, which wakes its manager.
-    private func failWaitingPartition(_ named: (jobExecutionId: Int64, stepExecutionId: Int64), reason: String) async {
+    /// - Returns: false when a passing failure (the database away) left it waiting; true when it was ended, or has
+    ///   nothing to end (not waiting, or not found), or cannot be ended however often it is tried.
+    private func failWaitingPartition(
+        _ named: (jobExecutionId: Int64, stepExecutionId: Int64), reason: String
+    ) async -> Bool {
         let repository = jobOperator.repository
         do {
             guard var step = try await repository.stepExecution(id: named.stepExecutionId),
                 step.jobExecutionId == named.jobExecutionId, step.status == .starting,
                 let execution = try await repository.jobExecution(id: named.jobExecutionId)
-            else { return }
+            else { return true }
             step.status = .failed
             step.exitCode = BatchStatus.failed.rawValue
             step.exitMessage = "the partition cannot run: \(reason)"
             step.endTime = Date()
             let stored = try await repository.updateStepExecution(step)
             await publishStepEvent(stored, of: execution)
+            return true
         } catch let error as BatchError where error.code == .optimisticLock {
-            // Another worker took it meanwhile: it runs there.
+            return true  // another worker took it meanwhile: it runs there
         } catch {
             logger.error(
-                "could not mark a partition that cannot run FAILED; its manager waits for it",
+                "could not mark a partition that cannot run FAILED",
                 metadata: ["step.execution.id": "\(named.stepExecutionId)", "error": "\(error.batchDescription)"])
+            return !error.isTransient
         }
     }
 
@@ -231,11 +253,18 @@ extension Worker {
                 ended.exitMessage =
                     "the worker shut down and could not hand the partition back: \(error.batchDescription)"
                 ended.endTime = Date()
-                let restored = try await jobOperator.repository.updateStepExecution(ended)
-                logger.warning(
-                    "could not hand a stopped partition back; its manager sees it STOPPED",
-                    metadata: ["error": "\(error.batchDescription)"])
-                return restored
+                do {
+                    let restored = try await jobOperator.repository.updateStepExecution(ended)
+                    logger.warning(
+                        "could not hand a stopped partition back; its manager sees it STOPPED",
+                        metadata: ["error": "\(error.batchDescription)"])
+                    return restored
+                } catch {
+                    logger.warning(
+                        "could not hand a stopped partition back; it waits for a worker and its manager sends it again",
+                        metadata: ["error": "\(error.batchDescription)"])
+                    return stored
+                }
             }
             logger.info("partition handed back to the fleet", metadata: ["step.name": "\(stored.stepName)"])
             return stored

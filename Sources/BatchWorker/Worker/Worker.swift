@@ -127,8 +127,15 @@ public final class Worker: Service {
 
     private func makeServices() -> [ServiceGroupConfiguration.ServiceConfiguration] {
         let jobOperator = jobOperator
+        // A partition holds its slot from its claim on (before its run registers with the operator).
+        let capacity = capacity
         let runningPartitions: (@Sendable () -> Set<Int64>)? =
-            partitions == nil ? nil : { @Sendable in Set(jobOperator.runningPartitionIds) }
+            partitions == nil
+            ? nil
+            : { @Sendable in
+                Set(jobOperator.runningPartitionIds).union(
+                    capacity.runningKeys.filter { $0 < 0 }.map { Self.stepExecutionId(ofSlot: $0) })
+            }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(
                 service: HeartbeatService(

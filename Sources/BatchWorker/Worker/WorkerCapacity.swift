@@ -143,5 +143,7 @@ final class WorkerCapacity: Sendable {
 
     var isFull: Bool { state.withLock { $0.taken >= limit } }
     var runningCount: Int { state.withLock { $0.running.count } }
+    /// The keys holding a slot now (execution ids, and remote partitions' negated step execution ids).
+    var runningKeys: Set<Int64> { state.withLock { $0.running } }
 
 }
