@@ -71,18 +71,10 @@ struct WorkerPartitionUnitTests {
             jobs: [Self.job(ran)], repository: repository, concurrency: 1, takesPartitions: false)
         _ = manager
         // A manager elsewhere stored a partition of `spread` defined with an extra step.
-        let other = JobOperator(
-            registry: try JobRegistry([Self.job(ran, steps: 2)]), repository: repository,
-            partitionDispatcher: InMemoryPartitionDispatcher(repository: repository))
-        let id = try await other.startAsync("spread")
-        var partition: StepExecution?
-        try await eventually("partitions stored") {
-            partition = try await repository.stepExecutions(jobExecutionId: id).first { $0.stepName == "parts:p1" }
-            return partition != nil
-        }
+        let (other, id, partition) = try await Self.startDiffering(ran, on: repository, dispatchingOn: repository)
         let harness = try WorkerHarness(
             jobs: [Self.job(ran), UnitJobs.hello], repository: repository, concurrency: 1, takesPartitions: true)
-        let differs = harness.partitions.enqueue(.partition(executionId: id, stepExecutionId: partition!.id))
+        let differs = harness.partitions.enqueue(.partition(executionId: id, stepExecutionId: partition.id))
         let missing = harness.partitions.enqueue(.partition(executionId: id, stepExecutionId: 999_999))
         let wrongKind = harness.partitions.enqueue(.start("hello"))
         try await eventually("all settled", timeout: .seconds(10)) {
@@ -104,7 +96,7 @@ struct WorkerPartitionUnitTests {
         }
         #expect(kind.contains("only 'partition' messages"), "\(kind)")
         // The partition no worker can run ends FAILED with the reason, and so its manager stops waiting for it.
-        let refused = try await repository.stepExecution(id: partition!.id)
+        let refused = try await repository.stepExecution(id: partition.id)
         #expect(
             refused?.status == .failed && refused?.workerId == nil, "nothing claimed: \(String(describing: refused))")
         #expect(refused?.exitMessage.contains("differs from its manager's") == true)
@@ -125,33 +117,25 @@ struct WorkerPartitionUnitTests {
         })
         let ran = Recorder<String>()
         // The manager defines `spread` with an extra step: this worker's definition differs, so it refuses.
-        let other = JobOperator(
-            registry: try JobRegistry([Self.job(ran, steps: 2)]), repository: repository,
-            partitionDispatcher: InMemoryPartitionDispatcher(repository: repository.base))
-        let id = try await other.startAsync("spread")
-        var partition: StepExecution?
-        try await eventually("partitions stored") {
-            partition = try await repository.stepExecutions(jobExecutionId: id).first { $0.stepName == "parts:p1" }
-            return partition != nil
-        }
+        let (other, id, partition) = try await Self.startDiffering(ran, on: repository, dispatchingOn: repository.base)
         let harness = try WorkerHarness(
             jobs: [Self.job(ran)], repository: repository, concurrency: 1,
             commandRetry: CommandRetryPolicy(initialDelay: .milliseconds(50), maximumDelay: .milliseconds(200)),
             takesPartitions: true)
-        let message = harness.partitions.enqueue(.partition(executionId: id, stepExecutionId: partition!.id))
+        let message = harness.partitions.enqueue(.partition(executionId: id, stepExecutionId: partition.id))
         try await eventually("settled") { message.settlement != nil }
         guard case .retried = message.settlement else {
             Issue.record("not retried: \(String(describing: message.settlement))")
             return
         }
-        #expect(try await repository.stepExecution(id: partition!.id)?.status == .starting, "still waiting")
+        #expect(try await repository.stepExecution(id: partition.id)?.status == .starting, "still waiting")
         away.withLock { $0 = false }
         try await eventually("the copy ends it FAILED and is dead-lettered", timeout: .seconds(10)) {
             harness.partitions.deliveries.contains {
                 if case .deadLettered = $0.settlement { return true } else { return false }
             }
         }
-        #expect(try await repository.stepExecution(id: partition!.id)?.status == .failed)
+        #expect(try await repository.stepExecution(id: partition.id)?.status == .failed)
         _ = try await other.stop(.executionId(id))
         _ = try await harness.shutDown().get()
     }
@@ -173,6 +157,23 @@ struct WorkerPartitionUnitTests {
         #expect(try await repository.stepExecution(id: partitions[0].id)?.status == .stopped, "the lost worker's")
         #expect(try await repository.stepExecution(id: partitions[1].id)?.status == .started, "a live worker's")
         _ = manager
+    }
+
+    /// Starts `spread` on a manager elsewhere whose definition has an extra step (so this test's workers refuse its
+    /// partitions) and returns once its partition `p1` is stored.
+    static func startDiffering(
+        _ ran: Recorder<String>, on repository: any JobRepository, dispatchingOn memory: InMemoryJobRepository
+    ) async throws -> (manager: JobOperator, id: Int64, partition: StepExecution) {
+        let manager = JobOperator(
+            registry: try JobRegistry([job(ran, steps: 2)]), repository: repository,
+            partitionDispatcher: InMemoryPartitionDispatcher(repository: memory))
+        let id = try await manager.startAsync("spread")
+        var partition: StepExecution?
+        try await eventually("partitions stored") {
+            partition = try await repository.stepExecutions(jobExecutionId: id).first { $0.stepName == "parts:p1" }
+            return partition != nil
+        }
+        return (manager, id, partition!)
     }
 
     /// Starts `looping` on a manager that runs elsewhere (its dispatcher hands the partitions to no one) and
