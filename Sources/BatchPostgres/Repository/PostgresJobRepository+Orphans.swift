@@ -50,7 +50,7 @@ extension PostgresJobRepository {
     ///   - workerId: the worker asking (it knows what it runs).
     ///   - running: the step execution ids of the partitions it runs.
     ///   - grace: how long ago a partition must have been claimed to count (one being launched is left alone).
-    /// - Returns: the partitions marked FAILED.
+    /// - Returns: the partitions ended (FAILED, or STOPPED).
     @discardableResult
     public func failOrphanedPartitions(
         workerId: String, running: Set<Int64>, grace: Duration = .seconds(30)
@@ -74,10 +74,10 @@ extension PostgresJobRepository {
         }
         for partition in failed {
             logger.warning(
-                "marked an orphaned partition FAILED",
+                "ended a partition its worker was not running",
                 metadata: [
                     "step.name": "\(partition.stepName)", "step.execution.id": "\(partition.id)",
-                    "job.execution.id": "\(partition.jobExecutionId)",
+                    "job.execution.id": "\(partition.jobExecutionId)", "status": "\(partition.status.rawValue)",
                 ])
         }
         return failed

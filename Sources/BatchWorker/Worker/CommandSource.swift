@@ -109,9 +109,9 @@ public protocol WorkerRegistry: Sendable {
     /// Marks FAILED the running executions recorded for `workerId` that it is not running.
     /// - Returns: the executions marked FAILED.
     func sweepOrphanedExecutions(workerId: String, running: Set<Int64>) async throws -> [JobExecution]
-    /// Marks FAILED the remote partitions recorded as run by `workerId` that it is not running (`running` holds
-    /// their step execution ids), so that their managers stop waiting.
-    /// - Returns: the partitions marked FAILED.
+    /// Ends the remote partitions recorded as run by `workerId` that it is not running (`running` holds their step
+    /// execution ids), so that their managers stop waiting: FAILED, or STOPPED when their job is stopping.
+    /// - Returns: the partitions ended.
     func sweepOrphanedPartitions(workerId: String, running: Set<Int64>) async throws -> [StepExecution]
     /// Marks FAILED every running execution of `workerId` (its grace period ended with them still running).
     /// - Returns: the executions marked FAILED.
