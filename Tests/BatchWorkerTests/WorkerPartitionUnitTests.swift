@@ -241,7 +241,9 @@ struct WorkerPartitionUnitTests {
         }
     }
 
-    @Test("a partition recorded as this worker's that it does not run (its claim's answer was lost) ends FAILED")
+    @Test(
+        "a partition recorded as this worker's that it does not run (its claim's answer was lost) ends FAILED, with its event"
+    )
     func orphanedPartitionFailed() async throws {
         let (repository, manager, id, partitions) = try await Self.startLooping()
         let harness = try WorkerHarness(
@@ -256,6 +258,9 @@ struct WorkerPartitionUnitTests {
         }
         let orphan = try await repository.stepExecution(id: partitions[1].id)
         #expect(orphan?.exitMessage.contains("was not running this partition") == true)
+        try await eventually("its step event is published") {
+            harness.events.events.contains { $0.routingKey == "step.looping.FAILED" }
+        }
         #expect(try await repository.stepExecution(id: partitions[0].id)?.status == .started, "the one it runs goes on")
         _ = try await manager.stop(.executionId(id))
         #expect(try await manager.wait(for: id).status == .failed, "the manager saw the FAILED partition")

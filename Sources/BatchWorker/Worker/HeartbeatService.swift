@@ -19,6 +19,7 @@ public final class HeartbeatService: Service {
     private let capacity: Int?
     private let running: @Sendable () -> Set<Int64>
     private let runningPartitions: (@Sendable () -> Set<Int64>)?
+    private let partitionsEnded: @Sendable ([StepExecution]) async -> Void
     private let observer: (any JobExecutionObserver)?
     private let logger: Logger
 
@@ -32,13 +33,16 @@ public final class HeartbeatService: Service {
     ///   - running: the executions this process runs now.
     ///   - runningPartitions: the remote partitions (step execution ids) this process runs now, for a process that
     ///     takes them; its partitions recorded as running that are not among them are failed.
+    ///   - partitionsEnded: told of the partitions that sweep ended (the worker publishes their step events).
     ///   - observer: told of every execution the sweeps fail (the worker publishes them as events).
     ///   - logger: for failed heartbeats.
     public init(
         registry: any WorkerRegistry, workerId: String, interval: Duration, lease: Duration, capacity: Int? = nil,
         running: @escaping @Sendable () -> Set<Int64>, runningPartitions: (@Sendable () -> Set<Int64>)? = nil,
+        partitionsEnded: @escaping @Sendable ([StepExecution]) async -> Void = { _ in },
         observer: (any JobExecutionObserver)? = nil, logger: Logger
     ) {
+        self.partitionsEnded = partitionsEnded
         self.registry = registry
         self.workerId = workerId
         self.interval = interval
@@ -83,7 +87,8 @@ public final class HeartbeatService: Service {
                 await observer?.jobExecutionChanged(execution)
             }
             if let runningPartitions {
-                _ = try await registry.sweepOrphanedPartitions(workerId: workerId, running: runningPartitions())
+                let ended = try await registry.sweepOrphanedPartitions(workerId: workerId, running: runningPartitions())
+                if !ended.isEmpty { await partitionsEnded(ended) }
             }
         } catch {
             logger.warning("heartbeat failed", metadata: ["error": "\(error)"])

@@ -276,6 +276,21 @@ extension Worker {
         }
     }
 
+    /// Publishes the step events of partitions ended elsewhere than in their run (the orphan sweep), which wake
+    /// their managers and show on the dashboard.
+    func publishStepEvents(of steps: [StepExecution]) async {
+        for step in steps {
+            do {
+                guard let execution = try await jobOperator.repository.jobExecution(id: step.jobExecutionId) else {
+                    continue
+                }
+                await publishStepEvent(step, of: execution)
+            } catch {
+                logger.warning("could not publish a step event", metadata: ["error": "\(error.batchDescription)"])
+            }
+        }
+    }
+
     private func publishStepEvent(_ step: StepExecution, of execution: JobExecution) async {
         let event = Event.step(
             executionId: execution.id, jobName: execution.jobName, instanceId: execution.instanceId,

@@ -142,7 +142,8 @@ public final class Worker: Service {
                     registry: workers, workerId: configuration.workerId, interval: configuration.heartbeatInterval,
                     lease: configuration.lease, capacity: configuration.concurrency,
                     running: { Set(jobOperator.runningExecutionIds) }, runningPartitions: runningPartitions,
-                    observer: events, logger: logger),
+                    partitionsEnded: { [weak self] in await self?.publishStepEvents(of: $0) }, observer: events,
+                    logger: logger),
                 successTerminationBehavior: .ignore, serviceName: "heartbeat"),
             .init(service: events, successTerminationBehavior: .ignore, serviceName: "events"),
         ]
