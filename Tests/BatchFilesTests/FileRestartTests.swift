@@ -174,6 +174,36 @@ struct FileRestartTests {
         #expect(try readFile(output).isEmpty, "no items and no known columns: an empty file")
     }
 
+    @Test(
+        "a restart after the output was renamed into place, its step's end not stored, resumes from the finished file",
+        arguments: ["out.csv", "out.csv.gz", "out.jsonl"])
+    func restartAfterTheRename(output: String) async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file(output)
+        let format = CSVFormat(columns: ["id", "symbol", "note", "price", "comment"])
+        func writer() -> AnyTradeWriter {
+            output.contains(".jsonl")
+                ? AnyTradeWriter(JSONLinesWriter<Trade>(path: path))
+                : AnyTradeWriter(CSVWriter<Trade>(path: path, format: format))
+        }
+        let repository = InMemoryJobRepository()
+        let trades = awkwardTrades(20)
+        var first = writer()
+        try await first.open(ExecutionContext())
+        let chunk = try await repository.beginChunk()
+        try await first.write(trades, in: chunk)
+        var checkpoint = ExecutionContext()
+        first.update(&checkpoint)
+        try await first.close(.completed)  // renamed into place; then the step's COMPLETED is not stored
+        let finished = try readFile(path)
+
+        var second = writer()
+        try await second.open(checkpoint)
+        try await second.close(.completed)
+        #expect(try readFile(path) == finished, "the same file, each record once")
+        #expect(!FileManager.default.fileExists(atPath: path + ".part"))
+    }
+
     @Test("a restart whose temporary file is gone fails with a clear error")
     func missingTemporaryFile() async throws {
         let directory = try TemporaryDirectory()

@@ -41,6 +41,11 @@ final class FileOutput {
     /// Opens the temporary file: fresh when `offset` is nil, else resuming at `offset`.
     func open(resumingAt offset: Int64?) throws {
         if let offset {
+            // The last run renamed the file into place and then failed before its step's end was stored (a listener,
+            // a lost database): the finished file is the temporary one with its ending; resume from it.
+            if !FileSystem.exists(temporaryPath), let size = FileSystem.size(of: path), size >= offset {
+                try FileSystem.rename(path, to: temporaryPath)
+            }
             guard FileSystem.exists(temporaryPath) else {
                 throw FileErrors.file(
                     temporaryPath,
