@@ -1,5 +1,6 @@
 import Batch
 import Foundation
+import Logging
 import Testing
 
 @testable import BatchWorker
@@ -46,5 +47,27 @@ struct ProgressLineTests {
         #expect(ProgressLine.grouped(1_000) == "1,000")
         #expect(ProgressLine.grouped(-12_345_678) == "-12,345,678")
         #expect(ProgressLine.remaining(Self.report(done: 1, total: 2, endIn: -5), now: Self.now) == "0s")
+    }
+
+    @Test("a hostile report (a rate beyond Int64, escapes in the step name) prints safely instead of trapping")
+    func hostileReport() {
+        var report = Self.report(done: 1, total: 2, endIn: 5)
+        report.itemsPerSecond = 1e19
+        report.stepName = "post\u{1B}[2J\nfake"
+        let line = ProgressLine.render(report, now: Self.now)
+        #expect(line.contains("9,000,000,000,000,000,000/s"), "\(line)")
+        #expect(line.contains("post\\u{1B}[2J\\u{A}fake") && !line.contains("\u{1B}"), "\(line)")
+        #expect(!ProgressLine.plain(report, now: Self.now).contains("\n"))
+    }
+
+    @Test("a text log line escapes control characters in its message and metadata: one line, no forged ones")
+    func logLinesCannotBeForged() {
+        let event = LogEvent(
+            level: .warning, message: "dead-lettering job 'x\n2026-01-01T00:00:00+0000 info swiftbatch: job COMPLETED'",
+            metadata: nil, source: "BatchWorker", file: #fileID, function: #function, line: #line)
+        let pretty = TextLogLine.prettify(["reason": "a\u{1B}[31mred"])
+        let line = TextLogLine.line(event, label: "swiftbatch", prettyMetadata: pretty)
+        #expect(line.filter { $0 == "\n" }.count == 1 && line.hasSuffix("\n"), "\(line)")
+        #expect(line.contains("x\\u{A}2026-01-01") && line.contains("reason=a\\u{1B}[31mred"), "\(line)")
     }
 }

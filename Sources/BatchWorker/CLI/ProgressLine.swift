@@ -75,7 +75,7 @@ final class ProgressLine: Sendable {
     /// The live line: `post-entries [#######-------------]  35%  read 120,000  write 119,000  48,210/s  eta 12s`
     /// (the bar, percentage and estimate only when the reader knows its size).
     static func render(_ progress: StepProgress, now: Date = Date(), barWidth: Int = 24) -> String {
-        var parts = [progress.stepName]
+        var parts = [ExecutionFormatter.printable(progress.stepName)]
         if let fraction = progress.fraction {
             let filled = min(barWidth, Int((fraction * Double(barWidth)).rounded(.down)))
             parts.append(
@@ -85,19 +85,27 @@ final class ProgressLine: Sendable {
         parts.append("read \(grouped(progress.read))")
         parts.append("write \(grouped(progress.write))")
         if progress.skip > 0 { parts.append("skip \(grouped(progress.skip))") }
-        parts.append("\(grouped(Int64(progress.itemsPerSecond.rounded())))/s")
+        parts.append("\(grouped(rate(progress)))/s")
         if let eta = remaining(progress, now: now) { parts.append("eta \(eta)") }
         return "  " + parts.joined(separator: "  ")
     }
 
     /// The plain line: `  post-entries: read 120000 write 119000 (48210/s) 35% eta 12s`.
     static func plain(_ progress: StepProgress, now: Date = Date()) -> String {
-        var text = "  \(progress.stepName): read \(progress.read) write \(progress.write)"
+        var text = "  \(ExecutionFormatter.printable(progress.stepName)): read \(progress.read) write \(progress.write)"
         if progress.skip > 0 { text += " skip \(progress.skip)" }
-        text += " (\(Int64(progress.itemsPerSecond.rounded()))/s)"
+        text += " (\(rate(progress))/s)"
         if let fraction = progress.fraction { text += " " + percent(fraction) }
         if let eta = remaining(progress, now: now) { text += " eta \(eta)" }
         return text
+    }
+
+    /// Items per second, whole: whatever a report carried (any finite number, from anyone who may publish on the
+    /// events exchange) within `Int64`.
+    static func rate(_ progress: StepProgress) -> Int64 {
+        let value = progress.itemsPerSecond.rounded()
+        guard value.isFinite else { return 0 }
+        return Int64(max(-9.0e18, min(9.0e18, value)))
     }
 
     private static func percent(_ fraction: Double) -> String {

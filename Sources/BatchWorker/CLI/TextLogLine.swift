@@ -29,10 +29,7 @@ enum TextLogLine {
             }
             pretty = prettify(metadata)
         }
-        let line =
-            "\(timestamp()) \(event.level)\(label.isEmpty ? "" : " ")\(label):\(pretty.map { " \($0)" } ?? "") "
-            + "[\(event.source)] \(event.message)\n"
-        var text = line
+        var text = line(event, label: label, prettyMetadata: pretty)
         text.withUTF8 { bytes in
             writing.withLock { _ in
                 var offset = 0
@@ -50,13 +47,22 @@ enum TextLogLine {
         }
     }
 
+    /// The line for `event`, its message with control characters escaped (``ExecutionFormatter/printable(_:)``), so
+    /// that what a message quotes (a job name from a command, an exit message) cannot forge a line or move the
+    /// terminal's cursor.
+    static func line(_ event: LogEvent, label: String, prettyMetadata pretty: String?) -> String {
+        "\(timestamp()) \(event.level)\(label.isEmpty ? "" : " ")\(label):\(pretty.map { " \($0)" } ?? "") "
+            + "[\(event.source)] \(ExecutionFormatter.printable("\(event.message)"))\n"
+    }
+
     /// Held while a line is written, so lines from different threads never interleave.
     private static let writing = Mutex(())
 
     /// The metadata as `key=value` pairs sorted by key, or nil when there is none.
     static func prettify(_ metadata: Logger.Metadata) -> String? {
         guard !metadata.isEmpty else { return nil }
-        return metadata.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: " ")
+        return ExecutionFormatter.printable(
+            metadata.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: " "))
     }
 
     /// The local time to the second, `2026-12-01T18:13:32+0000`.
