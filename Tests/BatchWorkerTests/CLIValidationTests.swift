@@ -47,6 +47,7 @@ struct CLIValidationTests {
         (["worker", "--lease", "1e300"], "--lease must be a number of seconds"),
         (["worker", "--grace", "nan"], "--grace must be a number of seconds"),
         (["worker", "--heartbeat", "0"], "--heartbeat must be a number of seconds"),
+        (["worker", "--heartbeat", "6"], "must be at most half of --lease 10.0"),
         (["worker", "--concurrency", "-2"], "--concurrency must be an integer from 1 to 1024, got -2"),
         (["start", "hello", "--timeout", "-1"], "--timeout must be a number of seconds"),
         (["stop", "count", "--timeout", "1e300"], "--timeout must be a number of seconds"),

@@ -23,7 +23,12 @@ struct WorkerCommand: AsyncParsableCommand {
     var concurrency: Int?
 
     @Option(
-        parsing: .unconditional, help: "Seconds a worker may miss heartbeats before its executions are marked FAILED.")
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Seconds a worker may miss heartbeats before its executions are marked FAILED.",
+            discussion:
+                "Every worker sweeps the others with its own lease: give the whole fleet the same one, or a worker "
+                + "with a shorter lease fails the healthy jobs of workers that heartbeat less often."))
     var lease: Double = 10
 
     @Option(parsing: .unconditional, help: "Seconds to wait for running jobs to stop on shutdown.")
@@ -81,7 +86,15 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         try CLIValidation.seconds(lease, "--lease")
         try CLIValidation.seconds(grace, "--grace", allowZero: true)
-        if let heartbeat { try CLIValidation.seconds(heartbeat, "--heartbeat") }
+        if let heartbeat {
+            try CLIValidation.seconds(heartbeat, "--heartbeat")
+            // A worker beating less than twice a lease is found lost by its own fleet between two beats.
+            guard heartbeat * 2 <= lease else {
+                throw ValidationError(
+                    "--heartbeat \(heartbeat) must be at most half of --lease \(lease), or the fleet finds this worker "
+                        + "lost between two heartbeats and fails its jobs")
+            }
+        }
     }
 
     func run() async throws {
