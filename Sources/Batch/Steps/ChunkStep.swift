@@ -9,7 +9,9 @@ import Logging
 /// instances at once and each partition gets its own:
 /// ```swift
 /// ChunkStep("post-entries", chunkSize: 500,
-///           reader: { context in CSVReader<Entry>(path: try context.parameters.string("file")) },
+///           reader: { context in   // a file named by a parameter, inside BATCH_DATA_DIR: a message names no other
+///               CSVReader<Entry>(path: try await context.dataDirectory.resolve(try context.parameters.string("file")))
+///           },
 ///           processor: { entry, context in entry.amount == 0 ? nil : Posting(entry, day: try context.parameters.day("date")) },
 ///           writer: { context in LedgerWriter(pool: try context.resource(AppDatabase.self)) })
 /// ```

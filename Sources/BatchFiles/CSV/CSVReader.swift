@@ -7,7 +7,9 @@ import Batch
 /// struct Entry: Decodable { var account: String; var amount: Decimal; var memo: String? }
 ///
 /// ChunkStep("post-entries", chunkSize: 500,
-///           reader: { context in CSVReader<Entry>(path: try context.parameters.string("file")) },
+///           reader: { context in   // a file named by a parameter, inside BATCH_DATA_DIR: a message names no other
+///               CSVReader<Entry>(path: try await context.dataDirectory.resolve(try context.parameters.string("file")))
+///           },
 ///           processor: { entry in entry.amount == 0 ? nil : Posting(entry) },
 ///           writer: { _ in LedgerWriter() })
 /// ```

@@ -9,7 +9,8 @@ import Batch
 ///           reader: { _ in ledgerReader },
 ///           writer: { context in
 ///               CSVWriter<Posting>(
-///                   path: try context.parameters.string("out"),             // e.g. /data/out/ledger.csv.gz
+///                   // e.g. out/ledger.csv.gz, inside BATCH_DATA_DIR whatever the parameter says
+///                   path: try await context.dataDirectory.resolve(try context.parameters.string("out")),
 ///                   format: CSVFormat(columns: ["account", "amount", "memo"]),
 ///                   configuration: FileWriterConfiguration(checksums: [.sha256]))
 ///           })

@@ -34,8 +34,9 @@ public struct ChecksumTasklet: Tasklet {
         self.init(algorithm: algorithm, mode: mode) { _ in path }
     }
 
-    /// Creates a tasklet for a file known when the step runs, typically from a job parameter:
-    /// `ChecksumTasklet { try $0.parameters.string("output") }`.
+    /// Creates a tasklet for a file known when the step runs: `ChecksumTasklet { _ in outputPath }`. A path taken
+    /// from a job parameter (which a message chooses) should be resolved inside the data directory first
+    /// (``DataDirectory/resolve(_:)``), as the file readers' examples do.
     /// - Parameters:
     ///   - algorithm: MD5 or SHA-256.
     ///   - mode: write the checksum file (the default) or verify the file against it.

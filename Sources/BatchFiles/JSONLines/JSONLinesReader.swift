@@ -7,7 +7,10 @@ import Foundation
 /// struct Event: Decodable { var id: Int; var kind: String; var payload: [String: String] }
 ///
 /// ChunkStep("load-events", chunkSize: 1_000,
-///           reader: { context in JSONLinesReader<Event>(path: try context.parameters.string("events")) },
+///           reader: { context in   // inside BATCH_DATA_DIR, whatever the parameter says
+///               JSONLinesReader<Event>(
+///                   path: try await context.dataDirectory.resolve(try context.parameters.string("events")))
+///           },
 ///           writer: { _ in eventWriter })
 /// ```
 ///
