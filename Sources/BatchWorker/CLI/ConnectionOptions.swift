@@ -22,7 +22,7 @@ struct ConnectionOptions: ParsableArguments {
 
     @Option(
         help:
-            "Log level: trace, debug, info, notice, warning, error, critical (env BATCH_LOG_LEVEL; default info for worker and run, warning otherwise)."
+            "Log level: trace, debug, info, notice, warning, error, critical (env BATCH_LOG_LEVEL; default info for worker, run and server, warning otherwise)."
     )
     var logLevel: String?
 
