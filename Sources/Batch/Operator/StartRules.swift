@@ -14,8 +14,24 @@ public enum StartRules {
     /// Throws the error that refuses a new execution after the execution `executionId` of job `jobName` ended with
     /// (or is in) `lastStatus`, or returns when one may be created: ``check(_:)`` for a store that reads only the
     /// last execution's id and status.
-    public static func check(lastStatus: BatchStatus, executionId: Int64, jobName: String) throws {
+    ///
+    /// - Parameters:
+    ///   - newInstanceOnly: the start asked for a new instance only (a scheduled slot's start): any last execution
+    ///     refuses it, with ``BatchError/Code/instanceExists``.
+    ///   - partitionsRunning: remote partitions of the last execution still run on workers (its manager was lost,
+    ///     say): a STOPPED or FAILED one refuses a new execution too, with ``BatchError/Code/alreadyRunning``, since it
+    ///     would run their items beside them until they stop at their next chunk.
+    public static func check(
+        lastStatus: BatchStatus, executionId: Int64, jobName: String, newInstanceOnly: Bool = false,
+        partitionsRunning: Bool = false
+    ) throws {
         let last = (id: executionId, jobName: jobName, status: lastStatus)
+        if newInstanceOnly {
+            throw BatchError(
+                .instanceExists,
+                "job '\(jobName)' already ran this instance (execution \(executionId), \(lastStatus.rawValue)) and this "
+                    + "start asked for a new instance only: a scheduled slot fires once; use restart to run it again")
+        }
         switch last.status {
         case .starting, .started, .stopping:
             throw BatchError(
@@ -38,30 +54,11 @@ public enum StartRules {
                 "job '\(last.jobName)' instance was abandoned (execution \(last.id)); it is never run again — "
                     + "use new identifying parameters")
         case .stopped, .failed:
-            return
+            guard partitionsRunning else { return }
+            throw BatchError(
+                .alreadyRunning,
+                "remote partitions of execution \(executionId) of job '\(jobName)' still run on workers; they stop at "
+                    + "their next chunk (or are swept once their worker's lease expires): try again then")
         }
-    }
-
-    /// Throws the error that refuses a new execution of an instance whose last execution, `executionId`, ended
-    /// while remote partitions of it still run on workers (its manager was lost, say): they stop at their next
-    /// chunk, and a new execution started before would run the same items beside them.
-    ///
-    /// - Throws: ``BatchError`` with ``BatchError/Code/alreadyRunning``.
-    public static func refusePartitionsRunning(executionId: Int64, jobName: String) throws {
-        throw BatchError(
-            .alreadyRunning,
-            "remote partitions of execution \(executionId) of job '\(jobName)' still run on workers; they stop at "
-                + "their next chunk (or are swept once their worker's lease expires): try again then")
-    }
-
-    /// Throws the error that refuses a start asking for a new instance only (a scheduled slot's start) when the
-    /// instance already has an execution, `executionId`: the start was delivered twice.
-    ///
-    /// - Throws: ``BatchError`` with ``BatchError/Code/instanceExists``.
-    public static func refuseExistingInstance(lastStatus: BatchStatus, executionId: Int64, jobName: String) throws {
-        throw BatchError(
-            .instanceExists,
-            "job '\(jobName)' already ran this instance (execution \(executionId), \(lastStatus.rawValue)) and this "
-                + "start asked for a new instance only: a scheduled slot fires once; use restart to run it again")
     }
 }

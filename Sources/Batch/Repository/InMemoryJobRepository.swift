@@ -55,16 +55,13 @@ public final class InMemoryJobRepository: JobRepository {
             }
             let last = state.executionsOfInstance[instanceId]?.last.flatMap { state.executions[$0] }
             if let last {
-                if newInstanceOnly {
-                    try StartRules.refuseExistingInstance(
-                        lastStatus: last.status, executionId: last.id, jobName: jobName)
-                }
-                try StartRules.check(last)
                 let partitionsRunning = (state.stepsOfExecution[last.id] ?? []).contains { id in
                     guard let step = state.steps[id] else { return false }
                     return step.workerId != nil && (step.status == .started || step.status == .stopping)
                 }
-                if partitionsRunning { try StartRules.refusePartitionsRunning(executionId: last.id, jobName: jobName) }
+                try StartRules.check(
+                    lastStatus: last.status, executionId: last.id, jobName: jobName, newInstanceOnly: newInstanceOnly,
+                    partitionsRunning: partitionsRunning)
             }
             let execution = JobExecution(
                 id: state.makeId(), instanceId: instanceId, jobName: jobName, parameters: parameters,

@@ -48,14 +48,9 @@ extension PostgresJobRepository {
             guard let status = BatchStatus(rawValue: text) else {
                 throw PostgresError(.decoding, "unknown status '\(text)' in the database")
             }
-            let lastId: Int64 = try row.decode("last_id")
-            if newInstanceOnly {
-                try StartRules.refuseExistingInstance(lastStatus: status, executionId: lastId, jobName: jobName)
-            }
-            try StartRules.check(lastStatus: status, executionId: lastId, jobName: jobName)
-            if try row.decode("last_partitions_running", as: Bool.self) {
-                try StartRules.refusePartitionsRunning(executionId: lastId, jobName: jobName)
-            }
+            try StartRules.check(
+                lastStatus: status, executionId: try row.decode("last_id"), jobName: jobName,
+                newInstanceOnly: newInstanceOnly, partitionsRunning: try row.decode("last_partitions_running"))
             throw PostgresError(
                 .unexpectedResult, "the launch created no execution although the last one is \(status.rawValue)")
         }

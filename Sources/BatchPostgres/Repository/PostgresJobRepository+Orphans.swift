@@ -16,7 +16,6 @@ extension PostgresJobRepository {
         workerId: String, running: Set<Int64>, grace: Duration = .seconds(30)
     ) async throws -> [JobExecution] {
         let seconds = grace.timeInterval
-        let runningList = "{" + running.sorted().map(String.init).joined(separator: ",") + "}"
         let failed = try await repositoryCall("fail the orphaned executions of worker \(workerId)") {
             try await select(
                 """
@@ -28,7 +27,7 @@ extension PostgresJobRepository {
                  WHERE worker_id = $1 AND status IN ('STARTING', 'STARTED', 'STOPPING')
                    AND NOT (id = ANY($2::int8[])) AND create_time < now() - make_interval(secs => $3)
                 RETURNING \(Self.jobExecutionColumns)
-                """, [.text(workerId), .text(runningList), .double(seconds)]
+                """, [.text(workerId), Self.int8Array(running), .double(seconds)]
             ).map(Self.jobExecution(from:))
         }
         for execution in failed {
@@ -55,7 +54,6 @@ extension PostgresJobRepository {
     public func failOrphanedPartitions(
         workerId: String, running: Set<Int64>, grace: Duration = .seconds(30)
     ) async throws -> [StepExecution] {
-        let runningList = "{" + running.sorted().map(String.init).joined(separator: ",") + "}"
         let failed = try await repositoryCall("fail the orphaned partitions of worker \(workerId)") {
             try await select(
                 """
@@ -69,7 +67,7 @@ extension PostgresJobRepository {
                  WHERE j.id = s.job_execution_id AND s.worker_id = $1 AND s.status IN ('STARTED', 'STOPPING')
                    AND NOT (s.id = ANY($2::int8[])) AND s.start_time < now() - make_interval(secs => $3)
                 RETURNING s.*
-                """, [.text(workerId), .text(runningList), .double(grace.timeInterval)]
+                """, [.text(workerId), Self.int8Array(running), .double(grace.timeInterval)]
             ).map(Self.stepExecution(from:))
         }
         for partition in failed {
@@ -81,5 +79,10 @@ extension PostgresJobRepository {
                 ])
         }
         return failed
+    }
+
+    /// `ids` as the text of an `int8[]` parameter (`{1,2,3}`), for `= ANY($n::int8[])`.
+    private static func int8Array(_ ids: Set<Int64>) -> PostgresValue {
+        .text("{" + ids.sorted().map(String.init).joined(separator: ",") + "}")
     }
 }

@@ -40,6 +40,11 @@ public struct CommandAttempts: Sendable, Hashable {
     /// `Int.max` that counting one more attempt cannot overflow.
     public static let maximumCount = 1 << 30
 
+    /// The count after one more attempt that failed with `error`.
+    public func next(failedWith error: String) -> CommandAttempts {
+        CommandAttempts(attempts: min(attempts, Self.maximumCount) + 1, lastError: error)
+    }
+
     /// `headers` with this count written into them.
     public func applied(to headers: [String: AMQPFieldValue]) -> [String: AMQPFieldValue] {
         var headers = headers

@@ -29,8 +29,9 @@ public struct CommandStream: AsyncSequence, Sendable {
             while let delivery = try await deliveries.next() {
                 do {
                     return IncomingCommand(
-                        command: try Command(decoding: delivery.body, limits: messaging.limits).with(
-                            headers: delivery.properties.headers), delivery: delivery)
+                        command: try Command(
+                            decoding: delivery.body, headers: delivery.properties.headers, limits: messaging.limits),
+                        delivery: delivery)
                 } catch let error as AMQPError {
                     messaging.logger.warning(
                         "dead-lettering an invalid command",

@@ -135,6 +135,16 @@ public struct Command: Sendable, Hashable {
         try self.init(StrictObject(body: body, kind: "command", limits: limits))
     }
 
+    /// Decodes a message: its body, and what its headers say about the command (``with(headers:)``).
+    ///
+    /// - Throws: ``AMQPError`` with code ``AMQPError/Code/invalidMessage`` saying exactly what is wrong.
+    public init(
+        decoding body: some Collection<UInt8>, headers: [String: AMQPFieldValue],
+        limits: MessageLimits = MessageLimits()
+    ) throws {
+        self = try Command(decoding: body, limits: limits).with(headers: headers)
+    }
+
     /// Decodes a scheduled start stored as JSON (a schedule's outbox): a start for a new instance only
     /// (``newInstanceOnly``), so that a copy delivered twice runs the slot once — when each slot is its own instance:
     /// not for a job of `registry` that makes `scheduledTime` non-identifying, whose slots share instances (a later

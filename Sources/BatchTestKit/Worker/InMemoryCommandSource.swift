@@ -208,7 +208,7 @@ public final class InMemoryCommandSource: CommandSource {
         public var replies: [Reply] { answers.withLock { $0 } }
 
         /// The command it holds.
-        public func command() throws -> Command { try Command.decodingDelivery(body).with(headers: headers) }
+        public func command() throws -> Command { try Command.decodingDelivery(body, headers: headers) }
 
         /// Records the ack.
         public func ack() async throws { try settle(.acked) }

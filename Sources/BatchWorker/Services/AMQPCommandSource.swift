@@ -57,8 +57,7 @@ public final class AMQPCommandSource: CommandSource {
         let messaging: BatchMessaging
 
         func command() throws -> Command {
-            try Command.decodingDelivery(delivery.body, limits: messaging.limits).with(
-                headers: delivery.properties.headers)
+            try Command.decodingDelivery(delivery.body, headers: delivery.properties.headers, limits: messaging.limits)
         }
 
         var attempts: CommandAttempts { CommandAttempts(delivery) }

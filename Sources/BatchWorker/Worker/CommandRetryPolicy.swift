@@ -66,9 +66,7 @@ public struct CommandRetryPolicy: Sendable, Hashable {
         }
         let retryable = error.isTransient || (error as? BatchError).map { Self.races.contains($0.code) } == true
         guard retryable else { return .deadLetter(reason) }
-        var next = previous
-        next.attempts = min(previous.attempts, CommandAttempts.maximumCount) + 1
-        next.lastError = reason
+        let next = previous.next(failedWith: reason)
         guard next.attempts < maximumAttempts else {
             return .deadLetter("gave up after \(next.attempts) attempts; the last failed with: \(reason)")
         }

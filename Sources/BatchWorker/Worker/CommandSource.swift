@@ -119,11 +119,13 @@ public protocol WorkerRegistry: Sendable {
 }
 
 extension Command {
-    /// Decodes a delivery's body; what is wrong with it is a ``BatchError/Code/invalidJSON`` (it can never succeed:
-    /// the ``CommandRetryPolicy`` dead-letters it).
-    public static func decodingDelivery(_ body: [UInt8], limits: MessageLimits = MessageLimits()) throws -> Command {
+    /// Decodes a delivery's body and headers; what is wrong with it is a ``BatchError/Code/invalidJSON`` (it can
+    /// never succeed: the ``CommandRetryPolicy`` dead-letters it).
+    public static func decodingDelivery(
+        _ body: [UInt8], headers: [String: AMQPFieldValue] = [:], limits: MessageLimits = MessageLimits()
+    ) throws -> Command {
         do {
-            return try Command(decoding: body, limits: limits)
+            return try Command(decoding: body, headers: headers, limits: limits)
         } catch let error as AMQPError {
             throw BatchError(.invalidJSON, error.message)
         }

@@ -157,9 +157,7 @@ extension Worker {
             if let named, await !failWaitingPartition(named, reason: reason) {
                 // Dead-lettered while still waiting, it would have no message and its manager would wait for ever:
                 // the message comes back once the database may answer again.
-                var attempts = delivery.attempts
-                attempts.attempts = min(attempts.attempts, CommandAttempts.maximumCount) + 1
-                attempts.lastError = reason
+                let attempts = delivery.attempts.next(failedWith: reason)
                 let delay = configuration.commandRetry.maximumDelay
                 logger.warning(
                     "a partition that cannot run could not be marked FAILED; its message is tried again later",

@@ -127,15 +127,13 @@ public final class Worker: Service {
 
     private func makeServices() -> [ServiceGroupConfiguration.ServiceConfiguration] {
         let jobOperator = jobOperator
-        // A partition holds its slot from its claim on (before its run registers with the operator).
+        // A partition holds its slot from its claim until its run has ended (before and after its run is registered
+        // with the operator).
         let capacity = capacity
         let runningPartitions: (@Sendable () -> Set<Int64>)? =
             partitions == nil
             ? nil
-            : { @Sendable in
-                Set(jobOperator.runningPartitionIds).union(
-                    capacity.runningKeys.filter { $0 < 0 }.map { Self.stepExecutionId(ofSlot: $0) })
-            }
+            : { @Sendable in Set(capacity.runningKeys.filter { $0 < 0 }.map { Self.stepExecutionId(ofSlot: $0) }) }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(
                 service: HeartbeatService(
