@@ -306,7 +306,9 @@ def main():
     parser.add_argument("--trials", type=int, default=3, help="trials per side, alternating (default 3)")
     parser.add_argument("--celery-concurrency", type=int, default=2, help="Celery prefork processes (default 2)")
     parser.add_argument("--timeout", type=float, default=300, help="seconds a trial may take (default 300)")
-    parser.add_argument("--only", choices=["swift-batch", "Celery"], help="run one side alone (to profile it)")
+    parser.add_argument(
+        "--only", choices=["swift-batch", "Celery"],
+        help="run one side alone (to profile it); swift-batch keeps --baseline's side")
     parser.add_argument(
         "--baseline", metavar="SWIFTBATCH",
         help="another swiftbatch build (an earlier commit's) run as a third side, in the same rotation")
@@ -321,7 +323,8 @@ def main():
     if arguments.baseline:
         sides.append(SwiftBatch(os.path.abspath(arguments.baseline), database_url, amqp_url, name="baseline"))
     if arguments.only:
-        sides = [side for side in sides if side.name == arguments.only]
+        keep = {arguments.only, "baseline"} if arguments.only == "swift-batch" else {arguments.only}
+        sides = [side for side in sides if side.name in keep]
     results = {side.name: [] for side in sides}
     for number in range(arguments.trials):
         # Each trial starts with another side, and goes the other way round every other trial.
@@ -340,6 +343,8 @@ def main():
     for name in ("swift-batch", "baseline"):
         if name in medians and "Celery" in medians:
             print(f"ratio {name} / Celery (medians): {medians[name] / medians['Celery']:.2f}")
+    if "swift-batch" in medians and "baseline" in medians:
+        print(f"ratio swift-batch / baseline (medians): {medians['swift-batch'] / medians['baseline']:.2f}")
 
 
 if __name__ == "__main__":

@@ -266,6 +266,19 @@ struct WorkerEndToEndTests {
         }
     }
 
+    @Test("`run` of a job that ends before the first heartbeat does exits 0 with no warning")
+    func runShortJobQuietly() async throws {
+        try await EndToEnd.with { world in
+            for attempt in 1...3 {
+                let run = try await world.cli(["run", "hello", "--params", #"{"attempt":\#(attempt)}"#])
+                #expect(run.status == 0, "\(run.output)")
+                #expect(run.output.contains("COMPLETED"))
+                #expect(!run.output.contains(" warning "), "\(run.output)")
+                #expect(!run.output.contains(" error "), "\(run.output)")
+            }
+        }
+    }
+
     @Test("start --wait exits 0 on COMPLETED and 1 otherwise")
     func waitExitCodes() async throws {
         try await EndToEnd.with { world in

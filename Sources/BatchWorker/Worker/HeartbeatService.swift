@@ -91,7 +91,9 @@ public final class HeartbeatService: Service {
                 if !ended.isEmpty { await partitionsEnded(ended) }
             }
         } catch {
-            logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
+            // A beat left running past the service's end (a shutdown) meets the closed pool: that is no news.
+            logger.log(
+                level: Task.isCancelled ? .debug : .warning, "heartbeat failed", metadata: ["error": "\(error)"])
         }
     }
 }
