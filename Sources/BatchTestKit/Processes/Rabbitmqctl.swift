@@ -1,6 +1,7 @@
 import Foundation
 
-/// Runs the local broker's `rabbitmqctl` with `arguments`, its output discarded, and waits for it.
+/// Runs the local broker's `rabbitmqctl` with `arguments`, its output discarded, and waits for it. It talks to the
+/// node `scripts/services` starts, `rabbit@localhost`, or to `BATCH_RABBITMQ_NODE`'s.
 /// - Parameter notFound: what to throw when `rabbitmqctl` is not installed here.
 /// - Returns: its exit status.
 @discardableResult
@@ -11,7 +12,8 @@ public func rabbitmqctl(_ arguments: [String], notFound: @autoclosure () -> any 
     }
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
+    let node = ProcessInfo.processInfo.environment["BATCH_RABBITMQ_NODE"] ?? "rabbit@localhost"
+    process.arguments = ["-n", node] + arguments
     process.standardOutput = FileHandle.nullDevice
     process.standardError = FileHandle.nullDevice
     try process.run()
