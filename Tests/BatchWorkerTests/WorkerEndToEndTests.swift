@@ -279,6 +279,24 @@ struct WorkerEndToEndTests {
         }
     }
 
+    @Test("`run --database-url` writes the demo job's rows where its executions go, whatever BATCH_DATABASE_URL says")
+    func runHonoursDatabaseFlag() async throws {
+        try await EndToEnd.with { world in
+            var environment = world.environment
+            let url = try #require(environment["BATCH_DATABASE_URL"])
+            // Nothing listens on port 1: a pool opened from the environment fails the step.
+            environment["BATCH_DATABASE_URL"] = "postgres://batch:unused@127.0.0.1:1/batch"
+            let process = try world.sandbox.launch(
+                ["run", "count", "--database-url", url, "--params", #"{"items":20,"chunkSize":5}"#],
+                environment: environment, log: "run-flag.log")
+            let status = try await process.waitForExit(timeout: .seconds(60))
+            #expect(status == 0, "\(process.output)")
+            let execution = try #require(try await world.repository.jobExecutions(jobName: "count", limit: 1).first)
+            #expect(execution.status == .completed)
+            #expect(try await world.countRows(instanceId: execution.instanceId) == (20, 20))
+        }
+    }
+
     @Test("start --wait exits 0 on COMPLETED and 1 otherwise")
     func waitExitCodes() async throws {
         try await EndToEnd.with { world in

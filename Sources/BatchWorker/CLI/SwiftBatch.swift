@@ -1,5 +1,6 @@
 import ArgumentParser
 import Batch
+import BatchPostgres
 import Foundation
 import Logging
 import Synchronization
@@ -17,6 +18,26 @@ import Synchronization
 public enum SwiftBatch {
     private static let registeredJobs = Mutex<JobRegistry?>(nil)
     private static let chosenName = Mutex<String?>(nil)
+    private static let chosenDatabase = Mutex<PostgresConfiguration?>(nil)
+
+    /// The batch database the running command was pointed at — `--database-url` and `--schema`, else
+    /// `BATCH_DATABASE_URL` and `BATCH_DATABASE_SCHEMA`, else the local default — so that a job's own pool (a
+    /// resource) can use the same database as the job repository without reading the environment itself.
+    ///
+    /// Read it in a resource's factory, which runs when a step first asks for the resource (after the command
+    /// parsed its options). Before that it is what the environment says.
+    public static var databaseConfiguration: PostgresConfiguration {
+        get throws {
+            if let chosen = chosenDatabase.withLock({ $0 }) { return chosen }
+            return try PostgresConfiguration.fromEnvironment()
+                ?? PostgresConfiguration(url: ConnectionOptions.defaultDatabaseURL)
+        }
+    }
+
+    /// Records the database the command uses (``databaseConfiguration``).
+    static func use(database configuration: PostgresConfiguration) {
+        chosenDatabase.withLock { $0 = configuration }
+    }
 
     /// The jobs given to ``main(jobs:name:arguments:)``.
     static var registry: JobRegistry {

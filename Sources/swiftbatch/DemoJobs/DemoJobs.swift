@@ -1,5 +1,6 @@
 import Batch
 import BatchPostgres
+import BatchWorker
 import Foundation
 import Logging
 
@@ -23,13 +24,12 @@ enum DemoJobs {
         try await context.resource(DemoDatabase.self)
     }
 
-    /// Opens the demo database pool: `BATCH_DEMO_DATABASE_URL`, else `BATCH_DATABASE_URL`, else the local default.
-    /// It lives as long as the process.
+    /// Opens the demo database pool: `BATCH_DEMO_DATABASE_URL`, else the batch database the command uses
+    /// (``SwiftBatch/databaseConfiguration``: `--database-url`, `BATCH_DATABASE_URL` or the local default). It
+    /// lives as long as the process.
     @Sendable static func openDatabase() throws -> PostgresConnectionPool {
         let configuration =
-            try PostgresConfiguration.fromEnvironment("BATCH_DEMO_DATABASE_URL")
-            ?? PostgresConfiguration.fromEnvironment()
-            ?? PostgresConfiguration(url: "postgres://batch:batch@127.0.0.1:5432/batch")
+            try PostgresConfiguration.fromEnvironment("BATCH_DEMO_DATABASE_URL") ?? SwiftBatch.databaseConfiguration
         return PostgresConnectionPool(configuration: configuration, logger: Logger(label: "swiftbatch.demo"))
     }
 }
