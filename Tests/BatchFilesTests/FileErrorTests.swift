@@ -123,6 +123,52 @@ struct FileErrorTests {
         }
     }
 
+    @Test(
+        "a record of exactly maxRecordLength bytes with its line break is read, one byte more is refused (a last line without one too)",
+        arguments: ["jsonl", "csv"])
+    func recordLengthBoundary(format: String) async throws {
+        let directory = try TemporaryDirectory()
+        // A line of `length` bytes, its line feed included when it has one.
+        func line(_ id: Int, _ length: Int, lineFeed: Bool) -> String {
+            let frame = format == "jsonl" ? "{\"id\":\(id),\"name\":\"\"}" : "\(id),"
+            let body = frame.count + (lineFeed ? 1 : 0)
+            let padding = String(repeating: "x", count: length - body)
+            let text = format == "jsonl" ? "{\"id\":\(id),\"name\":\"\(padding)\"}" : "\(id),\(padding)"
+            return text + (lineFeed ? "\n" : "")
+        }
+        let limit = 64
+        let header = format == "csv" ? "id,name\n" : ""
+        let cases: [(text: String, ids: [Int], refused: Int)] = [
+            (header + line(1, limit, lineFeed: true) + line(2, limit, lineFeed: false), [1, 2], 0),
+            (header + line(1, limit + 1, lineFeed: true) + line(2, limit + 1, lineFeed: false), [], 2),
+            (header + line(1, limit - 1, lineFeed: false), [1], 0),
+        ]
+        for (number, testCase) in cases.enumerated() {
+            let path = directory.file("case\(number).\(format)")
+            try writeFile(path, testCase.text)
+            let configuration = FileReaderConfiguration(maxRecordLength: limit)
+            var reader =
+                format == "jsonl"
+                ? AnyRowReader(JSONLinesReader<Row>(path: path, configuration: configuration))
+                : AnyRowReader(CSVReader<Row>(path: path, configuration: configuration))
+            try await reader.open(ExecutionContext())
+            var ids: [Int] = []
+            var refused = 0
+            while true {
+                do {
+                    guard let row = try await reader.read() else { break }
+                    ids.append(row.id)
+                } catch let error as BatchError where error.code == .malformedRecord {
+                    #expect(error.message.contains("longer than \(limit) bytes"), "\(error.message)")
+                    refused += 1
+                }
+            }
+            try await reader.close(.completed)
+            #expect(ids == testCase.ids, "case \(number): \(testCase.text)")
+            #expect(refused == testCase.refused, "case \(number): \(testCase.text)")
+        }
+    }
+
     @Test("JSON Lines: invalid JSON and a wrong type name the line and the field path")
     func jsonLinesErrors() async throws {
         struct Order: Decodable {

@@ -1,4 +1,5 @@
 import Batch
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -47,7 +48,8 @@ final class LineScanner {
                 return true
             }
             scanned = available
-            if available >= maxLength {
+            // A line of `maxLength` bytes may still end the file with no line feed: only more is certainly too long.
+            if available > maxLength {
                 lastLine = line
                 line += 1
                 let offset = input.position
