@@ -101,7 +101,7 @@ struct ResynchronizeTests {
         #expect(zero?.code == .invalidDefinition)
     }
 
-    @Test("an unclosed quote at the end of the file, a wrong field count: resume on the next line, exact offsets")
+    @Test("a wrong field count refuses the whole record, an unclosed quote its line: exact offsets on restart")
     func offsetsAfterSkips() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("orders.csv")
@@ -111,18 +111,20 @@ struct ResynchronizeTests {
         try await reader.open(ExecutionContext())
         #expect(try await reader.read()?.id == 1)
         let count = await batchError { _ = try await reader.read() }
-        #expect(count?.message.contains("line 3: the record has 2 fields, the header 3") == true)
+        #expect(
+            count?.message.contains("line 3: the record has 2 fields, the header 3") == true
+                && count?.message.hasSuffix("reading resumes on line 5") == true, "\(count?.message ?? "")")
+        let raw = try #require(count.flatMap { RawRecordError.record(in: $0) })
+        #expect(raw.bytes == Array("2,\"two\nlines\"\n".utf8) && raw.line == 3)
         var context = ExecutionContext()
         reader.update(&context)
-        let lineFour = Array(text.utf8).firstRange(of: Array("lines".utf8))?.lowerBound
-        #expect(context.int("reader.offset") == lineFour && context.int("reader.line") == 4)
+        let lineFive = Array(text.utf8).firstRange(of: Array("3,c,3".utf8))?.lowerBound
+        #expect(context.int("reader.offset") == lineFive && context.int("reader.line") == 5)
         #expect(context.int("reader.count") == 2)
 
-        // A reader opened on the saved position goes on with line 4: the second line of the bad record.
+        // A reader opened on the saved position goes on with line 5.
         var restarted = CSVReader<Order>(path: path)
         try await restarted.open(context)
-        let four = await batchError { _ = try await restarted.read() }
-        #expect(four?.message.contains("line 4, field 'id' (column 1): a quote inside") == true)
         #expect(try await restarted.read()?.id == 3)
         let six = await batchError { _ = try await restarted.read() }
         #expect(six?.message.contains("line 6, field 'item' (column 2): a character after the closing quote") == true)
@@ -133,7 +135,22 @@ struct ResynchronizeTests {
             "\(unclosed?.message ?? "")")
         #expect(try await restarted.read() == nil)
         restarted.update(&context)
-        #expect(context.int("reader.count") == 7 && context.int("reader.offset") == text.utf8.count)
+        #expect(context.int("reader.count") == 6 && context.int("reader.offset") == text.utf8.count)
+    }
+
+    @Test("a line inside a quoted field of a record with the wrong field count is never read as a record")
+    func noRecordFromInsideAQuotedField() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("orders.csv")
+        try writeFile(path, "id,item,amount\n1,a,1\n2,\"note:\n9,phantom,9\n\"\n3,c,3\n")
+        let (orders, step, _, skipped) = try await readSkipping { CSVReader<Order>(path: path) }
+        #expect(orders.map(\.id) == [1, 3])
+        #expect(step.counters.readSkip == 1)
+        let raw = try #require(skipped.first?.rawRecord)
+        #expect(raw.line == 3 && raw.bytes == Array("2,\"note:\n9,phantom,9\n\"\n".utf8))
+        #expect(
+            skipped.first?.reason.contains("line 3: the record has 2 fields, the header 3") == true
+                && skipped.first?.reason.contains("reading resumes on line 6") == true, "\(skipped)")
     }
 
     @Test("JSON Lines: a read skip keeps the line; reader.count is read plus read skips")

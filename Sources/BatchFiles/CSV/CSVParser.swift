@@ -121,14 +121,6 @@ final class CSVParser {
         }
     }
 
-    /// Refuses the last record returned after all (it has the wrong number of fields, say): moves back to its
-    /// start and on to the line after the one it starts on, as for a malformed record.
-    func refuseLastRecord() throws {
-        input.start = recordStart
-        line = recordLine
-        try resynchronize()
-    }
-
     private func tooLong() -> BatchError {
         FileErrors.malformed(
             path, line: recordLine,

@@ -36,10 +36,11 @@ import Batch
 ///   does not decode (or is not valid UTF-8) throws ``BatchError/Code/malformedRecord`` naming the file, the line
 ///   and the field: `orders.csv, line 12, field 'amount' (column 3): expected a decimal number, found 'n/a'`. A
 ///   field decodes whole or not at all ("1.2.3" is no decimal). After a structural error (a misplaced or unclosed
-///   quote, a record over ``FileReaderConfiguration/maxRecordLines`` or ``FileReaderConfiguration/maxRecordLength``,
-///   the wrong number of fields) the reader resumes on the line after the one the bad record starts on, which the
-///   error names; after a field that does not decode, after the record. So a skip policy can skip it; the error
-///   carries the skipped bytes (a ``RawRecordError``), which the read skip records.
+///   quote, a record over ``FileReaderConfiguration/maxRecordLines`` or ``FileReaderConfiguration/maxRecordLength``)
+///   the reader resumes on the line after the one the bad record starts on, which the error names; after a record
+///   that parsed (the wrong number of fields, a ``CSVFieldCountError``, or a field that does not decode), after the
+///   record. So a skip policy can skip it; the error carries the skipped bytes (a ``RawRecordError``), which the
+///   read skip records.
 public struct CSVReader<Item>: ItemReader {
     private let path: String
     private let format: CSVFormat
@@ -250,13 +251,12 @@ final class CSVReaderState {
         if try isPastRange(parser.input.bufferOffset + Int64(parser.recordStart)) { return nil }
         count += 1
         if let columns = record.columns, parser.fieldCount != columns.count {
-            let fields = parser.fieldCount
-            try parser.refuseLastRecord()
+            // The record parsed, so its end is known: the whole of it is refused and reading resumes after it (a
+            // line of a quoted field is never read as a record of its own).
+            let problem = CSVFieldCountError(fields: parser.fieldCount, columns: columns.count)
             throw FileErrors.malformed(
                 parser.path, line: parser.recordLine,
-                "the record has \(fields) fields, the header \(columns.count) (a field with a delimiter or a line "
-                    + "break in it must be quoted); reading resumes on line \(parser.recordLine + 1)",
-                record: parser.refused)
+                "\(problem); reading resumes on line \(parser.line)", underlying: problem, record: parser.lastRecord())
         }
         record.beginRecord()
         do {

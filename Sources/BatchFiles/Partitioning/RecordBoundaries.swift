@@ -61,16 +61,13 @@ struct RecordBoundaries {
             input: input, format: format, maxRecordLength: configuration.maxRecordLength,
             maxRecordLines: configuration.maxRecordLines)
         if format.encoding == .utf8 { try parser.skipByteOrderMark() }
-        var columns = format.columns?.count
-        if format.hasHeader, try parser.next() { columns = columns ?? parser.fieldCount }
+        if format.hasHeader { _ = try parser.next() }
         var boundaries = RecordBoundaries(
             start: Boundary(offset: input.position, line: parser.line), size: size, count: count)
         while true {
             do {
+                // A record with the wrong number of fields is refused whole by the reader: it ends where it parsed.
                 guard try parser.next() else { break }
-                // The reader refuses a record with the wrong number of fields and resumes on the line after the one
-                // it starts on; so does the cut.
-                if let columns, parser.fieldCount != columns { try parser.refuseLastRecord() }
             } catch let error as BatchError where error.code == .malformedRecord {
                 // Malformed: the parser has moved on as the reader would; the refused record counts as one.
             }
