@@ -145,7 +145,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "swiftbatch",
-            dependencies: ["BatchWorker", "Batch", "BatchPostgres"],
+            dependencies: ["BatchWorker", "Batch", "BatchFiles", "BatchPostgres"],
             swiftSettings: strict
         ),
         .testTarget(

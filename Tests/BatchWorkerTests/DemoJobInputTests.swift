@@ -19,6 +19,7 @@ struct DemoJobInputTests {
         ("daily-accounting", #"{"date":"2026-11-25","accounts":9223372036854775807}"#, "'accounts' must be between"),
         ("daily-accounting", #"{"date":"2026-02-30"}"#, "'date' must be a date"),
         ("daily-accounting", #"{"date":"2026-11-25","dataDir":"/tmp"}"#, "'dataDir' is not accepted"),
+        ("daily-accounting", #"{"date":"2026-11-25","acounts":5}"#, "'acounts' is not accepted"),
         ("hello", #"{"who":1}"#, "'who' must be a string"),
     ]
 

@@ -1,4 +1,5 @@
 import Batch
+import BatchFiles
 import BatchPostgres
 import Foundation
 
@@ -6,13 +7,15 @@ extension DemoJobs {
     /// `daily-accounting`, the seed's example, for one `date` (`yyyy-MM-dd`):
     /// 1. `generate-transactions`: writes that day's transactions file (100,000 rows over 1,000 accounts,
     ///    deterministic for the date) if it is missing, and creates the demo tables;
-    /// 2. `load-ledger`: a chunk step loading the file into `batch_demo.ledger` (restartable by line);
+    /// 2. `load-ledger`: a chunk step streaming the file into `batch_demo.ledger` (a restart resumes at the byte
+    ///    offset of the last committed chunk);
     /// 3. `daily-balances`: each account's balance for the day, in 8 remote partitions of account ranges (any worker);
     /// 4. `summary`: totals, checked against the ledger, kept in the job's context.
     ///
     /// Parameters: `date` (required, a real `yyyy-MM-dd` day), `rows` (1…10,000,000, default 100,000) and `accounts`
-    /// (1…1,000,000, default 1,000); anything else refuses the start, nothing stored. The file goes in the worker's
-    /// data directory (`BATCH_DATA_DIR`, default the system's temporary directory): a message never chooses where.
+    /// (1…1,000,000, default 1,000); anything else (another value or another parameter) refuses the start, nothing
+    /// stored. The file goes in the worker's data directory (`BATCH_DATA_DIR`, default the system's temporary
+    /// directory): a message never chooses where.
     static let dailyAccounting = Job("daily-accounting") {
         Step("generate-transactions") { context in
             let file = try TransactionsFile(context.parameters)
@@ -26,8 +29,11 @@ extension DemoJobs {
         }
         ChunkStep(
             "load-ledger", chunkSize: 1_000,
-            reader: { context in LineReader(path: try TransactionsFile(context.parameters).path, skipHeader: true) },
-            processor: { line in try LedgerEntry(csvLine: line) },
+            // Streams the file, keeping its byte offset in the step's context: a restart resumes after the last
+            // committed chunk.
+            reader: { context in
+                CSVReader(path: try TransactionsFile(context.parameters).path, map: LedgerEntry.init(record:))
+            },
             writer: { context in
                 let day = try context.parameters.string("date")
                 // In the chunk transaction when the repository is PostgreSQL on the demo database; on the demo
@@ -89,15 +95,20 @@ extension DemoJobs {
     }
     .resource(DemoDatabase.self, make: openDatabase, close: { await $0.shutdown() })
     .validator { parameters in
+        if let unknown = parameters.values.keys.sorted().first(where: { !Self.dailyAccountingParameters.contains($0) })
+        {
+            throw BatchError(
+                .invalidParameters,
+                "job parameter '\(unknown.prefix(100))' is not accepted: daily-accounting takes "
+                    + Self.dailyAccountingParameters.sorted().map { "'\($0)'" }.joined(separator: ", "))
+        }
         _ = try parameters.date("date")
         _ = try parameters.int("rows", default: 100_000, in: DailyAccountingLimits.rows)
         _ = try parameters.int("accounts", default: 1_000, in: DailyAccountingLimits.accounts)
-        guard parameters["dataDir"] == nil else {
-            throw BatchError(
-                .invalidParameters,
-                "job parameter 'dataDir' is not accepted: the worker's BATCH_DATA_DIR decides where files go")
-        }
     }
+
+    /// The parameters `daily-accounting` takes; any other refuses the start (a misspelt `acounts` is not ignored).
+    static let dailyAccountingParameters: Set<String> = ["date", "rows", "accounts"]
 }
 
 /// The bounds of `daily-accounting`'s parameters.
@@ -129,12 +140,9 @@ struct LedgerEntry: Sendable {
     let account: Int
     let amountCents: Int64
 
-    init(csvLine line: String) throws {
-        let fields = line.split(separator: ",", omittingEmptySubsequences: false)
-        guard fields.count == 3, let id = Int(fields[0]), let account = Int(fields[1]), let amount = Int64(fields[2])
-        else { throw BatchError(.invalidState, "malformed transactions line: '\(line.prefix(100))'") }
-        self.id = id
-        self.account = account
-        self.amountCents = amount
+    init(record: CSVRecord) throws {
+        id = try record.decode(Int.self, "id")
+        account = try record.decode(Int.self, "account")
+        amountCents = try record.decode(Int64.self, "amount_cents")
     }
 }

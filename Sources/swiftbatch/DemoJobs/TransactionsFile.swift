@@ -18,23 +18,44 @@ struct TransactionsFile {
         path = try DataDirectory.fromEnvironment().resolve("transactions-\(date)-\(rows)x\(accounts).csv")
     }
 
-    /// Writes the file under a temporary name and renames it into place, so a crash never leaves half a file.
+    /// Writes the file under a temporary name of its own and renames it into place, so a crash never leaves half a
+    /// file and two processes generating it at once (two containers, each PID 1) never write into one another's.
+    /// Rows go out a megabyte at a time: ten million of them never sit in memory.
     func generate() throws {
-        var generator = SplitMix64(seed: UInt64(truncatingIfNeeded: date.hashValueStable))
-        var text = "id,account,amount_cents\n"
-        text.reserveCapacity(rows * 24)
-        for id in 1...rows {
-            let account = Int(generator.next() % UInt64(accounts)) + 1
-            let amount = Int64(generator.next() % 200_000) - 100_000
-            text += "\(id),\(account),\(amount)\n"
+        let temporary = path + ".tmp-" + UUID().uuidString
+        guard FileManager.default.createFile(atPath: temporary, contents: nil),
+            let handle = FileHandle(forWritingAtPath: temporary)
+        else { throw BatchError(.invalidState, "could not create \(temporary)") }
+        do {
+            var generator = SplitMix64(seed: UInt64(truncatingIfNeeded: date.hashValueStable))
+            var text = "id,account,amount_cents\n"
+            text.reserveCapacity(Self.flushSize + 64)
+            for id in 1...rows {
+                let account = Int(generator.next() % UInt64(accounts)) + 1
+                let amount = Int64(generator.next() % 200_000) - 100_000
+                text += "\(id),\(account),\(amount)\n"
+                if text.utf8.count >= Self.flushSize {
+                    try handle.write(contentsOf: Data(text.utf8))
+                    text.removeAll(keepingCapacity: true)
+                }
+            }
+            try handle.write(contentsOf: Data(text.utf8))
+            try handle.synchronize()
+            try handle.close()
+        } catch {
+            try? handle.close()
+            unlink(temporary)
+            throw BatchError(.invalidState, "could not write \(temporary): \(error)", underlying: error)
         }
-        let temporary = path + ".tmp-\(ProcessInfo.processInfo.processIdentifier)"
-        try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
         if rename(temporary, path) != 0 {
-            throw BatchError(
-                .invalidState, "could not move \(temporary) to \(path): \(String(cString: strerror(errno)))")
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw BatchError(.invalidState, "could not move \(temporary) to \(path): \(reason)")
         }
     }
+
+    /// How much text is written at a time.
+    private static let flushSize = 1 << 20
 }
 
 /// A small deterministic generator (SplitMix64), so a date always yields the same file.
@@ -54,37 +75,5 @@ extension String {
     /// FNV-1a of the UTF-8 bytes: stable across runs (`hashValue` is seeded per process).
     var hashValueStable: UInt64 {
         utf8.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
-    }
-}
-
-/// Reads a text file line by line, keeping the number of lines read in the step context so a restart resumes
-/// after the last committed line.
-struct LineReader: ItemReader {
-    let path: String
-    let skipHeader: Bool
-    private var lines: [Substring] = []
-    private var index = 0
-
-    init(path: String, skipHeader: Bool) {
-        self.path = path
-        self.skipHeader = skipHeader
-    }
-
-    mutating func open(_ context: ExecutionContext) async throws {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw BatchError(.invalidState, "cannot read \(path)")
-        }
-        lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true)
-        index = context.int("line.index") ?? (skipHeader ? 1 : 0)
-    }
-
-    mutating func read() async throws -> String? {
-        guard index < lines.count else { return nil }
-        defer { index += 1 }
-        return String(lines[index])
-    }
-
-    func update(_ context: inout ExecutionContext) {
-        context["line.index"] = .int(Int64(index))
     }
 }
