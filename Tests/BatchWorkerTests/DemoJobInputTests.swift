@@ -12,6 +12,8 @@ struct DemoJobInputTests {
         ("count", #"{"items":10000001}"#, "'items' must be between 0 and 10000000"),
         ("count", #"{"delayMs":9223372036854775807}"#, "'delayMs' must be between 0 and 60000"),
         ("count", #"{"delayMs":-1}"#, "'delayMs' must be between 0 and 60000"),
+        ("count", #"{"delayMs":60000,"chunkSize":100000}"#, "'delayMs' × 'chunkSize' must be at most 600000"),
+        ("count", #"{"delayMs":60000}"#, "got 6000000"),
         ("count", #"{"failAt":0}"#, "'failAt' must be between 1 and 10000000"),
         ("count", #"{"failAt":1e300}"#, "'failAt' must be an integer"),
         ("daily-accounting", #"{"date":"2026-11-25","rows":9223372036854775807}"#, "'rows' must be between 1 and"),

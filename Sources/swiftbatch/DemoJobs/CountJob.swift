@@ -6,7 +6,8 @@ extension DemoJobs {
     /// Parameters (every number bounded; anything outside refuses the start, nothing stored):
     /// - `items`: 0…10,000,000 (default 1,000);
     /// - `chunkSize`: 1…100,000 (default 100);
-    /// - `delayMs`: a pause per item, 0…60,000 (default 0);
+    /// - `delayMs`: a pause per item, 0…60,000 (default 0), at most 600,000 per chunk (`delayMs` × `chunkSize`, so that a
+    ///   stop is seen within 10 minutes);
     /// - `failAt`: 1…10,000,000, an item at which the instance's first execution fails (a restart passes it);
     /// - `partitions`: 1…64 (default 1). With 1, the chunk step `count` writes everything; above 1, `count` writes
     ///   nothing and the remote partition step `count-partitions` writes that many ranges of 1…`items`
@@ -34,8 +35,16 @@ extension DemoJobs {
     .resource(DemoDatabase.self, make: openDatabase, close: { await $0.shutdown() })
     .validator { parameters in
         _ = try parameters.int("items", default: 1_000, in: CountLimits.items)
-        _ = try parameters.int("chunkSize", default: 100, in: CountLimits.chunkSize)
-        _ = try parameters.int("delayMs", default: 0, in: CountLimits.delayMs)
+        let chunkSize = try parameters.int("chunkSize", default: 100, in: CountLimits.chunkSize)
+        let delayMs = try parameters.int("delayMs", default: 0, in: CountLimits.delayMs)
+        // A stop is seen between chunks: one chunk may not hold it off for long.
+        guard chunkSize * delayMs <= CountLimits.chunkMilliseconds else {
+            throw BatchError(
+                .invalidParameters,
+                "'delayMs' × 'chunkSize' must be at most \(CountLimits.chunkMilliseconds) (a chunk of at most "
+                    + "\(CountLimits.chunkMilliseconds / 60_000) minutes between two stop checks), got \(chunkSize * delayMs)"
+            )
+        }
         _ = try parameters.optionalInt("failAt", in: CountLimits.failAt)
         _ = try parameters.int("partitions", default: 1, in: CountLimits.partitions)
     }
@@ -86,6 +95,8 @@ enum CountLimits {
     static let delayMs = 0...60_000
     static let failAt = 1...10_000_000
     static let partitions = 1...64
+    /// The longest pause one chunk may hold (`delayMs` × `chunkSize`).
+    static let chunkMilliseconds = 600_000
 }
 
 /// Counts through a range (nothing without one), resuming after the last committed number.
