@@ -67,9 +67,13 @@ struct CLIValidationTests {
         (["start", "count", "--params", #"{"chunkSize":0}"#], "'chunkSize' must be between 1 and 100000, got 0"),
         (["start", "count", "--params", #"{"items":-1}"#], "'items' must be between 0 and 10000000, got -1"),
         (["start", "nosuchjob"], "no job named 'nosuchjob'"),
+        (["stop", "nosuchjob"], "no job named 'nosuchjob'"),
+        (["restart", "nosuchjob"], "no job named 'nosuchjob'"),
     ]
 
-    @Test("start refuses bad parameters locally, before anything is published", arguments: badStarts)
+    @Test(
+        "start refuses bad parameters, stop and restart an unknown job, locally: nothing is published",
+        arguments: badStarts)
     func badStart(arguments: [String], message: String) async throws {
         let (status, output) = try await OfflineCLI.run(arguments)
         #expect(status != 0)

@@ -130,6 +130,16 @@ struct TargetOptions: ParsableArguments {
     ) async throws {
         let logger = try connection.logger()
         var target = try self.target
+        if action != .abandon, case .name(let name) = target, let registry = try? SwiftBatch.registry {
+            // A mistyped name is refused here, not dead-lettered by a worker; an abandon may name a job this build
+            // no longer has.
+            do {
+                _ = try registry.job(named: name)
+            } catch let error as BatchError {
+                throw BatchError(
+                    error.code, error.message + "; an execution id works for the executions of any job")
+            }
+        }
         if action == .stop, case .name(let name) = target, let id = await runningExecutionId(of: name, logger) {
             // A stop by name goes out by id: the broadcast copy may stop the execution before the queued copy is
             // taken, and a by-name stop of an execution already STOPPING or STOPPED is refused ("not running"),
