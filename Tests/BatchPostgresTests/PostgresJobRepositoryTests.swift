@@ -120,6 +120,35 @@ import Testing
         }
     }
 
+    @Test("each worker is judged by the lease it registered with, not the sweeper's: a fleet may mix leases")
+    func sweepsUseEachWorkersOwnLease() async throws {
+        try await TestDatabase.withRepository { repository in
+            // Every heartbeat 30 s old: a 60 s lease still holds, a 20 s one does not; a row without a lease (an
+            // older worker) is judged by the sweeper's 10 s.
+            let workers: [(id: String, lease: Duration?)] = [
+                ("patient", .seconds(60)), ("eager", .seconds(20)), ("old", nil),
+            ]
+            var runs: [String: Int64] = [:]
+            for worker in workers {
+                try await repository.registerWorker(id: worker.id, host: "h", pid: 1, lease: worker.lease)
+                let parameters = JobParameters(["worker": .string(worker.id)])
+                var execution = try await repository.createJobExecution(
+                    jobName: "j", jobKey: parameters.instanceKey, parameters: parameters, workerId: worker.id)
+                execution.status = .started
+                runs[worker.id] = try await repository.updateJobExecution(execution).id
+            }
+            try await repository.pool.withConnection { connection in
+                try await connection.query(
+                    "UPDATE \"\(repository.schema)\".workers SET heartbeat = now() - interval '30 seconds'")
+            }
+            let failed = try await repository.failExecutionsOfLostWorkers(lease: .seconds(10))
+            #expect(Set(failed.map(\.workerId)) == ["eager", "old"])
+            #expect(failed.first { $0.workerId == "eager" }?.exitMessage.contains("(lease 20 s)") == true)
+            #expect(failed.first { $0.workerId == "old" }?.exitMessage.contains("(lease 10 s)") == true)
+            #expect(try await repository.jobExecutionStatus(id: runs["patient"]!)?.status == .started)
+        }
+    }
+
     @Test func theLostWorkerSweepFailsExactlyTheDeadWorkersExecutions() async throws {
         try await TestDatabase.withRepository { repository in
             try await repository.registerWorker(id: "alive", host: "h1", pid: 1)

@@ -107,7 +107,8 @@ public protocol JobRepository: Sendable {
     func claimPartition(stepExecutionId: Int64, workerId: String) async throws -> PartitionClaim
 
     /// The lease sweep of one job execution's remote partitions: each STARTED or STOPPING partition whose worker has
-    /// no heartbeat within `lease` (or no worker record at all) is sent again — back to STARTING without a worker,
+    /// no heartbeat within its own lease, where the repository records one (else `lease`), or no worker record at
+    /// all, is sent again — back to STARTING without a worker,
     /// its context (the last committed chunk) kept — unless it already had `maxAttempts` attempts: then it ends
     /// FAILED, naming the lost worker. While the job execution is STOPPING, a lost worker's partition is not sent
     /// again: it ends STOPPED (it would have stopped at its next chunk), so the manager's wait ends. Nothing is done

@@ -136,6 +136,7 @@ public enum PostgresMigrations {
             remotePartitions(quotedSchema: schema),
             executionFilters(quotedSchema: schema),
             workerCapacity(quotedSchema: schema),
+            workerLease(quotedSchema: schema),
         ]
     }
 

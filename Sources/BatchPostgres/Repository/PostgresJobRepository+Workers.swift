@@ -10,15 +10,21 @@ extension PostgresJobRepository {
     ///   - host: its host name.
     ///   - pid: its process id.
     ///   - capacity: how many jobs and partitions it runs at once (its `--concurrency`), when it has one.
-    public func registerWorker(id: String, host: String, pid: Int, capacity: Int? = nil) async throws {
+    ///   - lease: how long it may go without a heartbeat before the sweeps find it lost (its `--lease`); nil leaves
+    ///     that to each sweeper's own lease.
+    public func registerWorker(
+        id: String, host: String, pid: Int, capacity: Int? = nil, lease: Duration? = nil
+    ) async throws {
         try await repositoryCall("register worker \(id)") {
             try await select(
                 """
-                INSERT INTO \(quoted).workers (id, host, pid, capacity, started, heartbeat)
-                VALUES ($1, $2, $3, $4, now(), now())
+                INSERT INTO \(quoted).workers (id, host, pid, capacity, lease_seconds, started, heartbeat)
+                VALUES ($1, $2, $3, $4, $5, now(), now())
                 ON CONFLICT (id) DO UPDATE SET host = EXCLUDED.host, pid = EXCLUDED.pid, capacity = EXCLUDED.capacity,
-                                               started = now(), heartbeat = now()
-                """, [.text(id), .text(host), .int(pid), capacity.map { .int($0) }])
+                                               lease_seconds = EXCLUDED.lease_seconds, started = now(),
+                                               heartbeat = now()
+                """,
+                [.text(id), .text(host), .int(pid), capacity.map { .int($0) }, lease.map { .double($0.timeInterval) }])
         }
     }
 
@@ -62,14 +68,16 @@ extension PostgresJobRepository {
     }
 
     /// Marks FAILED every running (STARTING, STARTED, STOPPING) job execution whose worker has missed its lease:
-    /// its heartbeat is older than `lease` by the database clock, or it has no worker row at all. Their running
+    /// its heartbeat is older than the lease it registered with (else `lease`) by the database clock, or it has no
+    /// worker row at all. Their running
     /// step executions are marked FAILED too, except remote partitions: those the lost worker ran or no worker took
     /// yet end STOPPED, those other workers run stop by themselves at their next chunk (and, should their worker be
     /// lost as well, end STOPPED at a later sweep). The exit message names the lost worker and its last heartbeat, the
     /// version moves on (so a worker that was only slow fails loudly on its next update), and the instance can be
     /// restarted. One statement.
     ///
-    /// - Parameter lease: how long a worker may go without a heartbeat (the worker's default: 10 s).
+    /// - Parameter lease: how long a worker that registered no lease of its own may go without a heartbeat (the
+    ///   worker's default: 10 s).
     /// - Returns: the executions marked FAILED, as stored.
     @discardableResult
     public func failExecutionsOfLostWorkers(lease: Duration = .seconds(10)) async throws -> [JobExecution] {
@@ -78,19 +86,19 @@ extension PostgresJobRepository {
             try await select(
                 """
                 WITH lost AS (
-                    SELECT e.id, e.worker_id, w.heartbeat
+                    SELECT e.id, e.worker_id, w.heartbeat, coalesce(w.lease_seconds, $1) AS lease
                       FROM \(quoted).job_executions e
                       LEFT JOIN \(quoted).workers w ON w.id = e.worker_id
                      WHERE e.status IN ('STARTING', 'STARTED', 'STOPPING')
                        AND e.worker_id IS NOT NULL
-                       AND (w.id IS NULL OR w.heartbeat < now() - make_interval(secs => $1))
+                       AND (w.id IS NULL OR w.heartbeat < now() - make_interval(secs => coalesce(w.lease_seconds, $1)))
                        FOR UPDATE OF e SKIP LOCKED
                 ), message AS (
                     SELECT id, worker_id, 'worker ' || worker_id || ' was lost: '
                            || CASE WHEN heartbeat IS NULL THEN 'it has no worker record'
                                    ELSE 'no heartbeat since ' || to_char(heartbeat AT TIME ZONE 'UTC',
                                         'YYYY-MM-DD"T"HH24:MI:SS"Z"') END
-                           || ' (lease ' || $1::text || ' s)' AS text
+                           || ' (lease ' || lease::text || ' s)' AS text
                       FROM lost
                 ), failed AS (
                     UPDATE \(quoted).job_executions e
@@ -109,7 +117,7 @@ extension PostgresJobRepository {
                        AND s.status IN ('STARTING', 'STARTED', 'STOPPING')
                        AND j.status NOT IN ('STARTING', 'STARTED', 'STOPPING')
                        AND NOT EXISTS (SELECT 1 FROM \(quoted).workers w WHERE w.id = s.worker_id
-                                          AND w.heartbeat >= now() - make_interval(secs => $1))
+                                          AND w.heartbeat >= now() - make_interval(secs => coalesce(w.lease_seconds, $1)))
                 )
                 SELECT \(Self.jobExecutionColumns) FROM failed ORDER BY id
                 """, [.double(seconds)]

@@ -20,6 +20,8 @@ public final class InMemoryWorkerRegistry: WorkerRegistry {
         public var heartbeats: Int
         /// Its capacity (`--concurrency`), when it gave one.
         public var capacity: Int?
+        /// Its lease (`--lease`), by which the sweeps judge it.
+        public var lease: Duration?
     }
 
     private struct State {
@@ -55,10 +57,11 @@ public final class InMemoryWorkerRegistry: WorkerRegistry {
     }
 
     /// Records the worker.
-    public func register(workerId: String, host: String, pid: Int, capacity: Int?) async throws {
+    public func register(workerId: String, host: String, pid: Int, capacity: Int?, lease: Duration) async throws {
         try check()
         state.withLock {
-            $0.workers[workerId] = Entry(host: host, pid: pid, heartbeat: .now, heartbeats: 0, capacity: capacity)
+            $0.workers[workerId] = Entry(
+                host: host, pid: pid, heartbeat: .now, heartbeats: 0, capacity: capacity, lease: lease)
         }
         (repository as? InMemoryJobRepository)?.recordHeartbeat(workerId: workerId)
     }
@@ -87,13 +90,14 @@ public final class InMemoryWorkerRegistry: WorkerRegistry {
         (repository as? InMemoryJobRepository)?.removeHeartbeat(workerId: workerId)
     }
 
-    /// Fails the running executions of workers not registered or silent for longer than `lease`, and ends STOPPED
+    /// Fails the running executions of workers not registered or silent for longer than their own lease (else
+    /// `lease`), and ends STOPPED
     /// the remote partitions such workers still hold of executions that ended, as the PostgreSQL sweep does.
     public func sweepLostWorkers(lease: Duration) async throws -> [JobExecution] {
         try check()
         let now = ContinuousClock.now
         let alive = state.withLock { state in
-            Set(state.workers.filter { now - $0.value.heartbeat <= lease }.keys)
+            Set(state.workers.filter { now - $0.value.heartbeat <= $0.value.lease ?? lease }.keys)
         }
         let failed = try await fail(message: { "worker \($0) was lost (no heartbeat within the lease)" }) { execution in
             guard let worker = execution.workerId else { return false }

@@ -124,18 +124,18 @@ struct RunCommand: AsyncParsableCommand {
         let jobOperator = JobOperator(registry: registry, repository: repository, workerId: workerId, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let postgres, let workerId {
+            let defaults = WorkerConfiguration(workerId: workerId)
             do {
                 try await postgres.migrate()
                 try await postgres.register(
                     workerId: workerId, host: ProcessInfo.processInfo.hostName,
-                    pid: Int(ProcessInfo.processInfo.processIdentifier), capacity: nil)
+                    pid: Int(ProcessInfo.processInfo.processIdentifier), capacity: nil, lease: defaults.lease)
             } catch {
                 await postgres.shutdown()
                 throw error
             }
             // The worker's heartbeat and lease service; without workers nobody else may be sweeping, so it also
             // fails what lost processes left running.
-            let defaults = WorkerConfiguration(workerId: workerId)
             services.append(
                 .init(
                     service: HeartbeatService(

@@ -25,10 +25,10 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(
         parsing: .unconditional,
         help: ArgumentHelp(
-            "Seconds a worker may miss heartbeats before its executions are marked FAILED.",
+            "Seconds this worker may miss heartbeats before the fleet marks its executions FAILED.",
             discussion:
-                "Every worker sweeps the others with its own lease: give the whole fleet the same one, or a worker "
-                + "with a shorter lease fails the healthy jobs of workers that heartbeat less often."))
+                "A worker records its lease with its registration, and every worker's sweep judges it by that one: "
+                + "a fleet may mix leases."))
     var lease: Double = 10
 
     @Option(parsing: .unconditional, help: "Seconds to wait for running jobs to stop on shutdown.")

@@ -3,9 +3,9 @@ import BatchPostgres
 
 /// The PostgreSQL repository keeps the workers' record in its `workers` table.
 extension PostgresJobRepository: WorkerRegistry {
-    /// Records a worker as alive (``registerWorker(id:host:pid:capacity:)``).
-    public func register(workerId: String, host: String, pid: Int, capacity: Int?) async throws {
-        try await registerWorker(id: workerId, host: host, pid: pid, capacity: capacity)
+    /// Records a worker as alive (``registerWorker(id:host:pid:capacity:lease:)``).
+    public func register(workerId: String, host: String, pid: Int, capacity: Int?, lease: Duration) async throws {
+        try await registerWorker(id: workerId, host: host, pid: pid, capacity: capacity, lease: lease)
     }
 
     /// Removes a worker's row (``removeWorker(id:)``).

@@ -96,14 +96,16 @@ extension EventSink {
 /// executions of workers whose heartbeat is older than the lease, and its own executions and remote partitions it is
 /// not running (orphans of a start or claim whose commit answer was lost).
 public protocol WorkerRegistry: Sendable {
-    /// Records a worker as alive, with its capacity (its `--concurrency`; nil for a process without one).
-    func register(workerId: String, host: String, pid: Int, capacity: Int?) async throws
+    /// Records a worker as alive, with its capacity (its `--concurrency`; nil for a process without one) and its
+    /// lease (its `--lease`: the sweeps of every worker find it lost once its heartbeat is older than that).
+    func register(workerId: String, host: String, pid: Int, capacity: Int?, lease: Duration) async throws
     /// Records a heartbeat.
     /// - Returns: `false` when the worker is not registered (its row was removed): it registers again.
     func heartbeat(workerId: String) async throws -> Bool
     /// Removes a worker's record (a clean exit).
     func deregister(workerId: String) async throws
-    /// Marks FAILED the running executions of workers whose heartbeat is older than `lease`.
+    /// Marks FAILED the running executions of workers whose heartbeat is older than their own lease (`lease` for a
+    /// worker that registered none).
     /// - Returns: the executions marked FAILED.
     func sweepLostWorkers(lease: Duration) async throws -> [JobExecution]
     /// Marks FAILED the running executions recorded for `workerId` that it is not running.

@@ -78,7 +78,7 @@ public final class HeartbeatService: Service {
             if try await !registry.heartbeat(workerId: workerId) {
                 try await registry.register(
                     workerId: workerId, host: ProcessInfo.processInfo.hostName,
-                    pid: Int(ProcessInfo.processInfo.processIdentifier), capacity: capacity)
+                    pid: Int(ProcessInfo.processInfo.processIdentifier), capacity: capacity, lease: lease)
             }
             for execution in try await registry.sweepLostWorkers(lease: lease) {
                 await observer?.jobExecutionChanged(execution)

@@ -29,7 +29,8 @@ extension Worker {
         try await SchedulerService.syncCodeSchedules(registry, into: schedules, logger: logger)
         try await repository.register(
             workerId: configuration.workerId, host: ProcessInfo.processInfo.hostName,
-            pid: Int(ProcessInfo.processInfo.processIdentifier), capacity: configuration.concurrency)
+            pid: Int(ProcessInfo.processInfo.processIdentifier), capacity: configuration.concurrency,
+            lease: configuration.lease)
         let control = try await AMQPCommandSource.control(messaging, workerId: configuration.workerId)
         let stepEvents = try await messaging.events(matching: "step.#")
         let partitions = try await AMQPCommandSource.partitions(messaging, prefetch: configuration.concurrency)
