@@ -110,6 +110,41 @@ struct FaultToleranceTests {
         #expect(recorder.items.compactMap(\.item) == [3, 17, 44])
     }
 
+    @Test("a run of bad records is committed a chunk of skips at a time, not held in one chunk to the skip limit")
+    func readSkipsEndChunks() async throws {
+        /// 95 unreadable records, then 10 good ones.
+        struct Reader: ItemReader {
+            var next = 1
+            mutating func read() async throws -> Int? {
+                defer { next += 1 }
+                if next <= 95 { throw BadRecord(item: next) }
+                return next <= 105 ? next : nil
+            }
+        }
+        let recorder = InMemorySkippedItems()
+        let committedSkips = Recorder<Int>()
+        let written = Recorder<Int>()
+        let job = Job("bad-run") {
+            ChunkStep(
+                "load", chunkSize: 10, reader: { _ in Reader() },
+                writer: { _ in ClosureItemWriter<Int> { written.append(contentsOf: $0) } }
+            )
+            .skip(SkipPolicy(limit: 1_000) { $0 is BadRecord })
+            .recordSkippedItems(recorder)
+            .listener(ChunkSkipCounter(recorder: recorder, counts: committedSkips))
+        }
+        let jobOperator = try makeOperator(job)
+        let execution = try await jobOperator.start("bad-run")
+        #expect(execution.status == .completed)
+        let step = try #require(try await jobOperator.execution(execution.id).steps.first)
+        #expect(step.counters.readSkip == 95 && step.counters.read == 10)
+        #expect(written.all == Array(96...105))
+        #expect(recorder.items.count == 95)
+        // Ten chunks of at most ten skips each, the last of them with the good records.
+        #expect(step.counters.commit >= 10, "\(step.counters)")
+        #expect(committedSkips.all.allSatisfy { $0 <= 10 }, "skips recorded per chunk: \(committedSkips.all)")
+    }
+
     @Test("the skip limit reached fails the step with the counts so far")
     func skipLimit() async throws {
         let store = AtomicStore()
@@ -161,5 +196,26 @@ struct FaultToleranceTests {
             #expect(backoff.delay(beforeRetry: 20) <= .seconds(1))
         }
         #expect(Backoff(initial: .milliseconds(10), jitter: 0).delay(beforeRetry: 2) == .milliseconds(20))
+    }
+}
+
+/// Records, after each chunk, how many skipped items the chunk's commit recorded.
+final class ChunkSkipCounter: ChunkListener {
+    let recorder: InMemorySkippedItems
+    let counts: Recorder<Int>
+    let seen = Mutex(0)
+
+    init(recorder: InMemorySkippedItems, counts: Recorder<Int>) {
+        self.recorder = recorder
+        self.counts = counts
+    }
+
+    func afterChunk(_ context: StepContext) async throws {
+        let total = recorder.items.count
+        let before = seen.withLock { seen in
+            defer { seen = total }
+            return seen
+        }
+        counts.append(total - before)
     }
 }

@@ -244,8 +244,10 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
                     try await callListener(listener, "beforeChunk") { try await $0.beforeChunk(scope.context) }
                 }
                 // Each item is processed as soon as it is read: the same calls in the same order per item as
-                // reading the whole chunk first, without holding the chunk's input twice.
-                while chunk.read < chunkSize {
+                // reading the whole chunk first, without holding the chunk's input twice. Read skips do not count
+                // as items, but a chunk holds at most `chunkSize` of them (each keeps its raw record): a long run
+                // of bad records commits, and is recorded, a chunk at a time.
+                while chunk.read < chunkSize, chunk.readSkips < chunkSize {
                     let next: Reader.Item?
                     if faultTolerance.isEnabled {
                         do {
