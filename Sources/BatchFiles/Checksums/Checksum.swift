@@ -52,9 +52,22 @@ public enum Checksum {
     /// - Throws: ``BatchError/Code/checksumMismatch`` when the digests differ; ``BatchError/Code/fileFailure``
     ///   when either file cannot be read or the checksum file holds no digest for the file.
     public static func verify(_ path: String, _ algorithm: ChecksumAlgorithm, checksumPath: String? = nil) throws {
+        try verify(path, algorithm, checksumPath: checksumPath) { body in
+            try FileSystem.forEachBlock(of: path, action: "read for its checksum", body)
+        }
+    }
+
+    /// ``verify(_:_:checksumPath:)`` of the bytes `blocks` feeds (a reader's open descriptor, so that what is
+    /// verified is what is read, whatever happens to the path meanwhile).
+    static func verify(
+        _ path: String, _ algorithm: ChecksumAlgorithm, checksumPath: String?,
+        blocks: ((UnsafeRawBufferPointer) -> Void) throws -> Void
+    ) throws {
         let checksumPath = checksumPath ?? Self.path(for: path, algorithm)
         let expected = try expectedDigest(for: path, algorithm, in: checksumPath)
-        let actual = try compute(of: path, algorithm)
+        var hasher = algorithm.makeHasher()
+        try blocks { hasher.update($0) }
+        let actual = hasher.finalize()
         guard actual == expected else {
             throw BatchError(
                 .checksumMismatch,

@@ -64,11 +64,13 @@ public struct FileReaderConfiguration: Sendable, Hashable {
     /// - Throws: ``BatchError/Code/checksumMismatch``, ``BatchError/Code/fileFailure``, or a definition error.
     func openInput(_ path: String) throws -> (input: FileInput, gzip: Bool) {
         try validate(path)
-        if let checksum {
-            try Checksum.verify(path, checksum, checksumPath: checksumPath)
-        }
         let gzip = compression.isGzip(path)
+        let input = try FileInput(path: path, gzip: gzip, maxRecordLength: maxRecordLength)
+        if let checksum {
+            // Through the descriptor the reader reads: the bytes verified are the bytes read.
+            try Checksum.verify(path, checksum, checksumPath: checksumPath) { try input.forEachRawBlock($0) }
+        }
         try range?.checkSize(path, gzip: gzip)
-        return (try FileInput(path: path, gzip: gzip, maxRecordLength: maxRecordLength), gzip)
+        return (input, gzip)
     }
 }

@@ -71,6 +71,13 @@ final class FileInput {
         buffer.deallocate()
     }
 
+    /// Feeds the file's bytes as they are on disk (compressed, for gzip) to `body`, from the first, through this
+    /// input's own descriptor: a checksum verified this way is the checksum of what is read, even if the path is
+    /// replaced meanwhile. Call it before reading.
+    func forEachRawBlock(_ body: (UnsafeRawBufferPointer) -> Void) throws {
+        try FileSystem.forEachBlock(of: fd, path: path, body)
+    }
+
     /// The file offset of the first unread byte.
     var position: Int64 { bufferOffset + Int64(start) }
 

@@ -1,4 +1,5 @@
 import Batch
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -120,12 +121,24 @@ enum FileSystem {
     static func forEachBlock(of path: String, action: String, _ body: (UnsafeRawBufferPointer) -> Void) throws {
         let fd = try open(path, O_RDONLY, action: action)
         defer { _ = close(fd) }
+        try forEachBlock(of: fd, path: path, body)
+    }
+
+    /// Feeds the whole file open as `fd` to `body`, one buffer at a time, from its first byte, with `pread`: the
+    /// descriptor's offset is left where it was.
+    static func forEachBlock(of fd: Int32, path: String, _ body: (UnsafeRawBufferPointer) -> Void) throws {
         let size = 1 << 20
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 16)
         defer { buffer.deallocate() }
+        var offset: off_t = 0
         while true {
-            let n = try read(fd, buffer.baseAddress!, size, path: path)
+            let n = systemPread(fd, buffer.baseAddress!, size, offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileErrors.system("read", path)
+            }
             if n == 0 { return }
+            offset += off_t(n)
             body(UnsafeRawBufferPointer(rebasing: buffer[..<n]))
         }
     }
@@ -134,5 +147,8 @@ enum FileSystem {
 // The system calls under names that do not clash with the static methods above.
 private func systemOpen(_ path: String, _ flags: Int32, _ mode: mode_t) -> Int32 { open(path, flags, mode) }
 private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int { read(fd, buffer, count) }
+private func systemPread(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int, _ offset: off_t) -> Int {
+    pread(fd, buffer, count, offset)
+}
 private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int { write(fd, buffer, count) }
 private func systemRename(_ source: String, _ destination: String) -> Int32 { rename(source, destination) }
