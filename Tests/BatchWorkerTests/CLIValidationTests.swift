@@ -61,6 +61,16 @@ struct CLIValidationTests {
         #expect(!output.contains("Fatal error"))
     }
 
+    @Test("the CLI reads BATCH_DATABASE_POOL_SIZE, as the library does, and refuses a bad one before connecting")
+    func poolSizeFromEnvironment() async throws {
+        for value in ["0", "many"] {
+            let (status, output) = try await OfflineCLI.run(
+                ["executions"], environment: ["BATCH_DATABASE_POOL_SIZE": value])
+            #expect(status != 0, "\(output)")
+            #expect(output.contains("BATCH_DATABASE_POOL_SIZE must be a positive integer, not '\(value)'"), "\(output)")
+        }
+    }
+
     static let badStarts: [([String], String)] = [
         (["start", "hello", "--params", #"{"who":"nul\u0000"}"#], "NUL"),
         (["start", "hello", "--params", #"{"who":"#], "not JSON"),

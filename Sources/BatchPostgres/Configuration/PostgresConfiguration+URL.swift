@@ -89,14 +89,22 @@ extension PostgresConfiguration {
         if let schema = environment["BATCH_DATABASE_SCHEMA"], !schema.isEmpty {
             configuration.schema = schema
         }
-        if let size = environment["BATCH_DATABASE_POOL_SIZE"], !size.isEmpty {
-            guard let value = Int(size), value > 0 else {
-                throw PostgresError(
-                    .invalidConfiguration, "BATCH_DATABASE_POOL_SIZE must be a positive integer, not '\(size)'")
-            }
-            configuration.pool.size = value
-        }
+        if let size = try poolSize(in: environment) { configuration.pool.size = size }
         return configuration
+    }
+
+    /// The pool size `BATCH_DATABASE_POOL_SIZE` sets, or nil when it is not set.
+    /// - Throws: ``PostgresError`` with code ``PostgresError/Code/invalidConfiguration`` when it is not a positive
+    ///   integer.
+    public static func poolSize(
+        in environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> Int? {
+        guard let size = environment["BATCH_DATABASE_POOL_SIZE"], !size.isEmpty else { return nil }
+        guard let value = Int(size), value > 0 else {
+            throw PostgresError(
+                .invalidConfiguration, "BATCH_DATABASE_POOL_SIZE must be a positive integer, not '\(size.prefix(100))'")
+        }
+        return value
     }
 
     private static func port(_ text: Substring, invalid: (String) -> PostgresError) throws -> Int {

@@ -57,6 +57,7 @@ struct ConnectionOptions: ParsableArguments {
         var configuration = try PostgresConfiguration(
             url: setting(databaseURL, "BATCH_DATABASE_URL") ?? Self.defaultDatabaseURL)
         if let schema = setting(schema, "BATCH_DATABASE_SCHEMA") { configuration.schema = schema }
+        if let size = try PostgresConfiguration.poolSize(in: environment) { configuration.pool.size = size }
         SwiftBatch.use(database: configuration)
         return configuration
     }
