@@ -168,8 +168,10 @@ public struct Job: Sendable {
     /// unique names.
     /// - Throws: ``BatchError/Code/invalidDefinition``.
     public func validateDefinition() throws {
-        guard !name.isEmpty, name.count <= 200, !name.contains(where: { $0.isWhitespace || $0.isNewline }) else {
-            throw BatchError(.invalidDefinition, "job name '\(name)' is invalid: use 1 to 200 characters, no spaces")
+        // 200 bytes: the name goes into AMQP routing keys (`job.<name>.<STATUS>`), which hold at most 255.
+        guard !name.isEmpty, name.utf8.count <= 200, !name.contains(where: { $0.isWhitespace || $0.isNewline }) else {
+            throw BatchError(
+                .invalidDefinition, "job name '\(name.prefix(200))' is invalid: use 1 to 200 bytes of UTF-8, no spaces")
         }
         guard !steps.isEmpty else {
             throw BatchError(.invalidDefinition, "job '\(name)' has no steps")

@@ -69,6 +69,9 @@ public final class AMQPConnection: Sendable {
     public func publish(
         _ message: AMQPMessage, exchange: String, routingKey: String, mandatory: Bool = false
     ) async throws {
+        try AMQPShortString.check(exchange, "exchange name")
+        try AMQPShortString.check(routingKey, "routing key")
+        try AMQPShortString.check(message.properties)
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let pending = PendingPublish(
                 exchange: exchange, routingKey: routingKey, mandatory: mandatory, message: message,
@@ -90,6 +93,7 @@ public final class AMQPConnection: Sendable {
     /// - Returns: the consumer, an `AsyncSequence` of deliveries.
     /// - Throws: ``AMQPError``, for example ``AMQPError/Code/notFound`` when the queue does not exist.
     public func consume(queue: String, prefetch: UInt16 = 1, exclusive: Bool = false) async throws -> AMQPConsumer {
+        try AMQPShortString.check(queue, "queue name")
         let buffer = DeliveryBuffer()
         let tag = "swift-batch-\(UUID().uuidString.lowercased())"
         let channel = try await inbox.perform { loop in
@@ -110,6 +114,7 @@ public final class AMQPConnection: Sendable {
     /// - Throws: ``AMQPError`` with code ``AMQPError/Code/preconditionFailed`` when an entity exists with other
     ///   settings, saying which one.
     public func declare(_ declarations: [AMQPDeclaration], redeclareOnReconnect: Bool = true) async throws {
+        for declaration in declarations { try AMQPShortString.check(declaration) }
         try await inbox.perform { loop in
             for declaration in declarations { try loop.declare(declaration) }
             if redeclareOnReconnect { loop.reconnection.remember(declarations) }
@@ -120,11 +125,13 @@ public final class AMQPConnection: Sendable {
     ///
     /// - Throws: ``AMQPError`` with code ``AMQPError/Code/notFound`` when the queue does not exist.
     public func queueStatus(_ queue: String) async throws -> (messages: Int, consumers: Int) {
-        try await inbox.perform { loop in try loop.queueStatus(queue) }
+        try AMQPShortString.check(queue, "queue name")
+        return try await inbox.perform { loop in try loop.queueStatus(queue) }
     }
 
     /// Deletes a queue and what it holds. Deleting a queue that does not exist is not an error.
     public func deleteQueue(_ queue: String) async throws {
+        try AMQPShortString.check(queue, "queue name")
         try await inbox.perform { loop in
             loop.reconnection.forget(queue: queue)
             try loop.delete(queue: queue, exchange: nil)
@@ -133,6 +140,7 @@ public final class AMQPConnection: Sendable {
 
     /// Deletes an exchange. Deleting an exchange that does not exist is not an error.
     public func deleteExchange(_ exchange: String) async throws {
+        try AMQPShortString.check(exchange, "exchange name")
         try await inbox.perform { loop in
             loop.reconnection.forget(exchange: exchange)
             try loop.delete(queue: nil, exchange: exchange)
@@ -144,6 +152,7 @@ public final class AMQPConnection: Sendable {
     /// - Returns: how many messages were removed.
     @discardableResult
     public func purgeQueue(_ queue: String) async throws -> Int {
-        try await inbox.perform { loop in try loop.purge(queue: queue) }
+        try AMQPShortString.check(queue, "queue name")
+        return try await inbox.perform { loop in try loop.purge(queue: queue) }
     }
 }

@@ -14,6 +14,7 @@ public struct AMQPError: Error, Sendable, CustomStringConvertible {
             case invalidConfiguration, connectionFailed, authenticationFailed, connectionLost, closed
             case channelClosed, preconditionFailed, notFound, accessRefused, resourceLocked
             case publishNacked, publishReturned, alreadySettled, timeout, invalidMessage, protocolError
+            case invalidArgument
         }
 
         private let base: Base
@@ -51,6 +52,9 @@ public struct AMQPError: Error, Sendable, CustomStringConvertible {
         public static let invalidMessage = Code(.invalidMessage)
         /// The library or the broker did something this client does not expect.
         public static let protocolError = Code(.protocolError)
+        /// A name, routing key or property cannot be sent: AMQP short strings hold at most 255 bytes. Nothing was
+        /// sent, and the connection is unaffected.
+        public static let invalidArgument = Code(.invalidArgument)
 
         /// The code's name, for logs.
         public var description: String { base.rawValue }
