@@ -1,4 +1,5 @@
 import BatchRabbitMQ
+import BatchTestKit
 import Foundation
 import Testing
 
@@ -31,6 +32,36 @@ import Testing
                 try delivery.ack()
             }
             #expect(again.sorted() == held.sorted())
+        }
+    }
+
+    @Test("closing a consumer with thousands of deliveries in flight keeps the connection; all are requeued")
+    func closingABusyConsumerKeepsTheConnection() async throws {
+        try await TestBroker.withMessaging { messaging in
+            let queue = messaging.topology.commandsQueue
+            let count = 3_000
+            let body = String(repeating: "x", count: 512)
+            for start in stride(from: 0, to: count, by: 500) {
+                let batch = (start..<min(start + 500, count)).map { _ in
+                    AMQPPublication(AMQPMessage(text: body), exchange: "", routingKey: queue)
+                }
+                #expect(await messaging.connection.publish(batch).allSatisfy { $0 == nil })
+            }
+            // An exclusive queue dies with its connection: still there at the end, the connection was never lost.
+            let probe = "\(messaging.topology.prefix).probe"
+            try await messaging.connection.declare(
+                [.queue(probe, durable: false, exclusive: true, autoDelete: false)], redeclareOnReconnect: false)
+            for _ in 0..<3 {
+                // The broker sends thousands at once; the consumer closes at the first, with the rest on the wire.
+                let consumer = try await messaging.connection.consume(queue: queue, prefetch: UInt16(count))
+                var iterator = consumer.makeAsyncIterator()
+                _ = try #require(try await iterator.next())
+                try await consumer.close()
+            }
+            #expect(try await messaging.connection.queueStatus(probe).messages == 0)
+            try await eventually("every message back in the queue", timeout: .seconds(20), every: .milliseconds(50)) {
+                try await messaging.connection.queueStatus(queue).messages == count
+            }
         }
     }
 

@@ -1,5 +1,11 @@
 import CRabbitMQ
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 // Consumers: one channel each, with its prefetch; deliveries, settlements, pause, resume, cancel and recovery.
 // All on the I/O thread.
 extension ConnectionLoop {
@@ -89,12 +95,18 @@ extension ConnectionLoop {
         scheduleRetry(channel, because: AMQPError(.channelClosed, "the broker cancelled the consumer"))
     }
 
-    /// A delivery arrived: hand it to its consumer, or put it back if the consumer is paused or gone.
+    /// A delivery arrived: hand it to its consumer, or put it back if the consumer is paused or cancelled.
+    ///
+    /// A delivery read after its channel was closed (the broker had sent it before the close; librabbitmq kept it
+    /// while it waited for the close's answer), or one meant for an earlier consumer of a channel number used again,
+    /// is dropped: the broker requeued it when that channel closed, and a reject on a closed channel would make the
+    /// broker close the whole connection.
     func deliver(_ envelope: amqp_envelope_t) {
         guard let state = connection else { return }
         let channel = envelope.channel
-        guard let record = channels.deliveryTarget(channel) else {
-            if amqp_basic_reject(state, channel, envelope.delivery_tag, 1) != AMQP_STATUS_OK.rawValue {
+        let current = channels[channel].map { $0.channelOpen && Self.same($0.tag, envelope.consumer_tag) } ?? false
+        guard current, let record = channels.deliveryTarget(channel) else {
+            if current, amqp_basic_reject(state, channel, envelope.delivery_tag, 1) != AMQP_STATUS_OK.rawValue {
                 connectionLost("requeueing a delivery failed")
             }
             return
@@ -111,6 +123,14 @@ extension ConnectionLoop {
             queue: record.queue,
             settler: DeliverySettler(inbox: inbox, channel: channel, epoch: record.epoch))
         record.buffer.push(delivery)
+    }
+
+    /// Whether the consumer tag librabbitmq read is `tag`.
+    private static func same(_ tag: String, _ bytes: amqp_bytes_t) -> Bool {
+        var tag = tag
+        return tag.withUTF8 { utf8 in
+            utf8.count == bytes.len && (utf8.isEmpty || memcmp(utf8.baseAddress!, bytes.bytes, bytes.len) == 0)
+        }
     }
 
     /// Sends an ack, nack or reject, unless the delivery's channel has been closed since (then the broker has
