@@ -86,6 +86,35 @@ import Testing
         }
     }
 
+    @Test("headers nested 2,000 levels deep arrive cut at eight levels; the connection goes on")
+    func deeplyNestedHeadersAreCut() async throws {
+        try await TestBroker.withMessaging { messaging in
+            let queue = messaging.topology.commandsQueue
+            var nested = AMQPFieldValue.string("bottom")
+            for level in 0..<2_000 { nested = level % 2 == 0 ? .table(["t": nested]) : .array([nested]) }
+            try await messaging.connection.publish(
+                AMQPMessage(text: "deep", properties: AMQPProperties(headers: ["deep": nested, "flat": .int(1)])),
+                exchange: "", routingKey: queue)
+            let consumer = try await messaging.connection.consume(queue: queue, prefetch: 1)
+            var iterator = consumer.makeAsyncIterator()
+            let delivery = try #require(try await iterator.next())
+            try delivery.ack()
+            #expect(delivery.message.properties.headers["flat"] == .int(1))
+            func depth(_ value: AMQPFieldValue) -> Int {
+                switch value {
+                case .table(let table): 1 + (table.values.map(depth).max() ?? 0)
+                case .array(let values): 1 + (values.map(depth).max() ?? 0)
+                default: 0
+                }
+            }
+            let received = try #require(delivery.message.properties.headers["deep"])
+            #expect(depth(received) <= 8)
+            try await consumer.close()
+            try await messaging.send(.stop(job: "after"))
+            #expect(try await messaging.connection.queueStatus(queue).messages == 1)
+        }
+    }
+
     @Test func aWrongPasswordIsRefusedWithoutShowingIt() async throws {
         var configuration = try TestBroker.configuration()
         configuration.password = "definitely-wrong-\(UUID().uuidString)"

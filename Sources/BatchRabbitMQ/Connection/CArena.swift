@@ -156,20 +156,26 @@ extension Array where Element == UInt8 {
 }
 
 extension AMQPFieldValue {
-    /// A copy of a field table.
-    static func fields(of table: amqp_table_t) -> [String: AMQPFieldValue] {
+    /// How deep tables and arrays are copied: `x-death`, the deepest header the framework reads, is two levels. What
+    /// lies deeper is left out, so a hostile message nesting thousands of levels costs no deep recursion on the
+    /// connection's thread.
+    static let maxCopiedDepth = 8
+
+    /// A copy of a field table (`depth` levels below the headers).
+    static func fields(of table: amqp_table_t, depth: Int = 0) -> [String: AMQPFieldValue] {
         var result: [String: AMQPFieldValue] = [:]
-        guard table.num_entries > 0, let entries = table.entries else { return result }
+        guard depth < maxCopiedDepth, table.num_entries > 0, let entries = table.entries else { return result }
         for index in 0..<Int(table.num_entries) {
-            if let value = AMQPFieldValue(copying: entries[index].value) {
+            if let value = AMQPFieldValue(copying: entries[index].value, depth: depth + 1) {
                 result[String(amqpBytes: entries[index].key)] = value
             }
         }
         return result
     }
 
-    /// A copy of a field value; `nil` for kinds not kept (decimal, void).
-    init?(copying field: amqp_field_value_t) {
+    /// A copy of a field value; `nil` for kinds not kept (decimal, void). A table or array `depth` levels down
+    /// holds nothing once ``maxCopiedDepth`` is reached.
+    init?(copying field: amqp_field_value_t, depth: Int = 0) {
         switch amqp_field_value_kind_t(rawValue: UInt32(field.kind)) {
         case AMQP_FIELD_KIND_UTF8, AMQP_FIELD_KIND_BYTES: self = .string(String(amqpBytes: field.value.bytes))
         case AMQP_FIELD_KIND_BOOLEAN: self = .bool(field.value.boolean != 0)
@@ -184,12 +190,12 @@ extension AMQPFieldValue {
         case AMQP_FIELD_KIND_F32: self = .double(Double(field.value.f32))
         case AMQP_FIELD_KIND_F64: self = .double(field.value.f64)
         case AMQP_FIELD_KIND_TIMESTAMP: self = .timestamp(field.value.u64)
-        case AMQP_FIELD_KIND_TABLE: self = .table(AMQPFieldValue.fields(of: field.value.table))
+        case AMQP_FIELD_KIND_TABLE: self = .table(AMQPFieldValue.fields(of: field.value.table, depth: depth))
         case AMQP_FIELD_KIND_ARRAY:
             var values: [AMQPFieldValue] = []
-            if field.value.array.num_entries > 0, let entries = field.value.array.entries {
+            if depth < Self.maxCopiedDepth, field.value.array.num_entries > 0, let entries = field.value.array.entries {
                 for index in 0..<Int(field.value.array.num_entries) {
-                    if let value = AMQPFieldValue(copying: entries[index]) { values.append(value) }
+                    if let value = AMQPFieldValue(copying: entries[index], depth: depth + 1) { values.append(value) }
                 }
             }
             self = .array(values)

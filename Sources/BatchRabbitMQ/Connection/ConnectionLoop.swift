@@ -66,6 +66,8 @@ final class ConnectionLoop {
                 ConnectionLoop(inbox: inbox).run(started: started)
             }
             thread.name = "amqp-io"
+            // librabbitmq decodes a message's header tables recursively on this thread: give it room.
+            thread.stackSize = 8 << 20
             thread.start()
         }
         return inbox
