@@ -53,6 +53,9 @@ struct ServerAPITests {
                 #expect(answer.status == 400, "\(body.prefix(40)): \(answer.status) \(answer.text)")
                 #expect(answer.error.contains(reason), "\(body.prefix(40)): \(answer.error)")
             }
+            // An empty body is `{}`, refused like it when the job's validator needs a parameter.
+            let empty = try await world.post("/api/jobs/daily-accounting/start")
+            #expect(empty.status == 400 && empty.error.contains("'date'"), "\(empty.status) \(empty.text)")
             #expect(try await world.get("/api/executions/abc").status == 400)
             #expect(try await world.get("/api/executions/0").status == 400)
             #expect(try await world.get("/api/executions?limit=0").status == 400)
@@ -126,6 +129,9 @@ struct ServerAPITests {
                 let none = try await world.get(path, headers: [:])
                 #expect(none.status == 401, "\(path) without a token: \(none.status)")
                 #expect(none.headers["www-authenticate"] == "Bearer")
+                // No site may frame any of it, refusals included.
+                #expect(none.headers["x-frame-options"] == "DENY", "\(path): \(none.headers)")
+                #expect(none.headers["content-security-policy"] == "frame-ancestors 'none'", "\(path)")
                 #expect(try await world.get(path, headers: ["Authorization": "Bearer wrong"]).status == 401)
                 #expect(try await world.get(path, headers: ["Authorization": "Bearer \(token)x"]).status == 401)
                 #expect(try await world.get(path, headers: ["Authorization": "Basic \(token)"]).status == 401)
@@ -141,7 +147,8 @@ struct ServerAPITests {
             #expect(
                 try await world.get("/api/jobs", headers: ["Cookie": "a=b; swiftbatch_token=\(token)"]).status == 401)
             // The dashboard's files hold no data and load without it.
-            #expect(try await world.get("/", headers: [:]).status == 200)
+            let dashboard = try await world.get("/", headers: [:])
+            #expect(dashboard.status == 200 && dashboard.headers["x-frame-options"] == "DENY")
             #expect(try await world.get("/js/main.js", headers: [:]).status == 200)
             #expect(try await world.get("/app.css", headers: [:]).status == 200)
             // Nothing was started by the refused start, and the token is nowhere in the server's log.

@@ -92,7 +92,8 @@ struct APIAccessMiddleware<Context: RequestContext>: RouterMiddleware {
         guard let components = URLComponents(string: origin), let host = components.host, !host.isEmpty else {
             return nil
         }
-        let bracketed = host.contains(":") ? "[\(host)]" : host
+        // Foundation gives an IPv6 host with its brackets on some platforms and without on others.
+        let bracketed = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
         return (components.port.map { "\(bracketed):\($0)" } ?? bracketed).lowercased()
     }
 

@@ -22,6 +22,16 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
         APIResponse.json(["error": .string(message)], status: status)
     }
 
+    /// What a client is told of `failure` (``from(_:)`` of `error`): the message itself, unless it is a server-side
+    /// failure (5xx) no handler worded for clients — a database error names hosts, addresses, ports and users, so
+    /// it goes to the server's log and the client gets a sentence saying where to look.
+    static func publicAnswer(to error: any Error, _ failure: APIError) -> APIError {
+        guard failure.status.code >= 500, !(error is APIError) else { return failure }
+        return failure.status == .serviceUnavailable
+            ? APIError(failure.status, "the job repository is unavailable; try again later (the server's log says why)")
+            : APIError(failure.status, "the server could not answer (its log says why)")
+    }
+
     /// The API's answer to an error a handler met: a ``BatchError`` by its code (404 for what does not exist, 400
     /// for refused parameters or JSON, 409 for a state the rules refuse), anything else a 500 naming the failure.
     static func from(_ error: any Error) -> APIError {

@@ -11,10 +11,10 @@ extension APIHandlers {
         let job = try registry.job(named: name)
         // What a worker would refuse for good is refused here, before anything is published: the same parser,
         // the same parameter rules, the job's own validators.
-        let body = try await APIResponse.jsonBody(of: request)
+        // An empty body is `{}`, checked like any other.
+        let body = try await APIResponse.jsonBody(of: request) ?? .object([:])
         let parameters: JobParameters
         do {
-            guard let body else { return try await accepted(.start(job.name), broadcast: false) }
             guard case .object = body else {
                 throw APIError(.badRequest, "the body must be a JSON object of parameters, got \(body.typeName)")
             }

@@ -48,7 +48,8 @@ struct APIHandlers: Sendable {
                                 "error": "\(failure.message)",
                             ])
                     }
-                    return APIResponse.json(["error": .string(failure.message)], status: failure.status)
+                    let answer = APIError.publicAnswer(to: error, failure)
+                    return APIResponse.json(["error": .string(answer.message)], status: answer.status)
                 }
             }
         }

@@ -88,6 +88,7 @@ public struct BatchAPIServer: Sendable {
         let publicNames = Set(
             (try? self.files.get().dashboard).flatMap { try? FileManager.default.contentsOfDirectory(atPath: $0) }
                 ?? [])
+        router.add(middleware: FrameRefusalMiddleware())
         router.add(middleware: APIAccessMiddleware(token: configuration.token, publicNames: publicNames))
         let files: ServerResources
         switch self.files {
