@@ -101,6 +101,17 @@ struct CommandRetryPolicyTests {
         #expect(CommandAttempts(headers: ["x-batch-attempts": .int(-4)]).attempts == 0, "negative: zero")
     }
 
+    @Test("the last error's header holds at most 1 KiB of UTF-8 in whole characters, however heavy the characters")
+    func lastErrorIsBoundedInBytes() {
+        let heavy = "e" + String(repeating: "\u{301}", count: 3_000)  // one character, 6,001 bytes
+        for (error, kept) in [(String(repeating: "é", count: 1_000), 512), (heavy + "x", 0), ("short", 5)] {
+            let headers = CommandAttempts(attempts: 1, lastError: error).applied(to: [:])
+            let stored = headers[CommandAttempts.lastErrorHeader]?.stringValue ?? ""
+            #expect(stored.utf8.count <= 1024 && stored.count == kept, "\(stored.utf8.count) bytes")
+            #expect(error.hasPrefix(stored))
+        }
+    }
+
     @Test("a hostile attempt count (Int64.max) is dead-lettered on a passing failure, not counted into an overflow")
     func hugeAttemptCount() {
         let previous = CommandAttempts(headers: ["x-batch-attempts": .int(.max)])

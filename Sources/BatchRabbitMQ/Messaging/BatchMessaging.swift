@@ -181,7 +181,7 @@ public final class BatchMessaging: Sendable {
     /// - Throws: ``AMQPError`` when both the republish and the reject failed.
     public func deadLetter(_ delivery: AMQPDelivery, reason: String) async throws {
         var properties = delivery.properties.republishable()
-        properties.headers[Self.deadLetterReasonHeader] = .string(String(reason.prefix(4096)))
+        properties.headers[Self.deadLetterReasonHeader] = .string(reason.utf8Prefix(4096))
         properties.headers[Self.deadLetterOriginalQueueHeader] = .string(delivery.queue)
         properties.headers[Self.deadLetterIDHeader] = .string(UUID().uuidString.lowercased())
         properties.headers[Self.deadLetteredAtHeader] = .timestamp(UInt64(Date().timeIntervalSince1970))

@@ -49,7 +49,7 @@ public struct CommandAttempts: Sendable, Hashable {
     public func applied(to headers: [String: AMQPFieldValue]) -> [String: AMQPFieldValue] {
         var headers = headers
         headers[Self.attemptsHeader] = .int(Int64(attempts))
-        if let lastError { headers[Self.lastErrorHeader] = .string(String(lastError.prefix(1024))) }
+        if let lastError { headers[Self.lastErrorHeader] = .string(lastError.utf8Prefix(1024)) }
         return headers
     }
 }
