@@ -169,6 +169,8 @@ import Testing
         #expect(try Reply(decoding: Array(#"{"ok":false,"error":"e","extra":1}"#.utf8)) == .refused("e"))
         #expect(throws: AMQPError.self) { try Reply(decoding: Array(#"{"ok":"yes"}"#.utf8)) }
         #expect(throws: AMQPError.self) { try Reply(decoding: Array(#"{"ok":false}"#.utf8)) }
+        #expect(throws: AMQPError.self) { try Reply(decoding: Array(#"{"ok":true,"executionId":0}"#.utf8)) }
+        #expect(throws: AMQPError.self) { try Reply(decoding: Array(#"{"ok":true,"executionId":-3}"#.utf8)) }
     }
 
     @Test func eventsRoundTrip() throws {
@@ -200,6 +202,16 @@ import Testing
             message(
                 #"{"executionId":1,"jobName":"j","instanceId":2,"status":"FAILED","exitMessage":null,"time":"yesterday"}"#
             ).contains("ISO 8601"))
+        let completed = #""jobName":"j","status":"COMPLETED","exitMessage":null,"time":"2026-01-01T00:00:00Z""#
+        #expect(
+            message(#"{"executionId":0,"instanceId":2,"# + completed + "}").contains("'executionId' must be a positive")
+        )
+        #expect(
+            message(#"{"executionId":1,"instanceId":-1,"# + completed + "}").contains("'instanceId' must be a positive")
+        )
+        #expect(message("{" + base + #","status":"FAILED","stepExecutionId":5}"#).contains("come together"))
+        #expect(message("{" + base + #","status":"FAILED","stepName":"s"}"#).contains("come together"))
+        #expect(message("{" + base + #","status":"FAILED","stepName":"s","stepExecutionId":5}"#) == "decoded")
     }
 }
 

@@ -90,12 +90,16 @@ public struct Event: Sendable, Hashable {
             throw object.error("field 'time' must be an ISO 8601 instant, found '\(timeText)'")
         }
         self.init(
-            executionId: try object.int("executionId"), jobName: try object.nonEmptyString("jobName"),
-            instanceId: try object.int("instanceId"), status: status,
+            executionId: try object.id("executionId"), jobName: try object.nonEmptyString("jobName"),
+            instanceId: try object.id("instanceId"), status: status,
             exitMessage: try object.optionalString("exitMessage"),
             time: time)
         stepName = try object.optionalString("stepName")
-        stepExecutionId = try object.optionalInt("stepExecutionId")
+        stepExecutionId = try object.optionalID("stepExecutionId")
+        // A step event names its step and its step execution; a job event neither.
+        guard (stepName == nil) == (stepExecutionId == nil) else {
+            throw object.error("fields 'stepName' and 'stepExecutionId' come together or not at all")
+        }
     }
 
     private static func parseTime(_ text: String) -> Date? {

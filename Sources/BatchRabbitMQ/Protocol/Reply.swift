@@ -33,7 +33,7 @@ public enum Reply: Sendable, Hashable {
 
     private init(_ object: StrictObject) throws {
         if try object.bool("ok") {
-            self = .accepted(executionId: try object.optionalInt("executionId"))
+            self = .accepted(executionId: try object.optionalID("executionId"))
         } else {
             self = .refused(try object.string("error"))
         }

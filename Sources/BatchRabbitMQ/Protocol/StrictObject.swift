@@ -90,6 +90,20 @@ struct StrictObject {
         return int
     }
 
+    /// An id: an integer of at least 1.
+    func id(_ key: String) throws -> Int64 {
+        let id = try int(key)
+        guard id > 0 else { throw error("field '\(key)' must be a positive integer, found \(id)") }
+        return id
+    }
+
+    /// An id or null.
+    func optionalID(_ key: String) throws -> Int64? {
+        guard let id = try optionalInt(key) else { return nil }
+        guard id > 0 else { throw error("field '\(key)' must be a positive integer or null, found \(id)") }
+        return id
+    }
+
     func bool(_ key: String) throws -> Bool {
         guard let value = members[key] else { throw error("missing field '\(key)'") }
         guard case .bool(let bool) = value else { throw wrongType(key, expected: "true or false", found: value) }
