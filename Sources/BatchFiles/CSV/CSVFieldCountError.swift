@@ -13,6 +13,7 @@ public struct CSVFieldCountError: Error, Sendable, Hashable, CustomStringConvert
         self.columns = columns
     }
 
+    /// What is wrong, in the reader's words.
     public var description: String {
         "the record has \(fields) fields, the header \(columns) (a field with a delimiter or a line break in it must "
             + "be quoted)"
