@@ -6,8 +6,10 @@
 /// Sunday), in any case. `@hourly`, `@daily` (`@midnight`), `@weekly`, `@monthly` and `@yearly` (`@annually`) stand for
 /// `0 * * * *`, `0 0 * * *`, `0 0 * * 0`, `0 0 1 * *` and `0 0 1 1 *`.
 ///
-/// Day of month and day of week follow the standard cron rule: when both are restricted (neither selects every
-/// value), a day matches if either matches; otherwise only the restricted one counts.
+/// Day of month and day of week follow Vixie cron's rule (cronie's and most crons' too): when either field starts
+/// with `*` (`*`, `*/2`), a day must match both; when neither does, a day matches if either matches. So
+/// `0 0 13 * FRI` is every 13th and every Friday, `0 0 */2 * MON` the odd days that are Mondays, and
+/// `0 0 1-31 * MON` every day.
 ///
 /// ```swift
 /// let expression = try CronExpression("0 2 * * MON-FRI")   // 02:00 on weekdays
@@ -21,10 +23,10 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
     let daysOfMonth: CronValues
     let months: CronValues
     let daysOfWeek: CronValues
-    /// Whether the day-of-month field selects every day.
-    let everyDayOfMonth: Bool
-    /// Whether the day-of-week field selects every day.
-    let everyDayOfWeek: Bool
+    /// Whether the day-of-month field starts with `*`.
+    let dayOfMonthStar: Bool
+    /// Whether the day-of-week field starts with `*`.
+    let dayOfWeekStar: Bool
 
     /// The macros and the expressions they stand for.
     private static let macros: [String: String] = [
@@ -57,19 +59,21 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
         }
         if parts.count == 5 { parts.insert("0", at: 0) }
         do {
-            seconds = try CronFieldKind.second.parse(parts[0]).values
-            minutes = try CronFieldKind.minute.parse(parts[1]).values
-            hours = try CronFieldKind.hour.parse(parts[2]).values
-            let dayOfMonth = try CronFieldKind.dayOfMonth.parse(parts[3])
-            months = try CronFieldKind.month.parse(parts[4]).values
-            let dayOfWeek = try CronFieldKind.dayOfWeek.parse(parts[5])
-            (daysOfMonth, everyDayOfMonth) = dayOfMonth
-            (daysOfWeek, everyDayOfWeek) = dayOfWeek
+            seconds = try CronFieldKind.second.parse(parts[0])
+            minutes = try CronFieldKind.minute.parse(parts[1])
+            hours = try CronFieldKind.hour.parse(parts[2])
+            daysOfMonth = try CronFieldKind.dayOfMonth.parse(parts[3])
+            months = try CronFieldKind.month.parse(parts[4])
+            daysOfWeek = try CronFieldKind.dayOfWeek.parse(parts[5])
+            dayOfMonthStar = parts[3].hasPrefix("*")
+            dayOfWeekStar = parts[5].hasPrefix("*")
         } catch let error as BatchError {
             throw refuse(error.message)
         }
         description = normalised
-        if everyDayOfWeek, let reason = impossibleDays() { throw refuse("day-of-month field: \(reason)") }
+        if dayOfMonthStar || dayOfWeekStar, let reason = impossibleDays() {
+            throw refuse("day-of-month field: \(reason)")
+        }
     }
 
     /// Why the day-of-month field never meets the months selected, or nil when some day does.
@@ -84,11 +88,7 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
     /// Whether the day `year`-`month`-`day` (`weekday` 0 = Sunday) matches the day fields.
     func matchesDay(month: Int, day: Int, weekday: Int) -> Bool {
         guard months.contains(month) else { return false }
-        switch (everyDayOfMonth, everyDayOfWeek) {
-        case (true, true): return true
-        case (false, true): return daysOfMonth.contains(day)
-        case (true, false): return daysOfWeek.contains(weekday)
-        case (false, false): return daysOfMonth.contains(day) || daysOfWeek.contains(weekday)
-        }
+        if dayOfMonthStar || dayOfWeekStar { return daysOfMonth.contains(day) && daysOfWeek.contains(weekday) }
+        return daysOfMonth.contains(day) || daysOfWeek.contains(weekday)
     }
 }

@@ -60,9 +60,9 @@ struct CronFieldKind: Sendable {
 
     /// Parses the field's text: a comma-separated list of `*`, `n`, `a-b`, each optionally followed by `/step`
     /// (`n/step` meaning `n-max/step`).
-    /// - Returns: the values, and whether the field selects every value of its range (unrestricted).
+    /// - Returns: the values.
     /// - Throws: ``BatchError/Code/invalidSchedule`` naming this field and what is wrong.
-    func parse(_ text: String) throws -> (values: CronValues, all: Bool) {
+    func parse(_ text: String) throws -> CronValues {
         var values = CronValues()
         for item in text.split(separator: ",", omittingEmptySubsequences: false) {
             try parseItem(String(item), into: &values, whole: text)
@@ -71,8 +71,7 @@ struct CronFieldKind: Sendable {
             values.bits &= ~(1 << 7)
             values.insert(0)
         }
-        let all = (minimum...top).allSatisfy(values.contains)
-        return (values, all)
+        return values
     }
 
     private var isDayOfWeek: Bool { name == CronFieldKind.dayOfWeek.name }
