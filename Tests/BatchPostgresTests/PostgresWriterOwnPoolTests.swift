@@ -141,7 +141,7 @@ import Testing
         }
     }
 
-    @Test func poolsCountAsTheSameDatabaseOnlyForTheSameHostPortAndDatabase() throws {
+    @Test func poolsCountAsTheSameDatabaseOnlyForTheSameHostPortDatabaseAndUser() throws {
         let base = try PostgresConfiguration(url: "postgres://batch:batch@127.0.0.1:5432/shop")
         func pool(_ change: (inout PostgresConfiguration) -> Void) -> PostgresConnectionPool {
             var configuration = base
@@ -150,12 +150,16 @@ import Testing
         }
         let original = pool { _ in }
         #expect(PostgresWriteConnection.sameDatabase(original, original))
+        #expect(PostgresWriteConnection.sameDatabase(original, pool { $0.schema = "other" }))
+        // The loopback by any of its names, and a host in any case, is the same server.
+        for host in ["localhost", "LOCALHOST", "::1"] {
+            #expect(PostgresWriteConnection.sameDatabase(original, pool { $0.host = host }), "\(host)")
+        }
         #expect(
             PostgresWriteConnection.sameDatabase(
-                original,
-                pool {
-                    $0.schema = "other"; $0.user = "app"
-                }))
+                pool { $0.host = "DB.example" }, pool { $0.host = "db.example" }))
+        // Another user never writes with the repository's connection (and its rights).
+        #expect(!PostgresWriteConnection.sameDatabase(original, pool { $0.user = "app" }))
         #expect(!PostgresWriteConnection.sameDatabase(original, pool { $0.database = "batch" }))
         #expect(!PostgresWriteConnection.sameDatabase(original, pool { $0.port = 5433 }))
         #expect(!PostgresWriteConnection.sameDatabase(original, pool { $0.host = "db.example" }))

@@ -4,9 +4,10 @@ import Batch
 /// when the step's repository is PostgreSQL on the same database as the application's pool (or no pool was given),
 /// else in a transaction of its own on that pool.
 ///
-/// "The same database" is the same host, port and database name in both configurations. A pool that names the
-/// server differently (`localhost` and `127.0.0.1`) counts as another database: the writes then go in their own
-/// transaction, never to the wrong database.
+/// "The same database" is the same host, port, database name and user in both configurations, the host compared
+/// without case and with the loopback's names (`localhost`, `127.0.0.1`, `::1`) taken as one. A pool that names the
+/// server otherwise (by another of its addresses) counts as another database: the writes then go in their own
+/// transaction, never to the wrong database; and a pool with another user never writes with the repository's.
 struct PostgresWriteConnection: Sendable {
     /// The writer's name, for messages.
     let writer: String
@@ -53,10 +54,17 @@ struct PostgresWriteConnection: Sendable {
         if pool == nil { _ = try PostgresChunkTransaction.of(transaction, writer: writer) }
     }
 
-    /// Whether both pools connect to the same database: same host, port and database name.
+    /// Whether both pools connect to the same database as the same user: same host (see the type's discussion),
+    /// port, database name and user.
     static func sameDatabase(_ one: PostgresConnectionPool, _ other: PostgresConnectionPool) -> Bool {
         if one === other { return true }
         let (a, b) = (one.configuration, other.configuration)
-        return a.host == b.host && a.port == b.port && a.database == b.database
+        return host(a.host) == host(b.host) && a.port == b.port && a.database == b.database && a.user == b.user
+    }
+
+    /// A host name compared without case, the loopback's names as one.
+    private static func host(_ name: String) -> String {
+        let lowered = name.lowercased()
+        return ["localhost", "127.0.0.1", "::1", "[::1]"].contains(lowered) ? "loopback" : lowered
     }
 }
