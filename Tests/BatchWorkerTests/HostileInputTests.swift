@@ -188,7 +188,8 @@ struct HostileInputTests {
     func graceDeadlineDatabaseDown() async throws {
         try await EndToEnd.with { world in
             let proxy = try await DatabaseProxy(world)
-            let worker = try await world.startWorker(["--database-url", proxy.url, "--grace", "2"])
+            // A lease of 1 s (recorded with the worker's row): the sweep below finds it lost 1.5 s after it died.
+            let worker = try await world.startWorker(["--database-url", proxy.url, "--grace", "2", "--lease", "1"])
             let id = try WorkerEndToEndTests.executionId(
                 try await world.request(.start("count", parameters: ["items": 50, "chunkSize": 1, "delayMs": 500])))
             try await eventually("started", timeout: .seconds(30), every: .milliseconds(50)) {
