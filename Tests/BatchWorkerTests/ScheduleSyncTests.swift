@@ -14,6 +14,19 @@ struct ScheduleSyncTests {
         return schedule?(job) ?? job
     }
 
+    /// `date` floored to its minute.
+    static func minute(flooring date: Date) -> Date {
+        Date(timeIntervalSince1970: (date.timeIntervalSince1970 / 60).rounded(.down) * 60)
+    }
+
+    /// A daily expression whose slot is `slot`'s minute of the day in UTC.
+    static func daily(at slot: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.hour, .minute], from: slot)
+        return "\(parts.minute!) \(parts.hour!) * * *"
+    }
+
     @Test("sync adds, updates and removes the code's schedules and leaves CLI schedules alone")
     func sync() async throws {
         try await EndToEnd.with { world in
@@ -50,6 +63,51 @@ struct ScheduleSyncTests {
                 try JobRegistry([Self.job(nil)]), into: store, logger: quietLogger)
             #expect(try await store.schedule(named: "nightly") == nil, "no longer defined: removed")
             #expect(try await store.schedule(named: "by-hand")?.origin == .cli, "a CLI schedule is left alone")
+        }
+    }
+
+    @Test("a changed expression fires none of the slots only it has between the last firing and the change")
+    func changedExpressionInventsNoMissedSlots() async throws {
+        try await EndToEnd.with { world in
+            let store = PostgresScheduleStore(repository: world.repository)
+            let now = try await store.now()
+            // A daily schedule (misfire all) that fired its slot 8 hours ago; its next is tomorrow's.
+            let fired = Self.minute(flooring: now.addingTimeInterval(-8 * 3_600))
+            let daily = ScheduleRecord(
+                name: "nightly", job: "nightly", cron: Self.daily(at: fired), misfire: .all, origin: .code)
+            try await store.add(daily) { _ in (fired, fired.addingTimeInterval(86_400)) }
+
+            // A deploy makes it every 5 minutes: the 5-minute slots since the last firing were never scheduled.
+            let registry = try JobRegistry([Self.job { $0.schedule("*/5 * * * *", misfire: .all) }])
+            try await SchedulerService.syncCodeSchedules(registry, into: store, logger: quietLogger)
+            let synced = try #require(try await store.schedule(named: "nightly"))
+            let next = try #require(synced.nextFireTime)
+            #expect(next > now, "nothing is due at the change: \(synced)")
+            let advance = SchedulePlanner(registry: registry).advance(synced, now: next)
+            #expect(advance.fire.map(\.slot) == [next], "only the first slot after the change fires")
+        }
+    }
+
+    @Test("a changed template fires a slot missed before the change now, as an unchanged definition does")
+    func changedTemplateKeepsTheMissedSlot() async throws {
+        try await EndToEnd.with { world in
+            let store = PostgresScheduleStore(repository: world.repository)
+            let now = try await store.now()
+            // A daily schedule whose slot 10 minutes ago was missed (workers down); yesterday's fired.
+            let missed = Self.minute(flooring: now.addingTimeInterval(-600))
+            let cron = Self.daily(at: missed)
+            let before = ScheduleRecord(
+                name: "nightly", job: "nightly", cron: cron, template: ["run": "a"], origin: .code)
+            try await store.add(before) { _ in (missed.addingTimeInterval(-86_400), missed) }
+
+            // The deploy that brings the workers back changes only the template.
+            let registry = try JobRegistry([Self.job { $0.schedule(cron, parameters: ["run": "b"]) }])
+            try await SchedulerService.syncCodeSchedules(registry, into: store, logger: quietLogger)
+            let planner = SchedulePlanner(registry: registry)
+            let (entries, _) = try await store.fireDue(limit: 10) { planner.advance($0, now: $1) }
+            #expect(entries.map(\.slot) == [missed], "the missed slot fires now, not a day late")
+            let after = try #require(try await store.schedule(named: "nightly"))
+            #expect(after.nextFireTime == missed.addingTimeInterval(86_400), "\(after)")
         }
     }
 }

@@ -50,10 +50,11 @@ extension PostgresScheduleStore {
     }
 
     /// Syncs the schedules defined on job definitions: adds the new ones, updates those whose definition changed
-    /// (their next fire time is computed again; the slots already handled stay handled, so misfires after
-    /// downtime still follow the policy), leaves unchanged ones as they are (paused included), and removes the
-    /// code schedules of `jobs` no longer defined. Schedules of other jobs (another binary's) and those added with
-    /// the CLI are left alone, except one the code now defines under the same name, which the code takes over.
+    /// (see ``ScheduleRecord/changed(to:now:)``: the slots already handled stay handled, those the old definition
+    /// missed still follow the misfire policy, and those only the new expression has before now are not missed),
+    /// leaves unchanged ones as they are (paused included), and removes the code schedules of `jobs` no longer
+    /// defined. Schedules of other jobs (another binary's) and those added with the CLI are left alone, except one
+    /// the code now defines under the same name, which the code takes over.
     ///
     /// - Parameters:
     ///   - definitions: the schedules of the job definitions (origin code).
@@ -82,9 +83,10 @@ extension PostgresScheduleStore {
                         {
                             continue
                         }
-                        let (fresh, next) = start(definition, now)
-                        // A changed definition keeps what was handled: its misfires still follow the policy.
-                        let lastSlot = byName[definition.name]?.lastSlot ?? fresh
+                        let fresh = start(definition, now)
+                        // A changed definition keeps what was handled and what it missed (the policy decides);
+                        // slots only its new expression has before now are not missed.
+                        let (lastSlot, next) = byName[definition.name]?.changed(to: fresh, now: now) ?? fresh
                         try await connection.query(
                             """
                             INSERT INTO \(quoted).schedules (name, job, cron, time_zone, template, misfire, paused,

@@ -56,6 +56,28 @@ public struct ScheduleRecord: Sendable, Hashable, Codable {
         job == other.job && cron == other.cron && timeZone == other.timeZone && template == other.template
             && misfire == other.misfire
     }
+
+    /// Where this stored schedule goes on when a sync gives it a new definition at `now`.
+    ///
+    /// The slots the stored definition had due (from its next fire time on) but did not fire are still missed, so
+    /// the misfire policy decides them; the slots only the new expression has between the last one handled and the
+    /// change are not missed. So the last slot handled becomes the stored one, or if later the latest slot of the
+    /// new expression, but not past the second before the stored next fire time; and when a slot of the new
+    /// expression falls after that and at or before `now`, the schedule is due at `now`.
+    ///
+    /// - Parameters:
+    ///   - fresh: the new definition's `(latest slot at or before now, first slot after now)`.
+    ///   - now: the current time.
+    /// - Returns: the schedule's last slot handled and next fire time under its new definition.
+    public func changed(
+        to fresh: (lastSlot: Date?, next: Date?), now: Date
+    ) -> (lastSlot: Date?, next: Date?) {
+        let dueFrom = nextFireTime.map { $0.addingTimeInterval(-1) }
+        let bound = [fresh.lastSlot, dueFrom].compactMap { $0 }.min()
+        let handled = [lastSlot, bound].compactMap { $0 }.max()
+        if let handled, let latest = fresh.lastSlot, latest > handled { return (handled, now) }
+        return (handled, fresh.next)
+    }
 }
 
 /// One slot to fire: the start command of the job with the filled template, and the instance it makes.

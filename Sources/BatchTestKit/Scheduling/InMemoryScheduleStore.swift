@@ -126,11 +126,12 @@ public final class InMemoryScheduleStore: ScheduleStore {
             for definition in definitions {
                 let stored = state.schedules[definition.name]
                 if let stored, stored.origin == .code, stored.sameDefinition(as: definition) { continue }
-                let (fresh, next) = start(definition, state.now)
+                let fresh = start(definition, state.now)
+                let (lastSlot, next) = stored?.changed(to: fresh, now: state.now) ?? fresh
                 var record = definition
                 record.origin = .code
                 record.paused = stored?.paused ?? false
-                record.lastSlot = stored?.lastSlot ?? fresh
+                record.lastSlot = lastSlot
                 record.nextFireTime = next
                 state.schedules[definition.name] = record
                 changed.append(definition.name)
