@@ -12,12 +12,21 @@ public final class JobRegistry: Sendable {
 
     /// Adds a job.
     /// - Throws: ``BatchError/Code/duplicateJob`` when a job of that name is already registered,
-    ///   ``BatchError/Code/invalidDefinition`` when the definition is not valid.
+    ///   ``BatchError/Code/invalidDefinition`` when the definition is not valid or names a schedule as a registered
+    ///   job does (a schedule's name is unique across jobs: one name is one row of the `schedules` table).
     public func register(_ job: Job) throws {
         try job.validateDefinition()
         try jobs.withLock { jobs in
             guard jobs[job.name] == nil else {
                 throw BatchError(.duplicateJob, "a job named '\(job.name)' is already registered")
+            }
+            for schedule in job.schedules {
+                if let other = jobs.values.first(where: { $0.schedules.contains { $0.name == schedule.name } }) {
+                    throw BatchError(
+                        .invalidDefinition,
+                        "jobs '\(other.name)' and '\(job.name)' both have a schedule named '\(schedule.name)': "
+                            + "schedule names are unique across jobs; give one of them another name")
+                }
             }
             jobs[job.name] = job
         }

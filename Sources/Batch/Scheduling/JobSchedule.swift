@@ -3,7 +3,7 @@ import Foundation
 /// A schedule of a job definition: when the job starts by itself, with which parameters, and what happens to the
 /// slots missed while no worker was up.
 public struct JobSchedule: Sendable, Hashable {
-    /// The schedule's name, unique within its job (the job's name unless given).
+    /// The schedule's name, unique among the schedules of all the jobs of a registry (the job's name unless given).
     public var name: String
     /// When it fires.
     public var cron: CronSchedule
@@ -24,6 +24,15 @@ public struct JobSchedule: Sendable, Hashable {
     public func parameters(for slot: Date) -> JobParameters {
         template.parameters(for: slot, timeZone: cron.timeZone)
     }
+
+    /// Whether `name` may name a schedule: 1 to 200 characters, no white space or control characters. A job's
+    /// schedules, `swiftbatch schedule` and the HTTP API all check it.
+    public static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 200
+            && !name.unicodeScalars.contains(where: {
+                $0.properties.isWhitespace || $0.properties.generalCategory == .control
+            })
+    }
 }
 
 extension Job {
@@ -40,7 +49,8 @@ extension Job {
     /// registered) refuses the job with ``BatchError/Code/invalidDefinition`` and the reason.
     /// - Parameters:
     ///   - cron: 5 fields, 6 with seconds first, or a macro (see ``CronExpression``).
-    ///   - name: the schedule's name, unique within the job; the job's name by default.
+    ///   - name: the schedule's name, unique among the schedules of all the jobs registered together (a
+    ///     ``JobRegistry`` refuses a name two jobs use); the job's name by default.
     ///   - timeZone: an IANA zone identifier; UTC by default.
     ///   - parameters: the parameter template.
     ///   - misfire: what to fire for slots missed while no worker was up (``MisfirePolicy/once`` by default).
@@ -69,13 +79,11 @@ extension Job {
         if let error = scheduleErrors.first { throw error }
         var seen: Set<String> = []
         for schedule in schedules {
-            guard !schedule.name.isEmpty, schedule.name.count <= 200,
-                !schedule.name.contains(where: { $0.isWhitespace || $0.isNewline })
-            else {
+            guard JobSchedule.isValidName(schedule.name) else {
                 throw BatchError(
                     .invalidDefinition,
                     "job '\(name)' has a schedule named '\(schedule.name.prefix(200))': use 1 to 200 characters, "
-                        + "no spaces")
+                        + "no spaces or control characters")
             }
             guard seen.insert(schedule.name).inserted else {
                 throw BatchError(

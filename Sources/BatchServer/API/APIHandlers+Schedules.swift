@@ -112,11 +112,7 @@ extension APIHandlers {
 
     /// A schedule's name: 1 to 200 characters, no spaces or control characters (as the CLI checks it).
     static func scheduleName(_ name: String) throws -> String {
-        guard !name.isEmpty, name.count <= 200,
-            !name.unicodeScalars.contains(where: {
-                $0.properties.isWhitespace || $0.properties.generalCategory == .control
-            })
-        else {
+        guard JobSchedule.isValidName(name) else {
             throw APIError(.badRequest, "a schedule name must be 1 to 200 characters without spaces")
         }
         return name

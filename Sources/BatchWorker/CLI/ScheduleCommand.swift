@@ -33,11 +33,7 @@ extension ConnectionOptions {
 /// A schedule's name: 1 to 200 characters, no spaces or control characters.
 enum ScheduleName {
     static func check(_ name: String) throws {
-        guard !name.isEmpty, name.count <= 200,
-            !name.unicodeScalars.contains(where: {
-                $0.properties.isWhitespace || $0.properties.generalCategory == .control
-            })
-        else {
+        guard JobSchedule.isValidName(name) else {
             throw ValidationError(
                 "a schedule name must be 1 to 200 characters without spaces, got '\(name.prefix(200))'")
         }

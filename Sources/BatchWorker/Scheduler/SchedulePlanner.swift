@@ -75,8 +75,8 @@ public struct SchedulePlanner: Sendable {
         return (cron.latestFire(atOrBefore: now), cron.nextFire(after: now))
     }
 
-    /// The schedules of the registry's job definitions, as stored records (origin code). Two jobs' schedules of
-    /// the same name: the first job's (by name) is kept.
+    /// The schedules of the registry's job definitions, as stored records (origin code). The registry refuses two
+    /// jobs' schedules of one name; should one slip through, the first job's (by name) is kept.
     public static func codeSchedules(of registry: JobRegistry) -> [ScheduleRecord] {
         var seen: Set<String> = []
         var records: [ScheduleRecord] = []

@@ -72,6 +72,40 @@ struct SchedulingJobScheduleTests {
         }
     }
 
+    @Test("a schedule name with a control character fails the definition, as the CLI and the API refuse it")
+    func controlCharacters() {
+        for name in ["night\0ly", "night\u{7}ly", "night\u{85}ly"] {
+            #expect(!JobSchedule.isValidName(name))
+            #expect {
+                try self.job().schedule("0 2 * * *", name: name).validateDefinition()
+            } throws: { error in
+                (error as? BatchError)?.code == .invalidDefinition
+            }
+        }
+        #expect(JobSchedule.isValidName("nightly-export.v2"))
+        #expect(!JobSchedule.isValidName("") && !JobSchedule.isValidName(String(repeating: "x", count: 201)))
+    }
+
+    @Test("a registry refuses a schedule name two jobs use, naming both jobs")
+    func acrossJobs() throws {
+        let export = Job("export") { Step("work") { _ in } }.schedule("0 2 * * *", name: "nightly")
+        let importing = Job("import") { Step("work") { _ in } }.schedule("0 1 * * *", name: "nightly")
+        #expect {
+            try JobRegistry([export, importing])
+        } throws: { error in
+            guard let error = error as? BatchError else { return false }
+            return error.code == .invalidDefinition && error.message.contains("'export' and 'import'")
+                && error.message.contains("'nightly'")
+        }
+        // The job's default schedule name is its own name: another job may not take it either.
+        let registry = try JobRegistry([self.job().schedule("0 2 * * *")])
+        #expect(throws: BatchError.self) {
+            try registry.register(importing)
+        }
+        #expect(registry.names == ["nightly"], "the refused job is not registered")
+        try registry.register(Job("other") { Step("work") { _ in } }.schedule("0 1 * * *", name: "other-nightly"))
+    }
+
     @Test("a registry refuses a job with an invalid schedule")
     func registry() {
         #expect(throws: BatchError.self) {
