@@ -67,6 +67,8 @@ struct OpenAPIConformanceTests {
                 Call(operation: "listSchedules", method: "GET", path: "/api/schedules"),
                 Call(operation: "pauseSchedule", method: "POST", path: "/api/schedules/doc/pause"),
                 Call(operation: "resumeSchedule", method: "POST", path: "/api/schedules/doc/resume"),
+                Call(
+                    operation: "resumeSchedule", method: "POST", path: "/api/schedules/doc/resume", succeeds: false),
                 Call(operation: "triggerSchedule", method: "POST", path: "/api/schedules/doc/trigger"),
                 Call(operation: "removeSchedule", method: "DELETE", path: "/api/schedules/doc"),
                 Call(operation: "removeSchedule", method: "DELETE", path: "/api/schedules/doc", succeeds: false),

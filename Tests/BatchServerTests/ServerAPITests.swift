@@ -282,6 +282,8 @@ struct ServerAPITests {
             #expect(try paused.json.objectValue?["paused"]?.boolValue == true)
             let resumed = try await world.post("/api/schedules/every-hour/resume")
             #expect(try resumed.json.objectValue?["paused"]?.boolValue == false)
+            let again = try await world.post("/api/schedules/every-hour/resume")
+            #expect(again.status == 409 && again.text.contains("is not paused"), "\(again.text)")
             let triggered = try await world.post("/api/schedules/every-hour/trigger")
             #expect(triggered.status == 202)
             #expect(try triggered.json.objectValue?["sent"]?.boolValue == true)

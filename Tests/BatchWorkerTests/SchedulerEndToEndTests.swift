@@ -128,6 +128,8 @@ struct SchedulerEndToEndTests {
             try await Task.sleep(for: .milliseconds(2_500))
             #expect(try await world.firings("often").count == paused, "a paused schedule fired")
             #expect(try await world.cli(["schedule", "resume", "often"]).status == 0)
+            let again = try await world.cli(["schedule", "resume", "often"])
+            #expect(again.status != 0 && again.output.contains("is not paused"), "\(again.output)")
             try await eventually("often fired again", timeout: .seconds(10)) {
                 try await world.firings("often").count >= paused + 2
             }

@@ -167,11 +167,15 @@ extension PostgresScheduleStore {
         }
     }
 
-    /// Resumes a paused schedule from now: the slots it missed while paused are not fired.
+    /// Resumes a paused schedule from now: the slots it missed while paused are not fired. A schedule that is not
+    /// paused is left as it is (the slots it missed, say while no worker ran, still follow its misfire policy).
     ///
     /// - Parameter start: `(schedule, now) -> (lastSlot, nextFireTime)`, as for ``add(_:start:)``.
+    /// - Returns: whether the schedule was paused and is resumed; false when it was not paused (nothing changed).
     /// - Throws: ``BatchError`` with code ``BatchError/Code/jobNotFound`` when there is no such schedule.
-    public func resume(_ name: String, start: (ScheduleRecord, Date) -> (lastSlot: Date?, next: Date?)) async throws {
+    public func resume(
+        _ name: String, start: (ScheduleRecord, Date) -> (lastSlot: Date?, next: Date?)
+    ) async throws -> Bool {
         try await repository.repositoryCall("resume schedule '\(name)'") {
             try await repository.pool.withConnection { connection in
                 try await connection.withTransaction { connection in
@@ -179,16 +183,24 @@ extension PostgresScheduleStore {
                         "SELECT \(Self.columns), now() AS now FROM \(quoted).schedules WHERE name = $1 FOR UPDATE",
                         [.text(name)])
                     guard let row = rows.first else { throw Self.noSuchSchedule(name) }
-                    let (lastSlot, next) = start(try Self.record(from: row), try row.decode("now"))
+                    let schedule = try Self.record(from: row)
+                    guard schedule.paused else { return false }
+                    let (lastSlot, next) = start(schedule, try row.decode("now"))
                     try await connection.query(
                         """
                         UPDATE \(quoted).schedules SET paused = false, last_slot = $2, next_fire_time = $3,
                                updated = now()
-                         WHERE name = $1
+                         WHERE name = $1 AND paused
                         """, [.text(name), lastSlot.map { .timestamp($0) }, next.map { .timestamp($0) }])
+                    return true
                 }
             }
         }
+    }
+
+    /// Why a resume of a schedule that is not paused changed nothing, as the CLI and the API say it.
+    public static func notPausedMessage(_ name: String) -> String {
+        "schedule '\(name)' is not paused; nothing was resumed (its missed slots follow its misfire policy)"
     }
 
     /// Removes a schedule and its firings (starts still in the outbox are still sent).

@@ -71,11 +71,14 @@ extension APIHandlers {
         return APIResponse.json(try await listing(name))
     }
 
-    /// `POST /api/schedules/{name}/resume`: from now; slots missed while paused do not fire.
+    /// `POST /api/schedules/{name}/resume`: from now; slots missed while paused do not fire. 409 when the schedule
+    /// is not paused (it is left as it is).
     func resumeSchedule(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let name = try Self.scheduleName(context)
         let start = schedules.start
-        try await scheduleStore.resume(name) { schedule, now in start(schedule, now) }
+        guard try await scheduleStore.resume(name, start: { schedule, now in start(schedule, now) }) else {
+            throw APIError(.conflict, PostgresScheduleStore.notPausedMessage(name))
+        }
         return APIResponse.json(try await listing(name))
     }
 

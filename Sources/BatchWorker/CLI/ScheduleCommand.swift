@@ -159,7 +159,8 @@ struct ScheduleResumeCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await target.run("resumed") { store, name in
-            try await store.resume(name) { schedule, now in SchedulePlanner.start(schedule, now: now) }
+            guard try await store.resume(name, start: { schedule, now in SchedulePlanner.start(schedule, now: now) })
+            else { throw CLIError(PostgresScheduleStore.notPausedMessage(name)) }
         }
     }
 }
