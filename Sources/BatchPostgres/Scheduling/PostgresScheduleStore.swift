@@ -64,9 +64,17 @@ public struct PostgresScheduleStore: Sendable {
         """
     }
 
+    /// How long before a schedule's last slot its firings are kept (for `schedule list` and `execution ID`); older
+    /// ones are removed as the schedule fires.
+    public static let firingRetention: Duration = .seconds(7 * 86_400)
+    /// The most firings older than ``firingRetention`` one ``fireDue(limit:advance:)`` removes.
+    public static let firingsRemovedPerCall = 1_000
+
     /// Claims up to `limit` due schedules (`FOR UPDATE SKIP LOCKED`: another worker's claim is passed over) and,
     /// in the same transaction, records the firings `advance` plans for each (a slot already fired is left out),
-    /// their start commands in the outbox, and each schedule's next fire time.
+    /// their start commands in the outbox, and each schedule's next fire time; then removes up to
+    /// ``firingsRemovedPerCall`` of their firings more than ``firingRetention`` before their last slot (only later
+    /// slots fire, so those stop no duplicate).
     ///
     /// - Parameters:
     ///   - limit: the most schedules claimed.
@@ -102,12 +110,29 @@ public struct PostgresScheduleStore: Sendable {
                             ]))
                     }
                     let entries = try await insertFirings(plans, on: connection)
+                    // With the new positions, the firings older than the retention before a claimed schedule's
+                    // last slot go (at most `firingsRemovedPerCall`): only slots after it fire, so they stop no
+                    // duplicate, and the table stays bounded.
                     try await connection.query(
                         """
-                        UPDATE \(quoted).schedules s SET next_fire_time = u.next, last_slot = u.last, updated = now()
-                          FROM jsonb_to_recordset($1) AS u(name text, next timestamptz, last timestamptz)
-                         WHERE s.name = u.name
-                        """, [.json(.array(updates))], prepared: true)
+                        WITH moved AS (
+                            UPDATE \(quoted).schedules s
+                               SET next_fire_time = u.next, last_slot = u.last, updated = now()
+                              FROM jsonb_to_recordset($1) AS u(name text, next timestamptz, last timestamptz)
+                             WHERE s.name = u.name
+                            RETURNING s.name, s.last_slot
+                        )
+                        DELETE FROM \(quoted).schedule_firings
+                         WHERE (schedule, slot) IN (
+                               SELECT f.schedule, f.slot FROM moved m
+                                 JOIN \(quoted).schedule_firings f
+                                   ON f.schedule = m.name AND f.slot < m.last_slot - make_interval(secs => $2)
+                                LIMIT $3)
+                        """,
+                        [
+                            .json(.array(updates)), .double(Self.firingRetention.timeInterval),
+                            .int(Self.firingsRemovedPerCall),
+                        ], prepared: true)
                     return (entries, rows.count)
                 }
             }
