@@ -4,6 +4,31 @@ import Foundation
 import Testing
 
 @Suite(.tags(.broker)) struct DeadLetterTests {
+    @Test("a command far over the limit is rejected uncopied and dead-lettered by the broker; the next is read")
+    func aHugeCommandIsRejectedBeforeItIsCopied() async throws {
+        try await TestBroker.withMessaging { messaging in
+            let queue = messaging.topology.commandsQueue
+            // 16 times the 64 KiB limit is 1 MiB: 2 MiB is rejected by the connection without being read into Swift.
+            let huge = AMQPMessage(
+                body: Array(repeating: UInt8(ascii: "x"), count: 2 << 20), properties: AMQPProperties(messageID: "huge")
+            )
+            try await messaging.connection.publish(huge, exchange: "", routingKey: queue)
+            try await messaging.send(.stop(job: "after"))
+            let commands = try await messaging.commands(prefetch: 10)
+            var iterator = commands.makeAsyncIterator()
+            let next = try #require(try await iterator.next())
+            #expect(next.command == .stop(job: "after"))
+            try next.delivery.ack()
+            let dead = try await messaging.connection.consume(queue: messaging.topology.deadLetterQueue, prefetch: 1)
+            var deadIterator = dead.makeAsyncIterator()
+            let letter = try #require(try await deadIterator.next())
+            #expect(letter.properties.messageID == "huge" && letter.body.count == 2 << 20)
+            let death = letter.properties.headers["x-death"]
+            #expect("\(String(describing: death))".contains("rejected"), "\(String(describing: death))")
+            try letter.ack()
+        }
+    }
+
     @Test func malformedCommandsLandInTheDeadQueueWithTheirReason() async throws {
         try await TestBroker.withMessaging { messaging in
             var generator = SystemRandomNumberGenerator()

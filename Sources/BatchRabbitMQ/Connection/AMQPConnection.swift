@@ -90,14 +90,20 @@ public final class AMQPConnection: Sendable {
     ///   - queue: the queue.
     ///   - prefetch: how many unacked deliveries the broker may send ahead (basic.qos); 0 is unlimited.
     ///   - exclusive: whether no other consumer may consume the queue meanwhile.
+    ///   - maxBodySize: the largest body handed to the consumer, if any limit: a larger delivery is rejected without
+    ///     requeue (the queue's dead-letter exchange takes it, if it has one) before it is copied or buffered.
     /// - Returns: the consumer, an `AsyncSequence` of deliveries.
     /// - Throws: ``AMQPError``, for example ``AMQPError/Code/notFound`` when the queue does not exist.
-    public func consume(queue: String, prefetch: UInt16 = 1, exclusive: Bool = false) async throws -> AMQPConsumer {
+    public func consume(
+        queue: String, prefetch: UInt16 = 1, exclusive: Bool = false, maxBodySize: Int? = nil
+    ) async throws -> AMQPConsumer {
         try AMQPShortString.check(queue, "queue name")
         let buffer = DeliveryBuffer()
         let tag = "swift-batch-\(UUID().uuidString.lowercased())"
         let channel = try await inbox.perform { loop in
-            try loop.addConsumer(queue: queue, tag: tag, prefetch: prefetch, exclusive: exclusive, buffer: buffer)
+            try loop.addConsumer(
+                queue: queue, tag: tag, prefetch: prefetch, exclusive: exclusive, buffer: buffer,
+                maxBodySize: maxBodySize)
         }
         return AMQPConsumer(
             connection: self, channel: channel, queue: queue, tag: tag, prefetch: prefetch, buffer: buffer)

@@ -11,12 +11,14 @@ import CRabbitMQ
 extension ConnectionLoop {
     /// Opens a channel for a new consumer and starts consuming.
     func addConsumer(
-        queue: String, tag: String, prefetch: UInt16, exclusive: Bool, buffer: DeliveryBuffer
+        queue: String, tag: String, prefetch: UInt16, exclusive: Bool, buffer: DeliveryBuffer, maxBodySize: Int?
     ) throws
         -> UInt16
     {
         guard
-            let channel = channels.add(queue: queue, tag: tag, prefetch: prefetch, exclusive: exclusive, buffer: buffer)
+            let channel = channels.add(
+                queue: queue, tag: tag, prefetch: prefetch, exclusive: exclusive, buffer: buffer,
+                maxBodySize: maxBodySize)
         else {
             throw AMQPError(.protocolError, "no free channel on this connection for another consumer")
         }
@@ -108,6 +110,20 @@ extension ConnectionLoop {
         guard current, let record = channels.deliveryTarget(channel) else {
             if current, amqp_basic_reject(state, channel, envelope.delivery_tag, 1) != AMQP_STATUS_OK.rawValue {
                 connectionLost("requeueing a delivery failed")
+            }
+            return
+        }
+        if let limit = record.maxBodySize, envelope.message.body.len > limit {
+            // Not copied, not buffered: a prefetch of huge bodies would otherwise sit in memory. The queue's
+            // dead-letter exchange, if it has one, takes it (its `x-death` says "rejected").
+            logger.warning(
+                "rejecting a delivery over the consumer's body limit",
+                metadata: [
+                    "amqp.queue": "\(record.queue)", "amqp.bytes": "\(envelope.message.body.len)",
+                    "amqp.limit": "\(limit)",
+                ])
+            if amqp_basic_reject(state, channel, envelope.delivery_tag, 0) != AMQP_STATUS_OK.rawValue {
+                connectionLost("rejecting an oversized delivery failed")
             }
             return
         }

@@ -49,8 +49,9 @@ struct ChannelTable {
     // MARK: - Adding and removing
 
     /// Adds a consumer on a free channel (a freed one first) and returns the channel; `nil` when none is left.
-    mutating func add(queue: String, tag: String, prefetch: UInt16, exclusive: Bool, buffer: DeliveryBuffer) -> UInt16?
-    {
+    mutating func add(
+        queue: String, tag: String, prefetch: UInt16, exclusive: Bool, buffer: DeliveryBuffer, maxBodySize: Int? = nil
+    ) -> UInt16? {
         let channel: UInt16
         if let free = freeChannels.popLast() {
             channel = free
@@ -61,7 +62,8 @@ struct ChannelTable {
             return nil
         }
         records[channel] = ConsumerRecord(
-            channel: channel, queue: queue, tag: tag, prefetch: prefetch, exclusive: exclusive, buffer: buffer)
+            channel: channel, queue: queue, tag: tag, prefetch: prefetch, exclusive: exclusive, buffer: buffer,
+            maxBodySize: maxBodySize)
         return channel
     }
 

@@ -8,6 +8,8 @@ struct ConsumerRecord {
     let prefetch: UInt16
     let exclusive: Bool
     let buffer: DeliveryBuffer
+    /// The largest body handed to the consumer; a larger delivery is rejected (not requeued) before it is copied.
+    var maxBodySize: Int?
 
     /// Paused by the application: no basic.consume until resumed.
     var paused = false

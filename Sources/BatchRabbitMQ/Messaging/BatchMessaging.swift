@@ -117,7 +117,9 @@ public final class BatchMessaging: Sendable {
     /// - Parameter prefetch: how many commands the broker may send ahead (the worker's free capacity).
     public func commands(prefetch: UInt16) async throws -> CommandStream {
         CommandStream(
-            consumer: try await connection.consume(queue: topology.commandsQueue, prefetch: prefetch), messaging: self)
+            consumer: try await connection.consume(
+                queue: topology.commandsQueue, prefetch: prefetch, maxBodySize: limits.rejectedUncopied),
+            messaging: self)
     }
 
     /// Sends remote partitions to the partitions queue, each a persistent `partition` message carrying the current
@@ -141,7 +143,8 @@ public final class BatchMessaging: Sendable {
     /// - Parameter prefetch: how many partitions the broker may send ahead (the worker's capacity).
     public func partitions(prefetch: UInt16) async throws -> CommandStream {
         CommandStream(
-            consumer: try await connection.consume(queue: topology.partitionsQueue, prefetch: prefetch),
+            consumer: try await connection.consume(
+                queue: topology.partitionsQueue, prefetch: prefetch, maxBodySize: limits.rejectedUncopied),
             messaging: self)
     }
 
