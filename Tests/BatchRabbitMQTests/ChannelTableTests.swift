@@ -24,6 +24,14 @@ private func start(_ table: inout ChannelTable, _ channel: UInt16) -> [ChannelTa
     }
 }
 
+/// The consumer a delivery on `channel` for its current consumer goes to; nil when it goes back or nowhere.
+private func target(_ table: ChannelTable, _ channel: UInt16) -> ConsumerRecord? {
+    guard let tag = table[channel]?.tag,
+        case .consumer(let record) = table.route(deliveryOn: channel, isTag: { $0 == tag })
+    else { return nil }
+    return record
+}
+
 private let backoff = Backoff(.init(initialDelay: .milliseconds(100), maximumDelay: .seconds(1), jitter: 0.2))
 
 @Suite struct ChannelTableTests {
@@ -73,13 +81,18 @@ private let backoff = Backoff(.init(initialDelay: .milliseconds(100), maximumDel
         #expect(paused.paused && paused.consuming, "the caller cancels at the broker while it still consumes")
         table.consumeCancelled(channel)
         #expect(table.pause(channel) == nil, "pausing twice does nothing")
-        #expect(table.deliveryTarget(channel) == nil, "a paused consumer's deliveries go back")
+        #expect(target(table, channel) == nil, "a paused consumer's deliveries go back")
         #expect(start(&table, channel) == [.done], "a paused consumer does not consume")
 
         #expect(table.resume(channel) == true)
         #expect(table.resume(channel) == false, "resuming a running consumer does nothing")
         #expect(start(&table, channel) == [.consume(queue: "a", tag: "tag-a", exclusive: false), .done])
-        #expect(table.deliveryTarget(channel)?.queue == "a")
+        #expect(target(table, channel)?.queue == "a")
+        // A delivery for another consumer tag (an earlier consumer of this channel number) goes nowhere.
+        guard case .drop = table.route(deliveryOn: channel, isTag: { $0 == "tag-earlier" }) else {
+            Issue.record("a delivery for an earlier consumer was not dropped")
+            return
+        }
 
         let cancelledRecord = table.cancel(channel)
         let cancelled = try #require(cancelledRecord)

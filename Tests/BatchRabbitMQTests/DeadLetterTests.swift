@@ -4,6 +4,27 @@ import Foundation
 import Testing
 
 @Suite(.tags(.broker)) struct DeadLetterTests {
+    /// Sends a valid stop of `job` after what was published and takes it: it is the first command handed out, so
+    /// nothing published before it was.
+    static func takeGoodCommand(_ messaging: BatchMessaging, job: String) async throws {
+        try await messaging.send(.stop(job: job))
+        let commands = try await messaging.commands(prefetch: 10)
+        var iterator = commands.makeAsyncIterator()
+        let good = try #require(try await iterator.next())
+        #expect(good.command == .stop(job: job))
+        try good.delivery.ack()
+    }
+
+    /// The first `count` messages of the dead-letter queue, in order (unacked).
+    static func deadLetters(_ messaging: BatchMessaging, count: Int) async throws -> [AMQPDelivery] {
+        let dead = try await messaging.connection.consume(
+            queue: messaging.topology.deadLetterQueue, prefetch: UInt16(count))
+        var iterator = dead.makeAsyncIterator()
+        var letters: [AMQPDelivery] = []
+        for _ in 0..<count { letters.append(try #require(try await iterator.next())) }
+        return letters
+    }
+
     @Test("a command far over the limit is rejected uncopied and dead-lettered by the broker; the next is read")
     func aHugeCommandIsRejectedBeforeItIsCopied() async throws {
         try await TestBroker.withMessaging { messaging in
@@ -13,15 +34,8 @@ import Testing
                 body: Array(repeating: UInt8(ascii: "x"), count: 2 << 20), properties: AMQPProperties(messageID: "huge")
             )
             try await messaging.connection.publish(huge, exchange: "", routingKey: queue)
-            try await messaging.send(.stop(job: "after"))
-            let commands = try await messaging.commands(prefetch: 10)
-            var iterator = commands.makeAsyncIterator()
-            let next = try #require(try await iterator.next())
-            #expect(next.command == .stop(job: "after"))
-            try next.delivery.ack()
-            let dead = try await messaging.connection.consume(queue: messaging.topology.deadLetterQueue, prefetch: 1)
-            var deadIterator = dead.makeAsyncIterator()
-            let letter = try #require(try await deadIterator.next())
+            try await Self.takeGoodCommand(messaging, job: "after")
+            let letter = try #require(try await Self.deadLetters(messaging, count: 1).first)
             #expect(letter.properties.messageID == "huge" && letter.body.count == 2 << 20)
             let death = letter.properties.headers["x-death"]
             #expect("\(String(describing: death))".contains("rejected"), "\(String(describing: death))")
@@ -49,19 +63,11 @@ import Testing
                     AMQPMessage(body: item.body, properties: AMQPProperties(messageID: "bad-\(index)")), exchange: "",
                     routingKey: queue)
             }
-            try await messaging.send(.stop(job: "good"))
-
             // The valid command comes out; the malformed ones do not.
-            let commands = try await messaging.commands(prefetch: 10)
-            var iterator = commands.makeAsyncIterator()
-            let good = try #require(try await iterator.next())
-            #expect(good.command == .stop(job: "good"))
-            try good.delivery.ack()
+            try await Self.takeGoodCommand(messaging, job: "good")
 
-            let dead = try await messaging.connection.consume(queue: messaging.topology.deadLetterQueue, prefetch: 10)
-            var deadIterator = dead.makeAsyncIterator()
-            for (index, item) in malformed.enumerated() {
-                let delivery = try #require(try await deadIterator.next())
+            let letters = try await Self.deadLetters(messaging, count: malformed.count)
+            for ((index, item), delivery) in zip(malformed.enumerated(), letters) {
                 #expect(delivery.properties.messageID == "bad-\(index)", "\(item.name)")
                 #expect(delivery.body == item.body, "\(item.name): the body is kept")
                 let reason = try #require(delivery.properties.headers["x-batch-reason"]?.stringValue, "\(item.name)")
@@ -95,17 +101,10 @@ import Testing
             try await messaging.connection.publish(
                 AMQPMessage(body: Array(#"{"command":"explode"}"#.utf8), properties: properties), exchange: "",
                 routingKey: messaging.topology.commandsQueue)
-            try await messaging.send(.stop(job: "good"))
+            // The next command still comes through.
+            try await Self.takeGoodCommand(messaging, job: "good")
 
-            let commands = try await messaging.commands(prefetch: 10)
-            var iterator = commands.makeAsyncIterator()
-            let good = try #require(try await iterator.next(), "the next command still comes through")
-            #expect(good.command == .stop(job: "good"))
-            try good.delivery.ack()
-
-            let dead = try await messaging.connection.consume(queue: messaging.topology.deadLetterQueue, prefetch: 1)
-            var deadIterator = dead.makeAsyncIterator()
-            let delivery = try #require(try await deadIterator.next())
+            let delivery = try #require(try await Self.deadLetters(messaging, count: 1).first)
             #expect(delivery.properties.messageID == "hostile")
             #expect(delivery.properties.headers["x-batch-reason"]?.stringValue?.contains("explode") == true)
             #expect(delivery.properties.headers["CC"] == nil)

@@ -47,10 +47,7 @@ import Testing
                 }
                 #expect(await messaging.connection.publish(batch).allSatisfy { $0 == nil })
             }
-            // An exclusive queue dies with its connection: still there at the end, the connection was never lost.
-            let probe = "\(messaging.topology.prefix).probe"
-            try await messaging.connection.declare(
-                [.queue(probe, durable: false, exclusive: true, autoDelete: false)], redeclareOnReconnect: false)
+            let probe = try await TestBroker.connectionProbe(messaging)
             for _ in 0..<3 {
                 // The broker sends thousands at once; the consumer closes at the first, with the rest on the wire.
                 let consumer = try await messaging.connection.consume(queue: queue, prefetch: UInt16(count))

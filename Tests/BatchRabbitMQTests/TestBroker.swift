@@ -67,6 +67,16 @@ enum TestBroker {
         }
     }
 
+    /// Declares an exclusive queue on `messaging`'s connection and returns its name. Such a queue dies with its
+    /// connection: still there later (``AMQPConnection/queueStatus(_:)`` finds it), the connection was never lost
+    /// and re-established meanwhile.
+    static func connectionProbe(_ messaging: BatchMessaging) async throws -> String {
+        let probe = "\(messaging.topology.prefix).probe"
+        try await messaging.connection.declare(
+            [.queue(probe, durable: false, exclusive: true, autoDelete: false)], redeclareOnReconnect: false)
+        return probe
+    }
+
     /// Deletes everything of `topology` on a connection of its own.
     static func cleanUp(_ topology: BatchTopology) async {
         guard let connection = try? await connect() else { return }

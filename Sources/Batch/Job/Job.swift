@@ -164,14 +164,21 @@ public struct Job: Sendable {
         }
     }
 
+    /// The longest job name, in bytes of UTF-8: names go into AMQP routing keys (`job.<name>.<STATUS>`), which hold
+    /// at most 255.
+    public static let maxNameLength = 200
+
     /// Checks the definition: a valid name, at least one step, valid steps with unique names, valid schedules with
     /// unique names.
     /// - Throws: ``BatchError/Code/invalidDefinition``.
     public func validateDefinition() throws {
-        // 200 bytes: the name goes into AMQP routing keys (`job.<name>.<STATUS>`), which hold at most 255.
-        guard !name.isEmpty, name.utf8.count <= 200, !name.contains(where: { $0.isWhitespace || $0.isNewline }) else {
+        guard !name.isEmpty, name.utf8.count <= Self.maxNameLength,
+            !name.contains(where: { $0.isWhitespace || $0.isNewline })
+        else {
             throw BatchError(
-                .invalidDefinition, "job name '\(name.prefix(200))' is invalid: use 1 to 200 bytes of UTF-8, no spaces")
+                .invalidDefinition,
+                "job name '\(name.prefix(Self.maxNameLength))' is invalid: use 1 to \(Self.maxNameLength) bytes of "
+                    + "UTF-8, no spaces")
         }
         guard !steps.isEmpty else {
             throw BatchError(.invalidDefinition, "job '\(name)' has no steps")

@@ -18,8 +18,15 @@ public enum Checksum {
     /// The digest of the file at `path`, in lowercase hexadecimal.
     /// - Throws: ``BatchError/Code/fileFailure`` when the file cannot be read.
     public static func compute(of path: String, _ algorithm: ChecksumAlgorithm) throws -> String {
+        try digest(algorithm) { try FileSystem.forEachBlock(of: path, action: "read for its checksum", $0) }
+    }
+
+    /// The digest of the bytes `blocks` feeds, in lowercase hexadecimal.
+    static func digest(
+        _ algorithm: ChecksumAlgorithm, blocks: ((UnsafeRawBufferPointer) -> Void) throws -> Void
+    ) throws -> String {
         var hasher = algorithm.makeHasher()
-        try FileSystem.forEachBlock(of: path, action: "read for its checksum") { hasher.update($0) }
+        try blocks { hasher.update($0) }
         return hasher.finalize()
     }
 
@@ -52,8 +59,8 @@ public enum Checksum {
     /// - Throws: ``BatchError/Code/checksumMismatch`` when the digests differ; ``BatchError/Code/fileFailure``
     ///   when either file cannot be read or the checksum file holds no digest for the file.
     public static func verify(_ path: String, _ algorithm: ChecksumAlgorithm, checksumPath: String? = nil) throws {
-        try verify(path, algorithm, checksumPath: checksumPath) { body in
-            try FileSystem.forEachBlock(of: path, action: "read for its checksum", body)
+        try verify(path, algorithm, checksumPath: checksumPath) {
+            try FileSystem.forEachBlock(of: path, action: "read for its checksum", $0)
         }
     }
 
@@ -65,9 +72,7 @@ public enum Checksum {
     ) throws {
         let checksumPath = checksumPath ?? Self.path(for: path, algorithm)
         let expected = try expectedDigest(for: path, algorithm, in: checksumPath)
-        var hasher = algorithm.makeHasher()
-        try blocks { hasher.update($0) }
-        let actual = hasher.finalize()
+        let actual = try digest(algorithm, blocks: blocks)
         guard actual == expected else {
             throw BatchError(
                 .checksumMismatch,

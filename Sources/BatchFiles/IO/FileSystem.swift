@@ -30,6 +30,17 @@ enum FileSystem {
         }
     }
 
+    /// Reads up to `count` bytes at `offset` (`pread`: the descriptor's offset stays); 0 at the end of the file.
+    static func read(
+        _ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int, at offset: off_t, path: String
+    ) throws -> Int {
+        while true {
+            let n = systemPread(fd, buffer, count, offset)
+            if n >= 0 { return n }
+            if errno != EINTR { throw FileErrors.system("read", path) }
+        }
+    }
+
     /// Writes all of `bytes`.
     static func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
         var done = 0
@@ -132,11 +143,7 @@ enum FileSystem {
         defer { buffer.deallocate() }
         var offset: off_t = 0
         while true {
-            let n = systemPread(fd, buffer.baseAddress!, size, offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw FileErrors.system("read", path)
-            }
+            let n = try read(fd, buffer.baseAddress!, size, at: offset, path: path)
             if n == 0 { return }
             offset += off_t(n)
             body(UnsafeRawBufferPointer(rebasing: buffer[..<n]))

@@ -111,7 +111,7 @@ extension PostgresJobRepository {
                       LEFT JOIN \(quoted).workers w ON w.id = s.worker_id
                      WHERE s.job_execution_id = $1 AND s.worker_id IS NOT NULL
                        AND s.status IN ('STARTED', 'STOPPING') AND j.status IN ('STARTING', 'STARTED', 'STOPPING')
-                       AND (w.id IS NULL OR w.heartbeat < now() - make_interval(secs => coalesce(w.lease_seconds, $2)))
+                       AND (w.id IS NULL OR w.heartbeat < now() - make_interval(secs => \(Self.leaseSeconds(of: "w", else: "$2"))))
                        FOR UPDATE OF s SKIP LOCKED
                 ), updated AS (
                     UPDATE \(quoted).step_executions s

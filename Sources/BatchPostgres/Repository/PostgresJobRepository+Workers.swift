@@ -67,6 +67,12 @@ extension PostgresJobRepository {
         """
     }
 
+    /// The seconds of lease the sweeps judge the worker row `alias` by: the lease it registered with, else
+    /// `fallback` (the sweeper's, a parameter) for a row that has none.
+    static func leaseSeconds(of alias: String, else fallback: String) -> String {
+        "coalesce(\(alias).lease_seconds, \(fallback))"
+    }
+
     /// Marks FAILED every running (STARTING, STARTED, STOPPING) job execution whose worker has missed its lease:
     /// its heartbeat is older than the lease it registered with (else `lease`) by the database clock, or it has no
     /// worker row at all. Their running
@@ -82,16 +88,17 @@ extension PostgresJobRepository {
     @discardableResult
     public func failExecutionsOfLostWorkers(lease: Duration = .seconds(10)) async throws -> [JobExecution] {
         let seconds = lease.timeInterval
+        let workerLease = Self.leaseSeconds(of: "w", else: "$1")
         let failed = try await repositoryCall("fail the executions of lost workers") {
             try await select(
                 """
                 WITH lost AS (
-                    SELECT e.id, e.worker_id, w.heartbeat, coalesce(w.lease_seconds, $1) AS lease
+                    SELECT e.id, e.worker_id, w.heartbeat, \(workerLease) AS lease
                       FROM \(quoted).job_executions e
                       LEFT JOIN \(quoted).workers w ON w.id = e.worker_id
                      WHERE e.status IN ('STARTING', 'STARTED', 'STOPPING')
                        AND e.worker_id IS NOT NULL
-                       AND (w.id IS NULL OR w.heartbeat < now() - make_interval(secs => coalesce(w.lease_seconds, $1)))
+                       AND (w.id IS NULL OR w.heartbeat < now() - make_interval(secs => \(workerLease)))
                        FOR UPDATE OF e SKIP LOCKED
                 ), message AS (
                     SELECT id, worker_id, 'worker ' || worker_id || ' was lost: '
@@ -117,7 +124,7 @@ extension PostgresJobRepository {
                        AND s.status IN ('STARTING', 'STARTED', 'STOPPING')
                        AND j.status NOT IN ('STARTING', 'STARTED', 'STOPPING')
                        AND NOT EXISTS (SELECT 1 FROM \(quoted).workers w WHERE w.id = s.worker_id
-                                          AND w.heartbeat >= now() - make_interval(secs => coalesce(w.lease_seconds, $1)))
+                                          AND w.heartbeat >= now() - make_interval(secs => \(workerLease)))
                 )
                 SELECT \(Self.jobExecutionColumns) FROM failed ORDER BY id
                 """, [.double(seconds)]

@@ -33,27 +33,17 @@ extension AMQPConnection {
         guard !publications.isEmpty else { return [] }
         return await withCheckedContinuation { (continuation: CheckedContinuation<[(any Error)?], Never>) in
             let outcomes = PublishOutcomes(count: publications.count, continuation: continuation)
-            var operations: [LoopOperation] = []
-            var sent: [Int] = []
-            for (index, publication) in publications.enumerated() {
-                do {
-                    try AMQPShortString.check(publication.exchange, "exchange name")
-                    try AMQPShortString.check(publication.routingKey, "routing key")
-                    try AMQPShortString.check(publication.message.properties)
-                } catch {
-                    outcomes.settle(index, error)
-                    continue
-                }
-                sent.append(index)
-                operations.append(
-                    .publish(
-                        PendingPublish(
-                            exchange: publication.exchange, routingKey: publication.routingKey,
-                            mandatory: publication.mandatory, message: publication.message
-                        ) { error in outcomes.settle(index, error) }))
+            let operations = publications.enumerated().map { index, publication in
+                LoopOperation.publish(
+                    PendingPublish(
+                        exchange: publication.exchange, routingKey: publication.routingKey,
+                        mandatory: publication.mandatory, message: publication.message
+                    ) { error in outcomes.settle(index, error) })
             }
-            if !operations.isEmpty, !inbox.enqueue(contentsOf: operations) {
-                for index in sent { outcomes.settle(index, AMQPError(.closed, "the connection is closed")) }
+            if !inbox.enqueue(contentsOf: operations) {
+                for index in publications.indices {
+                    outcomes.settle(index, AMQPError(.closed, "the connection is closed"))
+                }
             }
         }
     }

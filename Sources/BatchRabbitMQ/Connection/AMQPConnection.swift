@@ -69,9 +69,6 @@ public final class AMQPConnection: Sendable {
     public func publish(
         _ message: AMQPMessage, exchange: String, routingKey: String, mandatory: Bool = false
     ) async throws {
-        try AMQPShortString.check(exchange, "exchange name")
-        try AMQPShortString.check(routingKey, "routing key")
-        try AMQPShortString.check(message.properties)
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let pending = PendingPublish(
                 exchange: exchange, routingKey: routingKey, mandatory: mandatory, message: message,

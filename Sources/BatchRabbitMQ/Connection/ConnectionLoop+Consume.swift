@@ -97,20 +97,22 @@ extension ConnectionLoop {
         scheduleRetry(channel, because: AMQPError(.channelClosed, "the broker cancelled the consumer"))
     }
 
-    /// A delivery arrived: hand it to its consumer, or put it back if the consumer is paused or cancelled.
-    ///
-    /// A delivery read after its channel was closed (the broker had sent it before the close; librabbitmq kept it
-    /// while it waited for the close's answer), or one meant for an earlier consumer of a channel number used again,
-    /// is dropped: the broker requeued it when that channel closed, and a reject on a closed channel would make the
-    /// broker close the whole connection.
+    /// A delivery arrived: hand it to its consumer, put it back if the consumer is paused or cancelled, or drop it
+    /// if its channel closed since (``ChannelTable/DeliveryRoute``; librabbitmq keeps what arrives while it waits
+    /// for a close's answer).
     func deliver(_ envelope: amqp_envelope_t) {
         guard let state = connection else { return }
         let channel = envelope.channel
-        let current = channels[channel].map { $0.channelOpen && Self.same($0.tag, envelope.consumer_tag) } ?? false
-        guard current, let record = channels.deliveryTarget(channel) else {
-            if current, amqp_basic_reject(state, channel, envelope.delivery_tag, 1) != AMQP_STATUS_OK.rawValue {
+        let record: ConsumerRecord
+        switch channels.route(deliveryOn: channel, isTag: { Self.same($0, envelope.consumer_tag) }) {
+        case .consumer(let target):
+            record = target
+        case .requeue:
+            if amqp_basic_reject(state, channel, envelope.delivery_tag, 1) != AMQP_STATUS_OK.rawValue {
                 connectionLost("requeueing a delivery failed")
             }
+            return
+        case .drop:
             return
         }
         if let limit = record.maxBodySize, envelope.message.body.len > limit {

@@ -3,8 +3,16 @@ import CRabbitMQ
 // Publishing with confirms: rabbitmq-c 0.11 has no `amqp_publisher_confirm_wait`, so the loop reads basic.ack,
 // basic.nack and basic.return itself (see `handle(frame:)`) and settles the publishes the ``ConfirmTracker`` hands back.
 extension ConnectionLoop {
-    /// Sends a message on the confirm channel; the publish completes when its confirm arrives.
+    /// Sends a message on the confirm channel; the publish completes when its confirm arrives. A message with a
+    /// name or property longer than AMQP allows fails alone, before librabbitmq could take its refusal to encode it
+    /// for a broken connection.
     func send(_ pending: PendingPublish, retrying: Bool = false) {
+        do {
+            try AMQPShortString.check(pending)
+        } catch {
+            pending.fail(error)
+            return
+        }
         guard let state = connection else {
             publisher.wait(pending)
             return

@@ -118,11 +118,22 @@ struct ChannelTable {
 
     // MARK: - Deliveries
 
-    /// The consumer a delivery on `channel` goes to; `nil` when it must go back to the queue (the consumer is
-    /// paused, cancelled or gone).
-    func deliveryTarget(_ channel: UInt16) -> ConsumerRecord? {
-        guard let record = records[channel], record.channelOpen, !record.paused, !record.cancelled else { return nil }
-        return record
+    /// Where a delivery goes.
+    enum DeliveryRoute {
+        /// To this consumer.
+        case consumer(ConsumerRecord)
+        /// Back to the queue: its consumer is paused or cancelled, its channel still open.
+        case requeue
+        /// Nowhere: it was sent before its channel closed, or to an earlier consumer of a channel number used again.
+        /// The broker requeued it when that channel closed, and a reject on a closed channel would make the broker
+        /// close the whole connection.
+        case drop
+    }
+
+    /// Where a delivery on `channel` for the consumer whose tag `isTag` recognises goes.
+    func route(deliveryOn channel: UInt16, isTag: (String) -> Bool) -> DeliveryRoute {
+        guard let record = records[channel], record.channelOpen, isTag(record.tag) else { return .drop }
+        return record.paused || record.cancelled ? .requeue : .consumer(record)
     }
 
     /// Whether a settlement of a delivery that arrived on `channel` in incarnation `epoch` may be sent.

@@ -1,6 +1,6 @@
 /// AMQP's short strings — exchange and queue names, routing keys, header names, most message properties — hold at
 /// most 255 bytes. librabbitmq refuses to encode a longer one as a library error, which the connection cannot tell
-/// from a broken socket: every such value is checked before it reaches the connection's thread.
+/// from a broken socket: every such value is checked before it reaches librabbitmq.
 enum AMQPShortString {
     /// The most bytes a short string holds.
     static let maxLength = 255
@@ -15,15 +15,26 @@ enum AMQPShortString {
         }
     }
 
-    /// Checks the short strings of a message's properties and the names of its headers (nested tables included).
-    static func check(_ properties: AMQPProperties) throws {
-        let fields: [(String?, String)] = [
-            (properties.contentType, "content type"), (properties.contentEncoding, "content encoding"),
-            (properties.correlationID, "correlation id"), (properties.replyTo, "reply-to"),
-            (properties.expiration, "expiration"), (properties.messageID, "message id"), (properties.type, "type"),
-            (properties.userID, "user id"), (properties.appID, "app id"),
-        ]
-        for case (let value?, let what) in fields { try check(value, what) }
+    /// ``check(_:_:)`` of a value that may be absent.
+    private static func check(_ value: String?, _ what: String) throws {
+        if let value { try check(value, what) }
+    }
+
+    /// Checks a publish: its exchange and routing key, the short strings of its properties and the names of its
+    /// headers (nested tables included).
+    static func check(_ publish: PendingPublish) throws {
+        try check(publish.exchange, "exchange name")
+        try check(publish.routingKey, "routing key")
+        let properties = publish.message.properties
+        try check(properties.contentType, "content type")
+        try check(properties.contentEncoding, "content encoding")
+        try check(properties.correlationID, "correlation id")
+        try check(properties.replyTo, "reply-to")
+        try check(properties.expiration, "expiration")
+        try check(properties.messageID, "message id")
+        try check(properties.type, "type")
+        try check(properties.userID, "user id")
+        try check(properties.appID, "app id")
         try check(headers: properties.headers)
     }
 

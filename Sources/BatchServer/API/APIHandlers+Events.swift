@@ -90,9 +90,11 @@ struct EventSubscription: Sendable {
     /// of both) and consumes it.
     static func open(_ messaging: BatchMessaging, job: String?) async throws -> EventSubscription {
         let queue = "\(messaging.topology.prefix).events.http.\(UUID().uuidString.lowercased())"
-        // A name that is not one topic word (a dot, `*` or `#` in it), or too long for a routing key (AMQP's 255
-        // bytes, with the prefix), is bound as all and filtered here.
-        let word = job.flatMap { $0.contains(where: { ".*#".contains($0) }) || $0.utf8.count > 200 ? nil : $0 }
+        // A name that is not one topic word (a dot, `*` or `#` in it), or longer than a job's name may be (then too
+        // long for a routing key), is bound as all and filtered here.
+        let word = job.flatMap {
+            $0.contains(where: { ".*#".contains($0) }) || $0.utf8.count > Job.maxNameLength ? nil : $0
+        }
         let keys = word.map { ["job.\($0).*", "progress.\($0)"] } ?? ["job.#", "progress.#"]
         try await messaging.connection.declare(
             [.queue(queue, durable: false, exclusive: true, autoDelete: true)]

@@ -53,17 +53,21 @@ struct ConnectionOptions: ParsableArguments {
         return Logger(label: label)
     }
 
+    /// The batch database: the flags, else the environment, else the local default.
     func postgresConfiguration() throws -> PostgresConfiguration {
         var configuration = try PostgresConfiguration(
             url: setting(databaseURL, "BATCH_DATABASE_URL") ?? Self.defaultDatabaseURL)
         if let schema = setting(schema, "BATCH_DATABASE_SCHEMA") { configuration.schema = schema }
         if let size = try PostgresConfiguration.poolSize(in: environment) { configuration.pool.size = size }
-        SwiftBatch.use(database: configuration)
         return configuration
     }
 
+    /// The job repository on the batch database, which becomes the command's
+    /// (``SwiftBatch/databaseConfiguration``).
     func repository(_ logger: Logger) throws -> PostgresJobRepository {
-        try PostgresJobRepository(configuration: postgresConfiguration(), logger: logger)
+        let configuration = try postgresConfiguration()
+        SwiftBatch.use(database: configuration)
+        return try PostgresJobRepository(configuration: configuration, logger: logger)
     }
 
     func messaging(_ logger: Logger) async throws -> BatchMessaging {

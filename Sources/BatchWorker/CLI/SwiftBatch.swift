@@ -25,12 +25,12 @@ public enum SwiftBatch {
     /// resource) can use the same database as the job repository without reading the environment itself.
     ///
     /// Read it in a resource's factory, which runs when a step first asks for the resource (after the command
-    /// parsed its options). Before that it is what the environment says.
+    /// opened its job repository). Before that, and in a command without a PostgreSQL repository
+    /// (`run --in-memory`), it is what the environment says.
     public static var databaseConfiguration: PostgresConfiguration {
         get throws {
             if let chosen = chosenDatabase.withLock({ $0 }) { return chosen }
-            return try PostgresConfiguration.fromEnvironment()
-                ?? PostgresConfiguration(url: ConnectionOptions.defaultDatabaseURL)
+            return try ConnectionOptions.parse([]).postgresConfiguration()
         }
     }
 
