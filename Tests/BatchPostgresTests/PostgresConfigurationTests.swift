@@ -101,7 +101,11 @@ import Testing
 
     @Test(
         "a password with a raw '/', '?' or '#' is refused without echoing any of it",
-        arguments: ["postgres://batch:2024/Winter@db:5432/jobs", "postgres://batch:x?Winter@db/jobs"])
+        arguments: [
+            "postgres://batch:2024/Winter@db:5432/jobs", "postgres://batch:x?Winter@db/jobs",
+            // An '@' before the '/' as well: the URL must not be split at that '/' into host 'ss' and a path.
+            "postgres://batch:P@ss/Winter@db:5432/jobs", "postgres://batch:P@ss?Winter@db/jobs",
+        ])
     func aPasswordWithARawDelimiterIsNotEchoed(url: String) throws {
         let error = try #require(throws: PostgresError.self) { try PostgresConfiguration(url: url) }
         #expect(error.code == .invalidConfiguration)

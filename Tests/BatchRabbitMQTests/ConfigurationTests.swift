@@ -90,6 +90,7 @@ import Testing
         arguments: [
             "amqp://batch:2024/Winter@rabbit:5672/%2f", "amqp://batch:2024/Winter@rabbit:5672",
             "amqp://batch:pa?Winter@rabbit/%2f", "amqps://batch:7/Winter@rabbit",
+            "amqp://batch:P@ss/Winter@rabbit:5672/%2f", "amqp://batch:P@ss?Winter@rabbit",
         ])
     func aPasswordWithARawDelimiterIsNotEchoed(url: String) {
         let error = #expect(throws: AMQPError.self) { try AMQPConfiguration(url: url) }

@@ -84,15 +84,30 @@ struct ListenerTests {
         #expect(steps.first?.exitMessage.contains("afterStep") == true)
     }
 
-    @Test("a chunk listener error rolls the chunk back and fails the step")
+    @Test("a beforeChunk error rolls the chunk back and fails the step")
     func chunkListenerFails() async throws {
+        let trace = Recorder<String>()
+        let jobOperator = try makeOperator(Self.job(TraceListener(name: "A", trace: trace, failOn: "beforeChunk")))
+        let execution = try await jobOperator.start("listened")
+        #expect(execution.status == .failed)
+        let chunkStep = try #require(try await jobOperator.execution(execution.id).steps.last)
+        #expect(chunkStep.counters.rollback == 1)
+        #expect(chunkStep.counters.commit == 0)
+        #expect(trace.all.contains("A.onChunkError"))
+    }
+
+    @Test("an afterChunk error fails the step, but the chunk it follows stays committed: no rollback, no onChunkError")
+    func afterChunkFails() async throws {
         let trace = Recorder<String>()
         let jobOperator = try makeOperator(Self.job(TraceListener(name: "A", trace: trace, failOn: "afterChunk")))
         let execution = try await jobOperator.start("listened")
         #expect(execution.status == .failed)
         let chunkStep = try #require(try await jobOperator.execution(execution.id).steps.last)
-        #expect(chunkStep.counters.rollback == 1)
-        #expect(trace.all.contains("A.onChunkError"))
+        #expect(chunkStep.counters.commit == 1)
+        #expect(chunkStep.counters.write == 2)
+        #expect(chunkStep.counters.rollback == 0)
+        #expect(!trace.all.contains("A.onChunkError"))
+        #expect(chunkStep.exitMessage.contains("afterChunk"), "\(chunkStep.exitMessage)")
     }
 
     @Test("an afterJob error fails a job whose steps completed")

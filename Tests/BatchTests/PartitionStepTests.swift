@@ -56,6 +56,10 @@ struct PartitionStepTests {
         let parent = try #require(try await jobOperator.execution(restarted.id).steps.first { $0.stepName == "sum" })
         // Counters are per execution: the nine reused partitions' 900 reads plus the 75 p3 read this time.
         #expect(parent.counters.read == 975, "aggregation covers the reused completed partitions too")
+        // The instance's totals count each partition once, in the execution that ran it: 925 + 75.
+        let totals = try await jobOperator.instanceTotals(instanceId: restarted.instanceId)
+        #expect(totals.counters.read == 1_000)
+        #expect(totals.steps["sum"]?.read == 1_000)
     }
 
     @Test("partitions run concurrently, at most maxConcurrency at once")

@@ -51,6 +51,11 @@ struct CLIValidationTests {
         (["worker", "--concurrency", "-2"], "--concurrency must be an integer from 1 to 1024, got -2"),
         (["start", "hello", "--timeout", "-1"], "--timeout must be a number of seconds"),
         (["stop", "count", "--timeout", "1e300"], "--timeout must be a number of seconds"),
+        (["worker", "--command-attempts", "-1"], "--command-attempts must be an integer from 1 to 100, got -1"),
+        (["worker", "--command-attempts", "101"], "--command-attempts must be an integer from 1 to 100, got 101"),
+        (["worker", "--partition-attempts", "-1"], "--partition-attempts must be an integer from 1 to 100, got -1"),
+        (["dead-letters", "--limit", "-1"], "--limit must be an integer from 1 to 10000, got -1"),
+        (["server", "--max-event-streams", "-1"], "--max-event-streams takes a number from 1 to 100000, got -1"),
     ]
 
     @Test("bad ids and numeric flags are refused with what is wrong", arguments: refusals)
@@ -59,6 +64,22 @@ struct CLIValidationTests {
         #expect(status == 64, "\(output)")
         #expect(output.contains(message), "\(output)")
         #expect(!output.contains("Fatal error"))
+    }
+
+    @Test(
+        "a bad --misfire or --log-level shows the subcommand's usage, not the root's",
+        arguments: [
+            (
+                ["schedule", "add", "nightly", "--job", "hello", "--cron", "0 2 * * *", "--misfire", "never"],
+                "--misfire must be skip, once or all", "Usage: swiftbatch schedule add"
+            ),
+            (["executions", "--log-level", "loud"], "unknown log level 'loud'", "Usage: swiftbatch executions"),
+        ])
+    func usageOfTheSubcommand(arguments: [String], message: String, usage: String) async throws {
+        let (status, output) = try await OfflineCLI.run(arguments)
+        #expect(status == 64, "\(output)")
+        #expect(output.contains(message), "\(output)")
+        #expect(output.contains(usage), "\(output)")
     }
 
     @Test("the CLI reads BATCH_DATABASE_POOL_SIZE, as the library does, and refuses a bad one before connecting")

@@ -92,6 +92,7 @@ struct HostileInputTests {
             let status = try await process.waitForExit(timeout: .seconds(30))
             #expect(status == 1)
             #expect(process.output.contains("no worker answered"), "\(process.output)")
+            #expect(process.output.contains("stays queued"), "the user learns the start will still run")
             let topology = BatchTopology(prefix: prefix)
             let waiting = try await world.messaging.connection.queueStatus(topology.commandsQueue).messages
             #expect(waiting == 1, "the start waits for the first worker")

@@ -71,8 +71,9 @@ package struct ServiceURL: Sendable {
             rest = rest[..<slash]
         }
         // A password holding a raw '/', '?' or '#' ends the host early and leaves its tail, '@' and the real host in
-        // the path or query, where a message would echo them: refuse without quoting anything.
-        if !rest.contains("@"), encodedPath?.contains("@") == true || query.contains("@") {
+        // the path or query, where a message would echo them: refuse without quoting anything. Whatever comes before
+        // (a password with an '@' of its own before the '/' splits there too).
+        if encodedPath?.contains("@") == true || query.contains("@") {
             throw Problem(
                 reason: "an '@' after the host: percent-encode a '/', '?' or '#' in the password (%2F, %3F, %23), "
                     + "and an '@' in the path or query (%40)")

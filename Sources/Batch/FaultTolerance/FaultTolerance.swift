@@ -91,13 +91,19 @@ struct FaultTolerance: Sendable {
     @usableFromInline var isEnabled: Bool { skip != nil || retry != nil }
 
     @usableFromInline func retryDelay(for error: any Error, attempt: Int) -> Duration? {
-        guard let retry, attempt <= retry.limit, retry.isRetryable(error) else { return nil }
+        guard let retry, attempt <= retry.limit, !Self.endsTheStep(error), retry.isRetryable(error) else { return nil }
         return retry.backoff.delay(beforeRetry: attempt)
+    }
+
+    /// Whether the skip policy skips `error` (never the engine's own errors, nor a resource's).
+    @usableFromInline func skips(_ error: any Error) -> Bool {
+        guard let skip, !Self.endsTheStep(error), !Self.isNotAnItemError(error) else { return false }
+        return skip.isSkippable(error)
     }
 
     /// Whether `error` may be skipped when `alreadySkipped` items were; throws when the limit is reached.
     @usableFromInline func maySkip(_ error: any Error, alreadySkipped: Int, step: String) throws -> Bool {
-        guard let skip, skip.isSkippable(error) else { return false }
+        guard let skip, skips(error) else { return false }
         guard alreadySkipped < skip.limit else {
             throw BatchError(
                 .skipLimitExceeded,
@@ -105,5 +111,23 @@ struct FaultTolerance: Sendable {
                 underlying: error)
         }
         return true
+    }
+
+    /// The engine's own errors, which no policy retries or skips: a stop (``BatchError/Code/stopped``, which must
+    /// end the step STOPPED, not skip an item and lose it), a cancellation, a reached skip limit, a record changed
+    /// meanwhile.
+    @usableFromInline static func endsTheStep(_ error: any Error) -> Bool {
+        if error is CancellationError { return true }
+        guard let error = error as? BatchError else { return false }
+        return [.stopped, .skipLimitExceeded, .optimisticLock].contains(error.code)
+    }
+
+    /// Errors of a resource rather than of an item, which no policy skips (a retry policy may still retry them): a
+    /// file that cannot be read or written fails the same way for every item after it, so skipping would count
+    /// items that were never read up to the limit; the same goes for a checksum that does not match and for the
+    /// job repository.
+    @usableFromInline static func isNotAnItemError(_ error: any Error) -> Bool {
+        guard let error = error as? BatchError else { return false }
+        return [.fileFailure, .checksumMismatch, .repositoryFailure].contains(error.code)
     }
 }

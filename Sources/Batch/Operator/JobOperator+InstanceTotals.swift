@@ -9,7 +9,8 @@ public struct InstanceTotals: Sendable, Hashable, Codable {
     public var instanceId: Int64
     /// Its executions' ids, oldest first.
     public var executionIds: [Int64]
-    /// The counters of all steps of all its executions, added up (partition steps count through their step).
+    /// The counters of all steps of all its executions, added up; a partitioned step counts each partition once,
+    /// in the execution that ran it.
     public var counters: StepCounters
     /// The same per step name, over every execution that ran the step.
     public var steps: [String: StepCounters]
@@ -33,6 +34,21 @@ public struct InstanceTotals: Sendable, Hashable, Codable {
     /// sum.
     public static func counters(of steps: [StepExecution]) -> StepCounters {
         steps.filter { !$0.stepName.contains(":") }.reduce(StepCounters()) { $0 + $1.counters }
+    }
+
+    /// What one execution itself did, per step: a partitioned step counts the partitions this execution ran. Its
+    /// own row also holds the partitions a restart reused, which the execution that ran them counts.
+    static func work(of steps: [StepExecution]) -> [String: StepCounters] {
+        var partitions: [String: StepCounters] = [:]
+        for step in steps where step.stepName.contains(":") {
+            let parent = String(step.stepName.prefix { $0 != ":" })
+            partitions[parent] = (partitions[parent] ?? StepCounters()) + step.counters
+        }
+        var work: [String: StepCounters] = [:]
+        for step in steps where !step.stepName.contains(":") {
+            work[step.stepName] = partitions[step.stepName] ?? step.counters
+        }
+        return work
     }
 }
 
@@ -69,10 +85,10 @@ extension JobOperator {
         var total = StepCounters()
         var steps: [String: StepCounters] = [:]
         for execution in found {
-            for step in try await repository.stepExecutions(jobExecutionId: execution.id)
-            where !step.stepName.contains(":") {
-                total = total + step.counters
-                steps[step.stepName] = (steps[step.stepName] ?? StepCounters()) + step.counters
+            let work = InstanceTotals.work(of: try await repository.stepExecutions(jobExecutionId: execution.id))
+            for (name, counters) in work {
+                total = total + counters
+                steps[name] = (steps[name] ?? StepCounters()) + counters
             }
         }
         return InstanceTotals(

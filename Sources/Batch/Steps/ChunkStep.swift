@@ -217,7 +217,12 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
             try? await reader.close(.failed)
             throw error
         }
-        try await writer.close(status)
+        do {
+            try await writer.close(status)
+        } catch {
+            try? await reader.close(.failed)
+            throw error
+        }
         try await reader.close(status)
         return status
     }
@@ -279,9 +284,6 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
                 if chunk.read > 0 || !chunk.skipped.isEmpty {
                     try await commitChunk(scope, &chunk, &writer) { Self.checkpoint(scope, reader) }
                 }
-                for listener in chunkListeners.reversed() {
-                    try await callListener(listener, "afterChunk") { try await $0.afterChunk(scope.context) }
-                }
             } catch {
                 observation.chunkFailed(observed, error)
                 scope.execution.counters.rollback += 1
@@ -289,6 +291,10 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
                     await listener.onChunkError(error, context: scope.context)
                 }
                 throw error
+            }
+            // After the commit: an error here fails the step, but nothing rolled back.
+            for listener in chunkListeners.reversed() {
+                try await callListener(listener, "afterChunk") { try await $0.afterChunk(scope.context) }
             }
             if observation.chunkEnded(observed, committed: chunk.read > 0 || !chunk.skipped.isEmpty, read: chunk.read) {
                 observation.reportProgress(scope.execution.counters, reader: reader as? any ProgressReportingReader)
@@ -318,7 +324,7 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
                 guard faultTolerance.isEnabled, !chunk.outputs.isEmpty else { throw error }
                 attempt += 1
                 let delay = faultTolerance.retryDelay(for: error, attempt: attempt)
-                guard delay != nil || faultTolerance.skip?.isSkippable(error) == true else { throw error }
+                guard delay != nil || faultTolerance.skips(error) else { throw error }
                 try await writer.rollback(to: scope.execution.context)
                 scope.execution.counters.rollback += 1
                 if let delay {

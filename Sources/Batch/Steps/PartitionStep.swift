@@ -126,11 +126,18 @@ public struct PartitionStep: JobStep {
         let (partitions, resumed) = try await partitionsToRun(scope)
         let listeners = scope.listeners.merged(with: step.listeners)
         let run = scope.run
-        let results = try await withThrowingTaskGroup(of: StepExecution.self) { group in
+        let (results, leftOver) = try await withThrowingTaskGroup(of: StepExecution.self) { group in
             var results: [StepExecution] = []
             var iterator = partitions.sorted { $0.key < $1.key }.makeIterator()
+            var leftOver = false
             func addNext() -> Bool {
                 guard let (partition, context) = iterator.next() else { return false }
+                // After a stop, the partitions still queued are not started: they have no execution, and a restart
+                // runs them from their first context.
+                guard !run.stopSignal.isRequested else {
+                    leftOver = true
+                    return false
+                }
                 group.addTask {
                     try await runPartition(
                         partition, context: context, resumed: resumed, run: run, listeners: listeners)
@@ -142,9 +149,10 @@ public struct PartitionStep: JobStep {
                 results.append(result)
                 _ = addNext()
             }
-            return results.sorted { $0.stepName < $1.stepName }
+            return (results.sorted { $0.stepName < $1.stepName }, leftOver)
         }
-        return try await aggregate(results, into: scope)
+        let status = try await aggregate(results, into: scope)
+        return leftOver ? status.combined(with: .stopped) : status
     }
 
     /// Aggregates the partitions' final step executions into the step's: the status is the worst of them.

@@ -1,7 +1,7 @@
 /// A unit of work a ``Step`` runs: an async function given the ``StepContext``.
 public protocol Tasklet: Sendable {
     /// Does the work. Throwing fails the step; throwing ``BatchError/Code/stopped`` (see
-    /// ``StepContext/throwIfStopRequested()``) ends it STOPPED.
+    /// ``StepContext/throwIfStopRequested()``), or returning once a stop was requested, ends it STOPPED.
     func execute(_ context: StepContext) async throws
 }
 
@@ -48,6 +48,8 @@ public struct Step: JobStep {
         defer { scope.execution.context = scope.context.stepContext }
         try await tasklet(scope.context)
         scope.execution.counters.commit += 1
-        return .completed
+        // Returning after a stop was requested may leave work undone: the step ends STOPPED, not COMPLETED, so a
+        // restart runs it again (Spring Batch's rule too).
+        return scope.run.stopSignal.isRequested ? .stopped : .completed
     }
 }

@@ -87,7 +87,8 @@ public final class StepContext: Sendable {
 
     /// Whether a stop was requested for this job execution. Checks the repository when no stop reached this
     /// process directly; a long tasklet should look at it between units of work and return (or call
-    /// ``throwIfStopRequested()``).
+    /// ``throwIfStopRequested()``): a tasklet that returns once a stop was requested ends STOPPED, and a restart
+    /// runs it again with the step context it saved.
     public var isStopRequested: Bool {
         get async throws { try await stopSignal.check(executionId: jobExecutionId, repository: repository) }
     }

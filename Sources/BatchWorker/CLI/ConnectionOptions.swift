@@ -36,6 +36,11 @@ struct ConnectionOptions: ParsableArguments {
         return nil
     }
 
+    /// Refuses a bad `--log-level` (or `BATCH_LOG_LEVEL`) while parsing, so the error shows the command's usage.
+    func validate() throws {
+        _ = try level()
+    }
+
     /// The level chosen with `--log-level` or `BATCH_LOG_LEVEL`, or `defaultLevel`.
     func level(default defaultLevel: Logger.Level = .warning) throws -> Logger.Level {
         let text = setting(logLevel, "BATCH_LOG_LEVEL") ?? defaultLevel.rawValue

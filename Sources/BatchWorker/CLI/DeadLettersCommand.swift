@@ -17,7 +17,8 @@ struct DeadLettersCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
-    @Option(help: "How many to list, oldest first.")
+    @Option(
+        parsing: .unconditional, help: "How many to list, oldest first (1 to \(BatchMessaging.deadLetterScanLimit)).")
     var limit: Int = 20
 
     @Option(help: ArgumentHelp("Send the dead letter with this id back to the commands queue.", valueName: "id"))
@@ -46,7 +47,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
     private func report(_ messaging: BatchMessaging) async throws -> String {
         if let requeue {
             guard let letter = try await messaging.requeueDeadLetter(id: requeue) else {
-                throw ValidationError("no dead letter with id \(requeue) in \(messaging.topology.deadLetterQueue)")
+                throw CLIError("no dead letter with id \(requeue) in \(messaging.topology.deadLetterQueue)")
             }
             return "sent back to \(messaging.topology.commandsQueue): \(ExecutionFormatter.printable(letter.text))"
         }

@@ -49,7 +49,7 @@ struct ExecutionCommand: AsyncParsableCommand {
 
     @Flag(
         help: """
-            Follow the execution until it ends: status changes and live progress (exit 0 when it COMPLETED), then             show it.
+            Follow the execution until it ends: status changes and live progress (exit 0 when it COMPLETED), then show it.
             """)
     var follow = false
 

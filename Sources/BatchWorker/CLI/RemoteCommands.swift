@@ -27,7 +27,11 @@ struct StartCommand: AsyncParsableCommand {
     @Flag(help: "Wait for the execution to end, showing its progress.")
     var wait = false
 
-    @Option(parsing: .unconditional, help: "Seconds to wait for a worker to accept the command.")
+    @Option(
+        parsing: .unconditional,
+        help:
+            "Seconds to wait for a worker to accept the command (it stays queued after that: a worker that comes up later still runs it)."
+    )
     var timeout: Double = 30
 
     func validate() throws {
@@ -110,7 +114,11 @@ struct TargetOptions: ParsableArguments {
             valueName: "target"))
     var targets: [String] = []
 
-    @Option(parsing: .unconditional, help: "Seconds to wait for a worker to accept the command.")
+    @Option(
+        parsing: .unconditional,
+        help:
+            "Seconds to wait for a worker to accept the command (it stays queued after that: a worker that comes up later still runs it)."
+    )
     var timeout: Double = 30
 
     /// The job or execution named on the command line.
@@ -212,7 +220,8 @@ struct RemoteSession {
             reply = try await messaging.request(command, timeout: .seconds(timeout))
         } catch let error as AMQPError where error.code == .timeout {
             throw CLIError(
-                "no worker answered within \(Int(timeout)) s; is `\(SwiftBatch.commandName) worker` running?")
+                "no worker answered within \(Int(timeout)) s; is `\(SwiftBatch.commandName) worker` running? "
+                    + "The command stays queued: a worker that comes up later still runs it.")
         }
         switch reply {
         case .accepted(let id?):

@@ -73,6 +73,11 @@ struct ScheduleAddCommand: AsyncParsableCommand {
     @Option(help: "What fires for missed slots: skip, once or all (default once).")
     var misfire: String = MisfirePolicy.once.rawValue
 
+    /// Refuses while parsing what ``record()`` refuses, so the error shows this command's usage.
+    func validate() throws {
+        _ = try record()
+    }
+
     /// The checked schedule: everything a worker would refuse is refused here, before anything is stored.
     func record() throws -> ScheduleRecord {
         try ScheduleName.check(name)

@@ -32,7 +32,9 @@ struct ServerCommand: AsyncParsableCommand {
             "The folder of openapi.json and Dashboard/ (default: the bundle beside the program).", valueName: "dir"))
     var resources: String?
 
-    @Option(help: "The most event streams (GET /api/events) open at once; past it a client gets 503.")
+    @Option(
+        parsing: .unconditional,
+        help: "The most event streams (GET /api/events) open at once (1 to 100000); past it a client gets 503.")
     var maxEventStreams: Int = 100
 
     @Option(

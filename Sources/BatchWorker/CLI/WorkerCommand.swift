@@ -44,8 +44,10 @@ struct WorkerCommand: AsyncParsableCommand {
     var noMigrate = false
 
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
-            "Attempts a command gets when a passing failure (a lost connection) meets it, before it is dead-lettered.",
+            "Attempts a command gets when a passing failure (a lost connection) meets it, before it is dead-lettered "
+                + "(1 to 100).",
             valueName: "n"))
     var commandAttempts: Int = 5
 
@@ -56,8 +58,9 @@ struct WorkerCommand: AsyncParsableCommand {
     var commandRetryDelay: Double = 1
 
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
-            "Times a remote partition is sent to a worker before the loss of its worker ends it FAILED.",
+            "Times a remote partition is sent to a worker before the loss of its worker ends it FAILED (1 to 100).",
             valueName: "n"))
     var partitionAttempts: Int = 3
 
@@ -80,7 +83,7 @@ struct WorkerCommand: AsyncParsableCommand {
         try CLIValidation.integer(partitionAttempts, "--partition-attempts", in: 1...100)
         _ = try metricsAddress
         if let concurrency { try CLIValidation.integer(concurrency, "--concurrency", in: 1...1_024) }
-        guard commandAttempts >= 1 else { throw ValidationError("--command-attempts must be at least 1") }
+        try CLIValidation.integer(commandAttempts, "--command-attempts", in: 1...100)
         guard commandRetryDelay > 0, commandRetryDelay <= 3600 else {
             throw ValidationError("--command-retry-delay must be more than 0 and at most 3600 seconds")
         }

@@ -10,14 +10,17 @@ extension Worker {
     /// Starts are launched up to ``launchLanes`` at a time, each holding a reserved slot until its launch is settled:
     /// a launch waits on one database round trip, and taking starts one after another left the worker idle while
     /// its queue was full. Any other command waits for the launches in flight, then runs alone, so a stop or restart
-    /// sent after a start is handled after it, as before.
+    /// sent after a start is handled after it, as before; a restart holds a slot too. The partition loop reserves
+    /// its slot the same way, so the two loops never both take the last one.
     func commandLoop() async {
         var launches: [Task<Void, Never>] = []
         while let delivery = await nextDelivery(from: commands, unless: shuttingDown, consumer: "command") {
             let parsed = Result { try delivery.command() }
-            if case .success(let command) = parsed, command.action == .start {
+            let action = try? parsed.get().action
+            if action == .start {
                 if launches.count >= Self.launchLanes { await launches.removeFirst().value }
-                capacity.reserve()
+                // Unsettled, the delivery goes back to the queue when the consumer closes.
+                guard await capacity.reserveFreeSlot(unless: shuttingDown) else { break }
                 launches.append(
                     Task {
                         await self.handle(delivery, parsed: parsed)
@@ -26,7 +29,13 @@ extension Worker {
             } else {
                 for launch in launches { await launch.value }
                 launches.removeAll()
-                await handle(delivery, parsed: parsed)
+                if action == .restart {
+                    guard await capacity.reserveFreeSlot(unless: shuttingDown) else { break }
+                    await handle(delivery, parsed: parsed)
+                    capacity.unreserve()
+                } else {
+                    await handle(delivery, parsed: parsed)
+                }
             }
             guard await waitWhileFull(pausing: commands, unless: shuttingDown) else { break }
         }
