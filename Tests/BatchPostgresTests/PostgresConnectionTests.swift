@@ -53,6 +53,16 @@ import Testing
         }
     }
 
+    @Test("bytea decodes even where the database, a role or the URL's options ask for the escape format")
+    func byteaOutputIsPinned() async throws {
+        var configuration = try TestDatabase.configuration()
+        configuration.options["options"] = "-c bytea_output=escape"
+        try await TestDatabase.withConnection(configuration) { connection in
+            let row = try await connection.query("SELECT '\\x00ff41'::bytea AS b").single()
+            #expect(try row.decode("b", as: [UInt8].self) == [0x00, 0xff, 0x41])
+        }
+    }
+
     @Test func roundTripsArbitraryBytesIncludingNULAndInvalidUTF8() async throws {
         let bytes: [UInt8] = Array(0...255) + [0xff, 0xfe, 0x00, 0xc3, 0x28]
         try await TestDatabase.withConnection { connection in

@@ -1,8 +1,9 @@
 import Batch
-import BatchPostgres
 import BatchTestKit
 import Foundation
 import Testing
+
+@testable import BatchPostgres
 
 @Suite(.database) struct PostgresKeyRangeTests {
     /// A table `<schema>.items (id <keyType> PRIMARY KEY, label text)` holding `ids`.
@@ -92,6 +93,15 @@ import Testing
             try await repository.pool.withConnection { try await $0.query("DELETE FROM \(Self.quoted(table))") }
             #expect(try await byRows.keyRanges(count: 8, pool: repository.pool).isEmpty)
         }
+    }
+
+    @Test("cuts from a later snapshot than the bounds (rows written in between) are left out, not a crash")
+    func cutsOutsideTheBounds() {
+        // The bounds were 1…100; 1,000 rows more came before the percentiles were taken.
+        #expect(PostgresKeyRangePartitioner.ranges(1...100, cuts: [275, 550, 825]) == [1...100])
+        #expect(PostgresKeyRangePartitioner.ranges(1...100, cuts: [40, 70, 825]) == [1...39, 40...69, 70...100])
+        // Rows deleted below the old minimum, and equal cuts.
+        #expect(PostgresKeyRangePartitioner.ranges(10...100, cuts: [3, 50, 50]) == [10...49, 50...100])
     }
 
     @Test("property: the ranges' reads together are the table's rows, once each and in key order")

@@ -87,4 +87,17 @@ import Testing
             #expect(try await repository.jobExecutionStatus(id: job.id)?.status == .started, "the job is its manager's")
         }
     }
+
+    @Test("a column added by a later migration does not break the prepared orphan sweep (no `*` in its result)")
+    func aNewColumnKeepsThePreparedSweepWorking() async throws {
+        try await TestDatabase.withRepository(poolSize: 1) { repository in
+            // Prepared on the pool's only connection, then the table gains a column, as a rolling upgrade does.
+            #expect(try await repository.failOrphanedPartitions(workerId: "w", running: []).isEmpty)
+            try await repository.pool.withConnection { connection in
+                try await connection.query(
+                    "ALTER TABLE \"\(repository.schema)\".step_executions ADD COLUMN later_column integer")
+            }
+            #expect(try await repository.failOrphanedPartitions(workerId: "w", running: []).isEmpty)
+        }
+    }
 }

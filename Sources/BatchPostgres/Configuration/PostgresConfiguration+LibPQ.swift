@@ -2,14 +2,16 @@ extension PostgresConfiguration {
     /// The keyword/value pairs handed to `PQconnectdbParams`, password included as its own parameter (so no
     /// connection string holding it exists that libpq could echo in a message), and `connect_timeout` always set.
     ///
-    /// Session settings the decoders rely on are added: UTF-8 client encoding, ISO dates, UTC, and exact floats.
+    /// Session settings the decoders rely on are added: UTF-8 client encoding, ISO dates, UTC, exact floats and
+    /// hex `bytea` (a database or role may set `escape`).
     var libpqParameters: [(keyword: String, value: String)] {
         var parameters: [(String, String)] = [
             ("host", host), ("port", String(port)), ("user", user), ("dbname", database),
         ]
         if let password { parameters.append(("password", password)) }
         var options = self.options
-        let sessionOptions = "-c DateStyle=ISO,YMD -c TimeZone=UTC -c IntervalStyle=postgres -c extra_float_digits=3"
+        let sessionOptions =
+            "-c DateStyle=ISO,YMD -c TimeZone=UTC -c IntervalStyle=postgres -c extra_float_digits=3 -c bytea_output=hex"
         options["options"] = [options["options"], sessionOptions].compactMap { $0 }.joined(separator: " ")
         options["client_encoding"] = "UTF8"
         if options["application_name"] == nil { options["application_name"] = "swift-batch" }

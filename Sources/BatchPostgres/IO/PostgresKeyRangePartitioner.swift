@@ -114,16 +114,20 @@ public struct PostgresKeyRangePartitioner: Partitioner {
                 + "AS cut FROM \(table)"
             let rows: [PostgresRow] =
                 count == 1 ? [] : Array(try await pool.withConnection { try await $0.query(sql, [.text(fractions)]) })
-            // Each range runs from its cut to the key before the next; equal cuts (few keys) make one range.
-            var starts = [bounds.lowerBound]
-            for row in rows {
-                if let cut = try row.decode("cut", as: Int64?.self), cut > starts[starts.count - 1] {
-                    starts.append(cut)
-                }
-            }
-            return starts.indices.map { index in
-                starts[index]...(index + 1 < starts.count ? starts[index + 1] - 1 : bounds.upperBound)
-            }
+            return Self.ranges(bounds, cuts: try rows.compactMap { try $0.decode("cut", as: Int64?.self) })
+        }
+    }
+
+    /// The ranges from `bounds`' lower end to its upper end, each starting at a cut and ending before the next;
+    /// equal cuts (few keys) make one range. Cuts outside `bounds` are left out: they come from another snapshot
+    /// than the bounds (rows written or deleted in between), and would make a range end before it starts.
+    static func ranges(_ bounds: ClosedRange<Int64>, cuts: [Int64]) -> [ClosedRange<Int64>] {
+        var starts = [bounds.lowerBound]
+        for cut in cuts where cut > starts[starts.count - 1] && cut <= bounds.upperBound {
+            starts.append(cut)
+        }
+        return starts.indices.map { index in
+            starts[index]...(index + 1 < starts.count ? starts[index + 1] - 1 : bounds.upperBound)
         }
     }
 

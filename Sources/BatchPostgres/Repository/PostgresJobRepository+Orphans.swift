@@ -66,7 +66,7 @@ extension PostgresJobRepository {
                   FROM \(quoted).job_executions j
                  WHERE j.id = s.job_execution_id AND s.worker_id = $1 AND s.status IN ('STARTED', 'STOPPING')
                    AND NOT (s.id = ANY($2::int8[])) AND s.start_time < now() - make_interval(secs => $3)
-                RETURNING s.*
+                RETURNING \(Self.qualified(Self.stepExecutionColumns, by: "s"))
                 """, [.text(workerId), Self.int8Array(running), .double(grace.timeInterval)]
             ).map(Self.stepExecution(from:))
         }

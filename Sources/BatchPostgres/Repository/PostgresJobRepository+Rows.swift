@@ -7,6 +7,13 @@ extension PostgresJobRepository {
         "id, instance_id, job_name, status, create_time, start_time, end_time, last_updated, exit_code, "
         + "exit_message, version, worker_id, parameters, context"
 
+    /// `columns` (a comma-separated list) each qualified by `alias`, for a statement joining another table.
+    /// Statements are prepared, so they name their columns: a `*` would change its result when a migration adds a
+    /// column, and the server refuses a prepared statement whose result changed.
+    static func qualified(_ columns: String, by alias: String) -> String {
+        columns.split(separator: ",").map { "\(alias).\($0.drop { $0 == " " })" }.joined(separator: ", ")
+    }
+
     /// The step execution columns, in the order every query selects them.
     static let stepExecutionColumns =
         "id, job_execution_id, step_name, status, read_count, write_count, filter_count, commit_count, "

@@ -134,7 +134,7 @@ extension PostgresScheduleStore {
         try await repository.repositoryCall("list the schedules") {
             try await repository.select(
                 """
-                SELECT s.*, f.slot AS fired_slot, f.fired_at, e.id AS execution_id, e.status AS execution_status
+                SELECT \(PostgresJobRepository.qualified(Self.columns, by: "s")), f.slot AS fired_slot, f.fired_at, e.id AS execution_id, e.status AS execution_status
                   FROM \(quoted).schedules s
                   LEFT JOIN LATERAL (
                       SELECT slot, fired_at, job_name, job_key FROM \(quoted).schedule_firings
