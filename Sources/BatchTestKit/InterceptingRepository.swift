@@ -51,6 +51,11 @@ public final class InterceptingRepository: JobRepository {
         try await beforeUpdate(execution)
         return try await base.updateJobExecution(execution)
     }
+    /// As ``base`` answers, after ``beforeUpdate``.
+    public func abandonJobExecution(_ execution: JobExecution) async throws -> JobExecution {
+        try await beforeUpdate(execution)
+        return try await base.abandonJobExecution(execution)
+    }
     /// As ``base`` answers.
     public func jobExecution(id: Int64) async throws -> JobExecution? { try await base.jobExecution(id: id) }
     /// As ``base`` answers.

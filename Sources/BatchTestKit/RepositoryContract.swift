@@ -26,6 +26,7 @@ public enum RepositoryContract {
             Case(name: "a new-instance-only launch runs an instance once", run: newInstanceOnlyLaunch),
             Case(name: "a restart carries the job context over", run: restartCarriesContext),
             Case(name: "a stale job execution update is refused", run: staleJobUpdateRefused),
+            Case(name: "only an instance's last execution is abandoned, even racing restarts", run: abandonLastOnly),
             Case(name: "lookups of instances and executions", run: lookups),
             Case(name: "step executions: versions and last of a step", run: stepExecutions),
             Case(name: "chunk transaction commit and rollback", run: chunkTransactions),
@@ -174,6 +175,46 @@ public enum RepositoryContract {
         try check(
             snapshot == ExecutionStatusSnapshot(status: .started, version: fresh.version),
             "status snapshot matches, got \(String(describing: snapshot))")
+    }
+
+    static func abandonLastOnly(_ repository: any JobRepository) async throws {
+        func abandoned(_ execution: JobExecution) -> JobExecution {
+            var execution = execution
+            execution.status = .abandoned
+            execution.exitCode = BatchStatus.abandoned.rawValue
+            return execution
+        }
+        let first = try await finish(repository, try await launch(repository), .failed)
+        let second = try await finish(repository, try await launch(repository), .stopped)
+        try await expectError(.cannotAbandon, "abandon of an execution that is not the instance's last") {
+            _ = try await repository.abandonJobExecution(abandoned(first))
+        }
+        try check(try await repository.jobExecution(id: first.id)?.status == .failed, "the refusal writes nothing")
+        let stored = try await repository.abandonJobExecution(abandoned(second))
+        try check(stored.status == .abandoned && stored.version == second.version + 1, "the last one is abandoned")
+        try await expectError(.abandoned, "a launch after the abandon") { _ = try await launch(repository) }
+        // Restarts racing the abandon of a FAILED last execution: either the abandon came first and no later
+        // execution exists, or a restart came first and the abandon was refused.
+        for round in 0..<5 {
+            let parameters = JobParameters(["round": .int(Int64(round))])
+            let failed = try await finish(repository, try await launch(repository, "job", parameters), .failed)
+            await withTaskGroup(of: Void.self) { group in
+                for index in 0..<6 {
+                    group.addTask {
+                        if index.isMultiple(of: 2) {
+                            _ = try? await repository.abandonJobExecution(abandoned(failed))
+                        } else {
+                            _ = try? await launch(repository, "job", parameters)
+                        }
+                    }
+                }
+            }
+            let status = try await repository.jobExecution(id: failed.id)?.status
+            let last = try await repository.lastJobExecution(instanceId: failed.instanceId)
+            try check(
+                status != .abandoned || last?.id == failed.id,
+                "round \(round): execution \(failed.id) is ABANDONED but execution \(last?.id ?? 0) came after it")
+        }
     }
 
     static func lookups(_ repository: any JobRepository) async throws {

@@ -225,9 +225,11 @@ public final class JobOperator: Sendable {
 
     // MARK: Abandon
 
-    /// Marks a STOPPED, FAILED or UNKNOWN execution ABANDONED: its instance is never run again.
+    /// Marks a STOPPED, FAILED or UNKNOWN execution ABANDONED: its instance is never run again. Only the instance's
+    /// last execution can be abandoned (the start rules look at it).
     /// - Returns: the abandoned execution (unchanged if it already was).
-    /// - Throws: ``BatchError/Code/cannotAbandon`` for any other status; ``BatchError/Code/executionNotFound``.
+    /// - Throws: ``BatchError/Code/cannotAbandon`` for any other status or an execution that is not its instance's
+    ///   last; ``BatchError/Code/executionNotFound``.
     @discardableResult
     public func abandon(executionId: Int64) async throws -> JobExecution {
         guard var execution = try await repository.jobExecution(id: executionId) else {
@@ -240,7 +242,7 @@ public final class JobOperator: Sendable {
             execution.status = .abandoned
             execution.exitCode = BatchStatus.abandoned.rawValue
             execution.endTime = execution.endTime ?? Date()
-            let stored = try await repository.updateJobExecution(execution)
+            let stored = try await repository.abandonJobExecution(execution)
             logger.info("execution abandoned", metadata: ["job.execution.id": "\(executionId)"])
             await observer?.jobExecutionChanged(stored)
             return stored

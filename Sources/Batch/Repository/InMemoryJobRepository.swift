@@ -74,8 +74,20 @@ public final class InMemoryJobRepository: JobRepository {
 
     /// See ``JobRepository/updateJobExecution(_:)``.
     public func updateJobExecution(_ execution: JobExecution) async throws -> JobExecution {
+        try update(execution, onlyIfLast: false)
+    }
+
+    /// See ``JobRepository/abandonJobExecution(_:)``: checked and stored under the lock launches take.
+    public func abandonJobExecution(_ execution: JobExecution) async throws -> JobExecution {
+        try update(execution, onlyIfLast: true)
+    }
+
+    private func update(_ execution: JobExecution, onlyIfLast: Bool) throws -> JobExecution {
         let now = Date()
         return try state.withLock { state in
+            if onlyIfLast, let last = state.executionsOfInstance[execution.instanceId]?.last, last != execution.id {
+                throw BatchError.notTheLastExecution(execution.id, last: last)
+            }
             guard let stored = state.executions[execution.id] else {
                 throw BatchError(.executionNotFound, "no job execution \(execution.id)")
             }
@@ -200,5 +212,13 @@ extension BatchError {
             .optimisticLock,
             "\(what) \(id) was changed by someone else (expected version \(expected), found \(found)); "
                 + "read it again and retry")
+    }
+
+    /// The refusal to abandon an execution that is not its instance's last: abandoning it would leave the instance
+    /// restartable (the start rules look at the last execution).
+    public static func notTheLastExecution(_ id: Int64, last: Int64) -> BatchError {
+        BatchError(
+            .cannotAbandon,
+            "execution \(id) is not the last of its instance (execution \(last) is): abandon that one instead")
     }
 }

@@ -38,6 +38,14 @@ public protocol JobRepository: Sendable {
     ///   ``BatchError/Code/executionNotFound`` when it does not exist.
     func updateJobExecution(_ execution: JobExecution) async throws -> JobExecution
 
+    /// Stores `execution`, which ``JobOperator/abandon(executionId:)`` made ABANDONED, as
+    /// ``updateJobExecution(_:)`` does, but only while it is the last execution of its instance, decided atomically
+    /// with launches: a launch racing the abandon either comes first (and the abandon is refused) or sees the
+    /// instance abandoned. A default implementation checks, then updates, without that guarantee.
+    /// - Throws: ``BatchError/Code/cannotAbandon`` when the instance has a later execution; what
+    ///   ``updateJobExecution(_:)`` throws.
+    func abandonJobExecution(_ execution: JobExecution) async throws -> JobExecution
+
     /// The execution with that id, or nil.
     func jobExecution(id: Int64) async throws -> JobExecution?
 
@@ -228,6 +236,15 @@ public struct PartitionReclaim: Sendable, Hashable {
 }
 
 extension JobRepository {
+    /// Checks that `execution` is its instance's last, then updates it: not atomic with launches (see
+    /// ``JobRepository/abandonJobExecution(_:)``).
+    public func abandonJobExecution(_ execution: JobExecution) async throws -> JobExecution {
+        if let last = try await lastJobExecution(instanceId: execution.instanceId), last.id != execution.id {
+            throw BatchError.notTheLastExecution(execution.id, last: last.id)
+        }
+        return try await updateJobExecution(execution)
+    }
+
     /// Creates an execution by the start rules (``createJobExecution(jobName:jobKey:parameters:workerId:newInstanceOnly:)``
     /// without `newInstanceOnly`).
     public func createJobExecution(

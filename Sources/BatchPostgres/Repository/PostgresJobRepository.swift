@@ -95,6 +95,32 @@ public final class PostgresJobRepository: JobRepository {
         }
     }
 
+    /// See `JobRepository.abandonJobExecution(_:)`. Writing the instance row first serialises the abandon with
+    /// launches, which all write it: a launch that committed first is seen by the next statement (a fresh snapshot at
+    /// READ COMMITTED), and the abandon is refused; one that comes after meets a serialization failure at REPEATABLE
+    /// READ and is tried again, seeing the instance abandoned.
+    public func abandonJobExecution(_ execution: JobExecution) async throws -> JobExecution {
+        try await repositoryCall("abandon job execution \(execution.id)") {
+            try await pool.withConnection { connection in
+                try await connection.withTransaction { connection in
+                    try await connection.query(
+                        "UPDATE \(quoted).job_instances SET job_name = job_name WHERE id = $1",
+                        [.int(execution.instanceId)], prepared: true)
+                    let last = try await connection.query(
+                        "SELECT max(id) AS last FROM \(quoted).job_executions WHERE instance_id = $1",
+                        [.int(execution.instanceId)], prepared: true
+                    ).single().decode("last", as: Int64?.self)
+                    if let last, last != execution.id { throw BatchError.notTheLastExecution(execution.id, last: last) }
+                    let rows = try await connection.query(
+                        updateJobExecutionSQL, Self.jobExecutionValues(execution), prepared: true)
+                    if let row = rows.first { return try Self.jobExecution(from: row) }
+                    throw try await missingOrStale(
+                        "job execution", table: "job_executions", execution.id, execution.version, on: connection)
+                }
+            }
+        }
+    }
+
     /// See `JobRepository.jobExecution(id:)`.
     public func jobExecution(id: Int64) async throws -> JobExecution? {
         try await repositoryCall("read job execution \(id)") {
