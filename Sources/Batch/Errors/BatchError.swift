@@ -14,7 +14,7 @@ public struct BatchError: Error, Sendable, CustomStringConvertible {
             case notRestartable, notRunning, invalidParameters, invalidJSON, executionNotFound, optimisticLock
             case stopped, stepFailed, listenerFailed, invalidDefinition, repositoryFailure, invalidState
             case cannotAbandon, skipLimitExceeded, malformedRecord, checksumMismatch, fileFailure
-            case missingResource, invalidSchedule, instanceExists, scheduleExists
+            case missingResource, invalidSchedule, instanceExists, scheduleExists, workerIdInUse
         }
 
         private let base: Base
@@ -78,6 +78,9 @@ public struct BatchError: Error, Sendable, CustomStringConvertible {
         /// A schedule is not valid: a cron expression (the message names the field and why), an unknown time zone,
         /// or a parameter template with an unknown placeholder.
         public static let invalidSchedule = Code(.invalidSchedule)
+        /// A worker registered with an id a live worker holds (another host or process whose heartbeat is within
+        /// its lease): two workers sharing an id would fail each other's executions as orphans.
+        public static let workerIdInUse = Code(.workerIdInUse)
 
         /// The code's name, for logs.
         public var description: String { base.rawValue }

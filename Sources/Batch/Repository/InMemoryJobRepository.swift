@@ -214,6 +214,17 @@ extension BatchError {
                 + "read it again and retry")
     }
 
+    /// The refusal to register a worker under an id a live worker holds.
+    public static func workerIdInUse(
+        _ id: String, host: String, pid: Int, heartbeatAge: Double, lease: Double
+    ) -> BatchError {
+        BatchError(
+            .workerIdInUse,
+            "worker id '\(id)' is in use by a live worker on host \(host), pid \(pid) (its last heartbeat was "
+                + "\(Int(heartbeatAge.rounded())) s ago, its lease \(Int(lease.rounded())) s): give every worker its own "
+                + "--worker-id (the default is unique)")
+    }
+
     /// The refusal to abandon an execution that is not its instance's last: abandoning it would leave the instance
     /// restartable (the start rules look at the last execution).
     public static func notTheLastExecution(_ id: Int64, last: Int64) -> BatchError {

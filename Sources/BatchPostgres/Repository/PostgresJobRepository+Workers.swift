@@ -2,8 +2,8 @@ import Batch
 import Foundation
 
 extension PostgresJobRepository {
-    /// Registers a worker (or refreshes its row when the id is reused): host, process id, start time and a first
-    /// heartbeat, all by the database clock.
+    /// Registers a worker (or refreshes its row when the id is reused by the same process, or by any once the row's
+    /// holder missed its lease): host, process id, start time and a first heartbeat, all by the database clock.
     ///
     /// - Parameters:
     ///   - id: the worker's unique id (the `workerId` of the executions it runs).
@@ -12,19 +12,35 @@ extension PostgresJobRepository {
     ///   - capacity: how many jobs and partitions it runs at once (its `--concurrency`), when it has one.
     ///   - lease: how long it may go without a heartbeat before the sweeps find it lost (its `--lease`); nil leaves
     ///     that to each sweeper's own lease.
+    /// - Throws: ``BatchError/Code/workerIdInUse`` when another live process holds the id.
     public func registerWorker(
         id: String, host: String, pid: Int, capacity: Int? = nil, lease: Duration? = nil
     ) async throws {
         try await repositoryCall("register worker \(id)") {
-            try await select(
+            let registered = try await select(
                 """
-                INSERT INTO \(quoted).workers (id, host, pid, capacity, lease_seconds, started, heartbeat)
+                INSERT INTO \(quoted).workers AS w (id, host, pid, capacity, lease_seconds, started, heartbeat)
                 VALUES ($1, $2, $3, $4, $5, now(), now())
                 ON CONFLICT (id) DO UPDATE SET host = EXCLUDED.host, pid = EXCLUDED.pid, capacity = EXCLUDED.capacity,
                                                lease_seconds = EXCLUDED.lease_seconds, started = now(),
                                                heartbeat = now()
+                 WHERE (w.host = EXCLUDED.host AND w.pid = EXCLUDED.pid)
+                    OR w.heartbeat < now() - make_interval(
+                           secs => \(Self.leaseSeconds(of: "w", else: "coalesce(EXCLUDED.lease_seconds, 10)")))
+                RETURNING id
                 """,
                 [.text(id), .text(host), .int(pid), capacity.map { .int($0) }, lease.map { .double($0.timeInterval) }])
+            guard registered.isEmpty else { return }
+            let holder = try await select(
+                """
+                SELECT host, pid, extract(epoch FROM now() - heartbeat)::float8 AS age,
+                       \(Self.leaseSeconds(of: "workers", else: "10"))::float8 AS lease
+                  FROM \(quoted).workers WHERE id = $1
+                """, [.text(id)]
+            ).first
+            throw BatchError.workerIdInUse(
+                id, host: try holder?.decode("host") ?? "?", pid: try holder?.decode("pid") ?? 0,
+                heartbeatAge: try holder?.decode("age") ?? 0, lease: try holder?.decode("lease") ?? 10)
         }
     }
 

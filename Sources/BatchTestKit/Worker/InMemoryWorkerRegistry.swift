@@ -59,8 +59,17 @@ public final class InMemoryWorkerRegistry: WorkerRegistry {
     /// Records the worker.
     public func register(workerId: String, host: String, pid: Int, capacity: Int?, lease: Duration) async throws {
         try check()
-        state.withLock {
-            $0.workers[workerId] = Entry(
+        try state.withLock { state in
+            if let holder = state.workers[workerId], holder.host != host || holder.pid != pid {
+                let age = ContinuousClock.now - holder.heartbeat
+                let holderLease = holder.lease ?? lease
+                if age < holderLease {
+                    throw BatchError.workerIdInUse(
+                        workerId, host: holder.host, pid: holder.pid, heartbeatAge: age.timeInterval,
+                        lease: holderLease.timeInterval)
+                }
+            }
+            state.workers[workerId] = Entry(
                 host: host, pid: pid, heartbeat: .now, heartbeats: 0, capacity: capacity, lease: lease)
         }
         (repository as? InMemoryJobRepository)?.recordHeartbeat(workerId: workerId)

@@ -14,7 +14,8 @@ struct WorkerCommand: AsyncParsableCommand {
         discussion: """
             Run as many workers as you like, on any machines that reach the same broker and database: they compete \
             for commands. SIGTERM or SIGINT stops consuming, asks running jobs to stop, waits up to --grace for them \
-            to reach STOPPED (restartable), then exits 0.
+            to reach STOPPED (restartable), then exits 0; a job still running when the grace runs out is marked \
+            FAILED (restartable), and the worker exits 1.
             """)
 
     @OptionGroup var connection: ConnectionOptions
@@ -34,10 +35,15 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "Seconds to wait for running jobs to stop on shutdown.")
     var grace: Double = 30
 
-    @Option(parsing: .unconditional, help: "Seconds between heartbeats (default: a third of the lease, at most 3).")
+    @Option(
+        parsing: .unconditional,
+        help: "Seconds between heartbeats (default: a third of the lease, at most 3; at most half of --lease).")
     var heartbeat: Double?
 
-    @Option(help: "This worker's id (default: <host>-<pid>-<random>).")
+    @Option(
+        help:
+            "This worker's id, unique in the fleet (default: <host>-<pid>-<random>); a live worker's id is refused, a lost one's taken once its lease ran out."
+    )
     var workerId: String?
 
     @Flag(help: "Do not create or upgrade the schema at start-up.")

@@ -1,5 +1,6 @@
 import Batch
 import BatchRabbitMQ
+import Logging
 import Tracing
 
 /// One command as received, with the means to settle it: the worker acks it once accepted (a start once its
@@ -87,6 +88,30 @@ extension EventSink {
     /// Refuses: a sink that does not carry partitions (a worker given no partitions source sends none).
     public func sendPartitions(_ partitions: [Command]) async throws {
         throw BatchError(.invalidState, "this event sink does not carry remote partitions")
+    }
+}
+
+extension WorkerRegistry {
+    /// Registers, waiting while another live process holds the id, for at most `lease` and two seconds: a worker
+    /// restarted under a fixed `--worker-id` waits for its lost predecessor's lease to run out, while a second live
+    /// worker given the same id is refused.
+    /// - Throws: ``BatchError/Code/workerIdInUse`` when the id is still held after that; what `register` throws.
+    func registerWhenFree(
+        workerId: String, host: String, pid: Int, capacity: Int?, lease: Duration, logger: Logger
+    ) async throws {
+        let deadline = ContinuousClock.now + lease + .seconds(2)
+        var warned = false
+        while true {
+            do {
+                return try await register(workerId: workerId, host: host, pid: pid, capacity: capacity, lease: lease)
+            } catch let error as BatchError where error.code == .workerIdInUse && ContinuousClock.now < deadline {
+                if !warned {
+                    logger.warning("waiting for the worker id to be free", metadata: ["reason": "\(error.message)"])
+                    warned = true
+                }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
     }
 }
 

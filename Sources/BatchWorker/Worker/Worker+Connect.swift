@@ -27,10 +27,10 @@ extension Worker {
         try await messaging.declareTopology()
         let schedules = PostgresScheduleStore(repository: repository)
         try await SchedulerService.syncCodeSchedules(registry, into: schedules, logger: logger)
-        try await repository.register(
+        try await repository.registerWhenFree(
             workerId: configuration.workerId, host: ProcessInfo.processInfo.hostName,
             pid: Int(ProcessInfo.processInfo.processIdentifier), capacity: configuration.concurrency,
-            lease: configuration.lease)
+            lease: configuration.lease, logger: logger)
         let control = try await AMQPCommandSource.control(messaging, workerId: configuration.workerId)
         let stepEvents = try await messaging.events(matching: "step.#")
         let partitions = try await AMQPCommandSource.partitions(messaging, prefetch: configuration.concurrency)

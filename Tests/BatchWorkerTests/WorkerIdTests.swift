@@ -1,0 +1,36 @@
+import Batch
+import BatchTestKit
+import Testing
+
+@testable import BatchWorker
+
+/// Two live workers never share an id (each would fail the other's executions as orphans); a worker restarted
+/// under a fixed id takes it over once its lost predecessor's lease ran out.
+@Suite("Worker ids")
+struct WorkerIdTests {
+    @Test("a restarted worker waits for its lost predecessor's lease, then takes the id")
+    func takesALostWorkersIdOnceItsLeaseRanOut() async throws {
+        let registry = InMemoryWorkerRegistry()
+        try await registry.register(workerId: "w", host: "h1", pid: 1, capacity: 1, lease: .milliseconds(300))
+        let start = ContinuousClock.now
+        try await registry.registerWhenFree(
+            workerId: "w", host: "h2", pid: 2, capacity: 1, lease: .seconds(5), logger: quietLogger)
+        #expect(ContinuousClock.now - start >= .milliseconds(250), "it waited for the lease")
+        #expect(registry.workers["w"]?.host == "h2")
+    }
+
+    @Test("a second live worker with the same id is refused, saying who holds it")
+    func aLiveWorkersIdIsRefused() async throws {
+        let registry = InMemoryWorkerRegistry()
+        try await registry.register(workerId: "w", host: "h1", pid: 1, capacity: 1, lease: .seconds(60))
+        let error = await #expect(throws: BatchError.self) {
+            try await registry.registerWhenFree(
+                workerId: "w", host: "h2", pid: 2, capacity: 1, lease: .milliseconds(100), logger: quietLogger)
+        }
+        #expect(error?.code == .workerIdInUse)
+        #expect(error?.message.contains("host h1, pid 1") == true, "\(String(describing: error))")
+        #expect(registry.workers["w"]?.host == "h1", "the live worker keeps its id")
+        // The same process registering again (after its row was removed, say) is not refused.
+        try await registry.register(workerId: "w", host: "h1", pid: 1, capacity: 1, lease: .seconds(60))
+    }
+}
