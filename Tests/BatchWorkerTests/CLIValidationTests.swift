@@ -82,6 +82,15 @@ struct CLIValidationTests {
         #expect(output.contains(usage), "\(output)")
     }
 
+    @Test("a stop by name does not wait out the pool's reconnect policy when the database is away")
+    func stopByNameLooksUpQuickly() async throws {
+        let start = ContinuousClock.now
+        let (status, output) = try await OfflineCLI.run(["stop", "count", "--timeout", "1"])
+        #expect(status != 0, "\(output)")
+        // The old lookup tried the database eight times, backing off over ten seconds, before sending anything.
+        #expect(ContinuousClock.now - start < .seconds(6), "\(output)")
+    }
+
     @Test("the CLI reads BATCH_DATABASE_POOL_SIZE, as the library does, and refuses a bad one before connecting")
     func poolSizeFromEnvironment() async throws {
         for value in ["0", "many"] {

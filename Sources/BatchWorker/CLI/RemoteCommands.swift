@@ -168,12 +168,23 @@ extension TargetOptions {
     /// The id of the job's running execution (its most recent instance's last one, if STARTING, STARTED or
     /// STOPPING), read from the database; nil when nothing runs or the database cannot say (the command then goes
     /// by name, and the worker decides).
+    ///
+    /// A quick look: one connection attempt of at most two seconds, the whole lookup at most three. A stop must not
+    /// wait for the pool's reconnect policy on a database that is away.
     func runningExecutionId(of job: String, _ logger: Logger) async -> Int64? {
-        guard let registry = try? SwiftBatch.registry else { return nil }
-        let last = try? await connection.withRepository(logger) { repository in
-            try await JobOperator(registry: registry, repository: repository).lastExecution(of: .name(job))
+        guard let registry = try? SwiftBatch.registry, var configuration = try? connection.postgresConfiguration()
+        else { return nil }
+        configuration.reconnect.maxAttempts = 1
+        configuration.connectTimeout = .seconds(2)
+        configuration.pool.size = 1
+        let lookup = configuration
+        let last = await Deadline.run(until: .now + .seconds(3)) { () -> JobExecution? in
+            guard let repository = try? PostgresJobRepository(configuration: lookup, logger: logger) else { return nil }
+            let last = try? await JobOperator(registry: registry, repository: repository).lastExecution(of: .name(job))
+            await repository.shutdown()
+            return last
         }
-        guard let last, last.status.isRunning else { return nil }
+        guard let last = last ?? nil, last.status.isRunning else { return nil }
         return last.id
     }
 }
