@@ -266,6 +266,26 @@ struct WorkerEndToEndTests {
         }
     }
 
+    @Test("`run`: a second SIGINT ends a job that does not reach its stop at once (exit 130), its execution FAILED")
+    func runSecondInterrupt() async throws {
+        try await EndToEnd.with { world in
+            // One chunk of 1,000 items at 300 ms each: the first stop is seen only when it ends, in five minutes.
+            let run = try WorkerProcess(
+                executable: EndToEnd.executable,
+                arguments: ["run", "count", "--params", #"{"items":1000,"chunkSize":1000,"delayMs":300}"#],
+                environment: world.environment, log: "\(world.directory)/run-twice.log")
+            try await run.waitForLog("job STARTED", timeout: .seconds(30))
+            kill(run.pid, SIGINT)
+            try await run.waitForLog("job STOPPING", timeout: .seconds(30))
+            #expect(run.isRunning, "the first signal only asks the job to stop")
+            kill(run.pid, SIGINT)
+            #expect(try await run.waitForExit(timeout: .seconds(20)) == 130, "\(run.output)")
+            let execution = try #require(try await world.repository.jobExecutions(jobName: "count", limit: 1).first)
+            #expect(execution.status == .failed, "restartable, not left STOPPING")
+            #expect(execution.exitMessage.contains("interrupted"), "\(execution.exitMessage)")
+        }
+    }
+
     @Test("`run` of a job that ends before the first heartbeat does exits 0 with no warning")
     func runShortJobQuietly() async throws {
         try await EndToEnd.with { world in

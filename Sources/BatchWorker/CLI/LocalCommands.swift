@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
+import UnixSignals
 
 struct ExecutionsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -144,13 +145,28 @@ struct RunCommand: AsyncParsableCommand {
                     successTerminationBehavior: .ignore, serviceName: "heartbeat"))
         }
         let (target, isRestart, json) = (job, restart, params)
-        let run = RunJobService(jobOperator: jobOperator) {
-            isRestart
-                ? try await jobOperator.restartAsync(CLIValidation.target(target))
-                : try await jobOperator.startAsync(target, parameters: JobParameters(json: json))
-        }
+        let run = RunJobService(
+            jobOperator: jobOperator,
+            start: {
+                isRestart
+                    ? try await jobOperator.restartAsync(CLIValidation.target(target))
+                    : try await jobOperator.startAsync(target, parameters: JobParameters(json: json))
+            },
+            interrupted: {
+                // A second signal: the job did not reach a point where it stops. Its execution is marked FAILED
+                // (restartable) if the database answers within a second, else the lost-worker sweep does it.
+                if let postgres, let workerId {
+                    _ = await Deadline.run(until: .now + .seconds(1)) {
+                        try? await postgres.failRunningExecutions(
+                            workerId: workerId,
+                            message: "interrupted: a second signal ended `run` before the job stopped")
+                    }
+                }
+                logger.warning("interrupted before the job stopped; its execution is FAILED and can be restarted")
+            })
         services.append(.init(service: run, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "job"))
-        // SIGINT or SIGTERM asks the job to stop at its next chunk boundary: it ends STOPPED, restartable.
+        // SIGINT or SIGTERM asks the job to stop at its next chunk boundary: it ends STOPPED, restartable. A second
+        // one ends the process at once (exit 130), the execution FAILED.
         let detail: JobExecutionDetail
         do {
             try await ServiceGroup(
@@ -175,12 +191,21 @@ struct RunCommand: AsyncParsableCommand {
 final class RunJobService: Service {
     private let jobOperator: JobOperator
     private let start: @Sendable () async throws -> Int64
+    private let interrupted: @Sendable () async -> Void
     private let result = Mutex<Result<JobExecution, any Error>?>(nil)
     private let stopRequested = ShutdownFlag()
 
-    init(jobOperator: JobOperator, start: @escaping @Sendable () async throws -> Int64) {
+    /// - Parameters:
+    ///   - start: starts (or restarts) the execution and returns its id.
+    ///   - interrupted: what a second SIGINT or SIGTERM does before the process exits with 130 (a job that does not
+    ///     stop, a tasklet that never looks, must not leave Ctrl-C powerless).
+    init(
+        jobOperator: JobOperator, start: @escaping @Sendable () async throws -> Int64,
+        interrupted: @escaping @Sendable () async -> Void = {}
+    ) {
         self.jobOperator = jobOperator
         self.start = start
+        self.interrupted = interrupted
     }
 
     /// The ended execution, or what starting it threw.
@@ -207,10 +232,16 @@ final class RunJobService: Service {
                 outcome = .failure(error)
             }
             result.withLock { $0 = outcome }
-        } onGracefulShutdown: {
+        } onGracefulShutdown: { [interrupted] in
             stopRequested.request()
             Task {
                 for id in jobOperator.runningExecutionIds { _ = try? await jobOperator.stop(.executionId(id)) }
+            }
+            Task {
+                for await _ in await UnixSignalsSequence(trapping: .sigint, .sigterm) {
+                    await interrupted()
+                    exit(130)
+                }
             }
         }
     }
