@@ -62,6 +62,29 @@ struct PartitionStepTests {
         #expect(totals.steps["sum"]?.read == 1_000)
     }
 
+    @Test("partitions updating the job context at once lose none of their changes")
+    func concurrentJobContextUpdates() async throws {
+        let job = Job("shared") {
+            PartitionStep(
+                "p", partitions: 8, maxConcurrency: 8,
+                partitioner: { n, _ in
+                    Dictionary(uniqueKeysWithValues: (0..<n).map { ("part\($0)", ExecutionContext()) })
+                },
+                step: Step("work") { context in
+                    let key = context.stepName
+                    for _ in 0..<200 {
+                        context.updateJobContext { $0[key] = .int(Int64(($0.int(key) ?? 0) + 1)) }
+                        await Task.yield()
+                    }
+                })
+        }
+        let jobOperator = try makeOperator(job)
+        let execution = try await jobOperator.start("shared")
+        #expect(execution.status == .completed)
+        let counts = (0..<8).map { execution.context.int("p:part\($0)") }
+        #expect(counts == Array(repeating: Int?(200), count: 8), "\(execution.context)")
+    }
+
     @Test("partitions run concurrently, at most maxConcurrency at once")
     func boundedConcurrency() async throws {
         let active = Recorder<Int>()

@@ -61,9 +61,19 @@ public final class StepContext: Sendable {
     }
 
     /// The job's execution context, shared by the steps of this execution and carried over to a restart.
+    ///
+    /// `jobContext[key] = value` reads the whole context, then writes it back: partitions running at once should
+    /// change it through ``updateJobContext(_:)`` instead, or one's change may be lost. A remote partition's
+    /// changes stay on its worker: only the manager's process stores the job context.
     public var jobContext: ExecutionContext {
         get { contexts.withLock { $0.job }.value }
         set { contexts.withLock { $0.job }.value = newValue }
+    }
+
+    /// Changes the job's execution context in one step, so that partitions running at once, each changing its own
+    /// keys, lose none of their changes.
+    public func updateJobContext(_ body: (inout ExecutionContext) -> Void) {
+        contexts.withLock { $0.job }.update(body)
     }
 
     /// The job parameters decoded as `type` (the job's typed parameters, see ``Job/init(_:parameters:steps:)``).
@@ -108,5 +118,8 @@ final class JobContextBox: Sendable {
     var value: ExecutionContext {
         get { storage.withLock { $0 } }
         set { storage.withLock { $0 = newValue } }
+    }
+    func update(_ body: (inout ExecutionContext) -> Void) {
+        storage.withLock { body(&$0) }
     }
 }
