@@ -188,14 +188,25 @@ public enum PostgresMigrations {
         var applied: [Int] = []
         for migration in all(quotedSchema: quoted).sorted(by: { $0.version < $1.version })
         where !done.contains(migration.version) {
-            try await connection.withTransaction { connection in
+            let ran = try await connection.withTransaction { connection -> Bool in
+                // The session's lock is gone if the connection was re-established since it was taken (a server
+                // restart between two migrations), and another migrator may have gone on: each migration takes the
+                // lock again for its transaction, on the connection in use, and checks under it that it is due.
+                try await connection.query(
+                    "SELECT pg_advisory_xact_lock($1::int4, hashtext($2))", [.int(advisoryLockKey), .text(schema)])
+                let due = try await connection.query(
+                    "SELECT 1 FROM \(quoted).schema_migrations WHERE version = $1", [.int(migration.version)]
+                ).isEmpty
+                guard due else { return false }
                 for statement in migration.statements {
                     try await connection.query(statement)
                 }
                 try await connection.query(
                     "INSERT INTO \(quoted).schema_migrations (version, name) VALUES ($1, $2)",
                     [.int(migration.version), .text(migration.name)])
+                return true
             }
+            guard ran else { continue }
             logger.info(
                 "applied migration",
                 metadata: [
