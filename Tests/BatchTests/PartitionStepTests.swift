@@ -67,9 +67,7 @@ struct PartitionStepTests {
         let job = Job("shared") {
             PartitionStep(
                 "p", partitions: 8, maxConcurrency: 8,
-                partitioner: { n, _ in
-                    Dictionary(uniqueKeysWithValues: (0..<n).map { ("part\($0)", ExecutionContext()) })
-                },
+                partitioner: NumberedPartitioner(),
                 step: Step("work") { context in
                     let key = context.stepName
                     for _ in 0..<200 {
@@ -92,9 +90,7 @@ struct PartitionStepTests {
         let job = Job("parallel") {
             PartitionStep(
                 "p", partitions: 6, maxConcurrency: 2,
-                partitioner: { n, _ in
-                    Dictionary(uniqueKeysWithValues: (0..<n).map { ("part\($0)", ExecutionContext()) })
-                },
+                partitioner: NumberedPartitioner(),
                 step: Step("work") { _ in
                     active.append(counter.enter())
                     try await Task.sleep(for: .milliseconds(30))

@@ -13,6 +13,13 @@ struct HundredsPartitioner: Partitioner {
     }
 }
 
+/// `part0`, `part1`, … with empty contexts: partitions whose work is the inner step's alone.
+struct NumberedPartitioner: Partitioner {
+    func partition(gridSize: Int, context: StepContext) async throws -> [String: ExecutionContext] {
+        Dictionary(uniqueKeysWithValues: (0..<gridSize).map { ("part\($0)", ExecutionContext()) })
+    }
+}
+
 /// The partitioned step `sum` of the "sums" jobs: `partitions` partitions of ``HundredsPartitioner``, each a chunk
 /// step `sum-range` in chunks of 25 over its hundred numbers, through `processor` when given, into `writer`.
 func sumsStep(

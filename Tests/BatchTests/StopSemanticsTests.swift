@@ -110,9 +110,7 @@ struct StopSemanticsTests {
         let job = Job("queued") {
             PartitionStep(
                 "p", partitions: 6, maxConcurrency: 1,
-                partitioner: { n, _ in
-                    Dictionary(uniqueKeysWithValues: (0..<n).map { ("part\($0)", ExecutionContext()) })
-                },
+                partitioner: NumberedPartitioner(),
                 step: Step("work") { context in
                     started.append(context.stepName)
                     try await Task.sleep(for: .milliseconds(100))

@@ -270,10 +270,8 @@ struct WorkerEndToEndTests {
     func runSecondInterrupt() async throws {
         try await EndToEnd.with { world in
             // One chunk of 1,000 items at 300 ms each: the first stop is seen only when it ends, in five minutes.
-            let run = try WorkerProcess(
-                executable: EndToEnd.executable,
-                arguments: ["run", "count", "--params", #"{"items":1000,"chunkSize":1000,"delayMs":300}"#],
-                environment: world.environment, log: "\(world.directory)/run-twice.log")
+            let run = try world.sandbox.launch(
+                ["run", "count", "--params", #"{"items":1000,"chunkSize":1000,"delayMs":300}"#], log: "run-twice.log")
             try await run.waitForLog("job STARTED", timeout: .seconds(30))
             kill(run.pid, SIGINT)
             try await run.waitForLog("job STOPPING", timeout: .seconds(30))
