@@ -30,10 +30,13 @@ struct WorkerPartitionUnitTests {
     func waitingManagerHoldsNoSlot() async throws {
         let ran = Recorder<String>()
         let harness = try WorkerHarness(jobs: [Self.job(ran)], concurrency: 1, takesPartitions: true)
-        let starts = (1...3).map { harness.commands.enqueue(.start("spread", parameters: ["n": .int(Int64($0))])) }
-        for start in starts {
-            try await eventually("accepted", timeout: .seconds(10)) { start.settlement == .acked }
-            let id = try WorkerHarness.accepted(start)
+        for n in 1...3 { harness.commands.enqueue(.start("spread", parameters: ["n": .int(Int64(n))])) }
+        // A start that found the last slot taken by a partition goes back to the queue and comes again: follow the
+        // executions, not the first deliveries.
+        try await eventually("three accepted", timeout: .seconds(20)) {
+            try await harness.repository.jobExecutions(jobName: "spread", limit: 10).count == 3
+        }
+        for id in try await harness.repository.jobExecutions(jobName: "spread", limit: 10).map(\.id).sorted() {
             do {
                 try await eventually("job \(id) completes", timeout: .seconds(20)) {
                     try await harness.execution(id)?.status == .completed
@@ -58,8 +61,45 @@ struct WorkerPartitionUnitTests {
             #expect(partitions.allSatisfy { $0.workerId == "unit-worker" && $0.attempt == 1 })
         }
         #expect(ran.all.count == 12, "every partition ran once: \(ran.all)")
-        #expect(harness.partitions.deliveries.allSatisfy { $0.settlement == .acked }, "each partition message acked")
+        // Each partition message acked once; a copy that found no slot was handed back before it came again.
+        let settlements = harness.partitions.deliveries.map(\.settlement)
+        #expect(settlements.filter { $0 == .acked }.count == 12, "\(settlements)")
+        #expect(settlements.allSatisfy { $0 == .acked || $0 == .requeued }, "\(settlements)")
         #expect(harness.events.events.contains { $0.routingKey == "step.spread.COMPLETED" }, "step events published")
+        _ = try await harness.shutDown().get()
+    }
+
+    @Test("a start that finds the last slot taken by a partition waits in the queue, and runs once a slot frees")
+    func aStartWithoutASlotWaitsInTheQueue() async throws {
+        let gate = Gate()
+        let held = Job("held") {
+            PartitionStep(
+                "parts", partitions: 1, partitioner: { _, _ in ["p1": ExecutionContext()] },
+                step: Step("part") { _ in await gate.wait() }
+            ).remote()
+        }
+        let harness = try WorkerHarness(jobs: [held, UnitJobs.hello], concurrency: 1, takesPartitions: true)
+        // The manager gives its slot up while it waits; its partition takes it, while the command loop waits for
+        // its next command, having seen the slot free.
+        let manager = harness.commands.enqueue(.start("held", parameters: [:]))
+        try await eventually("the partition runs", timeout: .seconds(10)) {
+            harness.partitions.deliveries.first?.settlement == .acked
+        }
+        let start = harness.commands.enqueue(.start("hello", parameters: [:]))
+        // Taken while the loop waited for it (then handed back), or left in the queue by a loop that paused first.
+        try await eventually("a full worker pauses its commands", timeout: .seconds(10)) { harness.commands.isPaused }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(start.settlement == nil || start.settlement == .requeued, "\(String(describing: start.settlement))")
+        #expect(
+            try await harness.repository.jobExecutions(jobName: "hello", limit: 1).isEmpty, "not run over the limit")
+        gate.open()
+        try await eventually("the start runs once the partition ended", timeout: .seconds(10)) {
+            try await harness.repository.jobExecutions(jobName: "hello", limit: 1).first?.status == .completed
+        }
+        let managerId = try WorkerHarness.accepted(manager)
+        try await eventually("the manager completes", timeout: .seconds(10)) {
+            try await harness.execution(managerId)?.status == .completed
+        }
         _ = try await harness.shutDown().get()
     }
 

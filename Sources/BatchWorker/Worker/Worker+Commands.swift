@@ -19,8 +19,9 @@ extension Worker {
             let action = try? parsed.get().action
             if action == .start {
                 if launches.count >= Self.launchLanes { await launches.removeFirst().value }
-                // Unsettled, the delivery goes back to the queue when the consumer closes.
-                guard await capacity.reserveFreeSlot(unless: shuttingDown) else { break }
+                guard await reserveSlot(for: delivery, pausing: commands, unless: shuttingDown) else {
+                    if shuttingDown.isRequested { break } else { continue }
+                }
                 launches.append(
                     Task {
                         await self.handle(delivery, parsed: parsed)
@@ -30,7 +31,9 @@ extension Worker {
                 for launch in launches { await launch.value }
                 launches.removeAll()
                 if action == .restart {
-                    guard await capacity.reserveFreeSlot(unless: shuttingDown) else { break }
+                    guard await reserveSlot(for: delivery, pausing: commands, unless: shuttingDown) else {
+                        if shuttingDown.isRequested { break } else { continue }
+                    }
                     await handle(delivery, parsed: parsed)
                     capacity.unreserve()
                 } else {
@@ -73,6 +76,22 @@ extension Worker {
         if stop.isRequested { return false }
         try? await source.resume()
         return true
+    }
+
+    /// Holds a slot for the delivery in hand. When none frees within ``pauseGrace`` (the other loop took the last
+    /// one, or the worker filled up while this loop waited for a delivery), the delivery goes back to the queue, for
+    /// another worker, and `source` pauses until a slot frees: a full worker holds no command it cannot start.
+    /// - Returns: whether a slot is held; if not, the caller takes the next delivery (or ends, at shutdown).
+    func reserveSlot(
+        for delivery: any CommandDelivery, pausing source: any CommandSource, unless stop: ShutdownFlag
+    ) async -> Bool {
+        if capacity.tryReserve() { return true }
+        if !stop.isRequested, await capacity.waitForFreeSlot(atMost: Self.pauseGrace), capacity.tryReserve() {
+            return true
+        }
+        try? await delivery.requeue()
+        _ = await waitWhileFull(pausing: source, unless: stop)
+        return false
     }
 
     /// How many starts a worker launches at once (each one database round trip, then its ack).

@@ -64,9 +64,10 @@ extension Worker {
 
     private func partitionLoop(_ source: any CommandSource) async {
         while let delivery = await nextDelivery(from: source, unless: partitionsShuttingDown, consumer: "partition") {
-            // The claim counts the partition as running; the slot is held until then. Unsettled, the delivery goes
-            // back to the queue when the consumer closes.
-            guard await capacity.reserveFreeSlot(unless: partitionsShuttingDown) else { return }
+            // The claim counts the partition as running; the slot is held until then.
+            guard await reserveSlot(for: delivery, pausing: source, unless: partitionsShuttingDown) else {
+                if partitionsShuttingDown.isRequested { return } else { continue }
+            }
             await handlePartition(delivery)
             capacity.unreserve()
             guard await waitWhileFull(pausing: source, unless: partitionsShuttingDown) else { return }

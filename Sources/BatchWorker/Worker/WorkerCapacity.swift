@@ -121,23 +121,19 @@ final class WorkerCapacity: Sendable {
         }
     }
 
-    /// Holds a free slot for work being taken (a start or restart being launched, a partition being claimed) until
-    /// ``unreserve()``, waiting while every slot is taken: the command and partition loops each take a delivery once
-    /// they saw a free slot, and both may see the same one. Returns `false`, holding nothing, once `stop` is requested.
-    func reserveFreeSlot(unless stop: ShutdownFlag) async -> Bool {
-        while !stop.isRequested {
-            let reserved = state.withLock { state -> Bool in
-                guard state.taken < limit else { return false }
-                state.reserved += 1
-                return true
-            }
-            if reserved { return true }
-            await waitForFreeSlot(atMost: .seconds(1))  // a stop requested just before the wait began is seen too
+    /// Holds a free slot, if there is one, for work being taken (a start or restart being launched, a partition being
+    /// claimed) until ``unreserve()``: the command and partition loops each take a delivery once they saw a free
+    /// slot, and both may have seen the same one.
+    /// - Returns: whether a slot was free (and is now held).
+    func tryReserve() -> Bool {
+        state.withLock { state in
+            guard state.taken < limit else { return false }
+            state.reserved += 1
+            return true
         }
-        return false
     }
 
-    /// Gives back a slot ``reserveFreeSlot(unless:)`` held (the start is settled: counted as running by ``add(_:)``, or refused),
+    /// Gives back a slot ``tryReserve()`` held (the start is settled: counted as running by ``add(_:)``, or refused),
     /// waking a waiter when that frees one.
     func unreserve() {
         let waiters = state.withLock { state -> [ShutdownFlag] in
