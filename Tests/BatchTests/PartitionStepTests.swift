@@ -62,6 +62,29 @@ struct PartitionStepTests {
         #expect(totals.steps["sum"]?.read == 1_000)
     }
 
+    /// Fails the partitioned step `sum` once, after all its partitions completed.
+    struct FailingAfterStep: StepListener {
+        let once: FailOnce
+        func afterStep(_ execution: StepExecution) async throws {
+            if execution.stepName == "sum", once.shouldFail("sum") { throw Boom() }
+        }
+    }
+
+    @Test("instance totals: a restart that reuses every partition adds nothing to the partitioned step's work")
+    func totalsWhenEveryPartitionIsReused() async throws {
+        let job = Self.job(failOnce: FailOnce(), failing: nil, ran: Recorder()).listener(
+            FailingAfterStep(once: FailOnce()))
+        let jobOperator = try makeOperator(job)
+        let failed = try await jobOperator.start("sums")
+        #expect(failed.status == .failed)
+        let restarted = try await jobOperator.restart(.executionId(failed.id))
+        #expect(restarted.status == .completed)
+        let rerun = try await jobOperator.execution(restarted.id).steps.map(\.stepName)
+        #expect(rerun == ["sum"], "every partition reused: \(rerun)")
+        let totals = try await jobOperator.instanceTotals(instanceId: restarted.instanceId)
+        #expect(totals.counters.read == 1_000, "each partition counted once, in the execution that ran it")
+    }
+
     @Test("partitions updating the job context at once lose none of their changes")
     func concurrentJobContextUpdates() async throws {
         let job = Job("shared") {

@@ -46,7 +46,9 @@ public struct InstanceTotals: Sendable, Hashable, Codable {
         }
         var work: [String: StepCounters] = [:]
         for step in steps where !step.stepName.contains(":") {
-            work[step.stepName] = partitions[step.stepName] ?? step.counters
+            // A partitioned step whose partitions all ran earlier (every one reused) did none of its work itself.
+            let isPartitioned = step.context[PartitionStep.partitionsKey] != nil
+            work[step.stepName] = partitions[step.stepName] ?? (isPartitioned ? StepCounters() : step.counters)
         }
         return work
     }

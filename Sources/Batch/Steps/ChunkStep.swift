@@ -292,9 +292,14 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
                 }
                 throw error
             }
-            // After the commit: an error here fails the step, but nothing rolled back.
-            for listener in chunkListeners.reversed() {
-                try await callListener(listener, "afterChunk") { try await $0.afterChunk(scope.context) }
+            // After the commit: an error here fails the step (and ends the chunk's span), but nothing rolled back.
+            do {
+                for listener in chunkListeners.reversed() {
+                    try await callListener(listener, "afterChunk") { try await $0.afterChunk(scope.context) }
+                }
+            } catch {
+                observation.chunkFailed(observed, error)
+                throw error
             }
             if observation.chunkEnded(observed, committed: chunk.read > 0 || !chunk.skipped.isEmpty, read: chunk.read) {
                 observation.reportProgress(scope.execution.counters, reader: reader as? any ProgressReportingReader)

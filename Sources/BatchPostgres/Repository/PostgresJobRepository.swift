@@ -103,6 +103,8 @@ public final class PostgresJobRepository: JobRepository {
         try await repositoryCall("abandon job execution \(execution.id)") {
             try await pool.withConnection { connection in
                 try await connection.withTransaction { connection in
+                    // Whatever the database's or role's default: each statement needs a snapshot of its own.
+                    try await connection.query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
                     try await connection.query(
                         "UPDATE \(quoted).job_instances SET job_name = job_name WHERE id = $1",
                         [.int(execution.instanceId)], prepared: true)

@@ -59,6 +59,27 @@ struct EngineTracingTests {
         #expect(spans.filter { $0.operationName == BatchSpan.chunk }.count == 20)
     }
 
+    /// Fails every `afterChunk`.
+    struct FailingAfterChunk: ChunkListener {
+        func afterChunk(_ context: StepContext) async throws { throw Boom(description: "after chunk") }
+    }
+
+    @Test("an afterChunk error ends the committed chunk's span with the error")
+    func afterChunkErrorEndsTheSpan() async throws {
+        let tracer = InMemoryTracer()
+        let job = Job("listened") {
+            ChunkStep(
+                "chunks", chunkSize: 2, reader: { _ in ArrayItemReader([1, 2, 3]) },
+                writer: { _ in ClosureItemWriter<Int> { _ in } })
+        }.listener(FailingAfterChunk())
+        let jobOperator = try ObservabilityJobs.makeOperator(job, BatchObservability(tracer: tracer))
+        #expect(try await jobOperator.start("listened").status == .failed)
+        let chunk = try #require(tracer.finishedSpans.first { $0.operationName == BatchSpan.chunk })
+        #expect(chunk.status?.code == .error)
+        let recorded = try #require(chunk.errors.first)
+        #expect("\(recorded.error)".contains("after chunk"))
+    }
+
     @Test("errors are recorded on the chunk, the partition, the step and the job")
     func errorsRecorded() async throws {
         let tracer = InMemoryTracer()
