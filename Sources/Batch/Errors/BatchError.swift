@@ -61,7 +61,7 @@ public struct BatchError: Error, Sendable, CustomStringConvertible {
         public static let repositoryFailure = Code(.repositoryFailure)
         /// A record is in a state the operation does not allow.
         public static let invalidState = Code(.invalidState)
-        /// Only a STOPPED, FAILED or UNKNOWN execution can be abandoned.
+        /// Only a STOPPED, FAILED or UNKNOWN execution, the last of its instance, can be abandoned.
         public static let cannotAbandon = Code(.cannotAbandon)
         /// A chunk step skipped as many items as its skip policy allows, and met one more bad item.
         public static let skipLimitExceeded = Code(.skipLimitExceeded)

@@ -1,5 +1,11 @@
 /// Which errors a chunk step skips (the item is left out, counted and recorded) and how many it may skip in one
 /// step execution before it fails.
+///
+/// Whatever the policy says, a stop (``BatchError/Code/stopped``), a cancellation, a reached skip limit and a
+/// record changed meanwhile (``BatchError/Code/optimisticLock``) end the step; and a resource's failure rather than
+/// an item's — ``BatchError/Code/fileFailure``, ``BatchError/Code/checksumMismatch``,
+/// ``BatchError/Code/repositoryFailure`` (which includes a constraint the database checks only at commit) — is
+/// never skipped.
 public struct SkipPolicy: Sendable {
     /// The most items skipped in one step execution (read, process and write skips together); one more fails
     /// the step with ``BatchError/Code/skipLimitExceeded``.
@@ -10,7 +16,7 @@ public struct SkipPolicy: Sendable {
     /// Creates a policy.
     /// - Parameters:
     ///   - limit: the most skips per step execution.
-    ///   - isSkippable: which errors may be skipped; all by default.
+    ///   - isSkippable: which errors may be skipped; all by default (but those above).
     public init(limit: Int, when isSkippable: @escaping @Sendable (any Error) -> Bool = { _ in true }) {
         self.limit = limit
         self.isSkippable = isSkippable
@@ -18,6 +24,9 @@ public struct SkipPolicy: Sendable {
 }
 
 /// Which errors a chunk step retries (processing an item, writing a chunk), how often, and how long it waits.
+///
+/// Whatever the policy says, a stop, a cancellation, a reached skip limit and a record changed meanwhile are never
+/// retried.
 public struct RetryPolicy: Sendable {
     /// The most retries of one operation (so `limit + 1` attempts in all).
     public var limit: Int

@@ -137,7 +137,8 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
     /// Returns this step skipping bad items: an error that `policy` calls skippable, while reading, processing or
     /// writing an item, leaves the item out (counted as a read, process or write skip and recorded) instead of
     /// failing the step — up to the policy's limit. A skippable write error rolls the chunk back and writes its
-    /// items one by one (each after a savepoint) to find the bad one: the good items are written once.
+    /// items one by one (each after a savepoint) to find the bad one: the good items are written once. A stop and
+    /// a resource's failure are never skipped (see ``SkipPolicy``).
     public func skip(_ policy: SkipPolicy) -> Self {
         var copy = self
         copy.faultTolerance.skip = policy
@@ -145,7 +146,8 @@ public struct ChunkStep<Reader: ItemReader, Writer: ItemWriter>: JobStep {
     }
 
     /// Returns this step retrying passing failures: an error `policy` calls retryable, while processing an item or
-    /// writing a chunk, is retried up to the policy's limit with backoff (a chunk write in a new transaction).
+    /// writing a chunk, is retried up to the policy's limit with backoff (a chunk write in a new transaction). A
+    /// stop is never retried (see ``RetryPolicy``).
     public func retry(_ policy: RetryPolicy) -> Self {
         var copy = self
         copy.faultTolerance.retry = policy

@@ -71,7 +71,8 @@ public final class StepContext: Sendable {
     }
 
     /// Changes the job's execution context in one step, so that partitions running at once, each changing its own
-    /// keys, lose none of their changes.
+    /// keys, lose none of their changes. `body` runs under the context's lock: it must not read or change this
+    /// context itself (``jobContext`` or another call), which would wait for ever.
     public func updateJobContext(_ body: (inout ExecutionContext) -> Void) {
         contexts.withLock { $0.job }.update(body)
     }

@@ -145,36 +145,29 @@ struct RunCommand: AsyncParsableCommand {
                     successTerminationBehavior: .ignore, serviceName: "heartbeat"))
         }
         let (target, isRestart, json) = (job, restart, params)
-        let run = RunJobService(
-            jobOperator: jobOperator,
-            start: {
-                isRestart
-                    ? try await jobOperator.restartAsync(CLIValidation.target(target))
-                    : try await jobOperator.startAsync(target, parameters: JobParameters(json: json))
-            },
-            interrupted: {
-                // A second signal: the job did not reach a point where it stops. Its execution is marked FAILED
-                // (restartable) if the database answers within a second, else the lost-worker sweep does it.
-                if let postgres, let workerId {
-                    _ = await Deadline.run(until: .now + .seconds(1)) {
-                        try? await postgres.failRunningExecutions(
-                            workerId: workerId,
-                            message: "interrupted: a second signal ended `run` before the job stopped")
-                    }
-                }
-                logger.warning("interrupted before the job stopped; its execution is FAILED and can be restarted")
-            })
+        let run = RunJobService(jobOperator: jobOperator) {
+            isRestart
+                ? try await jobOperator.restartAsync(CLIValidation.target(target))
+                : try await jobOperator.startAsync(target, parameters: JobParameters(json: json))
+        }
         services.append(.init(service: run, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "job"))
         // SIGINT or SIGTERM asks the job to stop at its next chunk boundary: it ends STOPPED, restartable. A second
         // one ends the process at once (exit 130), the execution FAILED.
+        let interrupts = Task {
+            await Self.exitOnSecondSignal {
+                await Self.failInterrupted(postgres.flatMap { postgres in workerId.map { (postgres, $0) } }, logger)
+            }
+        }
         let detail: JobExecutionDetail
         do {
             try await ServiceGroup(
                 configuration: ServiceGroupConfiguration(
                     services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             ).run()
+            interrupts.cancel()
             detail = try await jobOperator.execution(try run.outcome.id)
         } catch {
+            interrupts.cancel()
             await jobOperator.closeResources()
             await postgres?.shutdown()
             throw error
@@ -186,26 +179,53 @@ struct RunCommand: AsyncParsableCommand {
     }
 }
 
+extension RunCommand {
+    /// Waits for SIGINT or SIGTERM (trapped from the start, beside the service group's first-signal handling): at
+    /// the second, runs `interrupted` and exits 130. A job that does not reach its stop (a long chunk, a tasklet that
+    /// never looks) must not leave Ctrl-C powerless.
+    static func exitOnSecondSignal(_ interrupted: @Sendable () async -> Void) async {
+        var seen = 0
+        for await _ in await UnixSignalsSequence(trapping: .sigint, .sigterm) {
+            seen += 1
+            guard seen >= 2, !Task.isCancelled else { continue }
+            await interrupted()
+            Foundation.exit(130)
+        }
+    }
+
+    /// Marks the executions `run` holds FAILED (restartable) if the database answers within a second, and says what
+    /// became of them.
+    static func failInterrupted(_ repository: (PostgresJobRepository, workerId: String)?, _ logger: Logger) async {
+        guard let (postgres, workerId) = repository else {
+            logger.warning("interrupted before the job stopped; nothing was stored (--in-memory)")
+            return
+        }
+        let marked = await Deadline.run(until: .now + .seconds(1)) {
+            try? await postgres.failRunningExecutions(
+                workerId: workerId, message: "interrupted: a second signal ended `run` before the job stopped")
+        }
+        if let marked = marked ?? nil {
+            logger.warning(
+                "interrupted before the job stopped; marked FAILED, restartable",
+                metadata: ["executions": "\(marked.map(\.id))"])
+        } else {
+            logger.warning("interrupted before the job stopped; the lost-worker sweep will mark it FAILED")
+        }
+    }
+}
+
 /// Runs one job in this process and waits for it to end; a graceful shutdown (SIGINT, SIGTERM) asks it to stop at
 /// its next chunk boundary, so that it ends STOPPED and restartable.
 final class RunJobService: Service {
     private let jobOperator: JobOperator
     private let start: @Sendable () async throws -> Int64
-    private let interrupted: @Sendable () async -> Void
     private let result = Mutex<Result<JobExecution, any Error>?>(nil)
     private let stopRequested = ShutdownFlag()
 
-    /// - Parameters:
-    ///   - start: starts (or restarts) the execution and returns its id.
-    ///   - interrupted: what a second SIGINT or SIGTERM does before the process exits with 130 (a job that does not
-    ///     stop, a tasklet that never looks, must not leave Ctrl-C powerless).
-    init(
-        jobOperator: JobOperator, start: @escaping @Sendable () async throws -> Int64,
-        interrupted: @escaping @Sendable () async -> Void = {}
-    ) {
+    /// - Parameter start: starts (or restarts) the execution and returns its id.
+    init(jobOperator: JobOperator, start: @escaping @Sendable () async throws -> Int64) {
         self.jobOperator = jobOperator
         self.start = start
-        self.interrupted = interrupted
     }
 
     /// The ended execution, or what starting it threw.
@@ -232,16 +252,10 @@ final class RunJobService: Service {
                 outcome = .failure(error)
             }
             result.withLock { $0 = outcome }
-        } onGracefulShutdown: { [interrupted] in
+        } onGracefulShutdown: {
             stopRequested.request()
             Task {
                 for id in jobOperator.runningExecutionIds { _ = try? await jobOperator.stop(.executionId(id)) }
-            }
-            Task {
-                for await _ in await UnixSignalsSequence(trapping: .sigint, .sigterm) {
-                    await interrupted()
-                    exit(130)
-                }
             }
         }
     }

@@ -123,6 +123,10 @@ extension WorkerRegistry {
 public protocol WorkerRegistry: Sendable {
     /// Records a worker as alive, with its capacity (its `--concurrency`; nil for a process without one) and its
     /// lease (its `--lease`: the sweeps of every worker find it lost once its heartbeat is older than that).
+    ///
+    /// An id another live process holds (another host or process, heartbeat within its lease) is refused with
+    /// ``BatchError/Code/workerIdInUse``; the same process registering again, or anyone once the holder's lease ran
+    /// out, takes it.
     func register(workerId: String, host: String, pid: Int, capacity: Int?, lease: Duration) async throws
     /// Records a heartbeat.
     /// - Returns: `false` when the worker is not registered (its row was removed): it registers again.

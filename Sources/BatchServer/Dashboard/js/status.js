@@ -67,7 +67,7 @@ export const ACTIONS = {
         label: "Abandon",
         danger: true,
         allowed: (status) => status === "STOPPED" || status === "FAILED" || status === "UNKNOWN",
-        why: "Only a STOPPED, FAILED or UNKNOWN execution can be abandoned.",
+        why: "Only a STOPPED, FAILED or UNKNOWN execution, the last of its instance, can be abandoned.",
         confirm: (execution) =>
             `Abandon execution ${execution.id} of “${execution.jobName}”? ` +
             "It is marked ABANDONED and its instance never runs again. This cannot be undone.",
