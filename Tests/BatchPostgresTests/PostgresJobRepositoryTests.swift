@@ -152,23 +152,27 @@ import Testing
     @Test("a live worker's id is refused to another process; the same process, or anyone once its lease ran out, may")
     func aLiveWorkersIdIsNotTaken() async throws {
         try await TestDatabase.withRepository { repository in
-            try await repository.registerWorker(id: "w", host: "h1", pid: 1, lease: .seconds(10))
+            try await repository.registerWorker(id: "w", host: "h1", pid: 1, lease: .seconds(10), token: "t1")
+            // Another process, even with the same host and process id (containers sharing the host's network).
             let refused = await #expect(throws: BatchError.self) {
-                try await repository.registerWorker(id: "w", host: "h2", pid: 7, lease: .seconds(10))
+                try await repository.registerWorker(id: "w", host: "h1", pid: 1, lease: .seconds(10), token: "t2")
             }
             #expect(refused?.code == .workerIdInUse)
             #expect(refused?.message.contains("host h1, pid 1") == true, "\(String(describing: refused))")
-            try await repository.registerWorker(id: "w", host: "h1", pid: 1, lease: .seconds(10))  // itself again
+            #expect(try await !repository.heartbeat(workerId: "w", token: "t2"), "not its row")
+            #expect(try await repository.heartbeat(workerId: "w", token: "t1"))
+            try await repository.registerWorker(id: "w", host: "h1", pid: 1, lease: .seconds(10), token: "t1")  // itself
             try await repository.pool.withConnection { connection in
                 try await connection.query(
                     "UPDATE \"\(repository.schema)\".workers SET heartbeat = now() - interval '11 seconds'")
             }
-            try await repository.registerWorker(id: "w", host: "h2", pid: 7, lease: .seconds(10))
+            try await repository.registerWorker(id: "w", host: "h2", pid: 7, lease: .seconds(10), token: "t2")
             let row = try await repository.pool.withConnection { connection in
                 try await connection.query("SELECT host, pid FROM \"\(repository.schema)\".workers WHERE id = 'w'")
             }.single()
             #expect(try row.decode("host", as: String.self) == "h2")
             #expect(try row.decode("pid", as: Int.self) == 7)
+            #expect(try await !repository.heartbeat(workerId: "w", token: "t1"), "the old holder's beat is not counted")
         }
     }
 

@@ -11,26 +11,39 @@ struct WorkerIdTests {
     @Test("a restarted worker waits for its lost predecessor's lease, then takes the id")
     func takesALostWorkersIdOnceItsLeaseRanOut() async throws {
         let registry = InMemoryWorkerRegistry()
-        try await registry.register(workerId: "w", host: "h1", pid: 1, capacity: 1, lease: .milliseconds(300))
+        try await registry.register(
+            workerId: "w", token: "t1", host: "h1", pid: 1, capacity: 1, lease: .milliseconds(300))
         let start = ContinuousClock.now
         try await registry.registerWhenFree(
-            workerId: "w", host: "h2", pid: 2, capacity: 1, lease: .seconds(5), logger: quietLogger)
+            workerId: "w", token: "t2", host: "h2", pid: 2, capacity: 1, lease: .seconds(5), logger: quietLogger)
         #expect(ContinuousClock.now - start >= .milliseconds(250), "it waited for the lease")
         #expect(registry.workers["w"]?.host == "h2")
     }
 
-    @Test("a second live worker with the same id is refused, saying who holds it")
+    @Test("a second live worker with the same id is refused, saying who holds it, after waiting out its lease")
     func aLiveWorkersIdIsRefused() async throws {
         let registry = InMemoryWorkerRegistry()
-        try await registry.register(workerId: "w", host: "h1", pid: 1, capacity: 1, lease: .seconds(60))
+        try await registry.register(workerId: "w", token: "t1", host: "h1", pid: 1, capacity: 1, lease: .seconds(1))
+        let beating = Task {
+            while !Task.isCancelled {
+                _ = try await registry.heartbeat(workerId: "w", token: "t1")
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        defer { beating.cancel() }
+        let start = ContinuousClock.now
+        // Same host and process id (two containers sharing the host's network), another process: the token tells.
         let error = await #expect(throws: BatchError.self) {
             try await registry.registerWhenFree(
-                workerId: "w", host: "h2", pid: 2, capacity: 1, lease: .milliseconds(100), logger: quietLogger)
+                workerId: "w", token: "t2", host: "h1", pid: 1, capacity: 1, lease: .milliseconds(100),
+                logger: quietLogger)
         }
+        #expect(ContinuousClock.now - start >= .seconds(1), "it waited for the holder's lease, not its own")
         #expect(error?.code == .workerIdInUse)
         #expect(error?.message.contains("host h1, pid 1") == true, "\(String(describing: error))")
-        #expect(registry.workers["w"]?.host == "h1", "the live worker keeps its id")
+        #expect(registry.workers["w"]?.token == "t1", "the live worker keeps its id")
+        #expect(try await !registry.heartbeat(workerId: "w", token: "t2"), "a heartbeat counts for its process only")
         // The same process registering again (after its row was removed, say) is not refused.
-        try await registry.register(workerId: "w", host: "h1", pid: 1, capacity: 1, lease: .seconds(60))
+        try await registry.register(workerId: "w", token: "t1", host: "h1", pid: 1, capacity: 1, lease: .seconds(1))
     }
 }

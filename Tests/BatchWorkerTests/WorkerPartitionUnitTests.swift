@@ -184,7 +184,7 @@ struct WorkerPartitionUnitTests {
     func inMemoryLostWorkerSweepStopsOrphanedPartitions() async throws {
         let (repository, manager, id, partitions) = try await Self.startLooping()
         let registry = InMemoryWorkerRegistry(repository: repository)
-        try await registry.register(workerId: "alive", host: "h", pid: 1, capacity: 1, lease: .seconds(10))
+        try await registry.register(workerId: "alive", token: "t", host: "h", pid: 1, capacity: 1, lease: .seconds(10))
         _ = try await repository.claimPartition(stepExecutionId: partitions[0].id, workerId: "gone")
         _ = try await repository.claimPartition(stepExecutionId: partitions[1].id, workerId: "alive")
         _ = try await registry.sweepLostWorkers(lease: .seconds(60))

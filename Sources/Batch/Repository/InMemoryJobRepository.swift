@@ -222,8 +222,18 @@ extension BatchError {
             .workerIdInUse,
             "worker id '\(id)' is in use by a live worker on host \(host), pid \(pid) (its last heartbeat was "
                 + "\(Int(heartbeatAge.rounded())) s ago, its lease \(Int(lease.rounded())) s): give every worker its own "
-                + "--worker-id (the default is unique)")
+                + "--worker-id (the default is unique)",
+            underlying: WorkerIdHolder(lease: .milliseconds(Int64((lease * 1000).rounded()))))
     }
+}
+
+/// What a ``BatchError/Code/workerIdInUse`` refusal knows of the id's holder: how long its lease is, so a process
+/// taking the id over knows how long to wait.
+package struct WorkerIdHolder: Error, Sendable {
+    package let lease: Duration
+}
+
+extension BatchError {
 
     /// The refusal to abandon an execution that is not its instance's last: abandoning it would leave the instance
     /// restartable (the start rules look at the last execution).

@@ -10,3 +10,13 @@ extension PostgresMigrations {
             ])
     }
 }
+
+extension PostgresMigrations {
+    /// Migration 8: a worker records a token of its own process with its row, so that a second live process given
+    /// the same id is told apart even on the same host with the same process id (two containers sharing the host's
+    /// network), and a heartbeat only counts for the process that holds the row. Null for rows registered before.
+    static func workerToken(quotedSchema schema: String) -> PostgresMigration {
+        PostgresMigration(
+            version: 8, name: "worker token", statements: ["ALTER TABLE \(schema).workers ADD COLUMN token text"])
+    }
+}

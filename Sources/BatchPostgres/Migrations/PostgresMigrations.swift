@@ -137,6 +137,7 @@ public enum PostgresMigrations {
             executionFilters(quotedSchema: schema),
             workerCapacity(quotedSchema: schema),
             workerLease(quotedSchema: schema),
+            workerToken(quotedSchema: schema),
         ]
     }
 

@@ -12,24 +12,31 @@ extension PostgresJobRepository {
     ///   - capacity: how many jobs and partitions it runs at once (its `--concurrency`), when it has one.
     ///   - lease: how long it may go without a heartbeat before the sweeps find it lost (its `--lease`); nil leaves
     ///     that to each sweeper's own lease.
+    ///   - token: a value of this process's own (random, made at its start), telling it apart from another process
+    ///     with the same id, host and process id; nil compares the host and process id instead.
     /// - Throws: ``BatchError/Code/workerIdInUse`` when another live process holds the id.
     public func registerWorker(
-        id: String, host: String, pid: Int, capacity: Int? = nil, lease: Duration? = nil
+        id: String, host: String, pid: Int, capacity: Int? = nil, lease: Duration? = nil, token: String? = nil
     ) async throws {
         try await repositoryCall("register worker \(id)") {
             let registered = try await select(
                 """
-                INSERT INTO \(quoted).workers AS w (id, host, pid, capacity, lease_seconds, started, heartbeat)
-                VALUES ($1, $2, $3, $4, $5, now(), now())
+                INSERT INTO \(quoted).workers AS w (id, host, pid, capacity, lease_seconds, token, started, heartbeat)
+                VALUES ($1, $2, $3, $4, $5, $6, now(), now())
                 ON CONFLICT (id) DO UPDATE SET host = EXCLUDED.host, pid = EXCLUDED.pid, capacity = EXCLUDED.capacity,
-                                               lease_seconds = EXCLUDED.lease_seconds, started = now(),
-                                               heartbeat = now()
-                 WHERE (w.host = EXCLUDED.host AND w.pid = EXCLUDED.pid)
+                                               lease_seconds = EXCLUDED.lease_seconds, token = EXCLUDED.token,
+                                               started = now(), heartbeat = now()
+                 WHERE CASE WHEN w.token IS NOT NULL AND EXCLUDED.token IS NOT NULL THEN w.token = EXCLUDED.token
+                            ELSE w.host = EXCLUDED.host AND w.pid = EXCLUDED.pid END
                     OR w.heartbeat < now() - make_interval(
                            secs => \(Self.leaseSeconds(of: "w", else: "coalesce(EXCLUDED.lease_seconds, 10)")))
                 RETURNING id
                 """,
-                [.text(id), .text(host), .int(pid), capacity.map { .int($0) }, lease.map { .double($0.timeInterval) }])
+                [
+                    .text(id), .text(host), .int(pid), capacity.map { .int($0) },
+                    lease.map { .double($0.timeInterval) },
+                    token.map { .text($0) },
+                ])
             guard registered.isEmpty else { return }
             let holder = try await select(
                 """
@@ -46,13 +53,21 @@ extension PostgresJobRepository {
 
     /// Records that a worker is alive (`heartbeat = now()` by the database clock).
     ///
-    /// - Parameter id: the worker.
-    /// - Returns: false when the worker has no row (it was never registered, or was removed): register it again.
+    /// - Parameters:
+    ///   - id: the worker.
+    ///   - token: the token it registered with: a row another process took over (once this one missed its lease)
+    ///     is not its own; nil for any row of that id.
+    /// - Returns: false when the worker has no row of its own (it was never registered, was removed, or another
+    ///   process took the id): register it again.
     @discardableResult
-    public func heartbeat(workerId id: String) async throws -> Bool {
+    public func heartbeat(workerId id: String, token: String? = nil) async throws -> Bool {
         try await repositoryCall("record the heartbeat of worker \(id)") {
-            try await select("UPDATE \(quoted).workers SET heartbeat = now() WHERE id = $1", [.text(id)])
-                .affectedRows == 1
+            try await select(
+                """
+                UPDATE \(quoted).workers SET heartbeat = now()
+                 WHERE id = $1 AND ($2::text IS NULL OR token IS NULL OR token = $2)
+                """, [.text(id), token.map { .text($0) }]
+            ).affectedRows == 1
         }
     }
 

@@ -22,6 +22,8 @@ public final class InMemoryWorkerRegistry: WorkerRegistry {
         public var capacity: Int?
         /// Its lease (`--lease`), by which the sweeps judge it.
         public var lease: Duration?
+        /// The token of the process that registered it.
+        public var token: String = ""
     }
 
     private struct State {
@@ -57,10 +59,12 @@ public final class InMemoryWorkerRegistry: WorkerRegistry {
     }
 
     /// Records the worker.
-    public func register(workerId: String, host: String, pid: Int, capacity: Int?, lease: Duration) async throws {
+    public func register(
+        workerId: String, token: String, host: String, pid: Int, capacity: Int?, lease: Duration
+    ) async throws {
         try check()
         try state.withLock { state in
-            if let holder = state.workers[workerId], holder.host != host || holder.pid != pid {
+            if let holder = state.workers[workerId], holder.token != token {
                 let age = ContinuousClock.now - holder.heartbeat
                 let holderLease = holder.lease ?? lease
                 if age < holderLease {
@@ -70,16 +74,16 @@ public final class InMemoryWorkerRegistry: WorkerRegistry {
                 }
             }
             state.workers[workerId] = Entry(
-                host: host, pid: pid, heartbeat: .now, heartbeats: 0, capacity: capacity, lease: lease)
+                host: host, pid: pid, heartbeat: .now, heartbeats: 0, capacity: capacity, lease: lease, token: token)
         }
         (repository as? InMemoryJobRepository)?.recordHeartbeat(workerId: workerId)
     }
 
-    /// Records a heartbeat; `false` when the worker is not registered.
-    public func heartbeat(workerId: String) async throws -> Bool {
+    /// Records a heartbeat; `false` when the worker is not registered by the process of `token`.
+    public func heartbeat(workerId: String, token: String) async throws -> Bool {
         try check()
         let known = state.withLock { state in
-            guard state.workers[workerId] != nil else { return false }
+            guard state.workers[workerId]?.token == token else { return false }
             state.workers[workerId]?.heartbeat = .now
             state.workers[workerId]?.heartbeats += 1
             return true

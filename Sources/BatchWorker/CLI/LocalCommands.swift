@@ -129,7 +129,7 @@ struct RunCommand: AsyncParsableCommand {
             do {
                 try await postgres.migrate()
                 try await postgres.register(
-                    workerId: workerId, host: ProcessInfo.processInfo.hostName,
+                    workerId: workerId, token: defaults.token, host: ProcessInfo.processInfo.hostName,
                     pid: Int(ProcessInfo.processInfo.processIdentifier), capacity: nil, lease: defaults.lease)
             } catch {
                 await postgres.shutdown()
@@ -140,7 +140,8 @@ struct RunCommand: AsyncParsableCommand {
             services.append(
                 .init(
                     service: HeartbeatService(
-                        registry: postgres, workerId: workerId, interval: defaults.heartbeatInterval,
+                        registry: postgres, workerId: workerId, token: defaults.token,
+                        interval: defaults.heartbeatInterval,
                         lease: defaults.lease, running: { Set(jobOperator.runningExecutionIds) }, logger: logger),
                     successTerminationBehavior: .ignore, serviceName: "heartbeat"))
         }

@@ -4,8 +4,15 @@ import BatchPostgres
 /// The PostgreSQL repository keeps the workers' record in its `workers` table.
 extension PostgresJobRepository: WorkerRegistry {
     /// Records a worker as alive (``registerWorker(id:host:pid:capacity:lease:)``).
-    public func register(workerId: String, host: String, pid: Int, capacity: Int?, lease: Duration) async throws {
-        try await registerWorker(id: workerId, host: host, pid: pid, capacity: capacity, lease: lease)
+    public func register(
+        workerId: String, token: String, host: String, pid: Int, capacity: Int?, lease: Duration
+    ) async throws {
+        try await registerWorker(id: workerId, host: host, pid: pid, capacity: capacity, lease: lease, token: token)
+    }
+
+    /// Records a heartbeat of the process that registered with `token` (``heartbeat(workerId:token:)``).
+    public func heartbeat(workerId: String, token: String) async throws -> Bool {
+        try await heartbeat(workerId: workerId, token: Optional(token))
     }
 
     /// Removes a worker's row (``removeWorker(id:)``).

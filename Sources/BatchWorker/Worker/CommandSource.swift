@@ -92,19 +92,23 @@ extension EventSink {
 }
 
 extension WorkerRegistry {
-    /// Registers, waiting while another live process holds the id, for at most `lease` and two seconds: a worker
+    /// Registers, waiting while another live process holds the id, for at most its lease and two seconds: a worker
     /// restarted under a fixed `--worker-id` waits for its lost predecessor's lease to run out, while a second live
     /// worker given the same id is refused.
     /// - Throws: ``BatchError/Code/workerIdInUse`` when the id is still held after that; what `register` throws.
     func registerWhenFree(
-        workerId: String, host: String, pid: Int, capacity: Int?, lease: Duration, logger: Logger
+        workerId: String, token: String, host: String, pid: Int, capacity: Int?, lease: Duration, logger: Logger
     ) async throws {
-        let deadline = ContinuousClock.now + lease + .seconds(2)
+        let start = ContinuousClock.now
         var warned = false
         while true {
             do {
-                return try await register(workerId: workerId, host: host, pid: pid, capacity: capacity, lease: lease)
-            } catch let error as BatchError where error.code == .workerIdInUse && ContinuousClock.now < deadline {
+                return try await register(
+                    workerId: workerId, token: token, host: host, pid: pid, capacity: capacity, lease: lease)
+            } catch let error as BatchError where error.code == .workerIdInUse {
+                // The holder's lease, when the refusal says it (a registry of this package does).
+                let holderLease = (error.underlying as? WorkerIdHolder)?.lease ?? lease
+                guard ContinuousClock.now < start + holderLease + .seconds(2) else { throw error }
                 if !warned {
                     logger.warning("waiting for the worker id to be free", metadata: ["reason": "\(error.message)"])
                     warned = true
@@ -127,10 +131,13 @@ public protocol WorkerRegistry: Sendable {
     /// An id another live process holds (another host or process, heartbeat within its lease) is refused with
     /// ``BatchError/Code/workerIdInUse``; the same process registering again, or anyone once the holder's lease ran
     /// out, takes it.
-    func register(workerId: String, host: String, pid: Int, capacity: Int?, lease: Duration) async throws
-    /// Records a heartbeat.
-    /// - Returns: `false` when the worker is not registered (its row was removed): it registers again.
-    func heartbeat(workerId: String) async throws -> Bool
+    func register(
+        workerId: String, token: String, host: String, pid: Int, capacity: Int?, lease: Duration
+    ) async throws
+    /// Records a heartbeat of the process that registered with `token`.
+    /// - Returns: `false` when the worker has no row of its own (it was removed, or another process took the id
+    ///   once this one missed its lease): it registers again.
+    func heartbeat(workerId: String, token: String) async throws -> Bool
     /// Removes a worker's record (a clean exit).
     func deregister(workerId: String) async throws
     /// Marks FAILED the running executions of workers whose heartbeat is older than their own lease (`lease` for a

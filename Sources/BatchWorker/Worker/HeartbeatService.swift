@@ -14,6 +14,7 @@ import ServiceLifecycle
 public final class HeartbeatService: Service {
     private let registry: any WorkerRegistry
     private let workerId: String
+    private let token: String
     private let interval: Duration
     private let lease: Duration
     private let capacity: Int?
@@ -27,6 +28,7 @@ public final class HeartbeatService: Service {
     /// - Parameters:
     ///   - registry: the workers' record.
     ///   - workerId: this process's id.
+    ///   - token: the token it registered with (``WorkerConfiguration/token``).
     ///   - interval: between heartbeats.
     ///   - lease: how long a worker may go without a heartbeat before its executions are failed.
     ///   - capacity: what the process registers as its capacity (its `--concurrency`), if it has one.
@@ -37,7 +39,8 @@ public final class HeartbeatService: Service {
     ///   - observer: told of every execution the sweeps fail (the worker publishes them as events).
     ///   - logger: for failed heartbeats.
     public init(
-        registry: any WorkerRegistry, workerId: String, interval: Duration, lease: Duration, capacity: Int? = nil,
+        registry: any WorkerRegistry, workerId: String, token: String, interval: Duration, lease: Duration,
+        capacity: Int? = nil,
         running: @escaping @Sendable () -> Set<Int64>, runningPartitions: (@Sendable () -> Set<Int64>)? = nil,
         partitionsEnded: @escaping @Sendable ([StepExecution]) async -> Void = { _ in },
         observer: (any JobExecutionObserver)? = nil, logger: Logger
@@ -45,6 +48,7 @@ public final class HeartbeatService: Service {
         self.partitionsEnded = partitionsEnded
         self.registry = registry
         self.workerId = workerId
+        self.token = token
         self.interval = interval
         self.lease = lease
         self.capacity = capacity
@@ -75,9 +79,11 @@ public final class HeartbeatService: Service {
     /// One heartbeat and the sweeps.
     func beat() async {
         do {
-            if try await !registry.heartbeat(workerId: workerId) {
+            if try await !registry.heartbeat(workerId: workerId, token: token) {
+                // Refused (workerIdInUse) when another live process took the id after this one missed its lease:
+                // logged at every beat, for this worker's executions will be failed as the other's orphans.
                 try await registry.register(
-                    workerId: workerId, host: ProcessInfo.processInfo.hostName,
+                    workerId: workerId, token: token, host: ProcessInfo.processInfo.hostName,
                     pid: Int(ProcessInfo.processInfo.processIdentifier), capacity: capacity, lease: lease)
             }
             for execution in try await registry.sweepLostWorkers(lease: lease) {

@@ -28,7 +28,7 @@ extension Worker {
         let schedules = PostgresScheduleStore(repository: repository)
         try await SchedulerService.syncCodeSchedules(registry, into: schedules, logger: logger)
         try await repository.registerWhenFree(
-            workerId: configuration.workerId, host: ProcessInfo.processInfo.hostName,
+            workerId: configuration.workerId, token: configuration.token, host: ProcessInfo.processInfo.hostName,
             pid: Int(ProcessInfo.processInfo.processIdentifier), capacity: configuration.concurrency,
             lease: configuration.lease, logger: logger)
         let control = try await AMQPCommandSource.control(messaging, workerId: configuration.workerId)

@@ -137,7 +137,8 @@ public final class Worker: Service {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(
                 service: HeartbeatService(
-                    registry: workers, workerId: configuration.workerId, interval: configuration.heartbeatInterval,
+                    registry: workers, workerId: configuration.workerId, token: configuration.token,
+                    interval: configuration.heartbeatInterval,
                     lease: configuration.lease, capacity: configuration.concurrency,
                     running: { Set(jobOperator.runningExecutionIds) }, runningPartitions: runningPartitions,
                     partitionsEnded: { [weak self] in await self?.publishStepEvents(of: $0) }, observer: events,

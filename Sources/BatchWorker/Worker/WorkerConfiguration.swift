@@ -5,6 +5,9 @@ import Foundation
 public struct WorkerConfiguration: Sendable {
     /// The worker's id, recorded on the executions it runs and in its heartbeat row. Unique per process.
     public var workerId: String
+    /// A random value of this process's own, recorded with its worker row: another process given the same id is
+    /// told apart by it, even on the same host with the same process id.
+    public var token = UUID().uuidString
     /// The most jobs run at once; the worker holds no more start commands than it can run.
     public var concurrency: Int
     /// How long a worker may go without a heartbeat before its executions are marked FAILED.
