@@ -161,7 +161,8 @@ import Testing
             #expect(refused?.message.contains("host h1, pid 1") == true, "\(String(describing: refused))")
             #expect(try await !repository.heartbeat(workerId: "w", token: "t2"), "not its row")
             #expect(try await repository.heartbeat(workerId: "w", token: "t1"))
-            try await repository.registerWorker(id: "w", host: "h1", pid: 1, lease: .seconds(10), token: "t1")  // itself
+            // The same process again.
+            try await repository.registerWorker(id: "w", host: "h1", pid: 1, lease: .seconds(10), token: "t1")
             try await repository.pool.withConnection { connection in
                 try await connection.query(
                     "UPDATE \"\(repository.schema)\".workers SET heartbeat = now() - interval '11 seconds'")
