@@ -214,6 +214,11 @@ extension BatchError {
                 + "read it again and retry")
     }
 
+    /// Whole seconds, or tenths below ten.
+    private static func seconds(_ value: Double) -> String {
+        value >= 10 ? "\(Int(value.rounded()))" : "\((value * 10).rounded() / 10)"
+    }
+
     /// The refusal to register a worker under an id a live worker holds.
     public static func workerIdInUse(
         _ id: String, host: String, pid: Int, heartbeatAge: Double, lease: Double
@@ -221,7 +226,7 @@ extension BatchError {
         BatchError(
             .workerIdInUse,
             "worker id '\(id)' is in use by a live worker on host \(host), pid \(pid) (its last heartbeat was "
-                + "\(Int(heartbeatAge.rounded())) s ago, its lease \(Int(lease.rounded())) s): give every worker its own "
+                + "\(seconds(heartbeatAge)) s ago, its lease \(seconds(lease)) s): give every worker its own "
                 + "--worker-id (the default is unique)",
             underlying: WorkerIdHolder(lease: .milliseconds(Int64((lease * 1000).rounded()))))
     }
