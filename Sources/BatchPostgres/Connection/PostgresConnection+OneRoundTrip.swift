@@ -1,5 +1,5 @@
 /// A statement sent in a pipeline by ``PostgresConnection/runPipelined(_:)`` or
-/// ``PostgresConnection/runPipelinedTransaction(begin:_:)``: prepared on the connection, as the repository's statements
+/// ``PostgresConnection/runPipelinedTransaction(isolation:_:)``: prepared on the connection, as the repository's statements
 /// run on every job.
 struct PipelinedStatement {
     /// The statement's text, with `$1`, `$2`, ... placeholders.
@@ -33,16 +33,17 @@ extension PostgresConnection {
         return try await pipelineSync()
     }
 
-    /// Runs `statements` in a transaction block opened by `begin` (`BEGIN ISOLATION LEVEL REPEATABLE READ`, say) and
-    /// committed after them, all in one round trip. When a statement fails the block is rolled back (one more round
-    /// trip) and the failure thrown.
+    /// Runs `statements` in a transaction block at `isolation`, committed after them, all in one round trip. When a
+    /// statement fails the block is rolled back (one more round trip) and the failure thrown.
     ///
-    /// - Returns: each statement's rows, in order (without `begin`'s and `COMMIT`'s).
-    func runPipelinedTransaction(begin: String, _ statements: [PipelinedStatement]) async throws -> [PostgresRows] {
+    /// - Returns: each statement's rows, in order (without `BEGIN`'s and `COMMIT`'s).
+    func runPipelinedTransaction(
+        isolation: IsolationLevel, _ statements: [PipelinedStatement]
+    ) async throws -> [PostgresRows] {
         precondition(transactionDepth == 0, "runPipelinedTransaction opens the outermost transaction block")
         let parameters = try statements.map { try Self.encoded($0.parameters) }
         // Nothing has reached the server before BEGIN: this send may reconnect a connection the server closed.
-        try await pipelineSend(begin, [], flush: false)
+        try await pipelineSend(isolation.begin, [], flush: false)
         transactionDepth = 1
         do {
             for (statement, parameters) in zip(statements, parameters) {

@@ -13,15 +13,18 @@ extension PostgresConnection {
     ///     try await connection.query("UPDATE totals SET sum = sum + $1", [.int(100)])
     /// }
     /// ```
-    /// - Parameter body: the work; it gets this connection.
+    /// - Parameters:
+    ///   - isolation: the outermost block's isolation level (`BEGIN ISOLATION LEVEL …`), whatever the database's or
+    ///     role's default; nil keeps the default. A nested block (a savepoint) keeps its outer block's.
+    ///   - body: the work; it gets this connection.
     /// - Returns: what `body` returned.
     /// - Throws: what `body` threw, or ``PostgresError`` when `BEGIN` or `COMMIT` fails (a `COMMIT` that fails with
     ///   ``PostgresError/Code/connectionLost`` may or may not have committed).
     @discardableResult
     public nonisolated func withTransaction<Result>(
-        _ body: (PostgresConnection) async throws -> Result
+        isolation: IsolationLevel? = nil, _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        let depth = try await begin()
+        let depth = try await begin(isolation: isolation)
         let result: Result
         do {
             result = try await body(self)
@@ -38,12 +41,12 @@ extension PostgresConnection {
 
     /// Opens a transaction block (`BEGIN`, or a savepoint when one is open) and returns its depth for
     /// ``commit(depth:)`` or ``rollback(depth:)``. For transactions that span calls, such as a chunk's.
-    func begin() async throws -> Int {
+    func begin(isolation: IsolationLevel? = nil) async throws -> Int {
         try await sendRequestedBegin()  // a requested block opens first: this one nests in it
         let depth = transactionDepth
         if depth == 0 {
             // The outermost block may reconnect before BEGIN; nothing of it has run yet.
-            try await query("BEGIN")
+            try await query(isolation?.begin ?? "BEGIN")
         } else {
             try await query("SAVEPOINT swift_batch_\(depth)")
         }
@@ -119,5 +122,24 @@ extension PostgresConnection {
     func end(depth: Int) {
         transactionDepth = depth
         if depth == 0 { transactionAborted = false }
+    }
+}
+
+/// A transaction's isolation level (``PostgresConnection/withTransaction(isolation:_:)``).
+public enum IsolationLevel: Sendable {
+    /// Each statement sees what was committed before it began.
+    case readCommitted
+    /// Every statement sees what was committed before the transaction's first.
+    case repeatableRead
+    /// As if the transactions ran one after the other.
+    case serializable
+
+    /// The statement opening a block at this level.
+    var begin: String {
+        switch self {
+        case .readCommitted: "BEGIN ISOLATION LEVEL READ COMMITTED"
+        case .repeatableRead: "BEGIN ISOLATION LEVEL REPEATABLE READ"
+        case .serializable: "BEGIN ISOLATION LEVEL SERIALIZABLE"
+        }
     }
 }

@@ -189,12 +189,11 @@ public enum PostgresMigrations {
         var applied: [Int] = []
         for migration in all(quotedSchema: quoted).sorted(by: { $0.version < $1.version })
         where !done.contains(migration.version) {
-            let ran = try await connection.withTransaction { connection -> Bool in
-                // The session's lock is gone if the connection was re-established since it was taken (a server
-                // restart between two migrations), and another migrator may have gone on: each migration takes the
-                // lock again for its transaction, on the connection in use, and checks under it that it is due
-                // (at READ COMMITTED whatever the default, so that the check's snapshot follows the lock's wait).
-                try await connection.query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            // The session's lock is gone if the connection was re-established since it was taken (a server restart
+            // between two migrations), and another migrator may have gone on: each migration takes the lock again for
+            // its transaction, on the connection in use, and checks under it that it is due (at READ COMMITTED, so
+            // that the check's snapshot follows the lock's wait).
+            let ran = try await connection.withTransaction(isolation: .readCommitted) { connection -> Bool in
                 try await connection.query(
                     "SELECT pg_advisory_xact_lock($1::int4, hashtext($2))", [.int(advisoryLockKey), .text(schema)])
                 let due = try await connection.query(

@@ -28,7 +28,7 @@ extension PostgresJobRepository {
             do {
                 rows = try await pool.withConnection { connection in
                     try await connection.runPipelinedTransaction(
-                        begin: "BEGIN ISOLATION LEVEL REPEATABLE READ", [statement])
+                        isolation: .repeatableRead, [statement])
                 }[0]
             } catch let error as PostgresError
                 where error.sqlState == PostgresError.SQLState.serializationFailure && attempt < Self.launchAttempts

@@ -47,7 +47,8 @@ extension PostgresJobRepository {
             ).first
             throw BatchError.workerIdInUse(
                 id, host: try holder?.decode("host") ?? "?", pid: try holder?.decode("pid") ?? 0,
-                heartbeatAge: try holder?.decode("age") ?? 0, lease: try holder?.decode("lease") ?? 10)
+                heartbeatAge: .seconds(try holder?.decode("age", as: Double.self) ?? 0),
+                lease: .seconds(try holder?.decode("lease", as: Double.self) ?? 10))
         }
     }
 

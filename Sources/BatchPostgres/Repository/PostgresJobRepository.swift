@@ -102,9 +102,8 @@ public final class PostgresJobRepository: JobRepository {
     public func abandonJobExecution(_ execution: JobExecution) async throws -> JobExecution {
         try await repositoryCall("abandon job execution \(execution.id)") {
             try await pool.withConnection { connection in
-                try await connection.withTransaction { connection in
-                    // Whatever the database's or role's default: each statement needs a snapshot of its own.
-                    try await connection.query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                // Each statement needs a snapshot of its own.
+                try await connection.withTransaction(isolation: .readCommitted) { connection in
                     try await connection.query(
                         "UPDATE \(quoted).job_instances SET job_name = job_name WHERE id = $1",
                         [.int(execution.instanceId)], prepared: true)

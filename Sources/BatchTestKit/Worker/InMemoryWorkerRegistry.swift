@@ -69,8 +69,7 @@ public final class InMemoryWorkerRegistry: WorkerRegistry {
                 let holderLease = holder.lease ?? lease
                 if age < holderLease {
                     throw BatchError.workerIdInUse(
-                        workerId, host: holder.host, pid: holder.pid, heartbeatAge: age.timeInterval,
-                        lease: holderLease.timeInterval)
+                        workerId, host: holder.host, pid: holder.pid, heartbeatAge: age, lease: holderLease)
                 }
             }
             state.workers[workerId] = Entry(

@@ -69,8 +69,12 @@ struct ConnectionOptions: ParsableArguments {
 
     /// The job repository on the batch database, which becomes the command's
     /// (``SwiftBatch/databaseConfiguration``).
-    func repository(_ logger: Logger) throws -> PostgresJobRepository {
-        let configuration = try postgresConfiguration()
+    /// - Parameter adjust: changes the configuration first (a quicker connection policy, say).
+    func repository(
+        _ logger: Logger, adjusting adjust: (inout PostgresConfiguration) -> Void = { _ in }
+    ) throws -> PostgresJobRepository {
+        var configuration = try postgresConfiguration()
+        adjust(&configuration)
         SwiftBatch.use(database: configuration)
         return try PostgresJobRepository(configuration: configuration, logger: logger)
     }
@@ -89,9 +93,10 @@ extension ConnectionOptions {
     /// Runs `body` with a repository and shuts the repository down before returning or throwing: its connections
     /// closed, their threads joined.
     func withRepository<Result>(
-        _ logger: Logger, _ body: (PostgresJobRepository) async throws -> Result
+        _ logger: Logger, adjusting adjust: (inout PostgresConfiguration) -> Void = { _ in },
+        _ body: (PostgresJobRepository) async throws -> Result
     ) async throws -> Result {
-        let repository = try self.repository(logger)
+        let repository = try self.repository(logger, adjusting: adjust)
         do {
             let result = try await body(repository)
             await repository.shutdown()

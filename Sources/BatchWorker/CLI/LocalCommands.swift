@@ -156,7 +156,7 @@ struct RunCommand: AsyncParsableCommand {
         // one ends the process at once (exit 130), the execution FAILED.
         let interrupts = Task {
             await Self.exitOnSecondSignal {
-                await Self.failInterrupted(postgres.flatMap { postgres in workerId.map { (postgres, $0) } }, logger)
+                await Self.failInterrupted(postgres, workerId: workerId, logger)
             }
         }
         let detail: JobExecutionDetail
@@ -196,21 +196,18 @@ extension RunCommand {
 
     /// Marks the executions `run` holds FAILED (restartable) if the database answers within a second, and says what
     /// became of them.
-    static func failInterrupted(_ repository: (PostgresJobRepository, workerId: String)?, _ logger: Logger) async {
-        guard let (postgres, workerId) = repository else {
+    static func failInterrupted(_ postgres: PostgresJobRepository?, workerId: String?, _ logger: Logger) async {
+        guard let postgres, let workerId else {
             logger.warning("interrupted before the job stopped; nothing was stored (--in-memory)")
             return
         }
-        let marked = await Deadline.run(until: .now + .seconds(1)) {
-            try? await postgres.failRunningExecutions(
-                workerId: workerId, message: "interrupted: a second signal ended `run` before the job stopped")
-        }
-        if let marked = marked ?? nil {
+        let marked = await postgres.failRunningExecutions(
+            workerId: workerId, message: "interrupted: a second signal ended `run` before the job stopped",
+            within: .seconds(1), logger: logger)
+        if let marked {
             logger.warning(
                 "interrupted before the job stopped; marked FAILED, restartable",
                 metadata: ["executions": "\(marked.map(\.id))"])
-        } else {
-            logger.warning("interrupted before the job stopped; the lost-worker sweep will mark it FAILED")
         }
     }
 }

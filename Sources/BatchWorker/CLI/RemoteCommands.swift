@@ -6,6 +6,11 @@ import Foundation
 import Logging
 import Synchronization
 
+/// The help of `--timeout` on the commands a worker must accept.
+private let acceptTimeoutHelp =
+    "Seconds to wait for a worker to accept the command (it stays queued after that: a worker that comes up later "
+    + "still runs it)."
+
 struct StartCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "start",
@@ -27,11 +32,7 @@ struct StartCommand: AsyncParsableCommand {
     @Flag(help: "Wait for the execution to end, showing its progress.")
     var wait = false
 
-    @Option(
-        parsing: .unconditional,
-        help:
-            "Seconds to wait for a worker to accept the command (it stays queued after that: a worker that comes up later still runs it)."
-    )
+    @Option(parsing: .unconditional, help: ArgumentHelp(acceptTimeoutHelp))
     var timeout: Double = 30
 
     func validate() throws {
@@ -114,11 +115,7 @@ struct TargetOptions: ParsableArguments {
             valueName: "target"))
     var targets: [String] = []
 
-    @Option(
-        parsing: .unconditional,
-        help:
-            "Seconds to wait for a worker to accept the command (it stays queued after that: a worker that comes up later still runs it)."
-    )
+    @Option(parsing: .unconditional, help: ArgumentHelp(acceptTimeoutHelp))
     var timeout: Double = 30
 
     /// The job or execution named on the command line.
@@ -172,17 +169,19 @@ extension TargetOptions {
     /// A quick look: one connection attempt of at most two seconds, the whole lookup at most three. A stop must not
     /// wait for the pool's reconnect policy on a database that is away.
     func runningExecutionId(of job: String, _ logger: Logger) async -> Int64? {
-        guard let registry = try? SwiftBatch.registry, var configuration = try? connection.postgresConfiguration()
-        else { return nil }
-        configuration.reconnect.maxAttempts = 1
-        configuration.connectTimeout = .seconds(2)
-        configuration.pool.size = 1
-        let lookup = configuration
-        let last = await Deadline.run(until: .now + .seconds(3)) { () -> JobExecution? in
-            guard let repository = try? PostgresJobRepository(configuration: lookup, logger: logger) else { return nil }
-            let last = try? await JobOperator(registry: registry, repository: repository).lastExecution(of: .name(job))
-            await repository.shutdown()
-            return last
+        guard let registry = try? SwiftBatch.registry else { return nil }
+        let connection = connection
+        let last = await Deadline.run(until: .now + .seconds(3)) {
+            try? await connection.withRepository(
+                logger,
+                adjusting: {
+                    $0.reconnect.maxAttempts = 1
+                    $0.connectTimeout = .seconds(2)
+                    $0.pool.size = 1
+                }
+            ) { repository in
+                try await JobOperator(registry: registry, repository: repository).lastExecution(of: .name(job))
+            }
         }
         guard let last = last ?? nil, last.status.isRunning else { return nil }
         return last.id

@@ -92,6 +92,27 @@ extension EventSink {
 }
 
 extension WorkerRegistry {
+    /// Marks FAILED the executions `workerId` still runs (a shutdown that cannot wait for them), if the registry
+    /// answers within `limit`.
+    /// - Returns: the executions marked; nil when the registry failed or did not answer in time (logged): the
+    ///   lost-worker sweep will mark them once the lease expires.
+    func failRunningExecutions(
+        workerId: String, message: String, within limit: Duration, logger: Logger
+    ) async -> [JobExecution]? {
+        let marked = await Deadline.run(until: .now + limit) { () -> [JobExecution]? in
+            do {
+                return try await failRunningExecutions(workerId: workerId, message: message)
+            } catch {
+                logger.warning("could not mark the executions FAILED", metadata: ["error": "\(error)"])
+                return nil
+            }
+        }
+        if marked == nil {
+            logger.warning("the database did not answer; the lease sweep will mark the executions FAILED")
+        }
+        return marked ?? nil
+    }
+
     /// Registers, waiting while another live process holds the id, for at most its lease and two seconds: a worker
     /// restarted under a fixed `--worker-id` waits for its lost predecessor's lease to run out, while a second live
     /// worker given the same id is refused.

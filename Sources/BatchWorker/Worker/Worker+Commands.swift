@@ -17,11 +17,13 @@ extension Worker {
         while let delivery = await nextDelivery(from: commands, unless: shuttingDown, consumer: "command") {
             let parsed = Result { try delivery.command() }
             let action = try? parsed.get().action
+            // A start or a restart launches an execution: it holds a slot until its launch is settled. Handed back,
+            // the delivery is followed by the next one (none once stopping).
+            if action == .start || action == .restart {
+                guard await reserveSlot(for: delivery, pausing: commands, unless: shuttingDown) else { continue }
+            }
             if action == .start {
                 if launches.count >= Self.launchLanes { await launches.removeFirst().value }
-                guard await reserveSlot(for: delivery, pausing: commands, unless: shuttingDown) else {
-                    if shuttingDown.isRequested { break } else { continue }
-                }
                 launches.append(
                     Task {
                         await self.handle(delivery, parsed: parsed)
@@ -30,15 +32,8 @@ extension Worker {
             } else {
                 for launch in launches { await launch.value }
                 launches.removeAll()
-                if action == .restart {
-                    guard await reserveSlot(for: delivery, pausing: commands, unless: shuttingDown) else {
-                        if shuttingDown.isRequested { break } else { continue }
-                    }
-                    await handle(delivery, parsed: parsed)
-                    capacity.unreserve()
-                } else {
-                    await handle(delivery, parsed: parsed)
-                }
+                await handle(delivery, parsed: parsed)
+                if action == .restart { capacity.unreserve() }
             }
             guard await waitWhileFull(pausing: commands, unless: shuttingDown) else { break }
         }
@@ -70,6 +65,12 @@ extension Worker {
         guard capacity.isFull, !stop.isRequested, await !capacity.waitForFreeSlot(atMost: Self.pauseGrace) else {
             return true
         }
+        return await pauseUntilFree(source, unless: stop)
+    }
+
+    /// Pauses `source` — which hands back what it sent ahead — until a slot frees. Returns `false` when `stop` was
+    /// requested meanwhile (the source stays paused).
+    private func pauseUntilFree(_ source: any CommandSource, unless stop: ShutdownFlag) async -> Bool {
         try? await source.pause()
         logger.debug("at capacity: paused consuming", metadata: ["running": "\(capacity.runningCount)"])
         await capacity.waitForFreeSlot()
@@ -81,7 +82,8 @@ extension Worker {
     /// Holds a slot for the delivery in hand. When none frees within ``pauseGrace`` (the other loop took the last
     /// one, or the worker filled up while this loop waited for a delivery), the delivery goes back to the queue, for
     /// another worker, and `source` pauses until a slot frees: a full worker holds no command it cannot start.
-    /// - Returns: whether a slot is held; if not, the caller takes the next delivery (or ends, at shutdown).
+    /// - Returns: whether a slot is held; if not, the caller goes on with the next delivery (``nextDelivery(from:unless:consumer:)``
+    ///   gives none once `stop` is requested).
     func reserveSlot(
         for delivery: any CommandDelivery, pausing source: any CommandSource, unless stop: ShutdownFlag
     ) async -> Bool {
@@ -90,7 +92,7 @@ extension Worker {
             return true
         }
         try? await delivery.requeue()
-        _ = await waitWhileFull(pausing: source, unless: stop)
+        if !stop.isRequested { _ = await pauseUntilFree(source, unless: stop) }
         return false
     }
 

@@ -65,9 +65,7 @@ extension Worker {
     private func partitionLoop(_ source: any CommandSource) async {
         while let delivery = await nextDelivery(from: source, unless: partitionsShuttingDown, consumer: "partition") {
             // The claim counts the partition as running; the slot is held until then.
-            guard await reserveSlot(for: delivery, pausing: source, unless: partitionsShuttingDown) else {
-                if partitionsShuttingDown.isRequested { return } else { continue }
-            }
+            guard await reserveSlot(for: delivery, pausing: source, unless: partitionsShuttingDown) else { continue }
             await handlePartition(delivery)
             capacity.unreserve()
             guard await waitWhileFull(pausing: source, unless: partitionsShuttingDown) else { return }

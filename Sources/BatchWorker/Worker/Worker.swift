@@ -257,18 +257,8 @@ public final class Worker: Service {
             "grace period over with jobs still running; marking them FAILED",
             metadata: ["executions": "\(running)", "grace": "\(configuration.grace)"])
         let message = "worker \(configuration.workerId) shut down before the job stopped (grace \(configuration.grace))"
-        let marked = await Deadline.run(until: .now + .seconds(1)) {
-            do {
-                return try await self.workers.failRunningExecutions(
-                    workerId: self.configuration.workerId, message: message)
-            } catch {
-                self.logger.warning("could not mark the executions FAILED", metadata: ["error": "\(error)"])
-                return []
-            }
-        }
-        if marked == nil {
-            logger.warning("the database did not answer; the lease sweep will mark the executions FAILED")
-        }
+        _ = await workers.failRunningExecutions(
+            workerId: configuration.workerId, message: message, within: .seconds(1), logger: logger)
         let commands = commands
         _ = await Deadline.run(until: .now + .milliseconds(500)) { try? await commands.close() }
     }
