@@ -6,18 +6,35 @@ import Logging
 enum JobRunner {
     /// Runs the execution; never throws: whatever happens ends in a stored status (or, when even that fails,
     /// in an attempt to store UNKNOWN).
-    static func run(_ run: JobRun) async -> JobExecution {
-        await JobObservation.traced(run) { await runUntraced(run) }
+    ///
+    /// - Parameter launched: the first step's start when the launch stored it with the execution (see
+    ///   ``firstStep(of:)``); the execution is STARTED then.
+    static func run(_ run: JobRun, launched: StepStartResult? = nil) async -> JobExecution {
+        await JobObservation.traced(run) { await runUntraced(run, launched: launched) }
     }
 
-    private static func runUntraced(_ run: JobRun) async -> JobExecution {
+    /// The first step's start a launch of `job` can store with the execution: nil when job listeners run between
+    /// STARTED and the first step, or the job has no steps.
+    static func firstStep(of job: Job) -> JobLaunch.FirstStep? {
+        guard let first = job.steps.first, job.listeners.job.isEmpty else { return nil }
+        return JobLaunch.FirstStep(
+            stepName: first.name, status: initialStatus(of: first, in: job), startTime: Date(),
+            runsAgainIfComplete: first.allowStartIfComplete)
+    }
+
+    private static func runUntraced(_ run: JobRun, launched: StepStartResult?) async -> JobExecution {
         let logger = run.logger
         var execution = run.execution
         execution.status = .started
         execution.startTime = Date()
-        // Without job listeners nothing runs between STARTED and the first step: both are stored at once.
+        // Without job listeners nothing runs between STARTED and the first step: both are stored at once, with the
+        // launch itself when the store could.
         var firstStart: StepStartResult?
-        if let first = run.job.steps.first, run.job.listeners.job.isEmpty, !run.stopSignal.isRequested {
+        if let launched, let started = launched.jobExecution {
+            execution = started
+            await run.report(execution)
+            firstStart = launched
+        } else if let first = run.job.steps.first, run.job.listeners.job.isEmpty, !run.stopSignal.isRequested {
             do {
                 let started = try await run.repository.startStep(
                     stepStart(first, of: execution, storing: execution, run))
@@ -168,8 +185,14 @@ enum JobRunner {
     ) -> StepStart {
         StepStart(
             jobExecution: job, jobExecutionId: execution.id, instanceId: execution.instanceId, stepName: step.name,
-            status: run.job.listeners.step.isEmpty && step.listeners.step.isEmpty ? .started : .starting,
-            startTime: Date(), runsAgainIfComplete: step.allowStartIfComplete)
+            status: initialStatus(of: step, in: run.job), startTime: Date(),
+            runsAgainIfComplete: step.allowStartIfComplete)
+    }
+
+    /// The status a step execution is created with: STARTED when no step listener runs before its work, else
+    /// STARTING (STARTED is stored after the listeners).
+    private static func initialStatus(of step: any JobStep, in job: Job) -> BatchStatus {
+        job.listeners.step.isEmpty && step.listeners.step.isEmpty ? .started : .starting
     }
 
     /// Stores the final state, retrying a few times; when it cannot be stored, tries to store UNKNOWN.

@@ -106,11 +106,12 @@ public final class JobOperator: Sendable {
         let job = try registry.job(named: jobName)
         try parameters.validate()  // what no store can hold (NUL, non-finite numbers), however the parameters were made
         try job.validate(parameters)
-        let execution = try await repository.createJobExecution(
-            jobName: job.name, jobKey: job.identifyingParameters(parameters).instanceKey, parameters: parameters,
-            workerId: workerId, newInstanceOnly: newInstanceOnly)
-        launch(job, execution)
-        return execution.id
+        let launched = try await repository.launch(
+            JobLaunch(
+                jobName: job.name, jobKey: job.identifyingParameters(parameters).instanceKey, parameters: parameters,
+                workerId: workerId, newInstanceOnly: newInstanceOnly, firstStep: JobRunner.firstStep(of: job)))
+        launch(job, launched)
+        return launched.execution.id
     }
 
     /// Starts a job with parameters given as JSON text and returns its execution id at once.
@@ -144,12 +145,14 @@ public final class JobOperator: Sendable {
         guard let instance = try await repository.jobInstance(id: last.instanceId) else {
             throw BatchError(.executionNotFound, "the instance of execution \(last.id) no longer exists")
         }
-        let execution = try await repository.createJobExecution(
-            jobName: job.name, jobKey: instance.jobKey, parameters: last.parameters, workerId: workerId)
+        let launched = try await repository.launch(
+            JobLaunch(
+                jobName: job.name, jobKey: instance.jobKey, parameters: last.parameters, workerId: workerId,
+                firstStep: JobRunner.firstStep(of: job)))
         logger.info(
             "restarting", metadata: ["job.name": "\(job.name)", "previous.execution.id": "\(last.id)"])
-        launch(job, execution)
-        return execution.id
+        launch(job, launched)
+        return launched.execution.id
     }
 
     private static func advice(for status: BatchStatus) -> String {
@@ -336,7 +339,10 @@ public final class JobOperator: Sendable {
         }
     }
 
-    private func launch(_ job: Job, _ execution: JobExecution) {
+    /// Runs a launched execution in a task of its own: reports it as created (STARTING), then runs its steps,
+    /// from the first step's start when the launch stored it.
+    private func launch(_ job: Job, _ launched: JobLaunchResult) {
+        let execution = launched.created
         var logger = self.logger
         logger[metadataKey: "job.name"] = "\(job.name)"
         logger[metadataKey: "job.execution.id"] = "\(execution.id)"
@@ -348,7 +354,7 @@ public final class JobOperator: Sendable {
         running.withLock { running in
             let task = Task {
                 await run.report(execution)
-                let result = await JobRunner.run(run)
+                let result = await JobRunner.run(run, launched: launched.firstStep)
                 _ = self.running.withLock { $0.removeValue(forKey: execution.id) }
                 return result
             }

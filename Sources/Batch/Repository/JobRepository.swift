@@ -31,6 +31,14 @@ public protocol JobRepository: Sendable {
         jobName: String, jobKey: String, parameters: JobParameters, workerId: String?, newInstanceOnly: Bool
     ) async throws -> JobExecution
 
+    /// Creates a new execution by the same rules as
+    /// ``createJobExecution(jobName:jobKey:parameters:workerId:newInstanceOnly:)`` and, when the launch names its
+    /// first step, may also store it STARTED and start that step (``startStep(_:)``'s rules) in the same
+    /// transaction: a store that does so saves the engine a round trip per job. The default creates the execution
+    /// STARTING and leaves the step to the engine.
+    /// - Throws: what `createJobExecution` throws; nothing is stored then.
+    func launch(_ launch: JobLaunch) async throws -> JobLaunchResult
+
     /// Stores changes to an execution (status, start and end times, exit code and message, context, worker); its
     /// job name, parameters and create time stay as the launch stored them.
     /// - Returns: the stored execution with its new version and `lastUpdated`.

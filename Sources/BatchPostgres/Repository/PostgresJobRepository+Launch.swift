@@ -17,19 +17,52 @@ extension PostgresJobRepository {
     func launch(
         jobName: String, jobKey: String, parameters: JobParameters, workerId: String?, newInstanceOnly: Bool = false
     ) async throws -> JobExecution {
-        let parametersJSON = JSONValue.object(parameters.values)
-        let statement = PipelinedStatement(
-            launchSQL,
-            [.text(jobName), .text(jobKey), .json(parametersJSON), workerId.map { .text($0) }, .bool(newInstanceOnly)])
+        try await launchUnwrapped(
+            JobLaunch(
+                jobName: jobName, jobKey: jobKey, parameters: parameters, workerId: workerId,
+                newInstanceOnly: newInstanceOnly)
+        ).execution
+    }
+
+    /// See `JobRepository.launch(_:)`: with a first step, the launch statement creates the execution STARTED and a
+    /// second statement in the same pipeline and transaction starts the step by ``startStep(_:)``'s rules — still one
+    /// round trip, so a trivial job costs one fewer.
+    public func launch(_ request: JobLaunch) async throws -> JobLaunchResult {
+        try await repositoryCall("create an execution of job '\(request.jobName)'") {
+            try await launchUnwrapped(request)
+        }
+    }
+
+    private func launchUnwrapped(_ request: JobLaunch) async throws -> JobLaunchResult {
+        let jobName = request.jobName
+        let first = request.firstStep
+        var statements = [
+            PipelinedStatement(
+                launchSQL,
+                [
+                    .text(jobName), .text(request.jobKey), .json(JSONValue.object(request.parameters.values)),
+                    request.workerId.map { .text($0) }, .bool(request.newInstanceOnly),
+                    .text(first == nil ? BatchStatus.starting.rawValue : BatchStatus.started.rawValue),
+                    first.map { .timestamp($0.startTime) }, .int(first == nil ? 0 : 1),
+                ])
+        ]
+        if let first {
+            statements.append(
+                PipelinedStatement(
+                    launchedStepSQL,
+                    [
+                        .text(jobName), .text(first.stepName), .text(first.status.rawValue),
+                        .timestamp(first.startTime), .bool(first.runsAgainIfComplete), .text(request.jobKey),
+                    ]))
+        }
         var attempt = 0
         while true {
             attempt += 1
-            let rows: PostgresRows
+            let results: [PostgresRows]
             do {
-                rows = try await pool.withConnection { connection in
-                    try await connection.runPipelinedTransaction(
-                        isolation: .repeatableRead, [statement])
-                }[0]
+                results = try await pool.withConnection { connection in
+                    try await connection.runPipelinedTransaction(isolation: .repeatableRead, statements)
+                }
             } catch let error as PostgresError
                 where error.sqlState == PostgresError.SQLState.serializationFailure && attempt < Self.launchAttempts
             {
@@ -40,9 +73,13 @@ extension PostgresJobRepository {
                     "job '\(jobName)' is already running this instance (another execution is running); "
                         + "wait for it or stop it first", underlying: error)
             }
-            let row = try rows.single()
+            let row = try results[0].single()
             if try row.decode("id", as: Int64?.self) != nil {
-                return try Self.jobExecution(from: row)
+                let execution = try Self.jobExecution(from: row)
+                guard first != nil else { return JobLaunchResult(execution: execution, firstStep: nil) }
+                return JobLaunchResult(
+                    execution: execution,
+                    firstStep: try Self.stepStartResult(results[1], stored: execution, jobExecutionId: execution.id))
             }
             let text = try row.decode("last_status", as: String.self)
             guard let status = BatchStatus(rawValue: text) else {
@@ -50,15 +87,17 @@ extension PostgresJobRepository {
             }
             try StartRules.check(
                 lastStatus: status, executionId: try row.decode("last_id"), jobName: jobName,
-                newInstanceOnly: newInstanceOnly, partitionsRunning: try row.decode("last_partitions_running"))
+                newInstanceOnly: request.newInstanceOnly,
+                partitionsRunning: try row.decode("last_partitions_running"))
             throw PostgresError(
                 .unexpectedResult, "the launch created no execution although the last one is \(status.rawValue)")
         }
     }
 
-    /// The launch statement ($1 job name, $2 key, $3 parameters, $4 worker, $5 new instance only): the new
-    /// execution's columns (all NULL when the rules refused it) and the last execution's id and status before it,
-    /// and whether remote partitions of it still run on workers.
+    /// The launch statement ($1 job name, $2 key, $3 parameters, $4 worker, $5 new instance only, then the new
+    /// execution's $6 status, $7 start time and $8 version): the new execution's columns (all NULL when the rules
+    /// refused it) and the last execution's id and status before it, and whether remote partitions of it still run
+    /// on workers.
     private var launchSQL: String {
         """
         WITH instance AS (
@@ -74,8 +113,9 @@ extension PostgresJobRepository {
                 SELECT id, status, context FROM \(quoted).job_executions
                  WHERE instance_id = instance.id ORDER BY id DESC LIMIT 1) e
         ), created AS (
-            INSERT INTO \(quoted).job_executions (instance_id, job_name, status, worker_id, parameters, context)
-            SELECT instance.id, $1, 'STARTING', $4, $3, coalesce(last.context, '{}')
+            INSERT INTO \(quoted).job_executions (instance_id, job_name, status, worker_id, parameters, context,
+                                                start_time, version)
+            SELECT instance.id, $1, $6::text, $4, $3, coalesce(last.context, '{}'), $7::timestamptz, $8::integer
               FROM instance LEFT JOIN last ON true
              WHERE last.status IS NULL
                 OR (NOT $5 AND last.status IN ('STOPPED', 'FAILED') AND NOT last.partitions_running)

@@ -38,29 +38,36 @@ extension PostgresJobRepository {
                 }
                 stored = try Self.jobExecution(from: row)
             }
-            var previous: StepExecution?
-            var job: PostgresRow?
-            for row in results[results.count - 1] {
-                if try row.decode("previous_row", as: Bool.self) {
-                    previous = try Self.stepExecution(from: row)
-                } else {
-                    job = row
-                }
-            }
-            guard let row = job else {
-                throw BatchError(.executionNotFound, "no job execution \(start.jobExecutionId)")
-            }
-            let text = try row.decode("job_status", as: String.self)
-            guard let status = BatchStatus(rawValue: text) else {
-                throw PostgresError(.decoding, "unknown status '\(text)' in the database")
-            }
-            let created =
-                try row.decode("id", as: Int64?.self) == nil ? nil : try Self.stepExecution(from: row)
-            return StepStartResult(
-                jobExecution: stored,
-                jobStatus: ExecutionStatusSnapshot(status: status, version: try row.decode("job_version")),
-                previous: previous, created: created)
+            return try Self.stepStartResult(
+                results[results.count - 1], stored: stored, jobExecutionId: start.jobExecutionId)
         }
+    }
+
+    /// The result of a step start from the rows of ``startStepSQL`` (or ``launchedStepSQL``).
+    static func stepStartResult(
+        _ rows: PostgresRows, stored: JobExecution?, jobExecutionId: Int64
+    ) throws -> StepStartResult {
+        var previous: StepExecution?
+        var job: PostgresRow?
+        for row in rows {
+            if try row.decode("previous_row", as: Bool.self) {
+                previous = try Self.stepExecution(from: row)
+            } else {
+                job = row
+            }
+        }
+        guard let row = job else {
+            throw BatchError(.executionNotFound, "no job execution \(jobExecutionId)")
+        }
+        let text = try row.decode("job_status", as: String.self)
+        guard let status = BatchStatus(rawValue: text) else {
+            throw PostgresError(.decoding, "unknown status '\(text)' in the database")
+        }
+        let created = try row.decode("id", as: Int64?.self) == nil ? nil : try Self.stepExecution(from: row)
+        return StepStartResult(
+            jobExecution: stored,
+            jobStatus: ExecutionStatusSnapshot(status: status, version: try row.decode("job_version")),
+            previous: previous, created: created)
     }
 
     /// See `JobRepository.endStep(_:jobExecution:)`: both updates in one pipeline — one round trip, one implicit
@@ -155,11 +162,33 @@ extension PostgresJobRepository {
     /// true and that last step execution's columns (as it was before this statement). No row when the job execution
     /// does not exist.
     private var startStepSQL: String {
+        startStepSQL(
+            job: """
+                SELECT id, instance_id, status, version,
+                       CASE WHEN $6 THEN xmin = pg_current_xact_id()::xid ELSE true END AS changed
+                  FROM \(quoted).job_executions WHERE id = $1
+                """)
+    }
+
+    /// ``startStepSQL`` for the execution the launch statement before it created in the same transaction ($1 job
+    /// name, $6 job key instead of the execution and the change flag): the instance's newest execution, which
+    /// creates no step execution unless this transaction inserted it.
+    var launchedStepSQL: String {
+        startStepSQL(
+            job: """
+                SELECT id, instance_id, status, version, xmin = pg_current_xact_id()::xid AS changed
+                  FROM \(quoted).job_executions
+                 WHERE instance_id = (SELECT id FROM \(quoted).job_instances WHERE job_name = $1 AND job_key = $6)
+                 ORDER BY id DESC LIMIT 1
+                """)
+    }
+
+    /// The step start statement around `job`, the query of the job execution's id, instance, status, version and
+    /// whether this transaction changed it (`changed`).
+    private func startStepSQL(job: String) -> String {
         """
         WITH job AS (
-            SELECT id, instance_id, status, version,
-                   CASE WHEN $6 THEN xmin = pg_current_xact_id()::xid ELSE true END AS changed
-              FROM \(quoted).job_executions WHERE id = $1
+            \(job)
         ), previous AS (
             SELECT p.* FROM job, LATERAL (\(lastStepExecutionSQL(instance: "job.instance_id"))) p
         ), created AS (
