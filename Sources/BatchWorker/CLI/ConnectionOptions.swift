@@ -59,21 +59,29 @@ struct ConnectionOptions: ParsableArguments {
     }
 
     /// The batch database: the flags, else the environment, else the local default.
-    func postgresConfiguration() throws -> PostgresConfiguration {
+    /// - Parameter poolSize: the pool's size unless `BATCH_DATABASE_POOL_SIZE` sets it (nil: the library's default).
+    func postgresConfiguration(poolSize: Int? = nil) throws -> PostgresConfiguration {
         var configuration = try PostgresConfiguration(
             url: setting(databaseURL, "BATCH_DATABASE_URL") ?? Self.defaultDatabaseURL)
         if let schema = setting(schema, "BATCH_DATABASE_SCHEMA") { configuration.schema = schema }
-        if let size = try PostgresConfiguration.poolSize(in: environment) { configuration.pool.size = size }
+        if let size = try Self.poolSize(poolSize, in: environment) { configuration.pool.size = size }
         return configuration
+    }
+
+    /// The pool size `BATCH_DATABASE_POOL_SIZE` sets in `environment`, else `fallback`.
+    static func poolSize(_ fallback: Int?, in environment: [String: String]) throws -> Int? {
+        try PostgresConfiguration.poolSize(in: environment) ?? fallback
     }
 
     /// The job repository on the batch database, which becomes the command's
     /// (``SwiftBatch/databaseConfiguration``).
-    /// - Parameter adjust: changes the configuration first (a quicker connection policy, say).
+    /// - Parameters:
+    ///   - poolSize: the pool's size unless `BATCH_DATABASE_POOL_SIZE` sets it (nil: the library's default).
+    ///   - adjust: changes the configuration first (a quicker connection policy, say).
     func repository(
-        _ logger: Logger, adjusting adjust: (inout PostgresConfiguration) -> Void = { _ in }
+        _ logger: Logger, poolSize: Int? = nil, adjusting adjust: (inout PostgresConfiguration) -> Void = { _ in }
     ) throws -> PostgresJobRepository {
-        var configuration = try postgresConfiguration()
+        var configuration = try postgresConfiguration(poolSize: poolSize)
         adjust(&configuration)
         SwiftBatch.use(database: configuration)
         return try PostgresJobRepository(configuration: configuration, logger: logger)

@@ -20,7 +20,13 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
-    @Option(parsing: .unconditional, help: "Jobs run at once, 1 to 1024 (default: 32).")
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Jobs run at once, 1 to 1024 (default: 32).",
+            discussion:
+                "The worker opens a quarter as many connections to the batch database, from 4 to 16 "
+                + "(BATCH_DATABASE_POOL_SIZE sets another number)."))
     var concurrency: Int?
 
     @Option(
@@ -118,7 +124,8 @@ struct WorkerCommand: AsyncParsableCommand {
                 maximumAttempts: commandAttempts, initialDelay: .seconds(commandRetryDelay)))
         configuration.partitionAttempts = partitionAttempts
         if let endpoint { configuration.observability = MetricsBootstrap.observability(serving: endpoint) }
-        let repository = try connection.repository(logger)
+        let repository = try connection.repository(
+            logger, poolSize: WorkerConfiguration.defaultPoolSize(concurrency: configuration.concurrency))
         let messaging: BatchMessaging
         do {
             messaging = try await connection.messaging(logger)
