@@ -149,6 +149,12 @@ struct ParametersTests {
         let c = try JobParameters(json: #"{"b":2,"a":{"x":[1,"2"],"y":true},"c":"\"q\"\n"}"#)
         #expect(c.instanceKey != a.instanceKey)
         #expect(JobParameters(["n": 1]).instanceKey != JobParameters(["n": "1"]).instanceKey)
+        // The SHA-256 of the canonical JSON's bytes in lowercase hex, as `sha256sum` prints it: keys stored by one
+        // version are found by the next.
+        #expect(JobParameters().instanceKey == "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a")
+        #expect(
+            JobParameters(["date": "2026-12-01", "n": 1]).instanceKey
+                == "102b72fa87cab763911d6b8815567a8b84dafbbf4f0591b7cf78e9fa1af14fb4")
     }
 
     @Test("non-identifying parameters do not make a new instance")
