@@ -165,4 +165,28 @@ final class SilentListener: Sendable {
         #expect(!error.message.contains("*"))
         #expect(!error.isTransient)
     }
+
+    /// `swiftbatch run` crashed at exit (OpenSSL's clean-up under a connect a heartbeat had begun): a shutdown stops
+    /// the retries of the connects in flight and waits for them, a second at most.
+    @Test func aPoolShutdownWaitsASecondAtMostForAConnectInFlight() async throws {
+        let listener = try SilentListener()
+        defer { listener.stop() }
+        var configuration = try TestDatabase.configuration(poolSize: 1)
+        configuration.host = "127.0.0.1"
+        configuration.port = listener.port
+        configuration.connectTimeout = .seconds(2)
+        let pool = PostgresConnectionPool(configuration: configuration, logger: TestDatabase.logger)
+        let connecting = Task { try await pool.lease() }
+        try await eventually("the connect began", timeout: .seconds(10)) { await pool.openConnections == 1 }
+        try await Task.sleep(for: .milliseconds(100))
+        let took = await Self.elapsed { await pool.shutdown() }
+        #expect(took >= .milliseconds(900) && took < .seconds(3), "\(took)")
+        // The attempt ends at its 2 s timeout and is not retried (8 attempts otherwise): the connection was closed.
+        var error: PostgresError?
+        let ended = try await Self.elapsed {
+            error = try await #require(throws: PostgresError.self) { try await connecting.value }
+        }
+        #expect(error?.code == .closed, "\(String(describing: error))")
+        #expect(ended < .seconds(3), "\(ended)")
+    }
 }

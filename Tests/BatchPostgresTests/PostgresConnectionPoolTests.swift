@@ -57,6 +57,22 @@ import Testing
         await pool.shutdown()
     }
 
+    /// A statement left running past its caller (a heartbeat abandoned at shutdown) should be over when the
+    /// shutdown returns, for the process exits next; a lease never given back holds it up a second at most.
+    @Test func aShutdownWaitsASecondAtMostForALeasedConnection() async throws {
+        let pool = PostgresConnectionPool(
+            configuration: try TestDatabase.configuration(poolSize: 2), logger: TestDatabase.logger)
+        let held = try await pool.lease()
+        let started = ContinuousClock.now
+        await pool.shutdown()
+        let elapsed = ContinuousClock.now - started
+        #expect(elapsed >= .milliseconds(900) && elapsed < .seconds(3), "\(elapsed)")
+        #expect(await pool.openConnections == 1)
+        await pool.release(held)
+        #expect(await pool.openConnections == 0)
+        #expect(await held.isClosed, "given back after the shutdown, it is closed")
+    }
+
     @Test func aLeaseTimesOutWhenEveryConnectionStaysBusy() async throws {
         var configuration = try TestDatabase.configuration(poolSize: 1)
         configuration.pool.leaseTimeout = .milliseconds(200)

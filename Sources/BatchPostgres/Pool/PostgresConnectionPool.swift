@@ -22,6 +22,10 @@ public actor PostgresConnectionPool {
     /// busy pool has waiters all the time, and a timer per wait cost more than the wait.
     private var expiry: Task<Void, Never>?
     private var isShutDown = false
+    /// Connections being opened, so that a shutdown can stop their retries.
+    private var opening: [ObjectIdentifier: PostgresConnection] = [:]
+    /// Shutdowns waiting for the last open connection to close (``openCount`` reaching 0).
+    private var drainWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
 
     /// The most connections the pool opens.
     public nonisolated var size: Int { max(1, configuration.pool.size) }
@@ -81,24 +85,49 @@ public actor PostgresConnectionPool {
         return try await waitForConnection()
     }
 
-    /// Connects in a slot already counted in `openCount`; gives the slot up (to the next waiter) on failure.
+    /// Connects in a slot already counted in `openCount`; gives the slot up (to the next waiter) on failure. A
+    /// connection that comes up after a shutdown is closed at once.
     private func openReservedSlot() async throws -> PostgresConnection {
+        let connection = PostgresConnection(configuration: configuration, logger: logger)
+        let id = ObjectIdentifier(connection)
+        opening[id] = connection
         do {
-            return try await PostgresConnection.connect(configuration: configuration, logger: logger)
+            try await connection.ensureConnected()
+            opening[id] = nil
         } catch {
-            openCount -= 1
-            wakeOneWaiterToOpen()
+            opening[id] = nil
+            slotFreed()
             throw error
         }
+        guard !isShutDown else {
+            await discard(connection)
+            throw Self.shutDownError()
+        }
+        return connection
+    }
+
+    /// Closes a connection that leaves the pool and frees its slot.
+    private func discard(_ connection: PostgresConnection) async {
+        await connection.close()
+        slotFreed()
+    }
+
+    /// Counts a connection gone: the slot goes to the next waiter, or ends a shutdown's wait when it was the last.
+    private func slotFreed() {
+        openCount -= 1
+        if openCount == 0 {
+            let waiters = drainWaiters
+            drainWaiters.removeAll()
+            for waiter in waiters.values { waiter.resume() }
+        }
+        wakeOneWaiterToOpen()
     }
 
     /// Gives a leased connection back. A connection left inside a transaction block, or that was closed, is
     /// discarded rather than handed to the next user.
     public func release(_ connection: PostgresConnection) async {
         guard connection.isReusable, !isShutDown else {
-            await connection.close()
-            openCount -= 1
-            wakeOneWaiterToOpen()
+            await discard(connection)
             return
         }
         if !waiters.isEmpty {
@@ -109,9 +138,12 @@ public actor PostgresConnectionPool {
         }
     }
 
-    /// Closes every connection and fails waiting and future leases; leased connections close when released.
+    /// Closes every connection and fails waiting and future leases; leased connections close when released, and
+    /// connections being opened stop retrying and close once their attempt ends.
     ///
-    /// Returns once the idle connections are closed, so that nothing of libpq still runs when the process exits.
+    /// Returns once every connection is closed, or after ``drainLimit`` if some stay leased or connecting: a call
+    /// left running past its caller (a heartbeat abandoned at shutdown) usually ends within milliseconds, and the
+    /// process must not exit — running OpenSSL's and libpq's clean-up — under its connect or statement.
     public func shutdown() async {
         guard !isShutDown else { return }
         isShutDown = true
@@ -124,6 +156,28 @@ public actor PostgresConnectionPool {
         idle.removeAll()
         openCount -= closing.count
         for connection in closing { await connection.close() }
+        for connection in opening.values { await connection.close() }
+        await waitForNoOpenConnection(limit: Self.drainLimit)
+    }
+
+    /// The longest ``shutdown()`` waits for leased and connecting connections to close.
+    static let drainLimit = Duration.seconds(1)
+
+    /// Returns once ``openCount`` is 0, or after `limit`.
+    private func waitForNoOpenConnection(limit: Duration) async {
+        guard openCount > 0 else { return }
+        nextWaiterId += 1
+        let id = nextWaiterId
+        let timer = Task { [weak self] in
+            try? await Task.sleep(for: limit)
+            await self?.endDrainWait(id)
+        }
+        await withCheckedContinuation { drainWaiters[id] = $0 }
+        timer.cancel()
+    }
+
+    private func endDrainWait(_ id: Int) {
+        drainWaiters.removeValue(forKey: id)?.resume()
     }
 
     /// Waits for a released connection (or for a free slot kept for it, signalled with nil), up to the lease timeout.
