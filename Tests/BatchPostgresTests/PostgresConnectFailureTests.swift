@@ -180,13 +180,13 @@ final class SilentListener: Sendable {
         try await eventually("the connect began", timeout: .seconds(10)) { await pool.openConnections == 1 }
         try await Task.sleep(for: .milliseconds(100))
         let took = await Self.elapsed { await pool.shutdown() }
-        #expect(took >= .milliseconds(900) && took < .seconds(3), "\(took)")
+        #expect(took >= .milliseconds(900) && took < .seconds(10), "\(took)")
         // The attempt ends at its 2 s timeout and is not retried (8 attempts otherwise): the connection was closed.
         var error: PostgresError?
         let ended = try await Self.elapsed {
             error = try await #require(throws: PostgresError.self) { try await connecting.value }
         }
         #expect(error?.code == .closed, "\(String(describing: error))")
-        #expect(ended < .seconds(3), "\(ended)")
+        #expect(ended < .seconds(15), "\(ended)")  // retried, it would take 8 attempts of 2 s (31 s)
     }
 }

@@ -66,7 +66,9 @@ import Testing
         let started = ContinuousClock.now
         await pool.shutdown()
         let elapsed = ContinuousClock.now - started
-        #expect(elapsed >= .milliseconds(900) && elapsed < .seconds(3), "\(elapsed)")
+        // At least the second it waits; bounded, not waiting for the release that never comes (the upper figure leaves
+        // room for a loaded machine, whose timer may fire seconds late).
+        #expect(elapsed >= .milliseconds(900) && elapsed < .seconds(20), "\(elapsed)")
         #expect(await pool.openConnections == 1)
         await pool.release(held)
         #expect(await pool.openConnections == 0)

@@ -3,12 +3,15 @@ import Foundation
 
 /// The SHA-256 of `text`'s UTF-8 bytes as 64 lowercase hex digits (instance keys, job fingerprints).
 func sha256Hex(_ text: String) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var hex: [UInt8] = []
-    hex.reserveCapacity(64)
-    for byte in SHA256.hash(data: Data(text.utf8)) {
-        hex.append(digits[Int(byte >> 4)])
-        hex.append(digits[Int(byte & 0x0f)])
+    let digest = SHA256.hash(data: Data(text.utf8))
+    func digit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10 }
+    return String(unsafeUninitializedCapacity: 64) { buffer in
+        var index = 0
+        for byte in digest {
+            buffer[index] = digit(byte >> 4)
+            buffer[index + 1] = digit(byte & 0x0f)
+            index += 2
+        }
+        return index
     }
-    return String(decoding: hex, as: UTF8.self)
 }

@@ -42,8 +42,7 @@ extension PostgresJobRepository {
                 [
                     .text(jobName), .text(request.jobKey), .json(JSONValue.object(request.parameters.values)),
                     request.workerId.map { .text($0) }, .bool(request.newInstanceOnly),
-                    .text(first == nil ? BatchStatus.starting.rawValue : BatchStatus.started.rawValue),
-                    first.map { .timestamp($0.startTime) }, .int(first == nil ? 0 : 1),
+                    first.map { .timestamp($0.startTime) },
                 ])
         ]
         if let first {
@@ -94,10 +93,10 @@ extension PostgresJobRepository {
         }
     }
 
-    /// The launch statement ($1 job name, $2 key, $3 parameters, $4 worker, $5 new instance only, then the new
-    /// execution's $6 status, $7 start time and $8 version): the new execution's columns (all NULL when the rules
-    /// refused it) and the last execution's id and status before it, and whether remote partitions of it still run
-    /// on workers.
+    /// The launch statement ($1 job name, $2 key, $3 parameters, $4 worker, $5 new instance only, $6 the start time
+    /// of a launch that starts the first step too, else NULL): the new execution's columns — STARTED with that start
+    /// time at version 1, else STARTING at version 0; all NULL when the rules refused it — and the last execution's
+    /// id and status before it, and whether remote partitions of it still run on workers.
     private var launchSQL: String {
         """
         WITH instance AS (
@@ -115,7 +114,8 @@ extension PostgresJobRepository {
         ), created AS (
             INSERT INTO \(quoted).job_executions (instance_id, job_name, status, worker_id, parameters, context,
                                                 start_time, version)
-            SELECT instance.id, $1, $6::text, $4, $3, coalesce(last.context, '{}'), $7::timestamptz, $8::integer
+            SELECT instance.id, $1, CASE WHEN $6::timestamptz IS NULL THEN 'STARTING' ELSE 'STARTED' END, $4, $3,
+                   coalesce(last.context, '{}'), $6, CASE WHEN $6 IS NULL THEN 0 ELSE 1 END
               FROM instance LEFT JOIN last ON true
              WHERE last.status IS NULL
                 OR (NOT $5 AND last.status IN ('STOPPED', 'FAILED') AND NOT last.partitions_running)
