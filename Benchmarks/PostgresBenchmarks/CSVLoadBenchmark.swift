@@ -1,6 +1,7 @@
 import Batch
 import BatchFiles
 import BatchPostgres
+import BenchmarkSupport
 import Foundation
 import Logging
 
@@ -69,37 +70,59 @@ struct CSVLoadBenchmark {
         case decodedReadingAhead = "decoded-ahead"
         /// Rows made from `CSVRecord`s by a closure, reading (and encoding) ahead.
         case mappedReadingAhead = "mapped-ahead"
+        /// The same rows from an array in memory, reading (and encoding) ahead: the step without the file's parsing,
+        /// to show how much of its time the reading costs.
+        case memoryAhead = "memory-ahead"
+    }
+
+    /// The file's reader: rows decoded through `Decodable`, or made by a closure from each `CSVRecord`.
+    static func reader(path: String, mapped: Bool) -> CSVReader<LedgerCSVRow> {
+        guard mapped else { return CSVReader<LedgerCSVRow>(path: path) }
+        return CSVReader(path: path) { record in
+            LedgerCSVRow(
+                id: try record.decode(Int64.self, "id"), account: try record.decode(String.self, "account"),
+                amount: try record.decode(Int64.self, "amount"), note: try record.decode(String.self, "note"))
+        }
+    }
+
+    /// The writer every variant uses.
+    static func writer(table: String) throws -> PostgresCopyItemWriter<LedgerCSVRow> {
+        let rowsPerStatement = ProcessInfo.processInfo.environment["BENCH_ROWS_PER_STATEMENT"].flatMap { Int($0) }
+        return try PostgresCopyItemWriter<LedgerCSVRow>(
+            table: table, columns: ["id", "account", "amount", "note"], rowsPerStatement: rowsPerStatement
+        ) { [.int($0.id), .text($0.account), .int($0.amount), .text($0.note)] }
+    }
+
+    /// The file's rows, made in memory.
+    func memoryRows() -> [LedgerCSVRow] {
+        (1...Int64(rows)).map { id in
+            let row = LedgerRow(id)
+            return LedgerCSVRow(id: row.id, account: row.account, amount: row.amount, note: row.note)
+        }
     }
 
     func runChunkStep(trial: Int, chunkSize: Int, variant: Variant) async throws -> Duration {
         try? await copy.truncate()
-        let table = copy.table
         let path = self.path
-        let rowsPerStatement = ProcessInfo.processInfo.environment["BENCH_ROWS_PER_STATEMENT"].flatMap { Int($0) }
-        let mapped = variant == .mappedReadingAhead
+        let table = copy.table
         let readAhead = variant != .decoded
-        let job = Job("csv-ledger") {
-            ChunkStep(
-                "load", chunkSize: chunkSize,
-                reader: { _ in
-                    guard mapped else { return CSVReader<LedgerCSVRow>(path: path) }
-                    return CSVReader(path: path) { record in
-                        LedgerCSVRow(
-                            id: try record.decode(Int64.self, "id"), account: try record.decode(String.self, "account"),
-                            amount: try record.decode(Int64.self, "amount"),
-                            note: try record.decode(String.self, "note"))
-                    }
-                },
-                writer: { _ in
-                    try PostgresCopyItemWriter<LedgerCSVRow>(
-                        table: table, columns: ["id", "account", "amount", "note"],
-                        rowsPerStatement: rowsPerStatement
-                    ) { [.int($0.id), .text($0.account), .int($0.amount), .text($0.note)] }
-                }
+        let step: any JobStep
+        if variant == .memoryAhead {
+            let rows = memoryRows()
+            step = ChunkStep(
+                "load", chunkSize: chunkSize, reader: { _ in ArrayReader(rows: rows) },
+                writer: { _ in try Self.writer(table: table) }
+            ).readAhead(readAhead)
+        } else {
+            let mapped = variant == .mappedReadingAhead
+            step = ChunkStep(
+                "load", chunkSize: chunkSize, reader: { _ in Self.reader(path: path, mapped: mapped) },
+                writer: { _ in try Self.writer(table: table) }
             ).readAhead(readAhead)
         }
         let jobOperator = JobOperator(
-            registry: try JobRegistry([job]), repository: copy.repository, logger: copy.logger)
+            registry: try JobRegistry([Job("csv-ledger", steps: [step])]), repository: copy.repository,
+            logger: copy.logger)
         let start = ContinuousClock.now
         let execution = try await jobOperator.start(
             "csv-ledger",
@@ -111,6 +134,41 @@ struct CSVLoadBenchmark {
         let loaded = try await copy.count()
         precondition(loaded == rows, "CSV step loaded \(loaded) rows, expected \(rows)")
         return elapsed
+    }
+
+    /// The CPU seconds of the step's own work on the rows, without the database: reading and mapping the file
+    /// (the `mapped-ahead` reader), and encoding the rows for `COPY` in chunks of `chunkSize` (the writer's
+    /// preparation, its encoding first settled by one row written in a transaction rolled back).
+    func measureClientWork(chunkSize: Int) async throws -> (read: Double, encode: Double) {
+        var writer = try Self.writer(table: copy.table)
+        let transaction = try await copy.repository.beginChunk()
+        let first = LedgerRow(1)
+        try await writer.write(
+            [LedgerCSVRow(id: first.id, account: first.account, amount: first.amount, note: first.note)],
+            in: transaction)
+        await transaction.rollback()
+        guard let preparation = writer.preparation() else { fatalError("the writer offers no preparation") }
+        var reader = Self.reader(path: path, mapped: true)
+        try await reader.open(ExecutionContext())
+        var chunks: [[LedgerCSVRow]] = []
+        var chunk: [LedgerCSVRow] = []
+        let readStart = processCPUSeconds()
+        while let row = try await reader.read() {
+            chunk.append(row)
+            if chunk.count == chunkSize {
+                chunks.append(chunk)
+                chunk.removeAll(keepingCapacity: true)
+            }
+        }
+        if !chunk.isEmpty { chunks.append(chunk) }
+        let read = processCPUSeconds() - readStart
+        try await reader.close(.completed)
+        let encodeStart = processCPUSeconds()
+        var bytes = 0
+        for chunk in chunks { bytes += preparation.prepare(chunk)?.count ?? 0 }
+        let encode = processCPUSeconds() - encodeStart
+        precondition(bytes == rows, "encoded \(bytes) rows, expected \(rows)")
+        return (read, encode)
     }
 
     /// One `psql \copy` of the whole file.
@@ -130,4 +188,23 @@ struct CSVLoadBenchmark {
         try? FileManager.default.removeItem(atPath: path)
         for chunkSize in chunkSizes { try? FileManager.default.removeItem(atPath: scriptPath(chunkSize: chunkSize)) }
     }
+}
+
+/// Items from an array.
+struct ArrayReader<Item: Sendable>: ItemReader {
+    let rows: [Item]
+    private var next = 0
+
+    init(rows: [Item]) { self.rows = rows }
+
+    mutating func open(_ context: ExecutionContext) async throws {}
+
+    mutating func read() async throws -> Item? {
+        guard next < rows.count else { return nil }
+        defer { next += 1 }
+        return rows[next]
+    }
+
+    func update(_ context: inout ExecutionContext) {}
+    mutating func close(_ status: BatchStatus) async throws {}
 }

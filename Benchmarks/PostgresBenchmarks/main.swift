@@ -17,6 +17,8 @@
 //    Three variants of the step alternate with psql: `decoded` (rows through Decodable, one chunk after the other),
 //    `decoded-ahead` and `mapped-ahead` (rows from CSVRecord by closure), both with readAhead(); BENCH_CSV_VARIANTS
 //    (comma-separated) picks some. BENCH_CSV=0 leaves it out; BENCH_CSV_ONLY=1 runs only it. BENCH_CHUNK_ONLY=1 runs the chunk step once and reports the time spent in the writer;
+// BENCH_CSV_CLIENT=1 measures instead the CPU the step's own work on the rows takes without the database (reading and
+// mapping the file, encoding chunks for COPY); the variant `memory-ahead` loads the rows from an array in memory.
 // BENCH_ASYNC_CHUNK_COMMIT=1 sets `synchronousChunkCommit = false`; BENCH_ROWS_PER_STATEMENT sets the writer's
 // `rowsPerStatement`.
 import Batch
@@ -117,11 +119,28 @@ if environment["BENCH_CHUNK_ONLY"] != "1", environment["BENCH_CSV"] != "0" {
         environment["BENCH_CSV_VARIANTS"].map { names in
             names.split(separator: ",").compactMap { Variant(rawValue: String($0)) }
         } ?? Variant.allCases
+    if environment["BENCH_CSV_CLIENT"] == "1" {
+        // The step's own work alone, without the database: read and map, then encode, in process CPU seconds.
+        for chunkSize in chunkSizes {
+            var reads: [Double] = []
+            var encodes: [Double] = []
+            for _ in 1...trials {
+                let work = try await csv.measureClientWork(chunkSize: chunkSize)
+                reads.append(work.read)
+                encodes.append(work.encode)
+            }
+            print(
+                "CSV client work, median (least) of \(trials), chunk \(chunkSize): read and map "
+                    + "\(String(format: "%.3f (%.3f)", median(reads), reads.min()!)) s, encode "
+                    + "\(String(format: "%.3f (%.3f)", median(encodes), encodes.min()!)) s of CPU for \(rowCount) rows")
+        }
+    }
+    let runsSteps = environment["BENCH_CSV_CLIENT"] != "1"
     var stepTimes: [Int: [Variant: [Duration]]] = [:]
     var stepCPU: [Int: [Variant: [Double]]] = [:]
     var chunkedTimes: [Int: [Duration]] = [:]
     var psqlTimes: [Duration] = []
-    for trial in 1...trials {
+    for trial in 1...trials where runsSteps {
         var line = "CSV trial \(trial):"
         for chunkSize in chunkSizes {
             line += " chunk \(chunkSize):"
@@ -140,22 +159,25 @@ if environment["BENCH_CHUNK_ONLY"] != "1", environment["BENCH_CSV"] != "0" {
         psqlTimes.append(psql)
         print(line + " psql \\copy \(format(psql))")
     }
-    let psqlRate = Double(rowCount) / seconds(median(psqlTimes))
-    print(
-        "CSV median of \(trials): psql \\copy of the whole file \(format(median(psqlTimes))) (\(Int(psqlRate)) rows/s)")
-    for chunkSize in chunkSizes {
-        let chunkedRate = Double(rowCount) / seconds(median(chunkedTimes[chunkSize]!))
+    if runsSteps {
+        let psqlRate = Double(rowCount) / seconds(median(psqlTimes))
         print(
-            "CSV median of \(trials), chunk \(chunkSize): psql COPY+COMMIT per chunk "
-                + "\(format(median(chunkedTimes[chunkSize]!))) (\(Int(chunkedRate)) rows/s)")
-        for variant in variants {
-            let time = median(stepTimes[chunkSize]![variant]!)
-            let rate = Double(rowCount) / seconds(time)
+            "CSV median of \(trials): psql \\copy of the whole file \(format(median(psqlTimes))) (\(Int(psqlRate)) rows/s)"
+        )
+        for chunkSize in chunkSizes {
+            let chunkedRate = Double(rowCount) / seconds(median(chunkedTimes[chunkSize]!))
             print(
-                "CSV median of \(trials), chunk \(chunkSize): chunk step \(variant.rawValue) \(format(time)) "
-                    + "(\(Int(rate)) rows/s); / psql chunked \(String(format: "%.2f", rate / chunkedRate)), "
-                    + "/ \\copy \(String(format: "%.2f", rate / psqlRate)); "
-                    + "the step's own CPU \(String(format: "%.2f", median(stepCPU[chunkSize]![variant]!))) s")
+                "CSV median of \(trials), chunk \(chunkSize): psql COPY+COMMIT per chunk "
+                    + "\(format(median(chunkedTimes[chunkSize]!))) (\(Int(chunkedRate)) rows/s)")
+            for variant in variants {
+                let time = median(stepTimes[chunkSize]![variant]!)
+                let rate = Double(rowCount) / seconds(time)
+                print(
+                    "CSV median of \(trials), chunk \(chunkSize): chunk step \(variant.rawValue) \(format(time)) "
+                        + "(\(Int(rate)) rows/s); / psql chunked \(String(format: "%.2f", rate / chunkedRate)), "
+                        + "/ \\copy \(String(format: "%.2f", rate / psqlRate)); "
+                        + "the step's own CPU \(String(format: "%.2f", median(stepCPU[chunkSize]![variant]!))) s")
+            }
         }
     }
     csv.cleanUp(chunkSizes: chunkSizes)

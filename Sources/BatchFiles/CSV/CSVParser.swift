@@ -19,9 +19,9 @@ final class CSVParser {
     /// The line on which the last record returned (or refused) started.
     @exclusivity(unchecked) private(set) var recordLine = 1
     /// The bytes of the fields of the last record, one after the other.
-    @exclusivity(unchecked) private(set) var fieldBytes: [UInt8] = []
+    @exclusivity(unchecked) private var fieldBytes = ScratchBuffer<UInt8>(capacity: 4096)
     /// Where each field of the last record ends in ``fieldBytes``.
-    @exclusivity(unchecked) private(set) var fieldEnds: [Int] = []
+    @exclusivity(unchecked) private var fieldEnds = ScratchBuffer<Int>(capacity: 64)
     /// Column names for error messages, when known.
     @exclusivity(unchecked) var columnNames: [String] = []
     /// Where the last record returned starts in the buffer; valid until the next call to ``next()``.
@@ -30,6 +30,9 @@ final class CSVParser {
     @exclusivity(unchecked) var refused: RawRecord?
 
     private let delimiter: UInt8
+    /// For each byte value, 1 when the byte ends or escapes an unquoted field (the delimiter, CR, LF, and the quote
+    /// or backslash), else 0.
+    private let stops: UnsafeMutablePointer<UInt8>
     private let quotes: Bool
     private let backslash: Bool
     let maxRecordLength: Int
@@ -49,16 +52,28 @@ final class CSVParser {
         self.maxRecordLength = maxRecordLength
         self.maxRecordLines = maxRecordLines
         self.isUTF8 = format.encoding.isUTF8
-        fieldBytes.reserveCapacity(4096)
-        fieldEnds.reserveCapacity(64)
+        stops = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+        stops.initialize(repeating: 0, count: 256)
+        for byte in [delimiter, Self.lineFeed, Self.carriageReturn] { stops[Int(byte)] = 1 }
+        if quotes { stops[Int(Self.quote)] = 1 }
+        if backslash { stops[Int(Self.backslashByte)] = 1 }
     }
+
+    deinit { stops.deallocate() }
 
     /// The number of fields in the last record.
     var fieldCount: Int { fieldEnds.count }
 
     /// The range of field `index` in ``fieldBytes``.
+    @inline(__always)
     func range(of index: Int) -> Range<Int> {
         (index == 0 ? 0 : fieldEnds[index - 1])..<fieldEnds[index]
+    }
+
+    /// The bytes of field `index` of the last record, valid until the next call to ``next()``.
+    @inline(__always)
+    func bytes(of index: Int) -> UnsafeBufferPointer<UInt8> {
+        fieldBytes.values(in: range(of: index))
     }
 
     /// The file's path, for errors.
@@ -144,8 +159,10 @@ final class CSVParser {
     }
 
     @inline(__always)
-    private func append(_ fieldBytes: inout [UInt8], _ p: UnsafeMutablePointer<UInt8>, _ from: Int, _ to: Int) {
-        if to > from { fieldBytes.append(contentsOf: UnsafeBufferPointer(start: p + from, count: to - from)) }
+    private func append(
+        _ fieldBytes: inout ScratchBuffer<UInt8>, _ p: UnsafeMutablePointer<UInt8>, _ from: Int, _ to: Int
+    ) {
+        fieldBytes.append(p + from, count: to - from)
     }
 
     /// Where a line break at `i` ends: after CRLF, CR or LF. Nil when a CR ends the buffer and more may follow.
@@ -156,26 +173,19 @@ final class CSVParser {
         return eof ? i + 1 : nil
     }
 
-    /// Parses one record into ``fieldBytes`` and ``fieldEnds``, working on local arrays (moved out and back, no
-    /// copy) so the per-field appends need no exclusivity checks on the class's properties.
+    /// Parses one record into ``fieldBytes`` and ``fieldEnds``.
     private func scan() -> Scan {
-        var bytes = fieldBytes
-        var ends = fieldEnds
-        fieldBytes = []
-        fieldEnds = []
-        bytes.removeAll(keepingCapacity: true)
-        ends.removeAll(keepingCapacity: true)
-        let result = scan(&bytes, &ends)
-        fieldBytes = bytes
-        fieldEnds = ends
-        return result
+        fieldBytes.removeAll()
+        fieldEnds.removeAll()
+        return scan(&fieldBytes, &fieldEnds)
     }
 
-    private func scan(_ fieldBytes: inout [UInt8], _ fieldEnds: inout [Int]) -> Scan {
+    private func scan(_ fieldBytes: inout ScratchBuffer<UInt8>, _ fieldEnds: inout ScratchBuffer<Int>) -> Scan {
         let p = input.buffer
         let end = input.end
         let eof = input.isAtEnd
         let delimiter = self.delimiter
+        let stops = self.stops
         var i = input.start
         if i == end { return eof ? .end : .needMore }
         if p[i] == Self.lineFeed || p[i] == Self.carriageReturn {
@@ -233,6 +243,11 @@ final class CSVParser {
                 // An unquoted field: runs to the next delimiter or line break.
                 var run = i
                 while i < end {
+                    // Ordinary bytes are skipped with one table look-up each.
+                    if stops[Int(p[i])] == 0 {
+                        i += 1
+                        continue
+                    }
                     let byte = p[i]
                     if byte == delimiter || byte == Self.lineFeed || byte == Self.carriageReturn { break }
                     if quotes, byte == Self.quote {

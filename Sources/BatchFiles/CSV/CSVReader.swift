@@ -198,10 +198,7 @@ final class CSVReaderState {
         if format.hasHeader, try parser.next() {
             var header: [String] = []
             for index in 0..<parser.fieldCount {
-                let range = parser.range(of: index)
-                let text = parser.fieldBytes.withUnsafeBufferPointer {
-                    format.encoding.decode(UnsafeBufferPointer(rebasing: $0[range]))
-                }
+                let text = format.encoding.decode(parser.bytes(of: index))
                 guard let text else {
                     throw FileErrors.malformed(
                         path, line: parser.recordLine, field: FieldName(index: index),

@@ -27,8 +27,14 @@ public struct CSVRecord {
     /// The field of `column`.
     @inline(__always)
     private func field(_ column: String) throws -> CSVField {
+        CSVField(record: source, index: try index(of: column), key: FieldKey(column: column))
+    }
+
+    /// The index of `column`'s field.
+    @inline(__always)
+    private func index(of column: String) throws -> Int {
         guard let index = source.index(ofColumn: column) else { throw source.keyNotFound(FieldKey(column: column)) }
-        return CSVField(record: source, index: index, key: FieldKey(column: column))
+        return index
     }
 
     /// The field of `column` unless the column is missing or the field empty (as an optional property decodes).
@@ -45,7 +51,11 @@ public struct CSVRecord {
     /// - Throws: `DecodingError` (reported as ``BatchError/Code/malformedRecord``) when there is no such column or
     ///   the field is not valid in the file's encoding.
     public func decode(_ type: String.Type, _ column: String) throws -> String {
-        try field(column).decode(type)
+        // The field's bytes are read in place; a `CSVField` (a reference to the record, retained) is made only to
+        // report an error.
+        let index = try index(of: column)
+        if let text = source.encoding.decode(source.parser.bytes(of: index)) { return text }
+        return try CSVField(record: source, index: index, key: FieldKey(column: column)).decode(type)
     }
     /// The field of `column` as `true`, `false`, `1` or `0`.
     public func decode(_ type: Bool.Type, _ column: String) throws -> Bool { try field(column).decode(type) }
@@ -54,14 +64,18 @@ public struct CSVRecord {
         try field(column).decode(type)
     }
     /// The field of `column` as an integer: an optional sign and decimal digits, within the type's range.
-    public func decode(_ type: Int.Type, _ column: String) throws -> Int { try field(column).decode(type) }
+    public func decode(_ type: Int.Type, _ column: String) throws -> Int { try integer(type, column) }
     /// The field of `column` as an integer: an optional sign and decimal digits, within the type's range.
-    public func decode(_ type: Int32.Type, _ column: String) throws -> Int32 {
-        try field(column).decode(type)
-    }
+    public func decode(_ type: Int32.Type, _ column: String) throws -> Int32 { try integer(type, column) }
     /// The field of `column` as an integer: an optional sign and decimal digits, within the type's range.
-    public func decode(_ type: Int64.Type, _ column: String) throws -> Int64 {
-        try field(column).decode(type)
+    public func decode(_ type: Int64.Type, _ column: String) throws -> Int64 { try integer(type, column) }
+
+    /// The field of `column` as an integer, parsed in place as text is read.
+    @inline(__always)
+    private func integer<T: FixedWidthInteger & Decodable>(_ type: T.Type, _ column: String) throws -> T {
+        let index = try index(of: column)
+        if let value: T = CSVField.integer(in: source.parser.bytes(of: index)) { return value }
+        return try CSVField(record: source, index: index, key: FieldKey(column: column)).decode(type)
     }
 
     /// The field of `column` as any type the `Decodable` path reads from a field: `Decimal`, `Date` (ISO 8601),

@@ -114,8 +114,7 @@ final class CSVRecordSource {
     /// Calls `body` with the bytes of field `index`.
     @inline(__always)
     func withBytes<R>(_ index: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
-        let range = parser.range(of: index)
-        return try parser.fieldBytes.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[range])) }
+        try body(parser.bytes(of: index))
     }
 }
 
@@ -186,31 +185,37 @@ struct CSVField: SingleValueDecodingContainer {
     func decode(_ type: UInt32.Type) throws -> UInt32 { try integer(type) }
     func decode(_ type: UInt64.Type) throws -> UInt64 { try integer(type) }
 
-    /// Parses an integer straight from the bytes: an optional sign and decimal digits, nothing else.
+    /// Parses an integer straight from the bytes or refuses the field (see ``integer(in:)``).
     private func integer<T: FixedWidthInteger>(_ type: T.Type) throws -> T {
-        let value: T? = record.withBytes(index) { bytes in
-            var i = 0
-            var negative = false
-            if let first = bytes.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
-                negative = first == UInt8(ascii: "-")
-                i = 1
-            }
-            guard i < bytes.count else { return nil }
-            var value: T = 0
-            while i < bytes.count {
-                let digit = bytes[i] &- UInt8(ascii: "0")
-                guard digit < 10 else { return nil }
-                let (shifted, overflow1) = value.multipliedReportingOverflow(by: 10)
-                let (next, overflow2) =
-                    negative
-                    ? shifted.subtractingReportingOverflow(T(digit)) : shifted.addingReportingOverflow(T(digit))
-                guard !overflow1, !overflow2 else { return nil }
-                value = next
-                i += 1
-            }
-            return value
+        guard let value: T = Self.integer(in: record.parser.bytes(of: index)) else {
+            throw mismatch(type, "an integer (\(T.self))")
         }
-        guard let value else { throw mismatch(type, "an integer (\(T.self))") }
+        return value
+    }
+
+    /// The integer `bytes` spell: an optional sign and decimal digits, nothing else; nil for anything else or a
+    /// number out of `T`'s range.
+    @inline(__always)
+    static func integer<T: FixedWidthInteger>(in bytes: UnsafeBufferPointer<UInt8>) -> T? {
+        var i = 0
+        var negative = false
+        if let first = bytes.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
+            negative = first == UInt8(ascii: "-")
+            i = 1
+        }
+        guard i < bytes.count else { return nil }
+        var value: T = 0
+        while i < bytes.count {
+            let digit = bytes[i] &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            let (shifted, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (next, overflow2) =
+                negative
+                ? shifted.subtractingReportingOverflow(T(digit)) : shifted.addingReportingOverflow(T(digit))
+            guard !overflow1, !overflow2 else { return nil }
+            value = next
+            i += 1
+        }
         return value
     }
 

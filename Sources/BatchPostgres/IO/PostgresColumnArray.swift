@@ -63,79 +63,89 @@ struct PostgresColumnArray {
 
     /// The binary array, or nil when some value has no binary encoding for this element type.
     private static func binary(_ values: [PostgresValue?], _ type: ColumnType) throws -> [UInt8]? {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(20 + values.count * 16)
+        var bytes = PostgresBinaryBuffer(capacity: 20 + values.count * 16)
         let hasNulls = values.contains { $0 == nil }
-        append(Int32(1), to: &bytes)  // dimensions
-        append(Int32(hasNulls ? 1 : 0), to: &bytes)
-        append(type.elementOID, to: &bytes)
-        append(Int32(values.count), to: &bytes)
-        append(Int32(1), to: &bytes)  // lower bound
+        bytes.append(Int32(1))  // dimensions
+        bytes.append(Int32(hasNulls ? 1 : 0))
+        bytes.append(type.elementOID)
+        bytes.append(Int32(values.count))
+        bytes.append(Int32(1))  // lower bound
         for value in values {
-            guard let value else {
-                append(Int32(-1), to: &bytes)
-                continue
-            }
             guard try appendElement(value, type.elementOID, to: &bytes) else { return nil }
         }
-        return bytes
+        return bytes.bytes()
     }
 
-    /// Appends one element (length and bytes); false when the value has no binary form for the type. An array
-    /// element and a field of `COPY`'s binary format are laid out alike.
-    static func appendElement(_ value: PostgresValue, _ oid: UInt32, to bytes: inout [UInt8]) throws -> Bool {
-        switch (oid, value) {
-        case (PostgresTypeOID.int8, .int(let number)):
-            append(Int32(8), to: &bytes)
-            append(number, to: &bytes)
-        case (PostgresTypeOID.int4, .int(let number)):
-            guard let narrow = Int32(exactly: number) else { throw outOfRange(number, "integer") }
-            append(Int32(4), to: &bytes)
-            append(narrow, to: &bytes)
-        case (PostgresTypeOID.int2, .int(let number)):
-            guard let narrow = Int16(exactly: number) else { throw outOfRange(number, "smallint") }
-            append(Int32(2), to: &bytes)
-            append(narrow, to: &bytes)
-        case (PostgresTypeOID.float8, .double(let number)):
-            append(Int32(8), to: &bytes)
-            append(number.bitPattern, to: &bytes)
-        case (PostgresTypeOID.float8, .int(let number)):
-            append(Int32(8), to: &bytes)
-            append(Double(number).bitPattern, to: &bytes)
-        case (PostgresTypeOID.bool, .bool(let flag)):
-            append(Int32(1), to: &bytes)
-            bytes.append(flag ? 1 : 0)
-        case (PostgresTypeOID.text, .text(let text)), (PostgresTypeOID.varchar, .text(let text)),
-            (PostgresTypeOID.json, .text(let text)):
-            try appendText(text, to: &bytes)
-        case (PostgresTypeOID.json, .json(let json)):
+    /// Appends one element (length and bytes, or the length -1 for NULL); false when the value has no binary form
+    /// for the type. An array element and a field of `COPY`'s binary format are laid out alike.
+    ///
+    /// Switches on the value before the type: a switch over the pair would copy the value (a retain and a release
+    /// of its text) for every field.
+    static func appendElement(
+        _ value: PostgresValue?, _ oid: UInt32, to bytes: inout PostgresBinaryBuffer
+    ) throws -> Bool {
+        switch value {
+        case nil:
+            bytes.append(Int32(-1))
+        case .int(let number)?:
+            switch oid {
+            case PostgresTypeOID.int8:
+                bytes.append(Int32(8))
+                bytes.append(number)
+            case PostgresTypeOID.int4:
+                guard let narrow = Int32(exactly: number) else { throw outOfRange(number, "integer") }
+                bytes.append(Int32(4))
+                bytes.append(narrow)
+            case PostgresTypeOID.int2:
+                guard let narrow = Int16(exactly: number) else { throw outOfRange(number, "smallint") }
+                bytes.append(Int32(2))
+                bytes.append(narrow)
+            case PostgresTypeOID.float8:
+                bytes.append(Int32(8))
+                bytes.append(Double(number).bitPattern)
+            default:
+                return false
+            }
+        case .text(let text)?:
+            switch oid {
+            case PostgresTypeOID.text, PostgresTypeOID.varchar, PostgresTypeOID.json: try appendText(text, to: &bytes)
+            case PostgresTypeOID.jsonb: try appendText(text, version: 1, to: &bytes)
+            default: return false
+            }
+        case .double(let number)? where oid == PostgresTypeOID.float8:
+            bytes.append(Int32(8))
+            bytes.append(number.bitPattern)
+        case .bool(let flag)? where oid == PostgresTypeOID.bool:
+            bytes.append(Int32(1))
+            bytes.append(byte: flag ? 1 : 0)
+        case .json(let json)? where oid == PostgresTypeOID.json:
             try appendText(json.canonicalJSON, to: &bytes)
-        case (PostgresTypeOID.jsonb, .json(let json)):
+        case .json(let json)? where oid == PostgresTypeOID.jsonb:
             try appendText(json.canonicalJSON, version: 1, to: &bytes)
-        case (PostgresTypeOID.jsonb, .text(let text)):
-            try appendText(text, version: 1, to: &bytes)
-        case (PostgresTypeOID.timestamptz, .timestamp(let date)):
+        case .timestamp(let date)? where oid == PostgresTypeOID.timestamptz:
             // Microseconds since 2000-01-01 00:00:00 UTC.
             let micros = ((date.timeIntervalSince1970 - 946_684_800) * 1_000_000).rounded()
             guard let exact = Int64(exactly: micros) else { return false }
-            append(Int32(8), to: &bytes)
-            append(exact, to: &bytes)
-        case (PostgresTypeOID.bytea, .bytes(let data)):
-            append(Int32(data.count), to: &bytes)
-            bytes.append(contentsOf: data)
-        case (PostgresTypeOID.date, .date(let day)):
-            append(Int32(4), to: &bytes)
-            append(day.daysSince2000, to: &bytes)
-        case (PostgresTypeOID.uuid, .uuid(let uuid)):
-            append(Int32(16), to: &bytes)
-            withUnsafeBytes(of: uuid.uuid) { bytes.append(contentsOf: $0) }
+            bytes.append(Int32(8))
+            bytes.append(exact)
+        case .bytes(let data)? where oid == PostgresTypeOID.bytea:
+            bytes.append(Int32(data.count))
+            bytes.append(data)
+        case .date(let day)? where oid == PostgresTypeOID.date:
+            bytes.append(Int32(4))
+            bytes.append(day.daysSince2000)
+        case .uuid(let uuid)? where oid == PostgresTypeOID.uuid:
+            bytes.append(Int32(16))
+            withUnsafeBytes(of: uuid.uuid) { bytes.append($0) }
         default:
             return false
         }
         return true
     }
 
-    private static func appendText(_ text: String, version: UInt8? = nil, to bytes: inout [UInt8]) throws {
+    private static func appendText(
+        _ text: String, version: UInt8? = nil, to bytes: inout PostgresBinaryBuffer
+    ) throws {
         // A native string's UTF-8 is read in place; only a bridged or foreign one is copied first.
         if let appended = try text.utf8.withContiguousStorageIfAvailable({
             try appendText(utf8: $0, version: version, to: &bytes)
@@ -147,23 +157,19 @@ struct PostgresColumnArray {
     }
 
     private static func appendText(
-        utf8: UnsafeBufferPointer<UInt8>, version: UInt8?, to bytes: inout [UInt8]
+        utf8: UnsafeBufferPointer<UInt8>, version: UInt8?, to bytes: inout PostgresBinaryBuffer
     ) throws {
         if let base = utf8.baseAddress, memchr(base, 0, utf8.count) != nil {
             throw PostgresError(
                 .invalidParameter, "a value contains a NUL character (U+0000), which PostgreSQL text cannot store")
         }
-        append(Int32(utf8.count + (version == nil ? 0 : 1)), to: &bytes)
-        if let version { bytes.append(version) }
-        bytes.append(contentsOf: utf8)
+        bytes.append(Int32(utf8.count + (version == nil ? 0 : 1)))
+        if let version { bytes.append(byte: version) }
+        bytes.append(UnsafeRawBufferPointer(utf8))
     }
 
     private static func outOfRange(_ number: Int64, _ type: String) -> PostgresError {
         PostgresError(.invalidParameter, "\(number) is out of range for a \(type) column")
-    }
-
-    static func append<Integer: FixedWidthInteger>(_ value: Integer, to bytes: inout [UInt8]) {
-        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
     }
 
     // MARK: Text

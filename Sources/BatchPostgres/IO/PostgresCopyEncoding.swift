@@ -53,33 +53,41 @@ struct PostgresCopyEncoding<Item>: Sendable {
 
     /// The rows in the binary COPY format, or nil when some value has no binary form for its column.
     private func encodeBinary(_ items: ArraySlice<Item>) throws -> [UInt8]? {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(19 + items.count * (2 + 12 * types.count))
-        bytes.append(contentsOf: Self.binarySignature)
-        PostgresColumnArray.append(Int32(0), to: &bytes)  // flags
-        PostgresColumnArray.append(Int32(0), to: &bytes)  // header extension length
+        let startIndex = items.startIndex
+        var bytes = PostgresBinaryBuffer(capacity: 21 + items.count * (2 + 12 * types.count))
+        bytes.append(Self.binarySignature)
+        bytes.append(Int32(0))  // flags
+        bytes.append(Int32(0))  // header extension length
         let fieldCount = Int16(types.count)
         let types = self.types
         let values = mapping.valuesFunction()
-        // Indices rather than `enumerated()`: over a generic item, each step of the latter looks up the metadata of
-        // its (offset, element) tuple, a third of the encoding's time.
-        for index in items.indices {
-            let row = try values(items[index], index)
-            PostgresColumnArray.append(fieldCount, to: &bytes)
-            for column in row.indices {
-                guard let value = row[column] else {
-                    PostgresColumnArray.append(Int32(-1), to: &bytes)
-                    continue
+        // Items and values read in place through buffer pointers: over a generic item, a subscript of the slice
+        // copies the item (retaining its references) and `enumerated()` looks up the metadata of each (offset,
+        // element) tuple; a value taken out of the row is copied too.
+        let complete = try items.withUnsafeBufferPointer { items in
+            for offset in items.indices {
+                let index = startIndex + offset
+                let row = try values(items[offset], index)
+                bytes.append(fieldCount)
+                let fits = try row.withUnsafeBufferPointer { row in
+                    for column in row.indices {
+                        do {
+                            guard try PostgresColumnArray.appendElement(row[column], types[column], to: &bytes) else {
+                                return false
+                            }
+                        } catch let error as PostgresError {
+                            throw located(error, column: column, item: index)
+                        }
+                    }
+                    return true
                 }
-                do {
-                    guard try PostgresColumnArray.appendElement(value, types[column], to: &bytes) else { return nil }
-                } catch let error as PostgresError {
-                    throw located(error, column: column, item: index)
-                }
+                guard fits else { return false }
             }
+            return true
         }
-        PostgresColumnArray.append(Int16(-1), to: &bytes)  // trailer
-        return bytes
+        guard complete else { return nil }
+        bytes.append(Int16(-1))  // trailer
+        return bytes.bytes()
     }
 
     /// The rows in the text COPY format.
