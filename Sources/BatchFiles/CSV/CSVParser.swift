@@ -5,9 +5,10 @@ import Batch
 ///
 /// Hand-written rather than taken from a CSV library because the readers need what those do not expose: the exact
 /// byte offset after each record (a restart seeks straight to the last committed record) and the line and field
-/// where a record goes wrong. It scans the buffered bytes in place and copies each field into one scratch array
-/// with bulk appends — no per-character `String` work; a record that crosses the end of the buffer is parsed again
-/// from its start once more bytes are read (rare, as the buffer holds 256 KiB at least).
+/// where a record goes wrong. It scans the buffered bytes in place (an unquoted field's ordinary bytes with one table
+/// look-up each) and copies each field into one ``ScratchBuffer`` with bulk appends — no per-character `String`
+/// work; a record that crosses the end of the buffer is parsed again from its start once more bytes are read (rare,
+/// as the buffer holds 256 KiB at least).
 ///
 /// Its mutable state is `@exclusivity(unchecked)`: one reader or writer uses it from one task at a time and no
 /// access to it ever overlaps another (no callbacks run while one is in progress), so the runtime's per-access
