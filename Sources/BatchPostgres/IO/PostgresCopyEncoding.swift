@@ -61,9 +61,9 @@ struct PostgresCopyEncoding<Item>: Sendable {
         let fieldCount = Int16(types.count)
         let types = self.types
         let values = mapping.valuesFunction()
-        // Items and values read in place through buffer pointers: over a generic item, a subscript of the slice
-        // copies the item (retaining its references) and `enumerated()` looks up the metadata of each (offset,
-        // element) tuple; a value taken out of the row is copied too.
+        // Each value is switched on in place in its row (taken out, it would be copied: a retain and a release of
+        // its text); offsets rather than `enumerated()`, which over a generic item looks up the metadata of each
+        // (offset, element) tuple.
         let complete = try items.withUnsafeBufferPointer { items in
             for offset in items.indices {
                 let index = startIndex + offset
