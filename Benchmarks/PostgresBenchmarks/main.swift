@@ -145,9 +145,8 @@ if environment["BENCH_CHUNK_ONLY"] != "1", environment["BENCH_CSV"] != "0" {
         for chunkSize in chunkSizes {
             line += " chunk \(chunkSize):"
             for variant in variants {
-                let cpuBefore = processCPUSeconds()
-                let step = try await csv.runChunkStep(trial: trial, chunkSize: chunkSize, variant: variant)
-                stepCPU[chunkSize, default: [:]][variant, default: []].append(processCPUSeconds() - cpuBefore)
+                let (step, cpu) = try await csv.runChunkStep(trial: trial, chunkSize: chunkSize, variant: variant)
+                stepCPU[chunkSize, default: [:]][variant, default: []].append(cpu)
                 stepTimes[chunkSize, default: [:]][variant, default: []].append(step)
                 line += " step \(variant.rawValue) \(format(step)),"
             }
