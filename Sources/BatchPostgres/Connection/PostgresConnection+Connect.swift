@@ -76,6 +76,9 @@ extension PostgresConnection {
                         metadata: ["postgres.attempt": "\(attempt)", "postgres.connections": "\(connectCount)"])
                 }
                 return handle
+            } catch let error as PostgresError where error.code == .closed {
+                // Closed by its owner while connecting (a pool shutting down): nothing failed, nothing to log.
+                throw error
             } catch let error as PostgresError {
                 lastError = error
                 guard error.isTransient else {
